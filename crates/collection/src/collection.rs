@@ -1,0 +1,312 @@
+//! One key's objects: an id-ordered map (SCAN order, byte order of ids), an
+//! `rstar` R-tree over the bounding boxes of spatial objects, and an expiry
+//! index ordered by deadline. All three stay in step on every change.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use rstar::{RTree, RTreeObject, AABB};
+use tile38_geo::{FieldList, FieldValue, Rect, Value};
+
+/// An object id; shared between the id map, the R-tree and the expiry index.
+pub type Id = Arc<[u8]>;
+
+/// A stored object.
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub value: Value,
+    pub fields: FieldList,
+    /// Expiry deadline in unix nanoseconds.
+    pub expires: Option<i64>,
+}
+
+impl Item {
+    fn weight(&self, id: &[u8]) -> usize {
+        id.len() + self.value.weight() + self.fields.weight()
+    }
+}
+
+/// An R-tree entry: the object's bounding box and id.
+#[derive(Clone, Debug)]
+pub struct TreeEntry {
+    pub envelope: AABB<[f64; 2]>,
+    pub id: Id,
+}
+
+impl PartialEq for TreeEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl RTreeObject for TreeEntry {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        self.envelope
+    }
+}
+
+/// The R-tree envelope of a value; non-finite boxes are not indexed (they
+/// would corrupt the tree's ordering and no search can match them).
+fn envelope(value: &Value) -> Option<AABB<[f64; 2]>> {
+    if !value.is_spatial() {
+        return None;
+    }
+    let r = value.bbox();
+    let (min_x, max_x) = (r.min.x.min(r.max.x), r.min.x.max(r.max.x));
+    let (min_y, max_y) = (r.min.y.min(r.max.y), r.min.y.max(r.max.y));
+    if ![min_x, min_y, max_x, max_y].iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    Some(AABB::from_corners([min_x, min_y], [max_x, max_y]))
+}
+
+/// A collection (the value of one key).
+#[derive(Default)]
+pub struct Collection {
+    items: BTreeMap<Id, Item>,
+    tree: RTree<TreeEntry>,
+    expires: BTreeSet<(i64, Id)>,
+    num_points: usize,
+    num_strings: usize,
+    weight: usize,
+}
+
+impl Collection {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Σ coordinates of spatial objects (STATS `num_points`).
+    pub fn num_points(&self) -> usize {
+        self.num_points
+    }
+
+    /// Number of string objects (STATS `num_strings`).
+    pub fn num_strings(&self) -> usize {
+        self.num_strings
+    }
+
+    /// Tile38's `in_memory_size` of the collection.
+    pub fn weight(&self) -> usize {
+        self.weight
+    }
+
+    pub fn get(&self, id: &[u8]) -> Option<&Item> {
+        self.items.get(id)
+    }
+
+    pub fn contains(&self, id: &[u8]) -> bool {
+        self.items.contains_key(id)
+    }
+
+    fn account(&mut self, id: &[u8], item: &Item, add: bool) {
+        let (points, strings, weight) = (
+            item.value.num_points(),
+            usize::from(!item.value.is_spatial()),
+            item.weight(id),
+        );
+        if add {
+            self.num_points += points;
+            self.num_strings += strings;
+            self.weight += weight;
+        } else {
+            self.num_points -= points;
+            self.num_strings -= strings;
+            self.weight -= weight;
+        }
+    }
+
+    fn unindex(&mut self, id: &Id, item: &Item) {
+        self.account(id, item, false);
+        if let Some(envelope) = envelope(&item.value) {
+            self.tree.remove(&TreeEntry {
+                envelope,
+                id: id.clone(),
+            });
+        }
+        if let Some(at) = item.expires {
+            self.expires.remove(&(at, id.clone()));
+        }
+    }
+
+    fn index(&mut self, id: &Id, item: &Item) {
+        self.account(id, item, true);
+        if let Some(envelope) = envelope(&item.value) {
+            self.tree.insert(TreeEntry {
+                envelope,
+                id: id.clone(),
+            });
+        }
+        if let Some(at) = item.expires {
+            self.expires.insert((at, id.clone()));
+        }
+    }
+
+    /// `SET`: stores `value`, keeping the old fields and merging `fields` into
+    /// them (a zero value deletes); the expiry is replaced. Returns whether
+    /// the id existed before.
+    pub fn set(
+        &mut self,
+        id: &[u8],
+        value: Value,
+        fields: Vec<(Box<[u8]>, FieldValue)>,
+        expires: Option<i64>,
+    ) -> bool {
+        let (key, old) = match self.items.remove_entry(id) {
+            Some((key, old)) => {
+                self.unindex(&key, &old);
+                (key, Some(old))
+            }
+            None => (Id::from(id), None),
+        };
+        let existed = old.is_some();
+        let mut list = old.map(|o| o.fields).unwrap_or_default();
+        for (name, v) in fields {
+            list.set(&name, v);
+        }
+        let item = Item {
+            value,
+            fields: list,
+            expires,
+        };
+        self.index(&key, &item);
+        self.items.insert(key, item);
+        existed
+    }
+
+    /// Removes an object.
+    pub fn delete(&mut self, id: &[u8]) -> Option<Item> {
+        let (key, item) = self.items.remove_entry(id)?;
+        self.unindex(&key, &item);
+        Some(item)
+    }
+
+    /// `FSET`: sets fields on an existing object; returns how many changed,
+    /// or `None` if the id does not exist.
+    pub fn set_fields(&mut self, id: &[u8], fields: Vec<(Box<[u8]>, FieldValue)>) -> Option<usize> {
+        let (key, mut item) = self.items.remove_entry(id)?;
+        self.account(&key, &item, false);
+        let changed = fields
+            .into_iter()
+            .filter(|(n, v)| item.fields.set(n, v.clone()))
+            .count();
+        self.account(&key, &item, true);
+        self.items.insert(key, item);
+        Some(changed)
+    }
+
+    /// Sets or clears the expiry of an existing object; returns the old
+    /// deadline (outer `None`: no such id).
+    pub fn set_expires(&mut self, id: &[u8], expires: Option<i64>) -> Option<Option<i64>> {
+        let (key, item) = self.items.get_key_value(id)?;
+        let key = key.clone();
+        let old = item.expires;
+        if let Some(at) = old {
+            self.expires.remove(&(at, key.clone()));
+        }
+        if let Some(at) = expires {
+            self.expires.insert((at, key.clone()));
+        }
+        self.items.get_mut(id).expect("present").expires = expires;
+        Some(old)
+    }
+
+    /// Ids whose deadline is at or before `now`, soonest first.
+    pub fn expired(&self, now: i64) -> Vec<Id> {
+        self.expires
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+
+    /// Objects in id order from `start` (inclusive) on, or in reverse order
+    /// from `start` (inclusive) down when `desc`.
+    pub fn range<'a>(
+        &'a self,
+        start: Option<&[u8]>,
+        desc: bool,
+    ) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
+        match (start, desc) {
+            (None, false) => Box::new(self.items.iter()),
+            (None, true) => Box::new(self.items.iter().rev()),
+            (Some(s), false) => Box::new(
+                self.items
+                    .range::<[u8], _>((Bound::Included(s), Bound::Unbounded)),
+            ),
+            (Some(s), true) => Box::new(
+                self.items
+                    .range::<[u8], _>((Bound::Unbounded, Bound::Included(s)))
+                    .rev(),
+            ),
+        }
+    }
+
+    /// Bounding box of all indexed spatial objects (`BOUNDS key`).
+    pub fn bounds(&self) -> Option<Rect> {
+        if self.tree.size() == 0 {
+            return None;
+        }
+        let env = self.tree.root().envelope();
+        let (lo, hi) = (env.lower(), env.upper());
+        Some(Rect::new(
+            tile38_geo::Position::new(lo[0], lo[1]),
+            tile38_geo::Position::new(hi[0], hi[1]),
+        ))
+    }
+
+    /// The spatial index (for the search commands).
+    pub fn tree(&self) -> &RTree<TreeEntry> {
+        &self.tree
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(x: f64, y: f64) -> Value {
+        Value::Point { x, y, z: 0.0 }
+    }
+
+    #[test]
+    fn set_delete_keep_indexes_in_step() {
+        let mut c = Collection::new();
+        assert!(!c.set(b"a", point(1.0, 2.0), vec![], Some(10)));
+        assert!(c.set(
+            b"a",
+            point(3.0, 4.0),
+            vec![(b"f"[..].into(), FieldValue::parse(b"5"))],
+            None
+        ));
+        assert_eq!(c.tree().size(), 1);
+        assert!(c.expired(100).is_empty());
+        c.set(b"s", Value::String(b"value"[..].into()), vec![], Some(5));
+        assert_eq!((c.len(), c.num_points(), c.num_strings()), (2, 1, 1));
+        assert_eq!(c.expired(5).len(), 1);
+        assert_eq!(c.get(b"a").unwrap().fields.len(), 1);
+        c.delete(b"a");
+        c.delete(b"s");
+        assert_eq!((c.tree().size(), c.weight(), c.num_points()), (0, 0, 0));
+        assert!(c.expired(i64::MAX).is_empty());
+    }
+
+    #[test]
+    fn stats_weights_match_tile38() {
+        let mut c = Collection::new();
+        c.set(b"myid", Value::String(b"value"[..].into()), vec![], None);
+        assert_eq!(c.weight(), 9);
+        c.set(b"myid3", point(-115.0, 33.0), vec![], None);
+        assert_eq!(c.weight(), 9 + 21);
+    }
+}

@@ -1,0 +1,431 @@
+//! Field values (`SET … FIELD name value`, `FSET`, `FGET`) with Tile38 1.30+
+//! semantics: a value is a number (its original text kept: `1.50` stays
+//! `1.50`), a string, `true`/`false`/`null` or a JSON document; the number
+//! `0` is the zero value, which a field can never hold (setting it deletes).
+
+use std::cmp::Ordering;
+
+use tile38_proto::fmt::{write_f64, write_json_str};
+
+/// One field value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    Null,
+    False,
+    True,
+    /// A number; `text` is the client's spelling when it differs from the
+    /// shortest formatting of `value` (`1.50`, `1e3`, `+Inf`-words are `None`).
+    Number {
+        value: f64,
+        text: Option<Box<str>>,
+    },
+    String(Box<[u8]>),
+    /// A JSON object or array, compacted.
+    Json(Box<str>),
+}
+
+/// The reserved field names (`FIELD z 1` → `invalid argument 'z'`).
+pub fn is_reserved_name(name: &[u8]) -> bool {
+    matches!(name, b"z" | b"lat" | b"lon")
+}
+
+/// Strict JSON number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+pub fn is_strict_json_number(s: &[u8]) -> bool {
+    let mut i = 0;
+    if s.first() == Some(&b'-') {
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < s.len() && s[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    match s.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            digits(&mut i);
+        }
+        _ => return false,
+    }
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    if matches!(s.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(s.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == s.len()
+}
+
+fn trim_space(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+fn number(value: f64, text: &[u8]) -> FieldValue {
+    let mut shortest = Vec::with_capacity(24);
+    write_f64(&mut shortest, value);
+    let text = (shortest != text).then(|| String::from_utf8_lossy(text).into());
+    FieldValue::Number { value, text }
+}
+
+/// Removes insignificant whitespace from valid JSON text.
+fn compact_json(s: &[u8]) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    for &b in s {
+        if in_str {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+        } else if b == b'"' {
+            in_str = true;
+            out.push(b);
+        } else if !b.is_ascii_whitespace() {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+impl FieldValue {
+    /// Classifies a client-supplied value (Tile38 `field.ValueOf`).
+    pub fn parse(raw: &[u8]) -> FieldValue {
+        let s = trim_space(raw);
+        if is_strict_json_number(s) {
+            if let Some(v) = std::str::from_utf8(s)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+            {
+                // Go's ParseFloat reports overflow as an error: such text is a string.
+                if v.is_finite() {
+                    return number(v, s);
+                }
+            }
+        } else if let Some(&first) = s.first() {
+            if matches!(first, b'{' | b'[' | b'"' | b't' | b'f' | b'n')
+                && serde_json::from_slice::<serde::de::IgnoredAny>(s).is_ok()
+            {
+                return match first {
+                    b't' => FieldValue::True,
+                    b'f' => FieldValue::False,
+                    b'n' => FieldValue::Null,
+                    b'"' => match serde_json::from_slice::<String>(s) {
+                        Ok(text) => FieldValue::String(text.into_bytes().into()),
+                        Err(_) => FieldValue::String(s.into()),
+                    },
+                    _ => FieldValue::Json(compact_json(s).into()),
+                };
+            }
+            let lower = s.to_ascii_lowercase();
+            let special = match lower.as_slice() {
+                b"nan" => Some(f64::NAN),
+                b"inf" | b"+inf" | b"infinity" | b"+infinity" => Some(f64::INFINITY),
+                b"-inf" | b"-infinity" => Some(f64::NEG_INFINITY),
+                _ => None,
+            };
+            if let Some(value) = special {
+                return FieldValue::Number { value, text: None };
+            }
+        }
+        FieldValue::String(raw.into())
+    }
+
+    /// The zero value: a number spelled exactly `0`. Fields never hold it.
+    pub fn is_zero(&self) -> bool {
+        matches!(self, FieldValue::Number { value, text: None } if *value == 0.0 && value.is_sign_positive())
+    }
+
+    /// The numeric value (WHERE ranges); non-numbers give `None`.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            FieldValue::Number { value, .. } => Some(*value),
+            _ => None,
+        }
+    }
+
+    /// The raw text, as RESP replies and FGET show it.
+    pub fn write_raw(&self, out: &mut Vec<u8>) {
+        match self {
+            FieldValue::Null => out.extend_from_slice(b"null"),
+            FieldValue::False => out.extend_from_slice(b"false"),
+            FieldValue::True => out.extend_from_slice(b"true"),
+            FieldValue::Number { text: Some(t), .. } => out.extend_from_slice(t.as_bytes()),
+            FieldValue::Number { value, text: None } => write_f64(out, *value),
+            FieldValue::String(s) => out.extend_from_slice(s),
+            FieldValue::Json(j) => out.extend_from_slice(j.as_bytes()),
+        }
+    }
+
+    pub fn raw_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_raw(&mut out);
+        out
+    }
+
+    /// The JSON rendering: numbers as their text (non-finite ones quoted),
+    /// strings quoted, JSON raw.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            FieldValue::Number { value, text: None } if !value.is_finite() => {
+                out.push(b'"');
+                write_f64(out, *value);
+                out.push(b'"');
+            }
+            FieldValue::String(s) => write_json_str(out, s),
+            other => other.write_raw(out),
+        }
+    }
+
+    fn kind_rank(&self) -> u8 {
+        match self {
+            FieldValue::Null => 0,
+            FieldValue::False => 1,
+            FieldValue::Number { .. } => 2,
+            FieldValue::String(_) => 3,
+            FieldValue::True => 4,
+            FieldValue::Json(_) => 5,
+        }
+    }
+
+    /// Tile38's value order: null < false < number < string < true < JSON;
+    /// numbers numerically, strings ASCII case-insensitively.
+    pub fn compare(&self, other: &FieldValue) -> Ordering {
+        let rank = self.kind_rank().cmp(&other.kind_rank());
+        if rank != Ordering::Equal {
+            return rank;
+        }
+        match (self, other) {
+            (FieldValue::Number { value: a, .. }, FieldValue::Number { value: b, .. }) => {
+                a.partial_cmp(b).unwrap_or(Ordering::Equal)
+            }
+            (FieldValue::String(a), FieldValue::String(b)) => cmp_ignore_case(a, b),
+            (FieldValue::Json(a), FieldValue::Json(b)) => a.cmp(b),
+            _ => Ordering::Equal,
+        }
+    }
+
+    /// Approximate encoded size, for `in_memory_size`.
+    fn weight(&self) -> usize {
+        match self {
+            FieldValue::Null | FieldValue::False | FieldValue::True => 1,
+            FieldValue::Number { text: Some(t), .. } => 2 + t.len(),
+            FieldValue::Number { .. } => 9,
+            FieldValue::String(s) => 2 + s.len(),
+            FieldValue::Json(j) => 2 + j.len(),
+        }
+    }
+}
+
+pub fn cmp_ignore_case(a: &[u8], b: &[u8]) -> Ordering {
+    a.iter()
+        .map(u8::to_ascii_lowercase)
+        .cmp(b.iter().map(u8::to_ascii_lowercase))
+}
+
+/// An object's fields, sorted by name (byte order, case-sensitive).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FieldList {
+    items: Vec<(Box<[u8]>, FieldValue)>,
+}
+
+impl FieldList {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn get(&self, name: &[u8]) -> Option<&FieldValue> {
+        self.items
+            .binary_search_by(|(n, _)| n.as_ref().cmp(name))
+            .ok()
+            .map(|i| &self.items[i].1)
+    }
+
+    /// Sets `name`; the zero value removes it. Returns whether anything
+    /// changed under Tile38's comparison (`abc` → `ABC` is no change).
+    pub fn set(&mut self, name: &[u8], value: FieldValue) -> bool {
+        match self.items.binary_search_by(|(n, _)| n.as_ref().cmp(name)) {
+            Ok(i) => {
+                if value.is_zero() {
+                    self.items.remove(i);
+                    true
+                } else if self.items[i].1.compare(&value) == Ordering::Equal {
+                    false
+                } else {
+                    self.items[i].1 = value;
+                    true
+                }
+            }
+            Err(i) => {
+                if value.is_zero() {
+                    return false;
+                }
+                self.items.insert(i, (name.into(), value));
+                self.items.shrink_to_fit();
+                true
+            }
+        }
+    }
+
+    /// Fields in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &FieldValue)> {
+        self.items.iter().map(|(n, v)| (n.as_ref(), v))
+    }
+
+    /// Approximate encoded size of the list (Tile38 counts its binary form).
+    pub fn weight(&self) -> usize {
+        if self.items.is_empty() {
+            return 0;
+        }
+        1 + self
+            .items
+            .iter()
+            .map(|(_, v)| 1 + v.weight())
+            .sum::<usize>()
+    }
+
+    /// `FGET key id a.b.c`: a field named exactly so, else path `b.c` inside
+    /// the JSON-valued field `a`.
+    pub fn lookup(&self, name: &[u8]) -> Option<FieldValue> {
+        if let Some(v) = self.get(name) {
+            return Some(v.clone());
+        }
+        let dot = name.iter().position(|&b| b == b'.')?;
+        let FieldValue::Json(doc) = self.get(&name[..dot])? else {
+            return None;
+        };
+        let path = std::str::from_utf8(&name[dot + 1..]).ok()?;
+        let found = gjson::get(doc, path);
+        found
+            .exists()
+            .then(|| FieldValue::parse(found.json().as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(v: &FieldValue) -> String {
+        String::from_utf8(v.raw_bytes()).unwrap()
+    }
+
+    fn json(v: &FieldValue) -> String {
+        let mut out = Vec::new();
+        v.write_json(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn classification() {
+        for (input, r, j) in [
+            ("1.50", "1.50", "1.50"),
+            ("1e3", "1e3", "1e3"),
+            ("-0", "-0", "-0"),
+            ("+5", "+5", "\"+5\""),
+            ("0.0000001", "0.0000001", "0.0000001"),
+            (
+                "123456789012345678",
+                "123456789012345678",
+                "123456789012345678",
+            ),
+            ("0x10", "0x10", "\"0x10\""),
+            ("inf", "+Inf", "\"+Inf\""),
+            ("NaN", "NaN", "\"NaN\""),
+            (" 5", "5", "5"),
+            ("5.", "5.", "\"5.\""),
+            (".5", ".5", "\".5\""),
+            (
+                "{\"world\": \"tom\"}",
+                "{\"world\":\"tom\"}",
+                "{\"world\":\"tom\"}",
+            ),
+            ("\"quoted\"", "quoted", "\"quoted\""),
+            ("true", "true", "true"),
+            ("null", "null", "null"),
+            ("000123", "000123", "\"000123\""),
+        ] {
+            let v = FieldValue::parse(input.as_bytes());
+            assert_eq!(
+                (raw(&v), json(&v)),
+                (r.to_string(), j.to_string()),
+                "{input}"
+            );
+        }
+        let big = "9".repeat(400);
+        assert!(matches!(
+            FieldValue::parse(big.as_bytes()),
+            FieldValue::String(_)
+        ));
+    }
+
+    #[test]
+    fn zero_semantics() {
+        assert!(FieldValue::parse(b"0").is_zero());
+        assert!(!FieldValue::parse(b"0.0").is_zero());
+        assert!(!FieldValue::parse(b"-0").is_zero());
+        let mut f = FieldList::new();
+        assert!(!f.set(b"a", FieldValue::parse(b"0")));
+        assert!(f.set(b"a", FieldValue::parse(b"1")));
+        assert!(!f.set(b"a", FieldValue::parse(b"1.0")));
+        assert!(f.set(b"a", FieldValue::parse(b"0")));
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn strings_compare_case_insensitively() {
+        let mut f = FieldList::new();
+        assert!(f.set(b"s", FieldValue::parse(b"abc")));
+        assert!(!f.set(b"s", FieldValue::parse(b"ABC")));
+        assert_eq!(raw(f.get(b"s").unwrap()), "abc");
+        assert!(FieldValue::Null.compare(&FieldValue::parse(b"1")) == Ordering::Less);
+        assert!(FieldValue::True.compare(&FieldValue::parse(b"zzz")) == Ordering::Greater);
+    }
+
+    #[test]
+    fn sorted_names_and_paths() {
+        let mut f = FieldList::new();
+        for n in ["speed", "Speed", "speeD", "SpeeD"] {
+            f.set(n.as_bytes(), FieldValue::parse(b"1"));
+        }
+        let names: Vec<_> = f
+            .iter()
+            .map(|(n, _)| String::from_utf8(n.to_vec()).unwrap())
+            .collect();
+        assert_eq!(names, ["SpeeD", "Speed", "speeD", "speed"]);
+        f.set(b"props", FieldValue::parse(br#"{"a":{"b":7}}"#));
+        assert_eq!(raw(&f.lookup(b"props.a.b").unwrap()), "7");
+        assert!(f.lookup(b"props.x").is_none());
+    }
+}

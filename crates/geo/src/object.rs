@@ -1,0 +1,214 @@
+//! The stored value of an object and every way Tile38 prints it.
+//!
+//! `SET key id POINT lat lon [z]` → [`Value::Point`], `BOUNDS` → [`Value::Rect`],
+//! `HASH` → a point at the cell's rounded centre, `OBJECT geojson` →
+//! [`Value::Geo`] (plain points are stored as [`Value::Point`] to save memory),
+//! `STRING` → [`Value::String`].
+
+use tile38_proto::fmt::write_f64;
+
+use crate::geojson::{Geometry, Shape};
+use crate::rect::{Position, Rect};
+
+/// An object's value.
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// A GeoJSON Point; `z == 0` means "no z" (Tile38 drops a zero z).
+    Point { x: f64, y: f64, z: f64 },
+    /// `SET … BOUNDS`: printed as a 5-point Polygon.
+    Rect(Rect),
+    /// Any other GeoJSON.
+    Geo(Box<Geometry>),
+    /// A non-spatial string (`SET … STRING`, JSET documents).
+    String(Box<[u8]>),
+}
+
+/// Writes a coordinate, `null` for NaN/±Inf as GeoJSON cannot hold them.
+pub fn write_coord(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        write_f64(out, v);
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+fn write_pos(out: &mut Vec<u8>, x: f64, y: f64) {
+    out.push(b'[');
+    write_coord(out, x);
+    out.push(b',');
+    write_coord(out, y);
+    out.push(b']');
+}
+
+impl Value {
+    /// Builds the value for `OBJECT`: plain points are kept unboxed.
+    pub fn from_geometry(g: Geometry) -> Value {
+        if g.is_plain_point() {
+            if let Shape::Point(p) = g.shape {
+                return Value::Point {
+                    x: p.x,
+                    y: p.y,
+                    z: 0.0,
+                };
+            }
+        }
+        Value::Geo(Box::new(g))
+    }
+
+    pub fn is_spatial(&self) -> bool {
+        !matches!(self, Value::String(_))
+    }
+
+    /// Bounding box (strings: the zero rectangle).
+    pub fn bbox(&self) -> Rect {
+        match self {
+            Value::Point { x, y, .. } => Rect::point(Position::new(*x, *y)),
+            Value::Rect(r) => *r,
+            Value::Geo(g) => g.bbox(),
+            Value::String(_) => Rect::default(),
+        }
+    }
+
+    /// The position `GET … POINT` and `HASH` report: the point itself, else
+    /// the centre of the bounding box; strings are at 0,0.
+    pub fn center(&self) -> Position {
+        match self {
+            Value::Point { x, y, .. } => Position::new(*x, *y),
+            Value::Geo(g) => match &g.shape {
+                Shape::Point(p) => *p,
+                _ => g.bbox().center(),
+            },
+            other => other.bbox().center(),
+        }
+    }
+
+    /// The z of a point, if it has a non-zero one.
+    pub fn z(&self) -> Option<f64> {
+        match self {
+            Value::Point { z, .. } if *z != 0.0 => Some(*z),
+            Value::Geo(g) => g.z().filter(|z| *z != 0.0),
+            _ => None,
+        }
+    }
+
+    /// Number of coordinates (STATS `num_points`).
+    pub fn num_points(&self) -> usize {
+        match self {
+            Value::Point { .. } => 1,
+            Value::Rect(_) => 2,
+            Value::Geo(g) => g.num_points(),
+            Value::String(_) => 0,
+        }
+    }
+
+    /// Tile38's object weight without the id: 16 bytes a point, or the
+    /// string length.
+    pub fn weight(&self) -> usize {
+        match self {
+            Value::String(s) => s.len(),
+            other => other.num_points() * 16,
+        }
+    }
+
+    /// The GeoJSON text (spatial) or the raw string, as `GET` shows it in RESP.
+    pub fn write_raw(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::String(s) => out.extend_from_slice(s),
+            spatial => spatial.write_geojson(out),
+        }
+    }
+
+    /// The value as a JSON value: GeoJSON, or a quoted string.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::String(s) => tile38_proto::fmt::write_json_str(out, s),
+            spatial => spatial.write_geojson(out),
+        }
+    }
+
+    fn write_geojson(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Point { x, y, z } => {
+                out.extend_from_slice(br#"{"type":"Point","coordinates":["#);
+                write_coord(out, *x);
+                out.push(b',');
+                write_coord(out, *y);
+                if *z != 0.0 {
+                    out.push(b',');
+                    write_coord(out, *z);
+                }
+                out.extend_from_slice(b"]}");
+            }
+            Value::Rect(r) => {
+                out.extend_from_slice(br#"{"type":"Polygon","coordinates":[["#);
+                let (a, b) = (r.min, r.max);
+                for (i, (x, y)) in [(a.x, a.y), (b.x, a.y), (b.x, b.y), (a.x, b.y), (a.x, a.y)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_pos(out, x, y);
+                }
+                out.extend_from_slice(b"]]}");
+            }
+            Value::Geo(g) => g.append_json(out),
+            Value::String(s) => out.extend_from_slice(s),
+        }
+    }
+
+    /// The value as text (GeoJSON for spatial values).
+    pub fn to_text(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_raw(&mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(v: &Value) -> String {
+        String::from_utf8(v.to_text()).unwrap()
+    }
+
+    #[test]
+    fn points_and_rects_print_like_tile38() {
+        assert_eq!(
+            text(&Value::Point {
+                x: -112.0,
+                y: 33.0,
+                z: 0.0
+            }),
+            r#"{"type":"Point","coordinates":[-112,33]}"#
+        );
+        assert_eq!(
+            text(&Value::Point {
+                x: -112.0,
+                y: 33.0,
+                z: 55.0
+            }),
+            r#"{"type":"Point","coordinates":[-112,33,55]}"#
+        );
+        let r = Rect::new(Position::new(-112.0, 34.0), Position::new(-115.0, 33.0));
+        assert_eq!(
+            text(&Value::Rect(r)),
+            r#"{"type":"Polygon","coordinates":[[[-112,34],[-115,34],[-115,33],[-112,33],[-112,34]]]}"#
+        );
+        assert_eq!(Value::Rect(r).num_points(), 2);
+    }
+
+    #[test]
+    fn centers() {
+        let g = Geometry::parse(br#"{"type":"LineString","coordinates":[[-122.4408378,37.7341129],[-122.4408378,37.733]]}"#)
+            .unwrap();
+        let c = Value::from_geometry(g).center();
+        assert_eq!((c.y, c.x), (37.733556449999995, -122.4408378));
+        assert_eq!(
+            Value::String(b"x"[..].into()).center(),
+            Position::new(0.0, 0.0)
+        );
+    }
+}

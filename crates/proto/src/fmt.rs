@@ -1,0 +1,276 @@
+//! Text formatting shared by every reply: Go-compatible floats, JSON string
+//! escaping and Go `time.Duration` strings for the JSON `elapsed` member.
+//!
+//! Tile38 prints floats with `strconv.FormatFloat(f, 'f', -1, 64)`: shortest
+//! round-trip digits and never an exponent. Rust's `Display` for `f64` has the
+//! same contract, so only the non-finite spellings differ.
+
+use std::io::Write as _;
+
+/// Appends `v` the way Go's `FormatFloat(v, 'f', -1, 64)` spells it:
+/// `33`, `-112.5`, `0.0000001`, `1000000000000000000000`, `-0`, `NaN`, `+Inf`.
+pub fn write_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        if v == v.trunc() && v.abs() < 1e15 {
+            // Integral values are by far the most common coordinates; itoa-style
+            // formatting skips the shortest-digits search.
+            if v == 0.0 && v.is_sign_negative() {
+                out.extend_from_slice(b"-0");
+            } else {
+                write_i64(out, v as i64);
+            }
+        } else {
+            let _ = write!(out, "{v}");
+        }
+    } else if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v > 0.0 {
+        out.extend_from_slice(b"+Inf");
+    } else {
+        out.extend_from_slice(b"-Inf");
+    }
+}
+
+/// `f64` as a Go-formatted string.
+pub fn f64_string(v: f64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_f64(&mut out, v);
+    String::from_utf8(out).expect("float text is ASCII")
+}
+
+/// Appends a decimal integer.
+pub fn write_i64(out: &mut Vec<u8>, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends a decimal unsigned integer.
+pub fn write_u64(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; 20];
+    let mut n = v;
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b > 0x7e
+}
+
+/// Appends `s` as a quoted JSON string, escaped like Tile38 does: bytes that
+/// need no escaping are copied as is; otherwise Go's `encoding/json` rules
+/// apply (`\u003c` for `<`, `\ufffd` for invalid UTF-8, `\b`/`\f`/`\n`...).
+pub fn write_json_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    if !s.iter().any(|&b| needs_escape(b)) {
+        out.extend_from_slice(s);
+    } else {
+        write_json_escaped(out, s);
+    }
+    out.push(b'"');
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn write_json_escaped(out: &mut Vec<u8>, s: &[u8]) {
+    let mut rest = s;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                escape_str(out, text);
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                escape_str(out, std::str::from_utf8(good).expect("validated prefix"));
+                out.extend_from_slice("\\ufffd".as_bytes());
+                let skip = e.error_len().unwrap_or(bad.len());
+                rest = &bad[skip..];
+            }
+        }
+    }
+}
+
+fn escape_str(out: &mut Vec<u8>, s: &str) {
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => unicode_escape(out, c as u32),
+            c if (c as u32) < 0x20 => unicode_escape(out, c as u32),
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+}
+
+fn unicode_escape(out: &mut Vec<u8>, c: u32) {
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((c >> shift) & 0xf) as usize]);
+    }
+}
+
+/// Appends a duration the way Go's `time.Duration.String()` prints it:
+/// `0s`, `850ns`, `12.5µs`, `1.234567ms`, `2.5s`, `1m2.5s`, `1h0m0s`.
+pub fn write_duration(out: &mut Vec<u8>, nanos: u64) {
+    if nanos == 0 {
+        out.extend_from_slice(b"0s");
+        return;
+    }
+    if nanos < 1_000 {
+        write_u64(out, nanos);
+        out.extend_from_slice(b"ns");
+        return;
+    }
+    if nanos < 1_000_000 {
+        write_fraction(out, nanos, 1_000);
+        out.extend_from_slice("µs".as_bytes());
+        return;
+    }
+    if nanos < 1_000_000_000 {
+        write_fraction(out, nanos, 1_000_000);
+        out.extend_from_slice(b"ms");
+        return;
+    }
+    let secs = nanos / 1_000_000_000;
+    let frac = nanos % 1_000_000_000;
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    if h > 0 {
+        write_u64(out, h);
+        out.push(b'h');
+    }
+    if h > 0 || m > 0 {
+        write_u64(out, m);
+        out.push(b'm');
+    }
+    write_fraction(out, s * 1_000_000_000 + frac, 1_000_000_000);
+    out.push(b's');
+}
+
+/// `value / unit` with the remainder as a decimal fraction, trailing zeros trimmed.
+fn write_fraction(out: &mut Vec<u8>, value: u64, unit: u64) {
+    write_u64(out, value / unit);
+    let mut frac = value % unit;
+    if frac == 0 {
+        return;
+    }
+    let mut digits = unit.trailing_zeros_decimal();
+    while frac % 10 == 0 {
+        frac /= 10;
+        digits -= 1;
+    }
+    out.push(b'.');
+    let text = frac.to_string();
+    for _ in text.len()..digits {
+        out.push(b'0');
+    }
+    out.extend_from_slice(text.as_bytes());
+}
+
+trait DecimalDigits {
+    fn trailing_zeros_decimal(self) -> usize;
+}
+
+impl DecimalDigits for u64 {
+    fn trailing_zeros_decimal(self) -> usize {
+        let mut n = self;
+        let mut d = 0;
+        while n > 1 {
+            n /= 10;
+            d += 1;
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(v: f64) -> String {
+        f64_string(v)
+    }
+
+    #[test]
+    fn floats_like_go() {
+        assert_eq!(f(33.0), "33");
+        assert_eq!(f(-112.1), "-112.1");
+        assert_eq!(f(1e-7), "0.0000001");
+        assert_eq!(f(1e21), "1000000000000000000000");
+        assert_eq!(f(-0.0), "-0");
+        assert_eq!(f(123.45678912345679), "123.45678912345679");
+        assert_eq!(
+            f(123456789012345678901234567890.0),
+            "123456789012345680000000000000"
+        );
+        assert_eq!(f(f64::NAN), "NaN");
+        assert_eq!(f(f64::INFINITY), "+Inf");
+        assert_eq!(f(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(f(-122.60000000000001), "-122.60000000000001");
+        assert_eq!(f(1e15), "1000000000000000");
+    }
+
+    fn dur(n: u64) -> String {
+        let mut out = Vec::new();
+        write_duration(&mut out, n);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn durations_like_go() {
+        assert_eq!(dur(0), "0s");
+        assert_eq!(dur(850), "850ns");
+        assert_eq!(dur(12_500), "12.5µs");
+        assert_eq!(dur(1_000), "1µs");
+        assert_eq!(dur(32_443), "32.443µs");
+        assert_eq!(dur(1_234_567), "1.234567ms");
+        assert_eq!(dur(2_500_000_000), "2.5s");
+        assert_eq!(dur(62_500_000_000), "1m2.5s");
+        assert_eq!(dur(3_600_000_000_000), "1h0m0s");
+        assert_eq!(dur(1_000_001), "1.000001ms");
+    }
+
+    fn js(s: &[u8]) -> String {
+        let mut out = Vec::new();
+        write_json_str(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn json_strings_like_go() {
+        assert_eq!(js(b"truck1"), "\"truck1\"");
+        assert_eq!(js(b"<html>&amp;"), "\"<html>&amp;\"");
+        assert_eq!(js(b"a\"<b"), "\"a\\\"\\u003cb\"");
+        assert_eq!(js(b"\x00\x07\x1f\n"), "\"\\u0000\\u0007\\u001f\\n\"");
+        assert_eq!(js("ünï".as_bytes()), "\"ünï\"");
+        assert_eq!(js(b"a\xffb"), "\"a\\ufffdb\"");
+    }
+}

@@ -1,0 +1,249 @@
+//! HTTP and WebSocket on the Tile38 port.
+//!
+//! `GET /SET+fleet+truck1+POINT+33+-112 HTTP/1.1` runs `SET fleet truck1 POINT
+//! 33 -112`; `POST /` carries the command in the body (appended to the decoded
+//! path text). A `GET` with `Upgrade: websocket` takes the command from the
+//! path too and gets its reply as one text frame.
+
+use crate::args::Args;
+use crate::request::{tokenize_native, Frame, Framing, Limits, ProtoError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Options,
+}
+
+/// What the server needs from an HTTP request besides the command.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    pub method: Method,
+    /// `Authorization` header value, trimmed: Tile38 takes it as the raw password.
+    pub authorization: Option<Vec<u8>>,
+    /// `Sec-WebSocket-Key` of a valid upgrade request.
+    pub websocket_key: Option<Vec<u8>>,
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+/// Parses one HTTP request (head + `Content-Length` body) into `args`.
+pub(crate) fn parse_request(
+    buf: &[u8],
+    args: &mut Args,
+    limits: &Limits,
+) -> Result<Option<Frame>, ProtoError> {
+    let Some(head_end) = find(buf, b"\r\n\r\n") else {
+        return if buf.len() > limits.max_inline {
+            Err(ProtoError::TooBigInline)
+        } else {
+            Ok(None)
+        };
+    };
+    let head = &buf[..head_end];
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split(|&b| b == b' ');
+    let (Some(method), Some(path), Some(_proto), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ProtoError::BadHttp);
+    };
+    let method = match method {
+        b"GET" => Method::Get,
+        b"POST" => Method::Post,
+        b"OPTIONS" => Method::Options,
+        _ => return Err(ProtoError::BadHttp),
+    };
+    if !path.starts_with(b"/") {
+        return Err(ProtoError::BadHttp);
+    }
+    let mut content_length = 0usize;
+    let mut authorization = None;
+    let mut upgrade = false;
+    let mut ws_version = 0u32;
+    let mut ws_key = None;
+    for line in lines {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (name, value) = (trim(&line[..colon]), trim(&line[colon + 1..]));
+        if name.eq_ignore_ascii_case(b"content-length") {
+            content_length = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .ok_or(ProtoError::BadHttp)?;
+        } else if name.eq_ignore_ascii_case(b"authorization") {
+            authorization = Some(value.to_vec());
+        } else if name.eq_ignore_ascii_case(b"upgrade") {
+            upgrade = value.eq_ignore_ascii_case(b"websocket");
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-version") {
+            ws_version = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-key") {
+            ws_key = Some(value.to_vec());
+        }
+    }
+    if content_length > limits.max_bulk {
+        return Err(ProtoError::BadHttp);
+    }
+    let body_start = head_end + 4;
+    if buf.len() < body_start + content_length {
+        return Ok(None);
+    }
+    let mut text = query_unescape(&path[1..]).ok_or(ProtoError::BadHttp)?;
+    text.extend_from_slice(&buf[body_start..body_start + content_length]);
+    tokenize_native(&text, args);
+    let websocket_key = if method == Method::Get && upgrade && ws_version >= 13 {
+        ws_key
+    } else {
+        None
+    };
+    let framing = if websocket_key.is_some() {
+        Framing::WebSocket
+    } else {
+        Framing::Http
+    };
+    Ok(Some(Frame {
+        framing,
+        consumed: body_start + content_length,
+        http: Some(HttpRequest {
+            method,
+            authorization,
+            websocket_key,
+        }),
+    }))
+}
+
+/// Go's `url.QueryUnescape`: `+` is a space, `%XX` a byte; a bad escape fails.
+pub fn query_unescape(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                let hi = hex(*s.get(i + 1)?)?;
+                let lo = hex(*s.get(i + 2)?)?;
+                out.push((hi * 16 + lo) as u8);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
+/// The HTTP response head Tile38 sends before a JSON body (`body_len`
+/// excludes the trailing `\r\n` that follows the body and is counted).
+pub fn response_head(out: &mut Vec<u8>, status: &str, body_len: usize) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_bytes());
+    out.extend_from_slice(
+        b"\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ",
+    );
+    crate::fmt::write_u64(out, body_len as u64 + 2);
+    out.extend_from_slice(b"\r\nAccess-Control-Allow-Origin: *\r\n\r\n");
+}
+
+/// Reply to `OPTIONS` (CORS pre-flight).
+pub const CORS_PREFLIGHT: &[u8] = b"HTTP/1.1 204 No Content\r\nConnection: close\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Allow-Headers: *, Authorization\r\nAccess-Control-Allow-Methods: POST, GET, OPTIONS\r\n\r\n";
+
+/// What Tile38 writes when a request yields an empty command name.
+pub const BAD_REQUEST: &[u8] = b"HTTP/1.1 500 Bad Request\r\nConnection: close\r\n\r\n";
+
+/// Appends the head of an unmasked, final WebSocket text frame.
+pub fn ws_text_frame_head(out: &mut Vec<u8>, len: usize) {
+    out.push(0x81);
+    if len < 126 {
+        out.push(len as u8);
+    } else if len <= u16::MAX as usize {
+        out.push(126);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(127);
+        out.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+}
+
+/// The `101 Switching Protocols` head; `accept` is
+/// base64(sha1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")).
+pub fn ws_upgrade_head(out: &mut Vec<u8>, accept: &str) {
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
+    out.extend_from_slice(accept.as_bytes());
+    out.extend_from_slice(b"\r\n\r\n");
+}
+
+/// The GUID appended to `Sec-WebSocket-Key` before hashing.
+pub const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::parse_next;
+
+    fn parse(buf: &[u8]) -> Option<(Frame, Vec<String>)> {
+        let mut args = Args::new();
+        parse_next(buf, &mut args, &Limits::default())
+            .unwrap()
+            .map(|f| (f, args.to_strings()))
+    }
+
+    #[test]
+    fn get_path_is_the_command() {
+        let (f, a) =
+            parse(b"GET /SET+fleet+truck1+POINT+33+-112 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(f.framing, Framing::Http);
+        assert_eq!(a, vec!["SET", "fleet", "truck1", "POINT", "33", "-112"]);
+        let (_, a) = parse(b"GET /WHERE+f+%2Binf HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(a, vec!["WHERE", "f", "+inf"]);
+    }
+
+    #[test]
+    fn post_body_is_appended() {
+        let raw = b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nPING";
+        let (f, a) = parse(raw).unwrap();
+        assert_eq!((f.consumed, a), (raw.len(), vec!["PING".to_string()]));
+        assert!(parse(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nPING").is_none());
+    }
+
+    #[test]
+    fn websocket_upgrade_and_auth() {
+        let raw = b"GET /PING HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: abc\r\nAuthorization:  pw \r\n\r\n";
+        let (f, _) = parse(raw).unwrap();
+        assert_eq!(f.framing, Framing::WebSocket);
+        let http = f.http.unwrap();
+        assert_eq!(http.authorization.as_deref(), Some(&b"pw"[..]));
+        assert_eq!(http.websocket_key.as_deref(), Some(&b"abc"[..]));
+    }
+
+    #[test]
+    fn bad_requests() {
+        let mut args = Args::new();
+        assert_eq!(
+            parse_next(b"PUT /x HTTP/1.1\r\n\r\n", &mut args, &Limits::default()).unwrap_err(),
+            ProtoError::BadHttp
+        );
+        assert_eq!(query_unescape(b"a%zz"), None);
+    }
+}

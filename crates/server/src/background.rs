@@ -1,0 +1,108 @@
+//! Background work: the 100 ms expiry sweep, the once-a-second AOF fsync,
+//! and the periodic `maxmemory` check.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cmd::server_heap_alloc;
+use crate::server::{now_nanos, Server};
+
+/// Most objects one sweep deletes, so the write lock is never held long.
+const SWEEP_BATCH: usize = 10_000;
+
+/// Deletes objects whose deadline passed, journaling `del key id` for each.
+pub fn sweep_expired(server: &Server) -> usize {
+    let now = now_nanos();
+    let mut db = server.db.write();
+    let mut victims: Vec<(Vec<u8>, Vec<std::sync::Arc<[u8]>>)> = Vec::new();
+    let mut total = 0;
+    for (key, col) in db.iter_mut() {
+        let ids = col.expired(now);
+        if ids.is_empty() {
+            continue;
+        }
+        total += ids.len();
+        victims.push((key.to_vec(), ids));
+        if total >= SWEEP_BATCH {
+            break;
+        }
+    }
+    for (key, ids) in &victims {
+        if let Some(col) = db.get_mut(key) {
+            for id in ids {
+                if col.delete(id).is_some() {
+                    server.journal_internal(&[b"del", key, id]);
+                }
+            }
+        }
+        db.drop_if_empty(key);
+    }
+    drop(db);
+    if total > 0 {
+        server
+            .stats
+            .expired_keys
+            .fetch_add(total as u64, Ordering::Relaxed);
+        if let Some(aof) = &server.aof {
+            let _ = aof.flush();
+        }
+    }
+    total
+}
+
+/// Sets the OOM flag when the heap exceeds `maxmemory`.
+pub fn check_memory(server: &Server) {
+    let max = server.config.props().maxmemory;
+    let over = max > 0 && server_heap_alloc() > max;
+    server.oom.store(over, Ordering::Relaxed);
+}
+
+/// Returns freed heap memory to the OS (`GC`, `autogc`).
+pub fn release_memory() {
+    // SAFETY: malloc_trim only releases free pages.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Spawns the periodic tasks on the current runtime.
+pub fn spawn(server: Arc<Server>) {
+    let s = server.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            if !s.loading.load(Ordering::Acquire) {
+                let s2 = s.clone();
+                let _ = tokio::task::spawn_blocking(move || sweep_expired(&s2)).await;
+            }
+        }
+    });
+    let s = server.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Some(aof) = &s.aof {
+                if let Err(e) = aof.sync() {
+                    tracing::error!("aof fsync: {e}");
+                }
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(4));
+        let mut since_gc = 0u64;
+        loop {
+            tick.tick().await;
+            check_memory(&server);
+            let autogc = server.config.props().autogc;
+            since_gc += 4;
+            if autogc > 0 && since_gc >= autogc {
+                release_memory();
+                since_gc = 0;
+            }
+        }
+    });
+}

@@ -1,0 +1,316 @@
+//! `tile38-server [-p port] [-h host] [-d dir] [-o json|resp] [-q] [-v] [-vv]
+//! [--appendonly yes|no] [--appendfilename path] [--http-transport yes|no]
+//! [--protected-mode yes|no] [--pidfile path] [--version] [--help]`
+//!
+//! Tile38's flags: `-h` is the host (help is `--help`), long flags take one
+//! or two dashes, yes/no values.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use clap::{ArgAction, Parser};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::server::{Options, Server};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tile38-server",
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
+struct Flags {
+    /// The listening port.
+    #[arg(short = 'p', default_value_t = 9851)]
+    port: u16,
+    /// The listening host (default: all interfaces).
+    #[arg(short = 'h', default_value = "")]
+    host: String,
+    /// The data directory.
+    #[arg(short = 'd', default_value = "data")]
+    dir: PathBuf,
+    /// Force the initial output mode of every connection: json or resp.
+    #[arg(short = 'o')]
+    output: Option<String>,
+    /// Log format: text or json.
+    #[arg(short = 'l', default_value = "text")]
+    log: String,
+    /// Quiet logging (errors only).
+    #[arg(short = 'q', action = ArgAction::SetTrue)]
+    quiet: bool,
+    /// Verbose logging; -vv for very verbose.
+    #[arg(short = 'v', action = ArgAction::Count)]
+    verbose: u8,
+    /// Append-only file: yes or no.
+    #[arg(long = "appendonly", default_value = "yes")]
+    appendonly: String,
+    /// AOF path (default <dir>/appendonly.aof).
+    #[arg(long = "appendfilename")]
+    appendfilename: Option<PathBuf>,
+    /// Webhook queue path (accepted for compatibility).
+    #[arg(long = "queuefilename")]
+    queuefilename: Option<PathBuf>,
+    /// HTTP and WebSocket on the main port: yes or no.
+    #[arg(long = "http-transport", default_value = "yes")]
+    http_transport: String,
+    /// Refuse non-loopback clients without a password: yes or no.
+    #[arg(long = "protected-mode", default_value = "no")]
+    protected_mode: String,
+    /// Write the process id to this file.
+    #[arg(long = "pidfile")]
+    pidfile: Option<PathBuf>,
+    /// Ignore SIGHUP.
+    #[arg(long = "nohup", action = ArgAction::SetTrue)]
+    nohup: bool,
+    /// Accepted for compatibility, ignored.
+    #[arg(long = "spinlock", action = ArgAction::SetTrue)]
+    spinlock: bool,
+    /// Accepted for compatibility, ignored.
+    #[arg(long = "dev", action = ArgAction::SetTrue)]
+    dev: bool,
+    /// Accepted for compatibility, ignored.
+    #[arg(long = "threads")]
+    threads: Option<String>,
+    /// Accepted for compatibility, ignored.
+    #[arg(long = "evio")]
+    evio: Option<String>,
+    /// Print the version and exit.
+    #[arg(long = "version", action = ArgAction::SetTrue)]
+    version: bool,
+    /// Print help.
+    #[arg(long = "help", action = ArgAction::Help)]
+    help: Option<bool>,
+}
+
+const LONG_FLAGS: &[&str] = &[
+    "appendonly",
+    "appendfilename",
+    "queuefilename",
+    "http-transport",
+    "protected-mode",
+    "pidfile",
+    "nohup",
+    "spinlock",
+    "dev",
+    "threads",
+    "evio",
+    "version",
+    "help",
+];
+
+/// Go's flag package accepts `-name` for long flags; clap wants `--name`.
+fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    args.map(|a| {
+        let name = a
+            .strip_prefix('-')
+            .filter(|r| !r.starts_with('-'))
+            .map(|r| r.split('=').next().unwrap_or(r));
+        match name {
+            Some(n) if LONG_FLAGS.contains(&n) => format!("-{a}"),
+            _ => a,
+        }
+    })
+    .collect()
+}
+
+fn yes_no(name: &str, v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "1" | "true" => Ok(true),
+        "no" | "0" | "false" => Ok(false),
+        _ => Err(format!("{name} must be 'yes' or 'no'")),
+    }
+}
+
+fn init_logging(flags: &Flags) {
+    let level = if flags.quiet {
+        "error"
+    } else {
+        match flags.verbose {
+            0 => "info",
+            1 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("TILE38_LOG").unwrap_or_else(|_| level.into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if flags.log == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Entry point of `tile38-server`; returns the process exit code.
+pub fn run_cli() -> i32 {
+    let flags = match Flags::try_parse_from(normalize_args(std::env::args())) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 1 } else { 0 };
+        }
+    };
+    if flags.version {
+        println!(
+            "tile38-server version {} (tile38-rs {})",
+            crate::VERSION,
+            env!("CARGO_PKG_VERSION")
+        );
+        return 0;
+    }
+    let opts = match options(&flags) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    init_logging(&flags);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(run(opts, flags.pidfile.clone(), flags.nohup)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            1
+        }
+    }
+}
+
+fn options(flags: &Flags) -> Result<Options, String> {
+    let output_json = match flags.output.as_deref() {
+        None => None,
+        Some(o) if o.eq_ignore_ascii_case("json") => Some(true),
+        Some(o) if o.eq_ignore_ascii_case("resp") => Some(false),
+        Some(_) => return Err("output must be 'json' or 'resp'".into()),
+    };
+    Ok(Options {
+        host: flags.host.clone(),
+        port: flags.port,
+        dir: flags.dir.clone(),
+        output_json,
+        http_transport: yes_no("http-transport", &flags.http_transport)?,
+        protected_mode: yes_no("protected-mode", &flags.protected_mode)?,
+        appendonly: yes_no("appendonly", &flags.appendonly)?,
+        appendfilename: flags.appendfilename.clone(),
+        http_500_errors: std::env::var("T38HTTP500ERRORS")
+            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes")),
+    })
+}
+
+async fn run(
+    opts: Options,
+    pidfile: Option<PathBuf>,
+    nohup: bool,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    tracing::info!(
+        "Server started, Tile38 version {} (tile38-rs {})",
+        crate::VERSION,
+        env!("CARGO_PKG_VERSION")
+    );
+    std::fs::create_dir_all(&opts.dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&opts.dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let config = Config::load(Some(&opts.dir.join("config")))?;
+    let aof_path = opts
+        .appendfilename
+        .clone()
+        .unwrap_or_else(|| opts.dir.join("appendonly.aof"));
+    let aof = if opts.appendonly {
+        Some(tile38_aof::Aof::open(&aof_path)?)
+    } else {
+        None
+    };
+    let host = if opts.host.is_empty() {
+        "0.0.0.0".to_string()
+    } else {
+        opts.host.clone()
+    };
+    let listener = TcpListener::bind((host.as_str(), opts.port)).await?;
+    let server = Arc::new(Server::new(opts, config, aof));
+    if let Some(p) = &pidfile {
+        std::fs::write(p, format!("{}\n", std::process::id()))?;
+    }
+
+    server.loading.store(true, Ordering::Release);
+    tokio::spawn(accept_loop(server.clone(), listener));
+    if server.aof.is_some() {
+        let s = server.clone();
+        let path = aof_path.clone();
+        let started = std::time::Instant::now();
+        let stats = tokio::task::spawn_blocking(move || {
+            tile38_aof::load(&path, |args| crate::cmd::replay(&s, args))
+        })
+        .await??;
+        tracing::info!(
+            "AOF loaded {} commands: {:.2}s, {} bytes",
+            stats.commands,
+            started.elapsed().as_secs_f64(),
+            stats.bytes
+        );
+    }
+    server.loading.store(false, Ordering::Release);
+    crate::background::spawn(server.clone());
+    tracing::info!("Ready to accept connections at {host}:{}", server.opts.port);
+
+    let code = wait_for_signal(nohup).await;
+    tracing::info!("Shutting down");
+    if let Some(aof) = &server.aof {
+        aof.sync()?;
+    }
+    if let Some(p) = &pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(code)
+}
+
+async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                tokio::spawn(crate::conn::serve(server.clone(), stream, addr));
+            }
+            Err(e) => {
+                tracing::warn!("accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Waits for a terminating signal; returns Tile38's exit code for it.
+async fn wait_for_signal(nohup: bool) -> i32 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut quit), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::quit()),
+        signal(SignalKind::hangup()),
+    ) else {
+        std::future::pending::<()>().await;
+        return 0;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => return 0,
+            _ = int.recv() => return 2,
+            _ = quit.recv() => return 3,
+            _ = hup.recv() => if !nohup { return 1 },
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Connection-level commands: `PING [msg]`, `ECHO [msg]`, `OUTPUT [json|resp]`,
+//! `AUTH password`, `READONLY yes|no`, `GC`, and the `TIMEOUT seconds CMD …`
+//! prefix.
+
+use std::time::{Duration, Instant};
+
+use tile38_proto::Args;
+
+use super::set::parse_f64;
+use super::{lookup, run_spec, ConnCommand, ConnCx, Run};
+use crate::conn::ConnState;
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::server::Server;
+
+pub struct Ping(Option<Vec<u8>>);
+
+impl ConnCommand for Ping {
+    fn parse(args: &Args) -> Result<Self> {
+        Ok(Ping((args.len() > 1).then(|| args.get(1).to_vec())))
+    }
+
+    fn apply(self, _: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        match (&self.0, out.json) {
+            (Some(m), false) => out.resp_bulk(m),
+            (None, false) => out.resp_simple(b"PONG"),
+            (m, true) => {
+                out.key("ping");
+                out.json_str(m.as_deref().unwrap_or(b"pong"));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct Echo(Option<Vec<u8>>);
+
+impl ConnCommand for Echo {
+    fn parse(args: &Args) -> Result<Self> {
+        Ok(Echo((args.len() > 1).then(|| args.get(1).to_vec())))
+    }
+
+    fn apply(self, _: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        match (&self.0, out.json) {
+            (Some(m), false) => out.resp_bulk(m),
+            // Tile38 answers a bare ECHO like PING; clients may rely on it.
+            (None, false) => out.resp_simple(b"PONG"),
+            (m, true) => {
+                out.key("echo");
+                out.json_str(m.as_deref().unwrap_or(b"pong"));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct Output(Option<bool>);
+
+impl ConnCommand for Output {
+    fn parse(args: &Args) -> Result<Self> {
+        match args.len() {
+            1 => Ok(Output(None)),
+            2 if args.get(1).eq_ignore_ascii_case(b"json") => Ok(Output(Some(true))),
+            2 if args.get(1).eq_ignore_ascii_case(b"resp") => Ok(Output(Some(false))),
+            2 => Err(Error::invalid_arg(args.get(1))),
+            _ => Err(Error::Arity),
+        }
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        match self.0 {
+            Some(json) => {
+                cx.conn.output = Some(json);
+                out.json = json;
+                out.ok();
+            }
+            None if out.json => {
+                // Tile38 prints this elapsed unquoted (invalid JSON); clients
+                // that parse it expect exactly that text, so keep it.
+                out.key("output");
+                out.json_str(b"json");
+                out.elapsed_unquoted = true;
+            }
+            None => out.resp_bulk(b"resp"),
+        }
+        Ok(())
+    }
+}
+
+pub struct Auth(Vec<u8>);
+
+impl ConnCommand for Auth {
+    fn parse(args: &Args) -> Result<Self> {
+        Ok(Auth(if args.len() > 1 {
+            args.get(1).to_vec()
+        } else {
+            Vec::new()
+        }))
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        let pass = cx.server.config.props().requirepass.clone();
+        if pass.is_empty() || pass.as_bytes() != self.0.trim_ascii() {
+            return Err(Error::InvalidPassword);
+        }
+        cx.conn.authed = true;
+        out.ok();
+        Ok(())
+    }
+}
+
+pub struct ReadOnly(bool);
+
+impl ConnCommand for ReadOnly {
+    fn parse(args: &Args) -> Result<Self> {
+        if args.len() != 2 {
+            return Err(Error::Arity);
+        }
+        match args.get(1) {
+            b"yes" => Ok(ReadOnly(true)),
+            b"no" => Ok(ReadOnly(false)),
+            other => Err(Error::invalid_arg(other)),
+        }
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        cx.server
+            .config
+            .set_read_only(self.0)
+            .map_err(|e| Error::Message(e.to_string()))?;
+        out.ok();
+        Ok(())
+    }
+}
+
+/// `GC`: Tile38 forces a Go GC; we return freed heap pages to the OS.
+pub struct Gc;
+
+impl ConnCommand for Gc {
+    fn parse(_: &Args) -> Result<Self> {
+        Ok(Gc)
+    }
+
+    fn apply(self, _: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        crate::background::release_memory();
+        out.ok();
+        Ok(())
+    }
+}
+
+/// `TIMEOUT seconds CMD args…`: runs a read command with a deadline.
+pub fn run_timeout(
+    server: &Server,
+    conn: &mut ConnState,
+    args: &mut Args,
+    out: &mut Reply,
+) -> Result<()> {
+    if args.len() < 3 {
+        return Err(Error::Arity);
+    }
+    let secs = parse_f64(args.get(1))
+        .ok()
+        .filter(|s| *s >= 0.0)
+        .ok_or_else(|| Error::invalid_arg(args.get(1)))?;
+    let name = args.get(2).to_vec();
+    let spec = lookup(&name).ok_or_else(|| Error::UnknownCommand(name.clone()))?;
+    if matches!(spec.run, Run::Write(_)) {
+        return Err(Error::TimeoutNotSupported(
+            String::from_utf8_lossy(&name).to_ascii_lowercase(),
+        ));
+    }
+    if !conn.authed && !spec.no_auth && !server.config.props().requirepass.is_empty() {
+        return Err(Error::AuthRequired);
+    }
+    let deadline = Instant::now().checked_add(Duration::from_secs_f64(secs.min(1e9)));
+    args.drop_front(2);
+    run_spec(server, conn, spec, args, out, deadline)
+}

@@ -1,0 +1,292 @@
+//! The command table and dispatch.
+//!
+//! Each command is a struct with `parse` (arguments → typed request, no
+//! locks held) and `apply` (under the database lock). The table says what
+//! kind each command is; dispatch applies Tile38's gates (AUTH, LOADING,
+//! READONLY) and sends every write that changed something through
+//! [`Server::journal`], the single seam for the AOF, replication and
+//! geofencing.
+
+mod client;
+mod config_cmd;
+mod crud;
+mod del;
+mod expire;
+mod fields;
+mod json;
+mod keys;
+mod misc;
+pub mod output;
+mod scan;
+mod server_info;
+mod set;
+
+use std::time::Instant;
+
+use tile38_collection::Database;
+use tile38_proto::Args;
+
+use crate::conn::ConnState;
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::server::{now_nanos, Server};
+
+/// Context of a read command (shared database lock held).
+pub struct ReadCx<'a> {
+    pub db: &'a Database,
+    pub server: &'a Server,
+    pub now: i64,
+    /// `TIMEOUT` deadline, checked by long scans.
+    pub deadline: Option<Instant>,
+}
+
+impl ReadCx<'_> {
+    /// Fails with `timeout` once the `TIMEOUT` deadline has passed.
+    pub fn check_deadline(&self) -> Result<()> {
+        match self.deadline {
+            Some(d) if Instant::now() >= d => Err(Error::Timeout),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Context of a write command (exclusive database lock held).
+pub struct WriteCx<'a> {
+    pub db: &'a mut Database,
+    pub server: &'a Server,
+    pub now: i64,
+}
+
+/// Context of a connection-level command (no database lock).
+pub struct ConnCx<'a> {
+    pub server: &'a Server,
+    pub conn: &'a mut ConnState,
+}
+
+/// A read-only command.
+pub trait ReadCommand: Sized {
+    fn parse(args: &Args) -> Result<Self>;
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()>;
+}
+
+/// A command that may change the database; `apply` returns whether it did
+/// (only then is it journaled).
+pub trait WriteCommand: Sized {
+    fn parse(args: &Args) -> Result<Self>;
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool>;
+}
+
+/// A command about the connection or the server, not the data.
+pub trait ConnCommand: Sized {
+    fn parse(args: &Args) -> Result<Self>;
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()>;
+}
+
+type ReadFn = fn(&Args, &ReadCx, &mut Reply) -> Result<()>;
+type WriteFn = fn(&Args, &mut WriteCx, &mut Reply) -> Result<bool>;
+type ConnFn = fn(&Args, &mut ConnCx, &mut Reply) -> Result<()>;
+
+#[derive(Clone, Copy)]
+pub enum Run {
+    Read(ReadFn),
+    Write(WriteFn),
+    Conn(ConnFn),
+}
+
+/// One row of the command table.
+pub struct Spec {
+    /// Lower-case name.
+    pub name: &'static str,
+    pub run: Run,
+    /// Allowed before `AUTH` when a password is set.
+    pub no_auth: bool,
+    /// Allowed while the AOF is loading.
+    pub while_loading: bool,
+}
+
+fn read<C: ReadCommand>(args: &Args, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+    C::parse(args)?.apply(cx, out)
+}
+
+fn write<C: WriteCommand>(args: &Args, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    C::parse(args)?.apply(cx, out)
+}
+
+fn conn<C: ConnCommand>(args: &Args, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+    C::parse(args)?.apply(cx, out)
+}
+
+const fn spec(name: &'static str, run: Run) -> Spec {
+    Spec {
+        name,
+        run,
+        no_auth: false,
+        while_loading: false,
+    }
+}
+
+const fn open(name: &'static str, run: Run) -> Spec {
+    Spec {
+        name,
+        run,
+        no_auth: true,
+        while_loading: true,
+    }
+}
+
+/// The command table; hot commands first.
+static TABLE: &[Spec] = &[
+    spec("set", Run::Write(write::<set::Set>)),
+    spec("get", Run::Read(read::<crud::Get>)),
+    open("ping", Run::Conn(conn::<misc::Ping>)),
+    spec("del", Run::Write(write::<del::Del>)),
+    spec("fset", Run::Write(write::<fields::FSet>)),
+    spec("fget", Run::Read(read::<fields::FGet>)),
+    spec("fexists", Run::Read(read::<fields::FExists>)),
+    spec("exists", Run::Read(read::<crud::Exists>)),
+    spec("scan", Run::Read(read::<scan::Scan>)),
+    spec("pdel", Run::Write(write::<del::PDel>)),
+    spec("drop", Run::Write(write::<del::Drop>)),
+    spec("flushdb", Run::Write(write::<del::FlushDb>)),
+    spec("rename", Run::Write(write::<keys::Rename>)),
+    spec("renamenx", Run::Write(write::<keys::RenameNx>)),
+    spec("keys", Run::Read(read::<keys::Keys>)),
+    spec("type", Run::Read(read::<keys::Type>)),
+    spec("bounds", Run::Read(read::<keys::Bounds>)),
+    spec("stats", Run::Read(read::<keys::Stats>)),
+    spec("expire", Run::Write(write::<expire::Expire>)),
+    spec("persist", Run::Write(write::<expire::Persist>)),
+    spec("ttl", Run::Read(read::<expire::Ttl>)),
+    spec("jset", Run::Write(write::<json::JSet>)),
+    spec("jget", Run::Read(read::<json::JGet>)),
+    spec("jdel", Run::Write(write::<json::JDel>)),
+    open("echo", Run::Conn(conn::<misc::Echo>)),
+    open("output", Run::Conn(conn::<misc::Output>)),
+    open("auth", Run::Conn(conn::<misc::Auth>)),
+    Spec {
+        name: "healthz",
+        run: Run::Conn(conn::<server_info::Healthz>),
+        no_auth: true,
+        while_loading: false,
+    },
+    spec("server", Run::Read(read::<server_info::ServerCmd>)),
+    spec("info", Run::Read(read::<server_info::Info>)),
+    spec("role", Run::Read(read::<server_info::Role>)),
+    spec("config", Run::Conn(conn::<config_cmd::ConfigCmd>)),
+    spec("readonly", Run::Conn(conn::<misc::ReadOnly>)),
+    spec("gc", Run::Conn(conn::<misc::Gc>)),
+    spec("client", Run::Conn(conn::<client::Client>)),
+    spec("aofmd5", Run::Conn(conn::<server_info::AofMd5>)),
+    spec("aof", Run::Conn(conn::<server_info::AofCmd>)),
+];
+
+/// Finds a command by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    if name.len() > 16 {
+        return None;
+    }
+    let mut lower = [0u8; 16];
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    let lower = &lower[..name.len()];
+    TABLE.iter().find(|s| s.name.as_bytes() == lower)
+}
+
+/// Runs one command (`args[0]` is its name) and writes the reply into `out`.
+/// Errors are returned for the caller to render in the reply's mode.
+pub fn execute(
+    server: &Server,
+    conn: &mut ConnState,
+    args: &mut Args,
+    out: &mut Reply,
+) -> Result<()> {
+    let name = args.get(0);
+    if name.eq_ignore_ascii_case(b"timeout") {
+        return misc::run_timeout(server, conn, args, out);
+    }
+    let spec = lookup(name).ok_or_else(|| Error::UnknownCommand(name.to_vec()))?;
+    if !conn.authed && !spec.no_auth && !server.config.props().requirepass.is_empty() {
+        return Err(Error::AuthRequired);
+    }
+    if !spec.while_loading && server.loading.load(std::sync::atomic::Ordering::Acquire) {
+        return Err(Error::Loading);
+    }
+    run_spec(server, conn, spec, args, out, None)
+}
+
+/// Runs a looked-up command with an optional `TIMEOUT` deadline.
+pub fn run_spec(
+    server: &Server,
+    conn: &mut ConnState,
+    spec: &Spec,
+    args: &Args,
+    out: &mut Reply,
+    deadline: Option<Instant>,
+) -> Result<()> {
+    match spec.run {
+        Run::Read(f) => {
+            let db = server.db.read();
+            f(
+                args,
+                &ReadCx {
+                    db: &db,
+                    server,
+                    now: now_nanos(),
+                    deadline,
+                },
+                out,
+            )
+        }
+        Run::Write(f) => {
+            if server.config.read_only() {
+                return Err(Error::ReadOnly);
+            }
+            let mut db = server.db.write();
+            let changed = f(
+                args,
+                &mut WriteCx {
+                    db: &mut db,
+                    server,
+                    now: now_nanos(),
+                },
+                out,
+            )?;
+            if changed {
+                server.journal(args);
+            }
+            Ok(())
+        }
+        Run::Conn(f) => f(args, &mut ConnCx { server, conn }, out),
+    }
+}
+
+/// Replays one AOF command at startup: like a client write, but `key not
+/// found` / `id not found` are not errors and nothing is journaled again.
+pub fn replay(server: &Server, args: &Args) -> std::result::Result<(), String> {
+    let name = args.get(0);
+    let spec = lookup(name).ok_or_else(|| Error::UnknownCommand(name.to_vec()).message())?;
+    let Run::Write(f) = spec.run else {
+        return Err(Error::UnknownCommand(name.to_vec()).message());
+    };
+    let mut db = server.db.write();
+    let mut out = Reply::new(true);
+    match f(
+        args,
+        &mut WriteCx {
+            db: &mut db,
+            server,
+            now: now_nanos(),
+        },
+        &mut out,
+    ) {
+        Ok(_) | Err(Error::KeyNotFound) | Err(Error::IdNotFound) => Ok(()),
+        Err(Error::IdAlreadyExists) | Err(Error::PathNotFound) => Ok(()),
+        Err(e) => Err(e.message()),
+    }
+}
+
+/// Bytes allocated on the heap (the figure `maxmemory` is compared with).
+pub fn server_heap_alloc() -> u64 {
+    server_info::heap().alloc
+}

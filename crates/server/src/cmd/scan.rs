@@ -1,0 +1,347 @@
+//! `SCAN key [CURSOR start] [LIMIT count] [MATCH pattern] [ASC|DESC]
+//! [NOFIELDS] [COUNT|IDS|OBJECTS|POINTS|BOUNDS|(HASHES precision)]`
+//!
+//! Iterates a collection in id order. The cursor counts every candidate
+//! visited (matching or not) and is returned only when the page filled up.
+//! The option parser and the result writer are shared with the other search
+//! commands. WHERE/WHEREIN filters arrive with the search issue.
+
+use tile38_collection::{glob, Item};
+use tile38_geo::FieldList;
+use tile38_proto::Args;
+
+use super::output::{parse_precision, write_fields_resp, write_value, Form};
+use super::{ReadCommand, ReadCx};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+
+/// What a search returns per item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Count,
+    Ids,
+    Form(Form),
+}
+
+/// Options shared by SCAN, SEARCH, NEARBY, WITHIN and INTERSECTS.
+#[derive(Debug)]
+pub struct SearchOpts {
+    pub key: Vec<u8>,
+    pub cursor: u64,
+    pub limit: Option<u64>,
+    pub matches: Vec<Vec<u8>>,
+    pub desc: Option<bool>,
+    pub nofields: bool,
+    pub output: Output,
+}
+
+fn parse_u64(arg: &[u8]) -> Result<u64> {
+    std::str::from_utf8(arg)
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| Error::invalid_arg(arg))
+}
+
+impl SearchOpts {
+    /// Parses `key` and the options; returns the index of the first token
+    /// after the output keyword.
+    pub fn parse(args: &Args, cmd: &str) -> Result<(SearchOpts, usize)> {
+        if args.len() < 2 {
+            return Err(Error::Arity);
+        }
+        let mut o = SearchOpts {
+            key: args.get(1).to_vec(),
+            cursor: 0,
+            limit: None,
+            matches: Vec::new(),
+            desc: None,
+            nofields: false,
+            output: Output::Form(Form::Object),
+        };
+        let need = |i: usize| {
+            if i < args.len() {
+                Ok(args.get(i))
+            } else {
+                Err(Error::Arity)
+            }
+        };
+        let dup = |name: &str| Error::Duplicate(name.to_string());
+        let (mut have_cursor, mut sparse) = (false, false);
+        let mut i = 2;
+        while i < args.len() {
+            let a = args.get(i);
+            let kw = |k: &[u8]| a.eq_ignore_ascii_case(k);
+            if kw(b"cursor") {
+                if have_cursor {
+                    return Err(dup("CURSOR"));
+                }
+                have_cursor = true;
+                o.cursor = parse_u64(need(i + 1)?)?;
+                i += 2;
+            } else if kw(b"limit") {
+                if o.limit.is_some() {
+                    return Err(dup("LIMIT"));
+                }
+                let a = need(i + 1)?;
+                o.limit = Some(
+                    parse_u64(a)
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| Error::invalid_arg(a))?,
+                );
+                i += 2;
+            } else if kw(b"match") {
+                o.matches.push(need(i + 1)?.to_vec());
+                i += 2;
+            } else if kw(b"asc") || kw(b"desc") {
+                if o.desc.is_some() {
+                    return Err(dup(&String::from_utf8_lossy(a).to_ascii_uppercase()));
+                }
+                o.desc = Some(kw(b"desc"));
+                i += 1;
+            } else if kw(b"nofields") {
+                if o.nofields {
+                    return Err(dup("NOFIELDS"));
+                }
+                o.nofields = true;
+                i += 1;
+            } else if kw(b"sparse") {
+                let a = need(i + 1)?;
+                parse_u64(a)
+                    .ok()
+                    .filter(|n| (1..=16).contains(n))
+                    .ok_or_else(|| Error::invalid_arg(a))?;
+                sparse = true;
+                i += 2;
+            } else if kw(b"fence") {
+                return Err(Error::Message(format!("FENCE is not allowed for {cmd}")));
+            } else {
+                break;
+            }
+        }
+        if sparse {
+            return Err(Error::Message(format!("SPARSE is not allowed for {cmd}")));
+        }
+        if i < args.len() {
+            let a = args.get(i);
+            let kw = |k: &[u8]| a.eq_ignore_ascii_case(k);
+            o.output = if kw(b"count") {
+                Output::Count
+            } else if kw(b"ids") {
+                Output::Ids
+            } else if kw(b"objects") {
+                Output::Form(Form::Object)
+            } else if kw(b"points") {
+                Output::Form(Form::Point)
+            } else if kw(b"bounds") {
+                Output::Form(Form::Bounds)
+            } else if kw(b"hashes") {
+                i += 1;
+                Output::Form(Form::Hash(parse_precision(need(i)?)?))
+            } else {
+                return Err(Error::invalid_arg(a));
+            };
+            i += 1;
+        }
+        Ok((o, i))
+    }
+
+    fn matches(&self, id: &[u8]) -> bool {
+        self.matches.is_empty() || self.matches.iter().any(|p| glob::matches(p, id))
+    }
+}
+
+/// Writes `[cursor, [items]]` / `{"objects":[…],"count":n,"cursor":c}`.
+pub fn write_results(out: &mut Reply, opts: &SearchOpts, items: &[(&[u8], &Item)], cursor: u64) {
+    let count = items.len();
+    match opts.output {
+        Output::Count => {
+            if out.json {
+                out.key("count");
+                out.json_i64(count as i64);
+                out.key("cursor");
+                out.push(b"0");
+            } else {
+                out.resp_int(count as i64);
+            }
+            return;
+        }
+        Output::Ids if !out.json => {
+            out.resp_array(2);
+            out.resp_int(cursor as i64);
+            out.resp_array(count);
+            for (id, _) in items {
+                out.resp_bulk(id);
+            }
+            return;
+        }
+        Output::Ids => {
+            out.key("ids");
+            out.push(b"[");
+            for (n, (id, _)) in items.iter().enumerate() {
+                if n > 0 {
+                    out.push(b",");
+                }
+                out.json_str(id);
+            }
+            out.push(b"]");
+        }
+        Output::Form(form) if out.json => write_json_items(out, opts, items, form),
+        Output::Form(form) => {
+            out.resp_array(2);
+            out.resp_int(cursor as i64);
+            out.resp_array(count);
+            for (id, item) in items {
+                let with_fields = !opts.nofields && !item.fields.is_empty();
+                out.resp_array(if with_fields { 3 } else { 2 });
+                out.resp_bulk(id);
+                write_value(out, &item.value, form);
+                if with_fields {
+                    write_fields_resp(out, &item.fields);
+                }
+            }
+            return;
+        }
+    }
+    out.key("count");
+    out.json_i64(count as i64);
+    out.key("cursor");
+    out.json_i64(cursor as i64);
+}
+
+fn write_json_items(out: &mut Reply, opts: &SearchOpts, items: &[(&[u8], &Item)], form: Form) {
+    let mut names: Vec<&[u8]> = Vec::new();
+    if !opts.nofields {
+        for (_, item) in items {
+            names.extend(item.fields.iter().map(|(n, _)| n));
+        }
+        names.sort_unstable();
+        names.dedup();
+    }
+    if !names.is_empty() {
+        out.key("fields");
+        out.push(b"[");
+        for (n, name) in names.iter().enumerate() {
+            if n > 0 {
+                out.push(b",");
+            }
+            out.json_str(name);
+        }
+        out.push(b"]");
+    }
+    out.key(match form {
+        Form::Object => "objects",
+        Form::Point => "points",
+        Form::Bounds => "bounds",
+        Form::Hash(_) => "hashes",
+    });
+    out.push(b"[");
+    for (n, (id, item)) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(b",");
+        }
+        out.push(b"{\"id\":");
+        out.json_str(id);
+        out.key(super::output::form_key(form));
+        write_value(out, &item.value, form);
+        if !names.is_empty() {
+            out.key("fields");
+            write_aligned_fields(out, &names, &item.fields);
+        }
+        out.push(b"}");
+    }
+    out.push(b"]");
+}
+
+/// `[v1,v2,…]` aligned with `names`; a missing field prints `0`.
+fn write_aligned_fields(out: &mut Reply, names: &[&[u8]], fields: &FieldList) {
+    out.push(b"[");
+    for (n, name) in names.iter().enumerate() {
+        if n > 0 {
+            out.push(b",");
+        }
+        match fields.get(name) {
+            Some(v) => v.write_json(&mut out.buf),
+            None => out.push(b"0"),
+        }
+    }
+    out.push(b"]");
+}
+
+pub struct Scan {
+    opts: SearchOpts,
+}
+
+impl ReadCommand for Scan {
+    fn parse(args: &Args) -> Result<Self> {
+        let (opts, next) = SearchOpts::parse(args, "SCAN")?;
+        if next < args.len() {
+            return Err(Error::Arity);
+        }
+        Ok(Scan { opts })
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let o = &self.opts;
+        let Some(col) = cx.db.get(&o.key) else {
+            write_results(out, o, &[], 0);
+            return Ok(());
+        };
+        if o.output == Output::Count && o.matches.is_empty() && o.limit.is_none() {
+            let n = (col.len() as u64).saturating_sub(o.cursor);
+            if out.json {
+                out.key("count");
+                out.json_i64(n as i64);
+                out.key("cursor");
+                out.push(b"0");
+            } else {
+                out.resp_int(n as i64);
+            }
+            return Ok(());
+        }
+        let desc = o.desc.unwrap_or(false);
+        // A single MATCH pattern with a literal prefix narrows the id range.
+        let prefix: &[u8] = match o.matches.as_slice() {
+            [p] => glob::literal_prefix(p),
+            _ => b"",
+        };
+        let iter: Box<dyn Iterator<Item = _>> = if prefix.is_empty() {
+            col.range(None, desc)
+        } else if !desc {
+            Box::new(
+                col.range(Some(prefix), false)
+                    .take_while(move |(id, _)| id.starts_with(prefix)),
+            )
+        } else {
+            Box::new(
+                col.range(None, true)
+                    .skip_while(move |(id, _)| !id.starts_with(prefix) && id.as_ref() > prefix)
+                    .take_while(move |(id, _)| id.starts_with(prefix)),
+            )
+        };
+        let limit = match o.output {
+            Output::Count => o.limit.unwrap_or(u64::MAX),
+            _ => o.limit.unwrap_or(100),
+        };
+        let mut step = o.cursor;
+        let mut found: Vec<(&[u8], &Item)> = Vec::new();
+        let mut cursor = 0;
+        for (id, item) in iter.skip(o.cursor as usize) {
+            step += 1;
+            cx.check_deadline()?;
+            if !o.matches(id) {
+                continue;
+            }
+            found.push((id.as_ref(), item));
+            if found.len() as u64 >= limit {
+                cursor = step;
+                break;
+            }
+        }
+        if o.output == Output::Count {
+            cursor = 0;
+        }
+        write_results(out, o, &found, cursor);
+        Ok(())
+    }
+}

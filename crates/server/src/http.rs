@@ -1,0 +1,73 @@
+//! Answers an HTTP request or WebSocket upgrade on the main port: one
+//! command per connection, JSON reply, then close.
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use sha1::{Digest, Sha1};
+use tile38_proto::http::{self as wire, Method};
+use tile38_proto::Frame;
+
+use crate::conn::Conn as Connection;
+use crate::error::Error;
+
+/// Writes the response for `frame` (whose command is in the connection's
+/// args) into the connection's output buffer.
+pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
+    let server = conn.server().clone();
+    if !server.opts.http_transport {
+        return;
+    }
+    let Some(req) = frame.http else {
+        return;
+    };
+    if req.method == Method::Options {
+        conn.out_mut().extend_from_slice(wire::CORS_PREFLIGHT);
+        return;
+    }
+    if conn.args_ref().is_empty() {
+        return;
+    }
+    if conn.args_ref().get(0).is_empty() {
+        conn.out_mut().extend_from_slice(wire::BAD_REQUEST);
+        return;
+    }
+    conn.count_command();
+    let json = server.opts.output_json.unwrap_or(true);
+    let started = Instant::now();
+    let requirepass = server.config.props().requirepass.clone();
+    let res = match &req.authorization {
+        _ if requirepass.is_empty() => conn.execute(json),
+        Some(pw) if pw.as_slice() == requirepass.as_bytes() => {
+            conn.state_mut().authed = true;
+            conn.execute(json)
+        }
+        Some(_) => Err((Error::InvalidPassword, false)),
+        None if crate::cmd::lookup(conn.args_ref().get(0)).is_some_and(|s| s.no_auth) => {
+            conn.execute(json)
+        }
+        None => Err((Error::AuthRequired, false)),
+    };
+    let is_healthz = conn.args_ref().get(0).eq_ignore_ascii_case(b"healthz");
+    let body = conn.render(res, started);
+    let failed = conn.reply_ref().failed;
+    let out = conn.out_mut();
+    if let Some(key) = req.websocket_key {
+        let mut hasher = Sha1::new();
+        hasher.update(&key);
+        hasher.update(wire::WS_GUID.as_bytes());
+        let accept = base64::engine::general_purpose::STANDARD.encode(hasher.finalize());
+        wire::ws_upgrade_head(out, &accept);
+        wire::ws_text_frame_head(out, body.len());
+        out.extend_from_slice(&body);
+        return;
+    }
+    let status = if failed && (is_healthz || server.opts.http_500_errors) {
+        "500 Internal Server Error"
+    } else {
+        "200 OK"
+    };
+    wire::response_head(out, status, body.len());
+    out.extend_from_slice(&body);
+    out.extend_from_slice(b"\r\n");
+}

@@ -1,0 +1,23 @@
+//! The Tile38-compatible server (the only crate that uses tokio).
+//!
+//! * [`cli`]: `tile38-server` flags, startup and shutdown.
+//! * [`conn`] / [`http`]: connections, framing dispatch, reply framing.
+//! * [`cmd`]: the command table; one struct per command.
+//! * [`server`]: shared state; [`config`]: CONFIG and the config file.
+//! * [`background`]: expiry sweep, AOF fsync, memory checks.
+
+pub mod background;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod conn;
+pub mod error;
+mod http;
+pub mod reply;
+pub mod server;
+
+pub use cli::run_cli;
+
+/// The Tile38 version whose protocol this server speaks (reported by
+/// SERVER/INFO so clients that gate on it keep working).
+pub const VERSION: &str = "1.37.0";
