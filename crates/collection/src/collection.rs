@@ -1,16 +1,27 @@
-//! One key's objects: an id-ordered map (SCAN order, byte order of ids), an
-//! `rstar` R-tree over the bounding boxes of spatial objects, and an expiry
-//! index ordered by deadline. All three stay in step on every change.
+//! One key's objects: a hash map id → object (GET/SET in O(1)), the ids in
+//! byte order (SCAN order), an `rstar` R-tree over the bounding boxes of
+//! spatial objects, and an expiry index ordered by deadline. All stay in step
+//! on every change.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use hashbrown::HashMap;
 use rstar::{RTree, RTreeObject, AABB};
 use tile38_geo::{FieldList, FieldValue, Rect, Value};
 
 /// An object id; shared between the id map, the R-tree and the expiry index.
 pub type Id = Arc<[u8]>;
+
+/// The condition of a `SET`: always, `XX` (only if the id exists), `NX`
+/// (only if it does not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetCond {
+    Always,
+    IfExists,
+    IfAbsent,
+}
 
 /// A stored object.
 #[derive(Clone, Debug)]
@@ -65,7 +76,8 @@ fn envelope(value: &Value) -> Option<AABB<[f64; 2]>> {
 /// A collection (the value of one key).
 #[derive(Default)]
 pub struct Collection {
-    items: BTreeMap<Id, Item>,
+    items: HashMap<Id, Item>,
+    order: BTreeSet<Id>,
     tree: RTree<TreeEntry>,
     expires: BTreeSet<(i64, Id)>,
     num_points: usize,
@@ -153,55 +165,83 @@ impl Collection {
     }
 
     /// `SET`: stores `value`, keeping the old fields and merging `fields` into
-    /// them (a zero value deletes); the expiry is replaced. Returns whether
-    /// the id existed before.
+    /// them (a zero value deletes); the expiry is replaced. Returns `false`
+    /// when `cond` refused (`NX` on an existing id, `XX` on a missing one).
     pub fn set(
         &mut self,
         id: &[u8],
         value: Value,
         fields: Vec<(Box<[u8]>, FieldValue)>,
         expires: Option<i64>,
+        cond: SetCond,
     ) -> bool {
-        let (key, old) = match self.items.remove_entry(id) {
-            Some((key, old)) => {
-                self.unindex(&key, &old);
-                (key, Some(old))
+        let new_env = envelope(&value);
+        let Some((key, item)) = self.items.get_key_value_mut(id) else {
+            if cond == SetCond::IfExists {
+                return false;
             }
-            None => (Id::from(id), None),
+            let key = Id::from(id);
+            let mut list = FieldList::new();
+            for (name, v) in fields {
+                list.set(&name, v);
+            }
+            let item = Item { value, fields: list, expires };
+            self.index(&key, &item);
+            self.order.insert(key.clone());
+            self.items.insert(key, item);
+            return true;
         };
-        let existed = old.is_some();
-        let mut list = old.map(|o| o.fields).unwrap_or_default();
-        for (name, v) in fields {
-            list.set(&name, v);
+        if cond == SetCond::IfAbsent {
+            return false;
         }
-        let item = Item {
-            value,
-            fields: list,
-            expires,
-        };
-        self.index(&key, &item);
-        self.items.insert(key, item);
-        existed
+        self.num_points -= item.value.num_points();
+        self.num_strings -= usize::from(!item.value.is_spatial());
+        self.weight -= item.weight(key);
+        // An unchanged bounding box keeps its tree entry: moving nothing is
+        // the common update, and removal is the costly R-tree operation.
+        let old_env = envelope(&item.value);
+        if old_env != new_env {
+            if let Some(envelope) = old_env {
+                self.tree.remove(&TreeEntry { envelope, id: key.clone() });
+            }
+            if let Some(envelope) = new_env {
+                self.tree.insert(TreeEntry { envelope, id: key.clone() });
+            }
+        }
+        if item.expires != expires {
+            if let Some(at) = item.expires {
+                self.expires.remove(&(at, key.clone()));
+            }
+            if let Some(at) = expires {
+                self.expires.insert((at, key.clone()));
+            }
+        }
+        item.value = value;
+        item.expires = expires;
+        for (name, v) in fields {
+            item.fields.set(&name, v);
+        }
+        self.num_points += item.value.num_points();
+        self.num_strings += usize::from(!item.value.is_spatial());
+        self.weight += item.weight(key);
+        true
     }
 
     /// Removes an object.
     pub fn delete(&mut self, id: &[u8]) -> Option<Item> {
         let (key, item) = self.items.remove_entry(id)?;
         self.unindex(&key, &item);
+        self.order.remove(&key);
         Some(item)
     }
 
     /// `FSET`: sets fields on an existing object; returns how many changed,
     /// or `None` if the id does not exist.
     pub fn set_fields(&mut self, id: &[u8], fields: Vec<(Box<[u8]>, FieldValue)>) -> Option<usize> {
-        let (key, mut item) = self.items.remove_entry(id)?;
-        self.account(&key, &item, false);
-        let changed = fields
-            .into_iter()
-            .filter(|(n, v)| item.fields.set(n, v.clone()))
-            .count();
-        self.account(&key, &item, true);
-        self.items.insert(key, item);
+        let item = self.items.get_mut(id)?;
+        let before = item.weight(id);
+        let changed = fields.into_iter().filter(|(n, v)| item.fields.set(n, v.clone())).count();
+        self.weight = self.weight - before + item.weight(id);
         Some(changed)
     }
 
@@ -237,19 +277,13 @@ impl Collection {
         start: Option<&[u8]>,
         desc: bool,
     ) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
-        match (start, desc) {
-            (None, false) => Box::new(self.items.iter()),
-            (None, true) => Box::new(self.items.iter().rev()),
-            (Some(s), false) => Box::new(
-                self.items
-                    .range::<[u8], _>((Bound::Included(s), Bound::Unbounded)),
-            ),
-            (Some(s), true) => Box::new(
-                self.items
-                    .range::<[u8], _>((Bound::Unbounded, Bound::Included(s)))
-                    .rev(),
-            ),
-        }
+        let ids: Box<dyn Iterator<Item = &'a Id> + 'a> = match (start, desc) {
+            (None, false) => Box::new(self.order.iter()),
+            (None, true) => Box::new(self.order.iter().rev()),
+            (Some(s), false) => Box::new(self.order.range::<[u8], _>((Bound::Included(s), Bound::Unbounded))),
+            (Some(s), true) => Box::new(self.order.range::<[u8], _>((Bound::Unbounded, Bound::Included(s))).rev()),
+        };
+        Box::new(ids.map(move |id| (id, &self.items[id])))
     }
 
     /// Bounding box of all indexed spatial objects (`BOUNDS key`).
@@ -279,34 +313,52 @@ mod tests {
         Value::Point { x, y, z: 0.0 }
     }
 
+    fn field(v: &[u8]) -> Vec<(Box<[u8]>, FieldValue)> {
+        vec![(b"f"[..].into(), FieldValue::parse(v))]
+    }
+
     #[test]
     fn set_delete_keep_indexes_in_step() {
         let mut c = Collection::new();
-        assert!(!c.set(b"a", point(1.0, 2.0), vec![], Some(10)));
-        assert!(c.set(
-            b"a",
-            point(3.0, 4.0),
-            vec![(b"f"[..].into(), FieldValue::parse(b"5"))],
-            None
-        ));
+        assert!(!c.set(b"a", point(1.0, 2.0), vec![], Some(10), SetCond::IfExists));
+        assert!(c.set(b"a", point(1.0, 2.0), vec![], Some(10), SetCond::Always));
+        assert!(!c.set(b"a", point(3.0, 4.0), field(b"5"), None, SetCond::IfAbsent));
+        assert!(c.set(b"a", point(3.0, 4.0), field(b"5"), None, SetCond::Always));
         assert_eq!(c.tree().size(), 1);
         assert!(c.expired(100).is_empty());
-        c.set(b"s", Value::String(b"value"[..].into()), vec![], Some(5));
+        c.set(b"s", Value::String(b"value"[..].into()), vec![], Some(5), SetCond::Always);
         assert_eq!((c.len(), c.num_points(), c.num_strings()), (2, 1, 1));
         assert_eq!(c.expired(5).len(), 1);
         assert_eq!(c.get(b"a").unwrap().fields.len(), 1);
+        let ids: Vec<_> = c.range(None, false).map(|(id, _)| id.to_vec()).collect();
+        assert_eq!(ids, [b"a".to_vec(), b"s".to_vec()]);
         c.delete(b"a");
         c.delete(b"s");
         assert_eq!((c.tree().size(), c.weight(), c.num_points()), (0, 0, 0));
         assert!(c.expired(i64::MAX).is_empty());
+        assert_eq!(c.range(None, true).count(), 0);
+    }
+
+    #[test]
+    fn moving_and_same_place_updates_keep_one_tree_entry() {
+        let mut c = Collection::new();
+        for i in 0..100 {
+            c.set(format!("id{i}").as_bytes(), point(1.0, 1.0), vec![], None, SetCond::Always);
+        }
+        c.set(b"id5", point(1.0, 1.0), field(b"1"), None, SetCond::Always);
+        c.set(b"id6", point(2.0, 2.0), vec![], None, SetCond::Always);
+        assert_eq!(c.tree().size(), 100);
+        let moved: Vec<_> = c.tree().locate_in_envelope(AABB::from_point([2.0, 2.0])).collect();
+        assert_eq!(moved.len(), 1);
+        assert_eq!(&*moved[0].id, b"id6");
     }
 
     #[test]
     fn stats_weights_match_tile38() {
         let mut c = Collection::new();
-        c.set(b"myid", Value::String(b"value"[..].into()), vec![], None);
+        c.set(b"myid", Value::String(b"value"[..].into()), vec![], None, SetCond::Always);
         assert_eq!(c.weight(), 9);
-        c.set(b"myid3", point(-115.0, 33.0), vec![], None);
+        c.set(b"myid3", point(-115.0, 33.0), vec![], None, SetCond::Always);
         assert_eq!(c.weight(), 9 + 21);
     }
 }

@@ -10,5 +10,5 @@ pub mod collection;
 pub mod database;
 pub mod glob;
 
-pub use collection::{Collection, Item};
+pub use collection::{Collection, Item, SetCond};
 pub use database::Database;

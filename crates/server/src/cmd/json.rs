@@ -29,7 +29,7 @@ fn store(cx: &mut WriteCx, key: &[u8], id: &[u8], doc: String, spatial: bool) ->
     } else {
         Value::String(doc.into_bytes().into())
     };
-    cx.db.get_or_create(key).set(id, value, Vec::new(), None);
+    cx.db.get_or_create(key).set(id, value, Vec::new(), None, tile38_collection::SetCond::Always);
     Ok(())
 }
 

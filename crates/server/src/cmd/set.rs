@@ -6,6 +6,7 @@
 //! keyword wins. An existing object keeps its fields (new ones are merged)
 //! but loses its TTL unless EX is given again.
 
+use tile38_collection::SetCond;
 use tile38_geo::field::is_reserved_name;
 use tile38_geo::{geohash, FieldValue, Geometry, Position, Rect, Value};
 use tile38_proto::Args;
@@ -205,15 +206,20 @@ impl WriteCommand for Set {
         if cx.server.oom.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(Error::Oom);
         }
-        let exists = cx.db.get(&self.key).is_some_and(|c| c.contains(&self.id));
-        match self.cond {
-            Cond::Nx if exists => return out.null_or(Error::IdAlreadyExists).map(|_| false),
-            Cond::Xx if !exists => return out.null_or(Error::IdNotFound).map(|_| false),
-            _ => {}
+        let cond = match self.cond {
+            Cond::Always => SetCond::Always,
+            Cond::Nx => SetCond::IfAbsent,
+            Cond::Xx => SetCond::IfExists,
+        };
+        if cond == SetCond::IfExists && cx.db.get(&self.key).is_none() {
+            return out.null_or(Error::IdNotFound).map(|_| false);
         }
         let expires = self.ex.map(|s| cx.now.saturating_add((s * 1e9) as i64));
         let col = cx.db.get_or_create(&self.key);
-        col.set(&self.id, self.value, self.fields, expires);
+        if !col.set(&self.id, self.value, self.fields, expires, cond) {
+            let err = if cond == SetCond::IfAbsent { Error::IdAlreadyExists } else { Error::IdNotFound };
+            return out.null_or(err).map(|_| false);
+        }
         match self.ret {
             Some(form) => write_get(out, col.get(&self.id).expect("just set"), form),
             None => out.ok(),
