@@ -5,14 +5,12 @@
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
-use std::sync::Arc;
 
 use hashbrown::HashMap;
 use rstar::{RTree, RTreeObject, AABB};
 use tile38_geo::{FieldList, FieldValue, Rect, Value};
 
-/// An object id; shared between the id map, the R-tree and the expiry index.
-pub type Id = Arc<[u8]>;
+pub use crate::id::Id;
 
 /// The condition of a `SET`: always, `XX` (only if the id exists), `NX`
 /// (only if it does not).

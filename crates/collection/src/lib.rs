@@ -9,6 +9,8 @@
 pub mod collection;
 pub mod database;
 pub mod glob;
+pub mod id;
 
 pub use collection::{Collection, Item, SetCond};
+pub use id::Id;
 pub use database::Database;

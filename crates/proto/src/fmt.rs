@@ -20,7 +20,15 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
                 write_i64(out, v as i64);
             }
         } else {
-            let _ = write!(out, "{v}");
+            // ryu finds the shortest digits fast but may pick exponent form;
+            // only then fall back to the (slower) positional Display.
+            let mut buf = ryu::Buffer::new();
+            let text = buf.format_finite(v);
+            if text.bytes().any(|b| b == b'e') {
+                let _ = write!(out, "{v}");
+            } else {
+                out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
+            }
         }
     } else if v.is_nan() {
         out.extend_from_slice(b"NaN");

@@ -370,7 +370,7 @@ mod tests {
             (k, n, a),
             (
                 Framing::Resp,
-                20,
+                22,
                 vec!["ECHO".to_string(), "hi".to_string()]
             )
         );

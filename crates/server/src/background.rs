@@ -15,7 +15,7 @@ const SWEEP_BATCH: usize = 10_000;
 pub fn sweep_expired(server: &Server) -> usize {
     let now = now_nanos();
     let mut db = server.db.write();
-    let mut victims: Vec<(Vec<u8>, Vec<std::sync::Arc<[u8]>>)> = Vec::new();
+    let mut victims: Vec<(Vec<u8>, Vec<tile38_collection::Id>)> = Vec::new();
     let mut total = 0;
     for (key, col) in db.iter_mut() {
         let ids = col.expired(now);

@@ -185,10 +185,15 @@ impl Conn {
             }
             return true;
         }
-        let started = Instant::now();
+        // The clock is only read for JSON replies, which report `elapsed`.
+        let started = json.then(Instant::now);
         let res = self.execute(json);
         self.state.output = Some(self.reply.json);
-        let body = self.render(res, started);
+        if res.is_ok() && !self.reply.json {
+            self.out.extend_from_slice(&self.reply.buf);
+            return self.reply.close;
+        }
+        let body = self.render(res, started.unwrap_or_else(Instant::now));
         match framing {
             Framing::Native => {
                 self.out.push(b'$');
@@ -260,25 +265,11 @@ impl Conn {
         body
     }
 
-    /// Per-batch bookkeeping: AOF records reach the file before replies go
-    /// out; counters are published once per batch.
+    /// Per-batch bookkeeping: counters are published once per batch.
     fn finish_batch(&mut self) {
-        if let Some(aof) = &self.server.aof {
-            if aof.has_pending() {
-                if let Err(e) = aof.flush() {
-                    tracing::error!("aof write: {e}");
-                }
-            }
-        }
         if self.commands > 0 {
-            self.server
-                .stats
-                .total_commands
-                .fetch_add(self.commands, Ordering::Relaxed);
-            self.state
-                .client
-                .last_active_ms
-                .store(self.server.millis_since_start(), Ordering::Relaxed);
+            self.server.stats.total_commands.fetch_add(self.commands, Ordering::Relaxed);
+            self.state.client.last_active_ms.store(self.server.millis_since_start(), Ordering::Relaxed);
             self.commands = 0;
         }
     }
