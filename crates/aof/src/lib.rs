@@ -203,8 +203,13 @@ impl Aof {
             stop: AtomicBool::new(false),
         });
         let s = shared.clone();
-        let writer = std::thread::Builder::new().name("aof-writer".into()).spawn(move || s.writer_loop())?;
-        Ok(Aof { shared, writer: Some(writer) })
+        let writer = std::thread::Builder::new()
+            .name("aof-writer".into())
+            .spawn(move || s.writer_loop())?;
+        Ok(Aof {
+            shared,
+            writer: Some(writer),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -221,7 +226,9 @@ impl Aof {
         let mut pending = self.shared.pending.lock();
         let before = pending.len();
         resp::command(&mut pending, args);
-        self.shared.size.fetch_add((pending.len() - before) as u64, Ordering::AcqRel);
+        self.shared
+            .size
+            .fetch_add((pending.len() - before) as u64, Ordering::AcqRel);
         if before == 0 {
             self.shared.wake.notify_one();
         }
@@ -263,7 +270,13 @@ impl Aof {
             hasher.update(&buf[..n]);
             left -= n as u64;
         }
-        Ok(Some(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()))
+        Ok(Some(
+            hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        ))
     }
 }
 

@@ -183,7 +183,11 @@ impl Collection {
             for (name, v) in fields {
                 list.set(&name, v);
             }
-            let item = Item { value, fields: list, expires };
+            let item = Item {
+                value,
+                fields: list,
+                expires,
+            };
             self.index(&key, &item);
             self.order.insert(key.clone());
             self.items.insert(key, item);
@@ -200,10 +204,16 @@ impl Collection {
         let old_env = envelope(&item.value);
         if old_env != new_env {
             if let Some(envelope) = old_env {
-                self.tree.remove(&TreeEntry { envelope, id: key.clone() });
+                self.tree.remove(&TreeEntry {
+                    envelope,
+                    id: key.clone(),
+                });
             }
             if let Some(envelope) = new_env {
-                self.tree.insert(TreeEntry { envelope, id: key.clone() });
+                self.tree.insert(TreeEntry {
+                    envelope,
+                    id: key.clone(),
+                });
             }
         }
         if item.expires != expires {
@@ -238,7 +248,10 @@ impl Collection {
     pub fn set_fields(&mut self, id: &[u8], fields: Vec<(Box<[u8]>, FieldValue)>) -> Option<usize> {
         let item = self.items.get_mut(id)?;
         let before = item.weight(id);
-        let changed = fields.into_iter().filter(|(n, v)| item.fields.set(n, v.clone())).count();
+        let changed = fields
+            .into_iter()
+            .filter(|(n, v)| item.fields.set(n, v.clone()))
+            .count();
         self.weight = self.weight - before + item.weight(id);
         Some(changed)
     }
@@ -278,8 +291,15 @@ impl Collection {
         let ids: Box<dyn Iterator<Item = &'a Id> + 'a> = match (start, desc) {
             (None, false) => Box::new(self.order.iter()),
             (None, true) => Box::new(self.order.iter().rev()),
-            (Some(s), false) => Box::new(self.order.range::<[u8], _>((Bound::Included(s), Bound::Unbounded))),
-            (Some(s), true) => Box::new(self.order.range::<[u8], _>((Bound::Unbounded, Bound::Included(s))).rev()),
+            (Some(s), false) => Box::new(
+                self.order
+                    .range::<[u8], _>((Bound::Included(s), Bound::Unbounded)),
+            ),
+            (Some(s), true) => Box::new(
+                self.order
+                    .range::<[u8], _>((Bound::Unbounded, Bound::Included(s)))
+                    .rev(),
+            ),
         };
         Box::new(ids.map(move |id| (id, &self.items[id])))
     }
@@ -324,7 +344,13 @@ mod tests {
         assert!(c.set(b"a", point(3.0, 4.0), field(b"5"), None, SetCond::Always));
         assert_eq!(c.tree().size(), 1);
         assert!(c.expired(100).is_empty());
-        c.set(b"s", Value::String(b"value"[..].into()), vec![], Some(5), SetCond::Always);
+        c.set(
+            b"s",
+            Value::String(b"value"[..].into()),
+            vec![],
+            Some(5),
+            SetCond::Always,
+        );
         assert_eq!((c.len(), c.num_points(), c.num_strings()), (2, 1, 1));
         assert_eq!(c.expired(5).len(), 1);
         assert_eq!(c.get(b"a").unwrap().fields.len(), 1);
@@ -341,12 +367,21 @@ mod tests {
     fn moving_and_same_place_updates_keep_one_tree_entry() {
         let mut c = Collection::new();
         for i in 0..100 {
-            c.set(format!("id{i}").as_bytes(), point(1.0, 1.0), vec![], None, SetCond::Always);
+            c.set(
+                format!("id{i}").as_bytes(),
+                point(1.0, 1.0),
+                vec![],
+                None,
+                SetCond::Always,
+            );
         }
         c.set(b"id5", point(1.0, 1.0), field(b"1"), None, SetCond::Always);
         c.set(b"id6", point(2.0, 2.0), vec![], None, SetCond::Always);
         assert_eq!(c.tree().size(), 100);
-        let moved: Vec<_> = c.tree().locate_in_envelope(AABB::from_point([2.0, 2.0])).collect();
+        let moved: Vec<_> = c
+            .tree()
+            .locate_in_envelope(AABB::from_point([2.0, 2.0]))
+            .collect();
         assert_eq!(moved.len(), 1);
         assert_eq!(&*moved[0].id, b"id6");
     }
@@ -354,7 +389,13 @@ mod tests {
     #[test]
     fn stats_weights_match_tile38() {
         let mut c = Collection::new();
-        c.set(b"myid", Value::String(b"value"[..].into()), vec![], None, SetCond::Always);
+        c.set(
+            b"myid",
+            Value::String(b"value"[..].into()),
+            vec![],
+            None,
+            SetCond::Always,
+        );
         assert_eq!(c.weight(), 9);
         c.set(b"myid3", point(-115.0, 33.0), vec![], None, SetCond::Always);
         assert_eq!(c.weight(), 9 + 21);

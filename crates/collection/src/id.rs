@@ -22,7 +22,10 @@ impl Id {
         if bytes.len() <= INLINE {
             let mut data = [0u8; INLINE];
             data[..bytes.len()].copy_from_slice(bytes);
-            Id::Inline { len: bytes.len() as u8, data }
+            Id::Inline {
+                len: bytes.len() as u8,
+                data,
+            }
         } else {
             Id::Heap(Arc::from(bytes))
         }

@@ -12,5 +12,5 @@ pub mod glob;
 pub mod id;
 
 pub use collection::{Collection, Item, SetCond};
-pub use id::Id;
 pub use database::Database;
+pub use id::Id;

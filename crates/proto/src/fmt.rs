@@ -191,7 +191,7 @@ fn write_fraction(out: &mut Vec<u8>, value: u64, unit: u64) {
         return;
     }
     let mut digits = unit.trailing_zeros_decimal();
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         digits -= 1;
     }

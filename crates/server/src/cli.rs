@@ -242,6 +242,9 @@ async fn run(
         opts.host.clone()
     };
     let listener = TcpListener::bind((host.as_str(), opts.port)).await?;
+    let mut opts = opts;
+    // `-p 0` lets the OS pick; the real port is what gets logged and reported.
+    opts.port = listener.local_addr()?.port();
     let server = Arc::new(Server::new(opts, config, aof));
     if let Some(p) = &pidfile {
         std::fs::write(p, format!("{}\n", std::process::id()))?;

@@ -245,6 +245,9 @@ pub struct Identity {
 /// Live configuration plus the persisted snapshot written to the file.
 pub struct Config {
     path: Option<PathBuf>,
+    /// Mirrors of hot flags, read on every command without locking.
+    has_password: std::sync::atomic::AtomicBool,
+    read_only: std::sync::atomic::AtomicBool,
     live: RwLock<Props>,
     persisted: RwLock<Props>,
     identity: RwLock<Identity>,
@@ -298,6 +301,8 @@ impl Config {
         }
         let cfg = Config {
             path: path.map(Path::to_path_buf),
+            has_password: (!props.requirepass.is_empty()).into(),
+            read_only: identity.read_only.into(),
             live: RwLock::new(props.clone()),
             persisted: RwLock::new(props),
             identity: RwLock::new(identity),
@@ -315,12 +320,23 @@ impl Config {
     }
 
     pub fn read_only(&self) -> bool {
-        self.identity.read().read_only
+        self.read_only.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether `requirepass` is set (clients must AUTH).
+    pub fn has_password(&self) -> bool {
+        self.has_password.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `CONFIG SET`.
     pub fn set(&self, name: &str, value: &str) -> Result<()> {
-        self.live.write().set(name, value)
+        let mut live = self.live.write();
+        live.set(name, value)?;
+        self.has_password.store(
+            !live.requirepass.is_empty(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(())
     }
 
     /// `CONFIG REWRITE`.
@@ -332,6 +348,8 @@ impl Config {
     /// `READONLY yes|no`, persisted at once.
     pub fn set_read_only(&self, on: bool) -> std::io::Result<()> {
         self.identity.write().read_only = on;
+        self.read_only
+            .store(on, std::sync::atomic::Ordering::Relaxed);
         self.write_file()
     }
 

@@ -268,8 +268,14 @@ impl Conn {
     /// Per-batch bookkeeping: counters are published once per batch.
     fn finish_batch(&mut self) {
         if self.commands > 0 {
-            self.server.stats.total_commands.fetch_add(self.commands, Ordering::Relaxed);
-            self.state.client.last_active_ms.store(self.server.millis_since_start(), Ordering::Relaxed);
+            self.server
+                .stats
+                .total_commands
+                .fetch_add(self.commands, Ordering::Relaxed);
+            self.state
+                .client
+                .last_active_ms
+                .store(self.server.millis_since_start(), Ordering::Relaxed);
             self.commands = 0;
         }
     }

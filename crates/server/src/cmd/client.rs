@@ -18,7 +18,7 @@ pub enum Client {
 
 const SYNTAX: &str = "Syntax error, try CLIENT (LIST | KILL | GETNAME | SETNAME)";
 
-impl ConnCommand for Client {
+impl ConnCommand<'_> for Client {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() < 2 {
             return Err(Error::Arity);

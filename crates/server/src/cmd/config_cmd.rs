@@ -14,7 +14,7 @@ pub enum ConfigCmd {
     Rewrite,
 }
 
-impl ConnCommand for ConfigCmd {
+impl ConnCommand<'_> for ConfigCmd {
     fn parse(args: &Args) -> Result<Self> {
         let unknown = || {
             let words: Vec<&[u8]> = args.iter().take(2).collect();

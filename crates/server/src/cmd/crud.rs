@@ -14,7 +14,7 @@ pub struct Get {
     form: GetForm,
 }
 
-impl ReadCommand for Get {
+impl ReadCommand<'_> for Get {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() < 3 {
             return Err(Error::Arity);
@@ -43,7 +43,7 @@ pub struct Exists {
     id: Vec<u8>,
 }
 
-impl ReadCommand for Exists {
+impl ReadCommand<'_> for Exists {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 3 {
             return Err(Error::Arity);

@@ -13,7 +13,7 @@ pub struct Del {
     erron404: bool,
 }
 
-impl WriteCommand for Del {
+impl WriteCommand<'_> for Del {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() < 3 {
             return Err(Error::Arity);
@@ -54,7 +54,7 @@ pub struct PDel {
     pattern: Vec<u8>,
 }
 
-impl WriteCommand for PDel {
+impl WriteCommand<'_> for PDel {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 3 {
             return Err(Error::Arity);
@@ -91,7 +91,7 @@ pub struct Drop {
     key: Vec<u8>,
 }
 
-impl WriteCommand for Drop {
+impl WriteCommand<'_> for Drop {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 2 {
             return Err(Error::Arity);
@@ -110,7 +110,7 @@ impl WriteCommand for Drop {
 
 pub struct FlushDb;
 
-impl WriteCommand for FlushDb {
+impl WriteCommand<'_> for FlushDb {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 1 {
             return Err(Error::Arity);

@@ -14,7 +14,7 @@ pub struct Expire {
     secs: f64,
 }
 
-impl WriteCommand for Expire {
+impl WriteCommand<'_> for Expire {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 4 {
             return Err(Error::Arity);
@@ -27,10 +27,10 @@ impl WriteCommand for Expire {
     }
 
     fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+        let at = cx.now().saturating_add((self.secs * 1e9) as i64);
         let Some(col) = cx.db.get_mut(&self.key) else {
             return out.zero_or(Error::KeyNotFound).map(|_| false);
         };
-        let at = cx.now.saturating_add((self.secs * 1e9) as i64);
         if col.set_expires(&self.id, Some(at)).is_none() {
             return out.zero_or(Error::IdNotFound).map(|_| false);
         }
@@ -44,7 +44,7 @@ pub struct Persist {
     id: Vec<u8>,
 }
 
-impl WriteCommand for Persist {
+impl WriteCommand<'_> for Persist {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 3 {
             return Err(Error::Arity);
@@ -79,7 +79,7 @@ pub struct Ttl {
     id: Vec<u8>,
 }
 
-impl ReadCommand for Ttl {
+impl ReadCommand<'_> for Ttl {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 3 {
             return Err(Error::Arity);
@@ -103,7 +103,7 @@ impl ReadCommand for Ttl {
             None => -2,
             Some(item) => match item.expires {
                 None => -1,
-                Some(at) => (at.saturating_sub(cx.now) / 1_000_000_000).max(0),
+                Some(at) => (at.saturating_sub(cx.now()) / 1_000_000_000).max(0),
             },
         };
         if out.json {

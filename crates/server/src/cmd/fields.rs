@@ -18,7 +18,7 @@ pub struct FSet {
     ret: Option<GetForm>,
 }
 
-impl WriteCommand for FSet {
+impl WriteCommand<'_> for FSet {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() < 5 {
             return Err(Error::Arity);
@@ -102,7 +102,7 @@ impl FieldRef {
 
 pub struct FGet(FieldRef);
 
-impl ReadCommand for FGet {
+impl ReadCommand<'_> for FGet {
     fn parse(args: &Args) -> Result<Self> {
         FieldRef::parse(args, false).map(FGet)
     }
@@ -124,7 +124,7 @@ impl ReadCommand for FGet {
 
 pub struct FExists(FieldRef);
 
-impl ReadCommand for FExists {
+impl ReadCommand<'_> for FExists {
     fn parse(args: &Args) -> Result<Self> {
         FieldRef::parse(args, true).map(FExists)
     }

@@ -29,7 +29,13 @@ fn store(cx: &mut WriteCx, key: &[u8], id: &[u8], doc: String, spatial: bool) ->
     } else {
         Value::String(doc.into_bytes().into())
     };
-    cx.db.get_or_create(key).set(id, value, Vec::new(), None, tile38_collection::SetCond::Always);
+    cx.db.get_or_create(key).set(
+        id,
+        value,
+        Vec::new(),
+        None,
+        tile38_collection::SetCond::Always,
+    );
     Ok(())
 }
 
@@ -45,7 +51,7 @@ pub struct JSet {
     raw: Option<bool>,
 }
 
-impl WriteCommand for JSet {
+impl WriteCommand<'_> for JSet {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 5 && args.len() != 6 {
             return Err(Error::Arity);
@@ -90,7 +96,7 @@ pub struct JGet {
     raw: bool,
 }
 
-impl ReadCommand for JGet {
+impl ReadCommand<'_> for JGet {
     fn parse(args: &Args) -> Result<Self> {
         if !(3..=5).contains(&args.len()) {
             return Err(Error::Arity);
@@ -148,7 +154,7 @@ pub struct JDel {
     path: String,
 }
 
-impl WriteCommand for JDel {
+impl WriteCommand<'_> for JDel {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 4 {
             return Err(Error::Arity);

@@ -12,7 +12,7 @@ pub struct Keys {
     pattern: Vec<u8>,
 }
 
-impl ReadCommand for Keys {
+impl ReadCommand<'_> for Keys {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 2 {
             return Err(Error::Arity);
@@ -48,7 +48,7 @@ pub struct Type {
     key: Vec<u8>,
 }
 
-impl ReadCommand for Type {
+impl ReadCommand<'_> for Type {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 2 {
             return Err(Error::Arity);
@@ -93,7 +93,7 @@ fn parse_rename(args: &Args, nx: bool) -> Result<Rename> {
     })
 }
 
-impl WriteCommand for Rename {
+impl WriteCommand<'_> for Rename {
     fn parse(args: &Args) -> Result<Self> {
         parse_rename(args, false)
     }
@@ -119,7 +119,7 @@ impl WriteCommand for Rename {
     }
 }
 
-impl WriteCommand for RenameNx {
+impl WriteCommand<'_> for RenameNx {
     fn parse(args: &Args) -> Result<Self> {
         parse_rename(args, true).map(RenameNx)
     }
@@ -133,7 +133,7 @@ pub struct Bounds {
     key: Vec<u8>,
 }
 
-impl ReadCommand for Bounds {
+impl ReadCommand<'_> for Bounds {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 2 {
             return Err(Error::Arity);
@@ -172,7 +172,7 @@ pub struct Stats {
     keys: Vec<Vec<u8>>,
 }
 
-impl ReadCommand for Stats {
+impl ReadCommand<'_> for Stats {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() < 2 {
             return Err(Error::Arity);

@@ -15,7 +15,7 @@ use crate::server::Server;
 
 pub struct Ping(Option<Vec<u8>>);
 
-impl ConnCommand for Ping {
+impl ConnCommand<'_> for Ping {
     fn parse(args: &Args) -> Result<Self> {
         Ok(Ping((args.len() > 1).then(|| args.get(1).to_vec())))
     }
@@ -35,7 +35,7 @@ impl ConnCommand for Ping {
 
 pub struct Echo(Option<Vec<u8>>);
 
-impl ConnCommand for Echo {
+impl ConnCommand<'_> for Echo {
     fn parse(args: &Args) -> Result<Self> {
         Ok(Echo((args.len() > 1).then(|| args.get(1).to_vec())))
     }
@@ -56,7 +56,7 @@ impl ConnCommand for Echo {
 
 pub struct Output(Option<bool>);
 
-impl ConnCommand for Output {
+impl ConnCommand<'_> for Output {
     fn parse(args: &Args) -> Result<Self> {
         match args.len() {
             1 => Ok(Output(None)),
@@ -89,7 +89,7 @@ impl ConnCommand for Output {
 
 pub struct Auth(Vec<u8>);
 
-impl ConnCommand for Auth {
+impl ConnCommand<'_> for Auth {
     fn parse(args: &Args) -> Result<Self> {
         Ok(Auth(if args.len() > 1 {
             args.get(1).to_vec()
@@ -111,7 +111,7 @@ impl ConnCommand for Auth {
 
 pub struct ReadOnly(bool);
 
-impl ConnCommand for ReadOnly {
+impl ConnCommand<'_> for ReadOnly {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 2 {
             return Err(Error::Arity);
@@ -136,7 +136,7 @@ impl ConnCommand for ReadOnly {
 /// `GC`: Tile38 forces a Go GC; we return freed heap pages to the OS.
 pub struct Gc;
 
-impl ConnCommand for Gc {
+impl ConnCommand<'_> for Gc {
     fn parse(_: &Args) -> Result<Self> {
         Ok(Gc)
     }
@@ -169,7 +169,7 @@ pub fn run_timeout(
             String::from_utf8_lossy(&name).to_ascii_lowercase(),
         ));
     }
-    if !conn.authed && !spec.no_auth && !server.config.props().requirepass.is_empty() {
+    if !conn.authed && !spec.no_auth && server.config.has_password() {
         return Err(Error::AuthRequired);
     }
     let deadline = Instant::now().checked_add(Duration::from_secs_f64(secs.min(1e9)));

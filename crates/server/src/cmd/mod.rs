@@ -35,12 +35,16 @@ use crate::server::{now_nanos, Server};
 pub struct ReadCx<'a> {
     pub db: &'a Database,
     pub server: &'a Server,
-    pub now: i64,
     /// `TIMEOUT` deadline, checked by long scans.
     pub deadline: Option<Instant>,
 }
 
 impl ReadCx<'_> {
+    /// Unix nanoseconds (read only by commands that need it: TTL).
+    pub fn now(&self) -> i64 {
+        now_nanos()
+    }
+
     /// Fails with `timeout` once the `TIMEOUT` deadline has passed.
     pub fn check_deadline(&self) -> Result<()> {
         match self.deadline {
@@ -54,7 +58,13 @@ impl ReadCx<'_> {
 pub struct WriteCx<'a> {
     pub db: &'a mut Database,
     pub server: &'a Server,
-    pub now: i64,
+}
+
+impl WriteCx<'_> {
+    /// Unix nanoseconds (read only by commands that need it: EX, EXPIRE).
+    pub fn now(&self) -> i64 {
+        now_nanos()
+    }
 }
 
 /// Context of a connection-level command (no database lock).
@@ -63,22 +73,22 @@ pub struct ConnCx<'a> {
     pub conn: &'a mut ConnState,
 }
 
-/// A read-only command.
-pub trait ReadCommand: Sized {
-    fn parse(args: &Args) -> Result<Self>;
+/// A read-only command; `'a` lets hot commands borrow their arguments.
+pub trait ReadCommand<'a>: Sized {
+    fn parse(args: &'a Args) -> Result<Self>;
     fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()>;
 }
 
 /// A command that may change the database; `apply` returns whether it did
 /// (only then is it journaled).
-pub trait WriteCommand: Sized {
-    fn parse(args: &Args) -> Result<Self>;
+pub trait WriteCommand<'a>: Sized {
+    fn parse(args: &'a Args) -> Result<Self>;
     fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool>;
 }
 
 /// A command about the connection or the server, not the data.
-pub trait ConnCommand: Sized {
-    fn parse(args: &Args) -> Result<Self>;
+pub trait ConnCommand<'a>: Sized {
+    fn parse(args: &'a Args) -> Result<Self>;
     fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()>;
 }
 
@@ -104,16 +114,21 @@ pub struct Spec {
     pub while_loading: bool,
 }
 
-fn read<C: ReadCommand>(args: &Args, cx: &ReadCx, out: &mut Reply) -> Result<()> {
-    C::parse(args)?.apply(cx, out)
+// Table entries: `parse` then `apply`, as plain function pointers.
+macro_rules! read {
+    ($t:ty) => {
+        Run::Read(|args, cx, out| <$t>::parse(args)?.apply(cx, out))
+    };
 }
-
-fn write<C: WriteCommand>(args: &Args, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
-    C::parse(args)?.apply(cx, out)
+macro_rules! write {
+    ($t:ty) => {
+        Run::Write(|args, cx, out| <$t>::parse(args)?.apply(cx, out))
+    };
 }
-
-fn conn<C: ConnCommand>(args: &Args, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
-    C::parse(args)?.apply(cx, out)
+macro_rules! conn {
+    ($t:ty) => {
+        Run::Conn(|args, cx, out| <$t>::parse(args)?.apply(cx, out))
+    };
 }
 
 const fn spec(name: &'static str, run: Run) -> Spec {
@@ -136,48 +151,48 @@ const fn open(name: &'static str, run: Run) -> Spec {
 
 /// The command table; hot commands first.
 static TABLE: &[Spec] = &[
-    spec("set", Run::Write(write::<set::Set>)),
-    spec("get", Run::Read(read::<crud::Get>)),
-    open("ping", Run::Conn(conn::<misc::Ping>)),
-    spec("del", Run::Write(write::<del::Del>)),
-    spec("fset", Run::Write(write::<fields::FSet>)),
-    spec("fget", Run::Read(read::<fields::FGet>)),
-    spec("fexists", Run::Read(read::<fields::FExists>)),
-    spec("exists", Run::Read(read::<crud::Exists>)),
-    spec("scan", Run::Read(read::<scan::Scan>)),
-    spec("pdel", Run::Write(write::<del::PDel>)),
-    spec("drop", Run::Write(write::<del::Drop>)),
-    spec("flushdb", Run::Write(write::<del::FlushDb>)),
-    spec("rename", Run::Write(write::<keys::Rename>)),
-    spec("renamenx", Run::Write(write::<keys::RenameNx>)),
-    spec("keys", Run::Read(read::<keys::Keys>)),
-    spec("type", Run::Read(read::<keys::Type>)),
-    spec("bounds", Run::Read(read::<keys::Bounds>)),
-    spec("stats", Run::Read(read::<keys::Stats>)),
-    spec("expire", Run::Write(write::<expire::Expire>)),
-    spec("persist", Run::Write(write::<expire::Persist>)),
-    spec("ttl", Run::Read(read::<expire::Ttl>)),
-    spec("jset", Run::Write(write::<json::JSet>)),
-    spec("jget", Run::Read(read::<json::JGet>)),
-    spec("jdel", Run::Write(write::<json::JDel>)),
-    open("echo", Run::Conn(conn::<misc::Echo>)),
-    open("output", Run::Conn(conn::<misc::Output>)),
-    open("auth", Run::Conn(conn::<misc::Auth>)),
+    spec("set", write!(set::Set)),
+    spec("get", read!(crud::Get)),
+    open("ping", conn!(misc::Ping)),
+    spec("del", write!(del::Del)),
+    spec("fset", write!(fields::FSet)),
+    spec("fget", read!(fields::FGet)),
+    spec("fexists", read!(fields::FExists)),
+    spec("exists", read!(crud::Exists)),
+    spec("scan", read!(scan::Scan)),
+    spec("pdel", write!(del::PDel)),
+    spec("drop", write!(del::Drop)),
+    spec("flushdb", write!(del::FlushDb)),
+    spec("rename", write!(keys::Rename)),
+    spec("renamenx", write!(keys::RenameNx)),
+    spec("keys", read!(keys::Keys)),
+    spec("type", read!(keys::Type)),
+    spec("bounds", read!(keys::Bounds)),
+    spec("stats", read!(keys::Stats)),
+    spec("expire", write!(expire::Expire)),
+    spec("persist", write!(expire::Persist)),
+    spec("ttl", read!(expire::Ttl)),
+    spec("jset", write!(json::JSet)),
+    spec("jget", read!(json::JGet)),
+    spec("jdel", write!(json::JDel)),
+    open("echo", conn!(misc::Echo)),
+    open("output", conn!(misc::Output)),
+    open("auth", conn!(misc::Auth)),
     Spec {
         name: "healthz",
-        run: Run::Conn(conn::<server_info::Healthz>),
+        run: conn!(server_info::Healthz),
         no_auth: true,
         while_loading: false,
     },
-    spec("server", Run::Read(read::<server_info::ServerCmd>)),
-    spec("info", Run::Read(read::<server_info::Info>)),
-    spec("role", Run::Read(read::<server_info::Role>)),
-    spec("config", Run::Conn(conn::<config_cmd::ConfigCmd>)),
-    spec("readonly", Run::Conn(conn::<misc::ReadOnly>)),
-    spec("gc", Run::Conn(conn::<misc::Gc>)),
-    spec("client", Run::Conn(conn::<client::Client>)),
-    spec("aofmd5", Run::Conn(conn::<server_info::AofMd5>)),
-    spec("aof", Run::Conn(conn::<server_info::AofCmd>)),
+    spec("server", read!(server_info::ServerCmd)),
+    spec("info", read!(server_info::Info)),
+    spec("role", read!(server_info::Role)),
+    spec("config", conn!(config_cmd::ConfigCmd)),
+    spec("readonly", conn!(misc::ReadOnly)),
+    spec("gc", conn!(misc::Gc)),
+    spec("client", conn!(client::Client)),
+    spec("aofmd5", conn!(server_info::AofMd5)),
+    spec("aof", conn!(server_info::AofCmd)),
 ];
 
 /// Finds a command by name, case-insensitively.
@@ -206,7 +221,7 @@ pub fn execute(
         return misc::run_timeout(server, conn, args, out);
     }
     let spec = lookup(name).ok_or_else(|| Error::UnknownCommand(name.to_vec()))?;
-    if !conn.authed && !spec.no_auth && !server.config.props().requirepass.is_empty() {
+    if !conn.authed && !spec.no_auth && server.config.has_password() {
         return Err(Error::AuthRequired);
     }
     if !spec.while_loading && server.loading.load(std::sync::atomic::Ordering::Acquire) {
@@ -232,7 +247,6 @@ pub fn run_spec(
                 &ReadCx {
                     db: &db,
                     server,
-                    now: now_nanos(),
                     deadline,
                 },
                 out,
@@ -248,7 +262,6 @@ pub fn run_spec(
                 &mut WriteCx {
                     db: &mut db,
                     server,
-                    now: now_nanos(),
                 },
                 out,
             )?;
@@ -276,7 +289,6 @@ pub fn replay(server: &Server, args: &Args) -> std::result::Result<(), String> {
         &mut WriteCx {
             db: &mut db,
             server,
-            now: now_nanos(),
         },
         &mut out,
     ) {

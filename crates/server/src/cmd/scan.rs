@@ -272,7 +272,7 @@ pub struct Scan {
     opts: SearchOpts,
 }
 
-impl ReadCommand for Scan {
+impl ReadCommand<'_> for Scan {
     fn parse(args: &Args) -> Result<Self> {
         let (opts, next) = SearchOpts::parse(args, "SCAN")?;
         if next < args.len() {

@@ -111,7 +111,7 @@ pub struct ServerCmd {
     ext: bool,
 }
 
-impl ReadCommand for ServerCmd {
+impl ReadCommand<'_> for ServerCmd {
     fn parse(args: &Args) -> Result<Self> {
         match args.len() {
             1 => Ok(ServerCmd { ext: false }),
@@ -284,7 +284,7 @@ pub struct Info {
     sections: Vec<&'static str>,
 }
 
-impl ReadCommand for Info {
+impl ReadCommand<'_> for Info {
     fn parse(args: &Args) -> Result<Self> {
         let wanted: Vec<Vec<u8>> = args
             .iter()
@@ -421,7 +421,7 @@ pub fn info_text(s: &Server, sections: &[&str]) -> String {
 
 pub struct Role;
 
-impl ReadCommand for Role {
+impl ReadCommand<'_> for Role {
     fn parse(_: &Args) -> Result<Self> {
         Ok(Role)
     }
@@ -444,7 +444,7 @@ impl ReadCommand for Role {
 
 pub struct Healthz;
 
-impl ConnCommand for Healthz {
+impl ConnCommand<'_> for Healthz {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 1 {
             return Err(Error::Arity);
@@ -472,7 +472,7 @@ pub struct AofMd5 {
     size: u64,
 }
 
-impl ConnCommand for AofMd5 {
+impl ConnCommand<'_> for AofMd5 {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 3 {
             return Err(Error::Arity);
@@ -505,7 +505,7 @@ pub struct AofCmd {
     pos: u64,
 }
 
-impl ConnCommand for AofCmd {
+impl ConnCommand<'_> for AofCmd {
     fn parse(args: &Args) -> Result<Self> {
         if args.len() != 2 {
             return Err(Error::Arity);

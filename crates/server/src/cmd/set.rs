@@ -25,9 +25,9 @@ pub enum Cond {
     Xx,
 }
 
-pub struct Set {
-    pub key: Vec<u8>,
-    pub id: Vec<u8>,
+pub struct Set<'a> {
+    pub key: &'a [u8],
+    pub id: &'a [u8],
     pub value: Value,
     pub fields: Vec<(Box<[u8]>, FieldValue)>,
     /// Seconds from now.
@@ -103,8 +103,8 @@ pub fn parse_return(args: &Args, mut i: usize) -> Result<(GetForm, usize)> {
     Ok((f, i))
 }
 
-impl WriteCommand for Set {
-    fn parse(args: &Args) -> Result<Self> {
+impl<'a> WriteCommand<'a> for Set<'a> {
+    fn parse(args: &'a Args) -> Result<Self> {
         if args.len() < 3 {
             return Err(Error::Arity);
         }
@@ -116,8 +116,8 @@ impl WriteCommand for Set {
             }
         };
         let mut cmd = Set {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
+            key: args.get(1),
+            id: args.get(2),
             value: Value::String(Box::default()),
             fields: Vec::new(),
             ex: None,
@@ -211,17 +211,21 @@ impl WriteCommand for Set {
             Cond::Nx => SetCond::IfAbsent,
             Cond::Xx => SetCond::IfExists,
         };
-        if cond == SetCond::IfExists && cx.db.get(&self.key).is_none() {
+        if cond == SetCond::IfExists && cx.db.get(self.key).is_none() {
             return out.null_or(Error::IdNotFound).map(|_| false);
         }
-        let expires = self.ex.map(|s| cx.now.saturating_add((s * 1e9) as i64));
-        let col = cx.db.get_or_create(&self.key);
-        if !col.set(&self.id, self.value, self.fields, expires, cond) {
-            let err = if cond == SetCond::IfAbsent { Error::IdAlreadyExists } else { Error::IdNotFound };
+        let expires = self.ex.map(|s| cx.now().saturating_add((s * 1e9) as i64));
+        let col = cx.db.get_or_create(self.key);
+        if !col.set(self.id, self.value, self.fields, expires, cond) {
+            let err = if cond == SetCond::IfAbsent {
+                Error::IdAlreadyExists
+            } else {
+                Error::IdNotFound
+            };
             return out.null_or(err).map(|_| false);
         }
         match self.ret {
-            Some(form) => write_get(out, col.get(&self.id).expect("just set"), form),
+            Some(form) => write_get(out, col.get(self.id).expect("just set"), form),
             None => out.ok(),
         }
         Ok(true)

@@ -1,0 +1,131 @@
+//! Replays the recorded Tile38 1.37 conformance corpus (`../shared/conformance`)
+//! against the real server with `replay.py --any-order`, both output modes,
+//! one server per group. `tests/conformance/groups.txt` lists the groups the
+//! issues so far cover; `tests/conformance/skip.txt` the cases waiting for a
+//! later issue. Set `TILE38_SHARED` to point at another copy of `shared/`.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+use tile38::{temp_dir, TestServer};
+
+fn shared() -> PathBuf {
+    std::env::var_os("TILE38_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+}
+
+fn list(name: &str) -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance")
+        .join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn skipped() -> BTreeSet<String> {
+    list("skip.txt")
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+fn case_name(line: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(line).expect("corpus line is JSON");
+    format!(
+        "{}/{}",
+        v["group"].as_str().unwrap_or("?"),
+        v["name"].as_str().unwrap_or("?")
+    )
+}
+
+fn replay(group: &str) {
+    assert!(
+        list("groups.txt").iter().any(|g| g == group),
+        "{group} is not listed in groups.txt"
+    );
+    let corpus = shared().join("conformance").join(format!("{group}.jsonl"));
+    let text =
+        std::fs::read_to_string(&corpus).unwrap_or_else(|e| panic!("{}: {e}", corpus.display()));
+    let skip = skipped();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !skip.contains(&case_name(l)))
+        .collect();
+    let dir = temp_dir("conformance");
+    let file = dir.join(format!("{group}.jsonl"));
+    std::fs::write(&file, kept.join("\n") + "\n").unwrap();
+    let server = TestServer::start(&[]);
+    let out = Command::new("python3")
+        .arg(shared().join("tools/conformance/replay.py"))
+        .args(["--any-order", "--port", &server.port.to_string()])
+        .arg(&file)
+        .output()
+        .expect("run python3 replay.py");
+    let report = String::from_utf8_lossy(&out.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "conformance group {group} failed:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = report.lines().last().unwrap_or_default();
+    assert_eq!(
+        summary,
+        format!("{} passed, 0 failed", kept.len()),
+        "{report}"
+    );
+}
+
+macro_rules! groups {
+    ($($name:ident),* $(,)?) => {
+        $(#[test]
+        fn $name() {
+            replay(stringify!($name));
+        })*
+
+        #[test]
+        fn every_listed_group_has_a_test() {
+            let tested: BTreeSet<&str> = [$(stringify!($name)),*].into_iter().collect();
+            for g in list("groups.txt") {
+                assert!(tested.contains(g.as_str()), "group {g} has no test in tests/conformance.rs");
+            }
+        }
+    };
+}
+
+groups!(set, get, fields, del, keys, expire, json, server, errors, protocol);
+
+#[test]
+fn skip_list_names_existing_cases_and_their_issue() {
+    let groups = list("groups.txt");
+    for line in list("skip.txt") {
+        let (case, reason) = line
+            .split_once(char::is_whitespace)
+            .expect("case and reason");
+        assert!(
+            reason.contains("issue") || reason.contains("no issue filed"),
+            "{line}: name the issue it waits for"
+        );
+        let group = case.split('/').next().unwrap();
+        assert!(
+            groups.iter().any(|g| g == group),
+            "{case}: group not replayed"
+        );
+        let corpus =
+            std::fs::read_to_string(shared().join("conformance").join(format!("{group}.jsonl")))
+                .unwrap();
+        assert!(
+            corpus
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .any(|l| case_name(l) == case),
+            "{case} is not in the corpus"
+        );
+    }
+}
