@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 use std::ops::Bound;
 
 use hashbrown::HashMap;
-use rstar::{RTree, RTreeObject, AABB};
+use rstar::AABB;
 use tile38_geo::{FieldList, FieldValue, Rect, Value};
 
 pub use crate::id::Id;
+use crate::spatial::SpatialIndex;
 
 /// The condition of a `SET`: always, `XX` (only if the id exists), `NX`
 /// (only if it does not).
@@ -36,26 +37,6 @@ impl Item {
     }
 }
 
-/// An R-tree entry: the object's bounding box and id.
-#[derive(Clone, Debug)]
-pub struct TreeEntry {
-    pub envelope: AABB<[f64; 2]>,
-    pub id: Id,
-}
-
-impl PartialEq for TreeEntry {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-    }
-}
-
-impl RTreeObject for TreeEntry {
-    type Envelope = AABB<[f64; 2]>;
-    fn envelope(&self) -> Self::Envelope {
-        self.envelope
-    }
-}
-
 /// The R-tree envelope of a value; non-finite boxes are not indexed (they
 /// would corrupt the tree's ordering and no search can match them).
 fn envelope(value: &Value) -> Option<AABB<[f64; 2]>> {
@@ -76,7 +57,7 @@ fn envelope(value: &Value) -> Option<AABB<[f64; 2]>> {
 pub struct Collection {
     items: HashMap<Id, Item>,
     order: BTreeSet<Id>,
-    tree: RTree<TreeEntry>,
+    tree: SpatialIndex,
     expires: BTreeSet<(i64, Id)>,
     num_points: usize,
     num_strings: usize,
@@ -139,10 +120,7 @@ impl Collection {
     fn unindex(&mut self, id: &Id, item: &Item) {
         self.account(id, item, false);
         if let Some(envelope) = envelope(&item.value) {
-            self.tree.remove(&TreeEntry {
-                envelope,
-                id: id.clone(),
-            });
+            self.tree.remove(envelope, id);
         }
         if let Some(at) = item.expires {
             self.expires.remove(&(at, id.clone()));
@@ -152,10 +130,7 @@ impl Collection {
     fn index(&mut self, id: &Id, item: &Item) {
         self.account(id, item, true);
         if let Some(envelope) = envelope(&item.value) {
-            self.tree.insert(TreeEntry {
-                envelope,
-                id: id.clone(),
-            });
+            self.tree.insert(envelope, id.clone());
         }
         if let Some(at) = item.expires {
             self.expires.insert((at, id.clone()));
@@ -204,16 +179,10 @@ impl Collection {
         let old_env = envelope(&item.value);
         if old_env != new_env {
             if let Some(envelope) = old_env {
-                self.tree.remove(&TreeEntry {
-                    envelope,
-                    id: key.clone(),
-                });
+                self.tree.remove(envelope, key);
             }
             if let Some(envelope) = new_env {
-                self.tree.insert(TreeEntry {
-                    envelope,
-                    id: key.clone(),
-                });
+                self.tree.insert(envelope, key.clone());
             }
         }
         if item.expires != expires {
@@ -306,10 +275,7 @@ impl Collection {
 
     /// Bounding box of all indexed spatial objects (`BOUNDS key`).
     pub fn bounds(&self) -> Option<Rect> {
-        if self.tree.size() == 0 {
-            return None;
-        }
-        let env = self.tree.root().envelope();
+        let env = self.tree.bounds()?;
         let (lo, hi) = (env.lower(), env.upper());
         Some(Rect::new(
             tile38_geo::Position::new(lo[0], lo[1]),
@@ -318,7 +284,7 @@ impl Collection {
     }
 
     /// The spatial index (for the search commands).
-    pub fn tree(&self) -> &RTree<TreeEntry> {
+    pub fn tree(&self) -> &SpatialIndex {
         &self.tree
     }
 }
@@ -342,7 +308,7 @@ mod tests {
         assert!(c.set(b"a", point(1.0, 2.0), vec![], Some(10), SetCond::Always));
         assert!(!c.set(b"a", point(3.0, 4.0), field(b"5"), None, SetCond::IfAbsent));
         assert!(c.set(b"a", point(3.0, 4.0), field(b"5"), None, SetCond::Always));
-        assert_eq!(c.tree().size(), 1);
+        assert_eq!(c.tree().len(), 1);
         assert!(c.expired(100).is_empty());
         c.set(
             b"s",
@@ -358,7 +324,7 @@ mod tests {
         assert_eq!(ids, [b"a".to_vec(), b"s".to_vec()]);
         c.delete(b"a");
         c.delete(b"s");
-        assert_eq!((c.tree().size(), c.weight(), c.num_points()), (0, 0, 0));
+        assert_eq!((c.tree().len(), c.weight(), c.num_points()), (0, 0, 0));
         assert!(c.expired(i64::MAX).is_empty());
         assert_eq!(c.range(None, true).count(), 0);
     }
@@ -377,13 +343,14 @@ mod tests {
         }
         c.set(b"id5", point(1.0, 1.0), field(b"1"), None, SetCond::Always);
         c.set(b"id6", point(2.0, 2.0), vec![], None, SetCond::Always);
-        assert_eq!(c.tree().size(), 100);
+        assert_eq!(c.tree().len(), 100);
+        assert_eq!(c.tree().tree().size(), 2);
         let moved: Vec<_> = c
             .tree()
-            .locate_in_envelope(AABB::from_point([2.0, 2.0]))
+            .intersecting(AABB::from_point([2.0, 2.0]))
             .collect();
         assert_eq!(moved.len(), 1);
-        assert_eq!(&*moved[0].id, b"id6");
+        assert_eq!(&**moved[0], b"id6");
     }
 
     #[test]

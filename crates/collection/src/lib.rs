@@ -10,6 +10,7 @@ pub mod collection;
 pub mod database;
 pub mod glob;
 pub mod id;
+pub mod spatial;
 
 pub use collection::{Collection, Item, SetCond};
 pub use database::Database;

@@ -19,16 +19,10 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
             } else {
                 write_i64(out, v as i64);
             }
-        } else {
-            // ryu finds the shortest digits fast but may pick exponent form;
-            // only then fall back to the (slower) positional Display.
-            let mut buf = ryu::Buffer::new();
-            let text = buf.format_finite(v);
-            if text.bytes().any(|b| b == b'e') {
-                let _ = write!(out, "{v}");
-            } else {
-                out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
-            }
+        } else if !write_short_decimal(out, v) {
+            // Display prints the shortest round-trip digits positionally,
+            // choosing the closest among equally short candidates, as Go does.
+            let _ = write!(out, "{v}");
         }
     } else if v.is_nan() {
         out.extend_from_slice(b"NaN");
@@ -37,6 +31,47 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
     } else {
         out.extend_from_slice(b"-Inf");
     }
+}
+
+const POW10: [f64; 10] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+/// Fast path for coordinates with few decimals (`33.5`, `-112.1`): the
+/// nearest k-digit decimal, for the smallest k whose value parses back to
+/// exactly `v`, is the shortest round-trip form. Division of two exact
+/// integers-as-f64 is correctly rounded, like parsing the decimal text.
+fn write_short_decimal(out: &mut Vec<u8>, v: f64) -> bool {
+    let a = v.abs();
+    // Below 1e6 a float's spacing is far finer than 1e-9, so two k-digit
+    // decimals can never both round-trip and the choice is unambiguous.
+    if a >= 1e6 {
+        return false;
+    }
+    for (k, &p) in POW10.iter().enumerate().skip(1) {
+        let scaled = a * p;
+        if scaled >= 9.0e15 {
+            return false;
+        }
+        let n = scaled.round();
+        if n / p == a {
+            let n = n as u64;
+            let unit = p as u64;
+            if v < 0.0 {
+                out.push(b'-');
+            }
+            write_u64(out, n / unit);
+            out.push(b'.');
+            let frac = n % unit;
+            let mut digits = [b'0'; 9];
+            let mut f = frac;
+            for d in digits[..k].iter_mut().rev() {
+                *d = b'0' + (f % 10) as u8;
+                f /= 10;
+            }
+            out.extend_from_slice(&digits[..k]);
+            return true;
+        }
+    }
+    false
 }
 
 /// `f64` as a Go-formatted string.
@@ -244,6 +279,27 @@ mod tests {
         assert_eq!(f(f64::NEG_INFINITY), "-Inf");
         assert_eq!(f(-122.60000000000001), "-122.60000000000001");
         assert_eq!(f(1e15), "1000000000000000");
+    }
+
+    #[test]
+    fn fast_paths_agree_with_shortest_display() {
+        // A cheap deterministic generator: coordinates with 1-9 decimals and
+        // arbitrary bit patterns.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = if i % 2 == 0 {
+                let decimals = (x % 9) as i32 + 1;
+                ((x >> 8) % 360_000_000_000) as f64 / 10f64.powi(decimals) - 180.0
+            } else {
+                f64::from_bits(x)
+            };
+            if v.is_finite() {
+                assert_eq!(f(v), format!("{v}"), "{v:?}");
+            }
+        }
     }
 
     fn dur(n: u64) -> String {
