@@ -27,6 +27,8 @@ pub struct TestServer {
     owns_dir: bool,
     /// Lines the server logged (stderr), collected in the background.
     logs: mpsc::Receiver<String>,
+    /// Log lines already received (startup lines included).
+    seen: std::sync::Mutex<Vec<String>>,
 }
 
 /// A fresh, empty temporary directory.
@@ -69,11 +71,13 @@ impl TestServer {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
         let port = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = rx
                 .recv_timeout(left)
                 .expect("server did not report readiness");
+            seen.push(line.clone());
             if let Some(rest) = line.split("Ready to accept connections at ").nth(1) {
                 let port = rest
                     .rsplit(':')
@@ -89,6 +93,7 @@ impl TestServer {
             dir: dir.to_path_buf(),
             owns_dir: false,
             logs: rx,
+            seen: std::sync::Mutex::new(seen),
         }
     }
 
@@ -118,7 +123,9 @@ impl TestServer {
 
     /// Everything the server has logged so far.
     pub fn logs(&self) -> Vec<String> {
-        self.logs.try_iter().collect()
+        let mut seen = self.seen.lock().unwrap();
+        seen.extend(self.logs.try_iter());
+        seen.clone()
     }
 
     pub fn pid(&self) -> u32 {
@@ -135,6 +142,15 @@ impl TestServer {
         status
     }
 
+    /// Graceful stop: waits until the process catches SIGTERM (the handler
+    /// is installed only after the readiness line is logged), sends it and
+    /// returns the exit status.
+    pub fn terminate(self) -> std::process::ExitStatus {
+        let pid = self.pid();
+        wait_until(Duration::from_secs(5), || catches_signal(pid, SIGTERM));
+        self.signal(SIGTERM)
+    }
+
     fn cleanup(&mut self) {
         if self.owns_dir {
             let _ = std::fs::remove_dir_all(&self.dir);
@@ -145,6 +161,17 @@ impl TestServer {
 extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Whether process `pid` has a handler installed for `sig` (Linux:
+/// the `SigCgt` mask in `/proc/<pid>/status`).
+pub fn catches_signal(pid: u32, sig: i32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (sig - 1)) != 0)
 }
 
 pub const SIGKILL: i32 = 9;

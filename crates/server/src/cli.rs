@@ -76,6 +76,10 @@ struct Flags {
     /// Accepted for compatibility, ignored.
     #[arg(long = "evio")]
     evio: Option<String>,
+    /// Prometheus endpoint address (metrics arrive with the operations work;
+    /// accepted now so that existing command lines keep starting).
+    #[arg(long = "metrics-addr")]
+    metrics_addr: Option<String>,
     /// Print the version and exit.
     #[arg(long = "version", action = ArgAction::SetTrue)]
     version: bool,
@@ -170,6 +174,9 @@ pub fn run_cli() -> i32 {
         }
     };
     init_logging(&flags);
+    if let Some(addr) = &flags.metrics_addr {
+        tracing::warn!("--metrics-addr {addr}: metrics are not served yet");
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
