@@ -58,7 +58,7 @@ pub struct ClientInfo {
 pub struct Server {
     pub opts: Options,
     pub config: Config,
-    pub db: RwLock<Database>,
+    pub db: Arc<RwLock<Database>>,
     pub aof: Option<Aof>,
     pub stats: Stats,
     pub started: Instant,
@@ -69,6 +69,39 @@ pub struct Server {
     pub clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     next_client_id: AtomicU64,
     pub shutdown: Notify,
+}
+
+/// A database write lock that a connection keeps across the consecutive
+/// writes of one pipelined batch: one lock round-trip per batch instead of
+/// per command. Released at the end of every batch (never held across an
+/// `.await`) and after a bounded number of commands so others get their turn.
+#[derive(Default)]
+pub struct BatchLock {
+    guard: Option<parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, Database>>,
+    uses: u32,
+}
+
+impl BatchLock {
+    const MAX_USES: u32 = 64;
+
+    /// The database for a write, taking the lock if not held.
+    pub fn write(&mut self, db: &Arc<RwLock<Database>>) -> &mut Database {
+        if self.uses >= Self::MAX_USES {
+            self.release();
+        }
+        self.uses += 1;
+        self.guard.get_or_insert_with(|| db.write_arc())
+    }
+
+    /// The database if this connection already holds the lock.
+    pub fn held(&self) -> Option<&Database> {
+        self.guard.as_deref()
+    }
+
+    pub fn release(&mut self) {
+        self.guard = None;
+        self.uses = 0;
+    }
 }
 
 /// Current time in unix nanoseconds (object expiry deadlines).
@@ -84,7 +117,7 @@ impl Server {
         Server {
             opts,
             config,
-            db: RwLock::new(Database::new()),
+            db: Arc::new(RwLock::new(Database::new())),
             aof,
             stats: Stats::default(),
             started: Instant::now(),

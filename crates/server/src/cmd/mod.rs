@@ -240,37 +240,44 @@ pub fn run_spec(
     deadline: Option<Instant>,
 ) -> Result<()> {
     match spec.run {
-        Run::Read(f) => {
-            let db = server.db.read();
-            f(
+        Run::Read(f) => match conn.lock.held() {
+            Some(db) => f(
                 args,
                 &ReadCx {
-                    db: &db,
+                    db,
                     server,
                     deadline,
                 },
                 out,
-            )
-        }
+            ),
+            None => {
+                let db = server.db.read();
+                f(
+                    args,
+                    &ReadCx {
+                        db: &db,
+                        server,
+                        deadline,
+                    },
+                    out,
+                )
+            }
+        },
         Run::Write(f) => {
             if server.config.read_only() {
                 return Err(Error::ReadOnly);
             }
-            let mut db = server.db.write();
-            let changed = f(
-                args,
-                &mut WriteCx {
-                    db: &mut db,
-                    server,
-                },
-                out,
-            )?;
+            let db = conn.lock.write(&server.db);
+            let changed = f(args, &mut WriteCx { db, server }, out)?;
             if changed {
                 server.journal(args);
             }
             Ok(())
         }
-        Run::Conn(f) => f(args, &mut ConnCx { server, conn }, out),
+        Run::Conn(f) => {
+            conn.lock.release();
+            f(args, &mut ConnCx { server, conn }, out)
+        }
     }
 }
 
