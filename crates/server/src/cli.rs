@@ -222,6 +222,8 @@ async fn run(
     pidfile: Option<PathBuf>,
     nohup: bool,
 ) -> Result<i32, Box<dyn std::error::Error>> {
+    // Handlers first: a SIGTERM at any point after start must shut down cleanly.
+    let signals = Signals::install()?;
     tracing::info!(
         "Server started, Tile38 version {} (tile38-rs {})",
         crate::VERSION,
@@ -278,7 +280,7 @@ async fn run(
     crate::background::spawn(server.clone());
     tracing::info!("Ready to accept connections at {host}:{}", server.opts.port);
 
-    let code = wait_for_signal(nohup).await;
+    let code = signals.wait(nohup).await;
     tracing::info!("Shutting down");
     if let Some(aof) = &server.aof {
         aof.sync()?;
@@ -303,24 +305,33 @@ async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
     }
 }
 
-/// Waits for a terminating signal; returns Tile38's exit code for it.
-async fn wait_for_signal(nohup: bool) -> i32 {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int), Ok(mut quit), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::quit()),
-        signal(SignalKind::hangup()),
-    ) else {
-        std::future::pending::<()>().await;
-        return 0;
-    };
-    loop {
-        tokio::select! {
-            _ = term.recv() => return 0,
-            _ = int.recv() => return 2,
-            _ = quit.recv() => return 3,
-            _ = hup.recv() => if !nohup { return 1 },
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    quit: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            quit: signal(SignalKind::quit())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for a terminating signal; returns Tile38's exit code for it.
+    async fn wait(mut self, nohup: bool) -> i32 {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return 0,
+                _ = self.int.recv() => return 2,
+                _ = self.quit.recv() => return 3,
+                _ = self.hup.recv() => if !nohup { return 1 },
+            }
         }
     }
 }

@@ -312,6 +312,9 @@ impl Conn {
     pub(crate) fn reply_ref(&self) -> &Reply {
         &self.reply
     }
+    pub(crate) fn reset_reply(&mut self, json: bool) {
+        self.reply.reset(json);
+    }
     pub(crate) fn count_command(&mut self) {
         self.commands += 1;
     }

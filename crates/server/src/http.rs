@@ -34,6 +34,7 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
     }
     conn.count_command();
     let json = server.opts.output_json.unwrap_or(true);
+    conn.reset_reply(json);
     let started = Instant::now();
     let requirepass = server.config.props().requirepass.clone();
     let res = match &req.authorization {
