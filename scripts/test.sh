@@ -22,4 +22,10 @@ fi
 
 export CARGO_TERM_COLOR=never
 cargo build --profile ci --workspace --bins
-cargo test --profile ci --workspace --no-fail-fast 2>&1 | tee target/test-output.txt
+status=0
+cargo test --profile ci --workspace --no-fail-fast 2>&1 | tee target/test-output.txt || status=$?
+
+# One closing line for the whole run (cargo's last line is a doc-test summary).
+awk '/^test result:/ { p += $4; f += $6; i += $8 }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.txt
+exit "$status"

@@ -47,19 +47,29 @@ pub fn parse_f64(arg: &[u8]) -> Result<f64> {
 /// in any case with an optional sign; out-of-range values are errors.
 fn parse_go_float(s: &str) -> Option<f64> {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let lower = body.to_ascii_lowercase();
-    if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
-        return s.parse::<f64>().ok().or(Some(f64::NAN));
-    }
-    if body.is_empty()
-        || !body
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    if body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
     {
+        if body.is_empty() {
+            return None;
+        }
+        let v = s.parse::<f64>().ok()?;
+        return v.is_finite().then_some(v);
+    }
+    let special = ["inf", "infinity", "nan"]
+        .iter()
+        .any(|w| body.eq_ignore_ascii_case(w));
+    if !special {
         return None;
     }
-    let v = s.parse::<f64>().ok()?;
-    v.is_finite().then_some(v)
+    Some(if body.eq_ignore_ascii_case("nan") {
+        f64::NAN
+    } else if s.starts_with('-') {
+        f64::NEG_INFINITY
+    } else {
+        f64::INFINITY
+    })
 }
 
 /// Parses `FIELD name value` pairs' value half and checks the name.
