@@ -29,9 +29,34 @@ pub fn bulk(out: &mut Vec<u8>, s: &[u8]) {
 
 /// A float as a bulk string (Tile38 never sends RESP doubles).
 pub fn bulk_f64(out: &mut Vec<u8>, v: f64) {
-    let mut tmp = Vec::with_capacity(24);
-    write_f64(&mut tmp, v);
-    bulk(out, &tmp);
+    // Format in place, then slide the short number right to make room for
+    // the `$n\r\n` header: no temporary allocation.
+    let start = out.len();
+    write_f64(out, v);
+    let n = out.len() - start;
+    let mut head = [0u8; 24];
+    let mut h = 0;
+    head[h] = b'$';
+    h += 1;
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    let mut m = n;
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    for &d in &digits[k..] {
+        head[h] = d;
+        h += 1;
+    }
+    head[h..h + 2].copy_from_slice(b"\r\n");
+    h += 2;
+    out.splice(start..start, head[..h].iter().copied());
+    out.extend_from_slice(b"\r\n");
 }
 
 pub fn bulk_i64(out: &mut Vec<u8>, v: i64) {

@@ -23,6 +23,8 @@ pub struct Reply {
     pub close: bool,
     /// The command failed (HTTP status, metrics).
     pub failed: bool,
+    /// Scratch space for text whose length must precede it (RESP bulks).
+    pub tmp: Vec<u8>,
 }
 
 impl Reply {
@@ -105,6 +107,15 @@ impl Reply {
 
     pub fn resp_bulk(&mut self, s: &[u8]) {
         resp::bulk(&mut self.buf, s);
+    }
+
+    /// A RESP bulk string of whatever `write` produces, without allocating.
+    pub fn resp_bulk_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let mut tmp = std::mem::take(&mut self.tmp);
+        tmp.clear();
+        write(&mut tmp);
+        resp::bulk(&mut self.buf, &tmp);
+        self.tmp = tmp;
     }
 
     pub fn resp_bulk_f64(&mut self, v: f64) {

@@ -75,11 +75,7 @@ pub fn write_value(out: &mut Reply, value: &Value, form: Form) {
             if out.json {
                 value.write_json(&mut out.buf);
             } else {
-                let start = out.buf.len();
-                // Write the text first, then the bulk header in front of it.
-                value.write_raw(&mut out.buf);
-                let text = out.buf.split_off(start);
-                out.resp_bulk(&text);
+                out.resp_bulk_with(|t| value.write_raw(t));
             }
         }
         Form::Point => {
@@ -151,12 +147,9 @@ pub fn form_key(form: Form) -> &'static str {
 /// RESP `[name value …]` of the fields (names sorted, raw values).
 pub fn write_fields_resp(out: &mut Reply, fields: &FieldList) {
     out.resp_array(fields.len() * 2);
-    let mut tmp = Vec::new();
     for (name, v) in fields.iter() {
         out.resp_bulk(name);
-        tmp.clear();
-        v.write_raw(&mut tmp);
-        out.resp_bulk(&tmp);
+        out.resp_bulk_with(|t| v.write_raw(t));
     }
 }
 
