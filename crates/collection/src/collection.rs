@@ -58,6 +58,8 @@ pub struct Collection {
     items: HashMap<Id, Item>,
     order: BTreeSet<Id>,
     tree: SpatialIndex,
+    /// String objects by (value, id): SEARCH order.
+    strings: BTreeSet<(Box<[u8]>, Id)>,
     expires: BTreeSet<(i64, Id)>,
     num_points: usize,
     num_strings: usize,
@@ -119,6 +121,9 @@ impl Collection {
 
     fn unindex(&mut self, id: &Id, item: &Item) {
         self.account(id, item, false);
+        if let Value::String(v) = &item.value {
+            self.strings.remove(&(v.clone(), id.clone()));
+        }
         if let Some(envelope) = envelope(&item.value) {
             self.tree.remove(envelope, id);
         }
@@ -129,6 +134,9 @@ impl Collection {
 
     fn index(&mut self, id: &Id, item: &Item) {
         self.account(id, item, true);
+        if let Value::String(v) = &item.value {
+            self.strings.insert((v.clone(), id.clone()));
+        }
         if let Some(envelope) = envelope(&item.value) {
             self.tree.insert(envelope, id.clone());
         }
@@ -192,6 +200,12 @@ impl Collection {
             if let Some(at) = expires {
                 self.expires.insert((at, key.clone()));
             }
+        }
+        if let Value::String(v) = &item.value {
+            self.strings.remove(&(v.clone(), key.clone()));
+        }
+        if let Value::String(v) = &value {
+            self.strings.insert((v.clone(), key.clone()));
         }
         item.value = value;
         item.expires = expires;
@@ -271,6 +285,24 @@ impl Collection {
             ),
         };
         Box::new(ids.map(move |id| (id, &self.items[id])))
+    }
+
+    /// String objects in value order (ties by id), or reversed.
+    pub fn by_value<'a>(&'a self, desc: bool) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
+        let it = self
+            .strings
+            .iter()
+            .map(move |(_, id)| (id, &self.items[id]));
+        if desc {
+            Box::new(
+                self.strings
+                    .iter()
+                    .rev()
+                    .map(move |(_, id)| (id, &self.items[id])),
+            )
+        } else {
+            Box::new(it)
+        }
     }
 
     /// Bounding box of all indexed spatial objects (`BOUNDS key`).

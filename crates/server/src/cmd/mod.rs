@@ -13,6 +13,7 @@ mod crud;
 mod del;
 mod expire;
 mod fields;
+mod filter;
 mod json;
 mod keys;
 mod misc;
@@ -160,6 +161,7 @@ static TABLE: &[Spec] = &[
     spec("fexists", read!(fields::FExists)),
     spec("exists", read!(crud::Exists)),
     spec("scan", read!(scan::Scan)),
+    spec("search", read!(scan::Search)),
     spec("pdel", write!(del::PDel)),
     spec("drop", write!(del::Drop)),
     spec("flushdb", write!(del::FlushDb)),

@@ -4,12 +4,14 @@
 //! Iterates a collection in id order. The cursor counts every candidate
 //! visited (matching or not) and is returned only when the page filled up.
 //! The option parser and the result writer are shared with the other search
-//! commands. WHERE/WHEREIN filters arrive with the search issue.
+//! commands, and `SEARCH key …` (string objects in value order) lives here
+//! too since it differs from SCAN only in its iteration order.
 
 use tile38_collection::{glob, Item};
 use tile38_geo::FieldList;
 use tile38_proto::Args;
 
+use super::filter::{check_supported, Where, WhereIn};
 use super::output::{parse_precision, write_fields_resp, write_value, Form};
 use super::{ReadCommand, ReadCx};
 use crate::error::{Error, Result};
@@ -33,6 +35,8 @@ pub struct SearchOpts {
     pub desc: Option<bool>,
     pub nofields: bool,
     pub output: Output,
+    pub wheres: Vec<Where>,
+    pub whereins: Vec<WhereIn>,
 }
 
 fn parse_u64(arg: &[u8]) -> Result<u64> {
@@ -57,6 +61,8 @@ impl SearchOpts {
             desc: None,
             nofields: false,
             output: Output::Form(Form::Object),
+            wheres: Vec::new(),
+            whereins: Vec::new(),
         };
         let need = |i: usize| {
             if i < args.len() {
@@ -90,6 +96,14 @@ impl SearchOpts {
                         .ok_or_else(|| Error::invalid_arg(a))?,
                 );
                 i += 2;
+            } else if kw(b"where") {
+                let (w, next) = Where::parse(args, i + 1)?;
+                o.wheres.push(w);
+                i = next;
+            } else if kw(b"wherein") {
+                let (w, next) = WhereIn::parse(args, i + 1)?;
+                o.whereins.push(w);
+                i = next;
             } else if kw(b"match") {
                 o.matches.push(need(i + 1)?.to_vec());
                 i += 2;
@@ -148,6 +162,59 @@ impl SearchOpts {
 
     fn matches(&self, id: &[u8]) -> bool {
         self.matches.is_empty() || self.matches.iter().any(|p| glob::matches(p, id))
+    }
+
+    /// Whether the field filters (WHERE, WHEREIN) pass.
+    pub fn fields_pass(&self, item: &Item) -> bool {
+        self.wheres.iter().all(|w| w.matches(item)) && self.whereins.iter().all(|w| w.matches(item))
+    }
+
+    fn has_field_filters(&self) -> bool {
+        !self.wheres.is_empty() || !self.whereins.is_empty()
+    }
+
+    fn count_only(&self, out: &mut Reply, n: u64) {
+        if out.json {
+            out.key("count");
+            out.json_i64(n as i64);
+            out.key("cursor");
+            out.push(b"0");
+        } else {
+            out.resp_int(n as i64);
+        }
+    }
+
+    /// Runs the paging loop over `candidates` (already in order), applying
+    /// `matches` (MATCH on the id or value) and the field filters.
+    fn collect<'a>(
+        &self,
+        cx: &ReadCx,
+        candidates: impl Iterator<Item = (&'a [u8], &'a Item)>,
+        matched: impl Fn(&'a [u8], &'a Item) -> bool,
+    ) -> Result<(Vec<(&'a [u8], &'a Item)>, u64)> {
+        let limit = match self.output {
+            Output::Count => self.limit.unwrap_or(u64::MAX),
+            _ => self.limit.unwrap_or(100),
+        };
+        let mut step = self.cursor;
+        let mut found = Vec::new();
+        let mut cursor = 0;
+        for (id, item) in candidates.skip(self.cursor as usize) {
+            step += 1;
+            cx.check_deadline()?;
+            if !matched(id, item) || !self.fields_pass(item) {
+                continue;
+            }
+            found.push((id, item));
+            if found.len() as u64 >= limit {
+                cursor = step;
+                break;
+            }
+        }
+        if self.output == Output::Count {
+            cursor = 0;
+        }
+        Ok((found, cursor))
     }
 }
 
@@ -278,6 +345,7 @@ impl ReadCommand<'_> for Scan {
         if next < args.len() {
             return Err(Error::Arity);
         }
+        check_supported(&opts.wheres)?;
         Ok(Scan { opts })
     }
 
@@ -287,16 +355,9 @@ impl ReadCommand<'_> for Scan {
             write_results(out, o, &[], 0);
             return Ok(());
         };
-        if o.output == Output::Count && o.matches.is_empty() && o.limit.is_none() {
-            let n = (col.len() as u64).saturating_sub(o.cursor);
-            if out.json {
-                out.key("count");
-                out.json_i64(n as i64);
-                out.key("cursor");
-                out.push(b"0");
-            } else {
-                out.resp_int(n as i64);
-            }
+        // Tile38's fast path: without filters COUNT ignores LIMIT.
+        if o.output == Output::Count && o.matches.is_empty() && !o.has_field_filters() {
+            o.count_only(out, (col.len() as u64).saturating_sub(o.cursor));
             return Ok(());
         }
         let desc = o.desc.unwrap_or(false);
@@ -319,28 +380,51 @@ impl ReadCommand<'_> for Scan {
                     .take_while(move |(id, _)| id.starts_with(prefix)),
             )
         };
-        let limit = match o.output {
-            Output::Count => o.limit.unwrap_or(u64::MAX),
-            _ => o.limit.unwrap_or(100),
+        let (found, cursor) =
+            o.collect(cx, iter.map(|(id, item)| (id.as_ref(), item)), |id, _| {
+                o.matches(id)
+            })?;
+        write_results(out, o, &found, cursor);
+        Ok(())
+    }
+}
+
+/// `SEARCH key [CURSOR start] [LIMIT count] [MATCH pattern] [ASC|DESC]
+/// [WHERE …] [WHEREIN …] [NOFIELDS] [COUNT|IDS|OBJECTS|POINTS|BOUNDS|(HASHES p)]`:
+/// string objects ordered by value, then id; MATCH applies to the value.
+pub struct Search {
+    opts: SearchOpts,
+}
+
+impl ReadCommand<'_> for Search {
+    fn parse(args: &Args) -> Result<Self> {
+        let (opts, next) = SearchOpts::parse(args, "SEARCH")?;
+        if next < args.len() {
+            return Err(Error::Arity);
+        }
+        check_supported(&opts.wheres)?;
+        Ok(Search { opts })
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let o = &self.opts;
+        let Some(col) = cx.db.get(&o.key) else {
+            write_results(out, o, &[], 0);
+            return Ok(());
         };
-        let mut step = o.cursor;
-        let mut found: Vec<(&[u8], &Item)> = Vec::new();
-        let mut cursor = 0;
-        for (id, item) in iter.skip(o.cursor as usize) {
-            step += 1;
-            cx.check_deadline()?;
-            if !o.matches(id) {
-                continue;
-            }
-            found.push((id.as_ref(), item));
-            if found.len() as u64 >= limit {
-                cursor = step;
-                break;
-            }
+        let match_all = o.matches.is_empty() || o.matches.iter().all(|m| m == b"*");
+        if o.output == Output::Count && match_all && o.wheres.is_empty() {
+            // Tile38 counts every object of the key here, spatial ones too.
+            o.count_only(out, (col.len() as u64).saturating_sub(o.cursor));
+            return Ok(());
         }
-        if o.output == Output::Count {
-            cursor = 0;
-        }
+        let iter = col
+            .by_value(o.desc.unwrap_or(false))
+            .map(|(id, item)| (id.as_ref(), item));
+        let (found, cursor) = o.collect(cx, iter, |_, item| match &item.value {
+            tile38_geo::Value::String(v) => o.matches(v),
+            _ => false,
+        })?;
         write_results(out, o, &found, cursor);
         Ok(())
     }

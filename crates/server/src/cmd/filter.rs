@@ -1,0 +1,217 @@
+//! Search filters on field values:
+//! `WHERE field min max` (inclusive; `(` makes a bound exclusive; `-inf`,
+//! `+inf`), `WHERE field <op> value` (`<` `<=` `>` `>=` `==` `!=`) and
+//! `WHEREIN field count v1 … vn`. Values compare with Tile38's field order
+//! (kinds first, strings case-insensitively); a missing field is `0`.
+//! `WHERE <expression>` is recognised but not evaluated yet (issue 3).
+
+use std::cmp::Ordering;
+
+use tile38_collection::Item;
+use tile38_geo::FieldValue;
+use tile38_proto::Args;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+#[derive(Debug)]
+pub enum Bound {
+    Inclusive(FieldValue),
+    Exclusive(FieldValue),
+}
+
+/// One WHERE clause.
+#[derive(Debug)]
+pub enum Where {
+    Range {
+        field: Vec<u8>,
+        min: Bound,
+        max: Bound,
+    },
+    Op {
+        field: Vec<u8>,
+        cmp: Cmp,
+        value: FieldValue,
+    },
+    /// A `WHERE <expression>`: parsed (one token) but not evaluated yet.
+    Expr(Vec<u8>),
+}
+
+/// One WHEREIN clause.
+#[derive(Debug)]
+pub struct WhereIn {
+    field: Vec<u8>,
+    values: Vec<FieldValue>,
+}
+
+fn bound(arg: &[u8]) -> Bound {
+    let lower = arg.to_ascii_lowercase();
+    match lower.strip_prefix(b"(") {
+        Some(rest) => Bound::Exclusive(FieldValue::parse(rest)),
+        None => Bound::Inclusive(FieldValue::parse(&lower)),
+    }
+}
+
+/// Tile38's `detectExprToken`: the token after WHERE's first token decides
+/// whether the first token is an expression (none follows, or it starts
+/// with a letter other than `inf`) or a field name.
+fn is_expression(next: Option<&[u8]>) -> bool {
+    match next {
+        None => true,
+        Some(t) => {
+            t.first().is_some_and(u8::is_ascii_alphabetic) && !t.eq_ignore_ascii_case(b"inf")
+        }
+    }
+}
+
+impl Where {
+    /// Parses the tokens after `WHERE` at `args[i..]`; returns the clause and
+    /// the index after it.
+    pub fn parse(args: &Args, i: usize) -> Result<(Where, usize)> {
+        if i >= args.len() {
+            return Err(Error::Arity);
+        }
+        let next = (i + 1 < args.len()).then(|| args.get(i + 1));
+        if is_expression(next) {
+            return Ok((Where::Expr(args.get(i).to_vec()), i + 1));
+        }
+        if i + 2 >= args.len() {
+            return Err(Error::Arity);
+        }
+        let field = args.get(i).to_vec();
+        let (a, b) = (args.get(i + 1), args.get(i + 2));
+        let cmp = match a {
+            b"<" => Some(Cmp::Lt),
+            b"<=" => Some(Cmp::Le),
+            b">" => Some(Cmp::Gt),
+            b">=" => Some(Cmp::Ge),
+            b"==" => Some(Cmp::Eq),
+            b"!=" => Some(Cmp::Ne),
+            _ => None,
+        };
+        let clause = match cmp {
+            Some(cmp) => Where::Op {
+                field,
+                cmp,
+                value: FieldValue::parse(&b.to_ascii_lowercase()),
+            },
+            None => Where::Range {
+                field,
+                min: bound(a),
+                max: bound(b),
+            },
+        };
+        Ok((clause, i + 3))
+    }
+
+    pub fn matches(&self, item: &Item) -> bool {
+        match self {
+            Where::Range { field, min, max } => {
+                let v = field_value(item, field);
+                let above = match min {
+                    Bound::Inclusive(m) => v.compare(m) != Ordering::Less,
+                    Bound::Exclusive(m) => v.compare(m) == Ordering::Greater,
+                };
+                let below = match max {
+                    Bound::Inclusive(m) => v.compare(m) != Ordering::Greater,
+                    Bound::Exclusive(m) => v.compare(m) == Ordering::Less,
+                };
+                above && below
+            }
+            Where::Expr(_) => false,
+            Where::Op { field, cmp, value } => {
+                let o = field_value(item, field).compare(value);
+                match cmp {
+                    Cmp::Lt => o == Ordering::Less,
+                    Cmp::Le => o != Ordering::Greater,
+                    Cmp::Gt => o == Ordering::Greater,
+                    Cmp::Ge => o != Ordering::Less,
+                    Cmp::Eq => o == Ordering::Equal,
+                    Cmp::Ne => o != Ordering::Equal,
+                }
+            }
+        }
+    }
+}
+
+/// The error for expressions, reported once the whole command parsed (so
+/// that Tile38's earlier argument errors come first).
+pub fn check_supported(wheres: &[Where]) -> Result<()> {
+    match wheres.iter().find_map(|w| match w {
+        Where::Expr(e) => Some(e),
+        _ => None,
+    }) {
+        Some(e) => Err(Error::Message(format!(
+            "WHERE expressions are not supported yet: {}",
+            String::from_utf8_lossy(e)
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl WhereIn {
+    /// Parses `field count v1 … vn` at `args[i..]`.
+    pub fn parse(args: &Args, i: usize) -> Result<(WhereIn, usize)> {
+        if i + 1 >= args.len() {
+            return Err(Error::Arity);
+        }
+        let field = args.get(i).to_vec();
+        let count_arg = args.get(i + 1);
+        let count: usize = std::str::from_utf8(count_arg)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Error::invalid_arg(count_arg))?;
+        let start = i + 2;
+        if start + count > args.len() {
+            return Err(Error::Arity);
+        }
+        let values = (start..start + count)
+            .map(|k| FieldValue::parse(args.get(k)))
+            .collect();
+        Ok((WhereIn { field, values }, start + count))
+    }
+
+    pub fn matches(&self, item: &Item) -> bool {
+        let v = field_value(item, &self.field);
+        self.values.iter().any(|w| v.compare(w) == Ordering::Equal)
+    }
+}
+
+/// The value a filter sees: `z`, `properties[.path]` of GeoJSON objects, or
+/// the field (with `name.path` into JSON fields); missing is `0`.
+fn field_value(item: &Item, name: &[u8]) -> FieldValue {
+    let zero = || FieldValue::Number {
+        value: 0.0,
+        text: None,
+    };
+    if name == b"z" {
+        return item.value.z().map_or_else(zero, |z| FieldValue::Number {
+            value: z,
+            text: None,
+        });
+    }
+    if name == b"properties" || name.starts_with(b"properties.") {
+        if let Some(v) = item.fields.lookup(name) {
+            return v;
+        }
+        if item.value.is_spatial() {
+            let doc = String::from_utf8_lossy(&item.value.to_text()).into_owned();
+            let path = String::from_utf8_lossy(name).into_owned();
+            let found = gjson::get(&doc, &path);
+            if found.exists() {
+                return FieldValue::parse(found.json().as_bytes());
+            }
+        }
+        return zero();
+    }
+    item.fields.lookup(name).unwrap_or_else(zero)
+}
