@@ -191,7 +191,7 @@ impl SearchOpts {
         cx: &ReadCx,
         candidates: impl Iterator<Item = (&'a [u8], &'a Item)>,
         matched: impl Fn(&'a [u8], &'a Item) -> bool,
-    ) -> Result<(Vec<(&'a [u8], &'a Item)>, u64)> {
+    ) -> Result<Page<'a>> {
         let limit = match self.output {
             Output::Count => self.limit.unwrap_or(u64::MAX),
             _ => self.limit.unwrap_or(100),
@@ -217,6 +217,9 @@ impl SearchOpts {
         Ok((found, cursor))
     }
 }
+
+/// One page of search results and the cursor to return.
+type Page<'a> = (Vec<(&'a [u8], &'a Item)>, u64);
 
 /// Writes `[cursor, [items]]` / `{"objects":[…],"count":n,"cursor":c}`.
 pub fn write_results(out: &mut Reply, opts: &SearchOpts, items: &[(&[u8], &Item)], cursor: u64) {
