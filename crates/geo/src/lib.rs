@@ -3,6 +3,7 @@
 //! * [`rect`]: positions and rectangles (lon = x, lat = y).
 //! * [`geojson`]: parsing and re-serialising GeoJSON exactly as Tile38 does.
 //! * [`geohash`]: geohash encode/decode with Tile38's (mmcloughlin) rounding.
+//! * [`gomath`]: Go's sin/cos/asin and Tile38's haversine, bit for bit.
 //! * [`jsonpath`]: SJSON-style set/delete on raw JSON text (JSET/JDEL).
 //! * [`field`]: field values with Tile38 1.30+ typing and zero semantics.
 //! * [`object`]: the stored value of an object (point, rect, GeoJSON, string).
@@ -10,6 +11,7 @@
 pub mod field;
 pub mod geohash;
 pub mod geojson;
+pub mod gomath;
 pub mod jsonpath;
 pub mod object;
 pub mod rect;
