@@ -99,7 +99,10 @@ macro_rules! groups {
     };
 }
 
-groups!(set, get, fields, del, keys, expire, json, server, errors, protocol, scan, search, r#where);
+groups!(
+    set, get, fields, del, keys, expire, json, server, errors, protocol, scan, search, r#where,
+    nearby
+);
 
 #[test]
 fn skip_list_names_existing_cases_and_their_issue() {

@@ -7,7 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use rstar::{RTree, RTreeObject, AABB};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use rstar::{ParentNode, RTree, RTreeNode, RTreeObject, AABB};
 
 use crate::id::Id;
 
@@ -143,9 +146,85 @@ impl SpatialIndex {
             .flat_map(|b| b.ids.iter())
     }
 
+    /// Buckets in ascending `dist` order (best-first search): `dist` must not
+    /// decrease from a node's envelope to the envelopes inside it.
+    pub fn nearest_by<F: Fn(&Envelope) -> f64>(&self, dist: F) -> Nearest<'_, F> {
+        let mut heap = BinaryHeap::new();
+        if self.ids > 0 {
+            let root = self.tree.root();
+            heap.push(Entry {
+                dist: dist(&root.envelope()),
+                node: Node::Parent(root),
+            });
+        }
+        Nearest { heap, dist }
+    }
+
     /// The underlying tree (for nearest-neighbour and custom searches).
     pub fn tree(&self) -> &RTree<Bucket> {
         &self.tree
+    }
+}
+
+enum Node<'a> {
+    Parent(&'a ParentNode<Bucket>),
+    Leaf(&'a Bucket),
+}
+
+struct Entry<'a> {
+    dist: f64,
+    node: Node<'a>,
+}
+
+impl PartialEq for Entry<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.dist.total_cmp(&other.dist) == Ordering::Equal
+    }
+}
+impl Eq for Entry<'_> {}
+impl PartialOrd for Entry<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry<'_> {
+    // Reversed: BinaryHeap is a max-heap, we pop the smallest distance.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.dist.total_cmp(&self.dist)
+    }
+}
+
+/// Iterator of [`SpatialIndex::nearest_by`]: `(distance, bucket)`.
+pub struct Nearest<'a, F> {
+    heap: BinaryHeap<Entry<'a>>,
+    dist: F,
+}
+
+impl<'a, F: Fn(&Envelope) -> f64> Iterator for Nearest<'a, F> {
+    type Item = (f64, &'a Bucket);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while let Some(Entry { dist, node }) = self.heap.pop() {
+            match node {
+                Node::Leaf(b) => return Some((dist, b)),
+                Node::Parent(p) => {
+                    for child in p.children() {
+                        let entry = match child {
+                            RTreeNode::Leaf(b) => Entry {
+                                dist: (self.dist)(&b.envelope),
+                                node: Node::Leaf(b),
+                            },
+                            RTreeNode::Parent(q) => Entry {
+                                dist: (self.dist)(&q.envelope()),
+                                node: Node::Parent(q),
+                            },
+                        };
+                        self.heap.push(entry);
+                    }
+                }
+            }
+        }
+        None
     }
 }
 
@@ -170,6 +249,11 @@ mod tests {
             s.remove(p, format!("id{i}").as_bytes());
         }
         assert_eq!((s.len(), s.tree().size()), (1, 1));
+        let near: Vec<_> = s
+            .nearest_by(|e| e.distance_2(&[0.0, 0.0]))
+            .map(|(d, b)| (d, b.ids.len()))
+            .collect();
+        assert_eq!(near, vec![(50.0, 1)]);
         let b = s.bounds().unwrap();
         assert_eq!((b.lower(), b.upper()), ([5.0, 5.0], [5.0, 5.0]));
     }

@@ -196,7 +196,7 @@ pub fn haversine(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
         radians(lon_b),
     );
     let (s1, s2) = (sin((p2 - p1) / 2.0), sin((l2 - l1) / 2.0));
-    let h = s1 * s1 + cos(p1) * cos(p2) * s2 * s2;
+    let h = s1 * s1 + s2 * s2 * cos(p1) * cos(p2);
     EARTH_RADIUS * 2.0 * asin(h.sqrt())
 }
 
@@ -210,6 +210,7 @@ mod tests {
         assert_eq!(haversine(19.0, 19.0, 20.0, 20.0), 152808.67164037024);
         assert_eq!(haversine(12.0, 19.0, 20.0, 20.0), 895945.1409106688);
         assert_eq!(haversine(33.0, 21.0, 20.0, 20.0), 1448929.5916252395);
+        assert_eq!(haversine(45.0, 45.0, 10.0, 10.0), 5127729.0232113395);
         assert_eq!(haversine(52.0, 13.0, 52.0, 13.0), 0.0);
     }
 

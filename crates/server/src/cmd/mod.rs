@@ -17,6 +17,7 @@ mod filter;
 mod json;
 mod keys;
 mod misc;
+mod nearby;
 pub mod output;
 mod scan;
 mod server_info;
@@ -162,6 +163,7 @@ static TABLE: &[Spec] = &[
     spec("exists", read!(crud::Exists)),
     spec("scan", read!(scan::Scan)),
     spec("search", read!(scan::Search)),
+    spec("nearby", read!(nearby::Nearby)),
     spec("pdel", write!(del::PDel)),
     spec("drop", write!(del::Drop)),
     spec("flushdb", write!(del::FlushDb)),

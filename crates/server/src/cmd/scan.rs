@@ -37,6 +37,11 @@ pub struct SearchOpts {
     pub output: Output,
     pub wheres: Vec<Where>,
     pub whereins: Vec<WhereIn>,
+    /// `DISTANCE`: append each result's distance (NEARBY).
+    pub distance: bool,
+    /// `SPARSE n` / `FENCE` were given (spatial commands only).
+    pub sparse: bool,
+    pub fence: bool,
 }
 
 fn parse_u64(arg: &[u8]) -> Result<u64> {
@@ -50,6 +55,7 @@ impl SearchOpts {
     /// Parses `key` and the options; returns the index of the first token
     /// after the output keyword.
     pub fn parse(args: &Args, cmd: &str) -> Result<(SearchOpts, usize)> {
+        let spatial = !matches!(cmd, "SCAN" | "SEARCH");
         if args.len() < 2 {
             return Err(Error::Arity);
         }
@@ -63,6 +69,9 @@ impl SearchOpts {
             output: Output::Form(Form::Object),
             wheres: Vec::new(),
             whereins: Vec::new(),
+            distance: false,
+            sparse: false,
+            fence: false,
         };
         let need = |i: usize| {
             if i < args.len() {
@@ -72,7 +81,7 @@ impl SearchOpts {
             }
         };
         let dup = |name: &str| Error::Duplicate(name.to_string());
-        let (mut have_cursor, mut sparse) = (false, false);
+        let mut have_cursor = false;
         let mut i = 2;
         while i < args.len() {
             let a = args.get(i);
@@ -108,10 +117,20 @@ impl SearchOpts {
                 o.matches.push(need(i + 1)?.to_vec());
                 i += 2;
             } else if kw(b"asc") || kw(b"desc") {
+                if spatial {
+                    let word = String::from_utf8_lossy(a).to_ascii_uppercase();
+                    return Err(Error::Message(format!("{word} is not allowed for {cmd}")));
+                }
                 if o.desc.is_some() {
                     return Err(dup(&String::from_utf8_lossy(a).to_ascii_uppercase()));
                 }
                 o.desc = Some(kw(b"desc"));
+                i += 1;
+            } else if kw(b"distance") {
+                if o.distance {
+                    return Err(dup("DISTANCE"));
+                }
+                o.distance = true;
                 i += 1;
             } else if kw(b"nofields") {
                 if o.nofields {
@@ -125,15 +144,19 @@ impl SearchOpts {
                     .ok()
                     .filter(|n| (1..=16).contains(n))
                     .ok_or_else(|| Error::invalid_arg(a))?;
-                sparse = true;
+                o.sparse = true;
                 i += 2;
             } else if kw(b"fence") {
-                return Err(Error::Message(format!("FENCE is not allowed for {cmd}")));
+                if !spatial {
+                    return Err(Error::Message(format!("FENCE is not allowed for {cmd}")));
+                }
+                o.fence = true;
+                i += 1;
             } else {
                 break;
             }
         }
-        if sparse {
+        if o.sparse && !spatial {
             return Err(Error::Message(format!("SPARSE is not allowed for {cmd}")));
         }
         if i < args.len() {
@@ -152,12 +175,20 @@ impl SearchOpts {
             } else if kw(b"hashes") {
                 i += 1;
                 Output::Form(Form::Hash(parse_precision(need(i)?)?))
+            } else if spatial {
+                // Not an output keyword: the area comes next.
+                return Ok((o, i));
             } else {
                 return Err(Error::invalid_arg(a));
             };
             i += 1;
         }
         Ok((o, i))
+    }
+
+    /// MATCH on an id.
+    pub fn matches_id(&self, id: &[u8]) -> bool {
+        self.matches(id)
     }
 
     fn matches(&self, id: &[u8]) -> bool {
@@ -186,10 +217,10 @@ impl SearchOpts {
 
     /// Runs the paging loop over `candidates` (already in order), applying
     /// `matches` (MATCH on the id or value) and the field filters.
-    fn collect<'a>(
+    pub fn collect<'a>(
         &self,
         cx: &ReadCx,
-        candidates: impl Iterator<Item = (&'a [u8], &'a Item)>,
+        candidates: impl Iterator<Item = Hit<'a>>,
         matched: impl Fn(&'a [u8], &'a Item) -> bool,
     ) -> Result<Page<'a>> {
         let limit = match self.output {
@@ -199,13 +230,14 @@ impl SearchOpts {
         let mut step = self.cursor;
         let mut found = Vec::new();
         let mut cursor = 0;
-        for (id, item) in candidates.skip(self.cursor as usize) {
+        for hit in candidates.skip(self.cursor as usize) {
+            let (id, item) = (hit.id, hit.item);
             step += 1;
             cx.check_deadline()?;
             if !matched(id, item) || !self.fields_pass(item) {
                 continue;
             }
-            found.push((id, item));
+            found.push(hit);
             if found.len() as u64 >= limit {
                 cursor = step;
                 break;
@@ -218,11 +250,19 @@ impl SearchOpts {
     }
 }
 
+/// One search result: the object and, for NEARBY, its distance in meters.
+#[derive(Clone, Copy)]
+pub struct Hit<'a> {
+    pub id: &'a [u8],
+    pub item: &'a Item,
+    pub dist: f64,
+}
+
 /// One page of search results and the cursor to return.
-type Page<'a> = (Vec<(&'a [u8], &'a Item)>, u64);
+type Page<'a> = (Vec<Hit<'a>>, u64);
 
 /// Writes `[cursor, [items]]` / `{"objects":[…],"count":n,"cursor":c}`.
-pub fn write_results(out: &mut Reply, opts: &SearchOpts, items: &[(&[u8], &Item)], cursor: u64) {
+pub fn write_results(out: &mut Reply, opts: &SearchOpts, items: &[Hit], cursor: u64) {
     let count = items.len();
     match opts.output {
         Output::Count => {
@@ -240,19 +280,33 @@ pub fn write_results(out: &mut Reply, opts: &SearchOpts, items: &[(&[u8], &Item)
             out.resp_array(2);
             out.resp_int(cursor as i64);
             out.resp_array(count);
-            for (id, _) in items {
-                out.resp_bulk(id);
+            for h in items {
+                if opts.distance {
+                    out.resp_array(2);
+                    out.resp_bulk(h.id);
+                    out.resp_bulk_f64(h.dist);
+                } else {
+                    out.resp_bulk(h.id);
+                }
             }
             return;
         }
         Output::Ids => {
             out.key("ids");
             out.push(b"[");
-            for (n, (id, _)) in items.iter().enumerate() {
+            for (n, h) in items.iter().enumerate() {
                 if n > 0 {
                     out.push(b",");
                 }
-                out.json_str(id);
+                if opts.distance {
+                    out.push(b"{\"id\":");
+                    out.json_str(h.id);
+                    out.key("distance");
+                    out.json_f64(h.dist);
+                    out.push(b"}");
+                } else {
+                    out.json_str(h.id);
+                }
             }
             out.push(b"]");
         }
@@ -261,13 +315,16 @@ pub fn write_results(out: &mut Reply, opts: &SearchOpts, items: &[(&[u8], &Item)
             out.resp_array(2);
             out.resp_int(cursor as i64);
             out.resp_array(count);
-            for (id, item) in items {
-                let with_fields = !opts.nofields && !item.fields.is_empty();
-                out.resp_array(if with_fields { 3 } else { 2 });
-                out.resp_bulk(id);
-                write_value(out, &item.value, form);
+            for h in items {
+                let with_fields = !opts.nofields && !h.item.fields.is_empty();
+                out.resp_array(2 + usize::from(with_fields) + usize::from(opts.distance));
+                out.resp_bulk(h.id);
+                write_value(out, &h.item.value, form);
                 if with_fields {
-                    write_fields_resp(out, &item.fields);
+                    write_fields_resp(out, &h.item.fields);
+                }
+                if opts.distance {
+                    out.resp_bulk_f64(h.dist);
                 }
             }
             return;
@@ -279,11 +336,11 @@ pub fn write_results(out: &mut Reply, opts: &SearchOpts, items: &[(&[u8], &Item)
     out.json_i64(cursor as i64);
 }
 
-fn write_json_items(out: &mut Reply, opts: &SearchOpts, items: &[(&[u8], &Item)], form: Form) {
+fn write_json_items(out: &mut Reply, opts: &SearchOpts, items: &[Hit], form: Form) {
     let mut names: Vec<&[u8]> = Vec::new();
     if !opts.nofields {
-        for (_, item) in items {
-            names.extend(item.fields.iter().map(|(n, _)| n));
+        for h in items {
+            names.extend(h.item.fields.iter().map(|(n, _)| n));
         }
         names.sort_unstable();
         names.dedup();
@@ -306,17 +363,21 @@ fn write_json_items(out: &mut Reply, opts: &SearchOpts, items: &[(&[u8], &Item)]
         Form::Hash(_) => "hashes",
     });
     out.push(b"[");
-    for (n, (id, item)) in items.iter().enumerate() {
+    for (n, h) in items.iter().enumerate() {
         if n > 0 {
             out.push(b",");
         }
         out.push(b"{\"id\":");
-        out.json_str(id);
+        out.json_str(h.id);
         out.key(super::output::form_key(form));
-        write_value(out, &item.value, form);
+        write_value(out, &h.item.value, form);
         if !names.is_empty() {
             out.key("fields");
-            write_aligned_fields(out, &names, &item.fields);
+            write_aligned_fields(out, &names, &h.item.fields);
+        }
+        if opts.distance {
+            out.key("distance");
+            out.json_f64(h.dist);
         }
         out.push(b"}");
     }
@@ -383,10 +444,15 @@ impl ReadCommand<'_> for Scan {
                     .take_while(move |(id, _)| id.starts_with(prefix)),
             )
         };
-        let (found, cursor) =
-            o.collect(cx, iter.map(|(id, item)| (id.as_ref(), item)), |id, _| {
-                o.matches(id)
-            })?;
+        let (found, cursor) = o.collect(
+            cx,
+            iter.map(|(id, item)| Hit {
+                id: id.as_ref(),
+                item,
+                dist: 0.0,
+            }),
+            |id, _| o.matches(id),
+        )?;
         write_results(out, o, &found, cursor);
         Ok(())
     }
@@ -421,9 +487,11 @@ impl ReadCommand<'_> for Search {
             o.count_only(out, (col.len() as u64).saturating_sub(o.cursor));
             return Ok(());
         }
-        let iter = col
-            .by_value(o.desc.unwrap_or(false))
-            .map(|(id, item)| (id.as_ref(), item));
+        let iter = col.by_value(o.desc.unwrap_or(false)).map(|(id, item)| Hit {
+            id: id.as_ref(),
+            item,
+            dist: 0.0,
+        });
         let (found, cursor) = o.collect(cx, iter, |_, item| match &item.value {
             tile38_geo::Value::String(v) => o.matches(v),
             _ => false,

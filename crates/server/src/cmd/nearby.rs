@@ -1,0 +1,115 @@
+//! `NEARBY key [CURSOR start] [LIMIT count] [MATCH pattern] [DISTANCE]
+//! [WHERE …] [WHEREIN …] [NOFIELDS] [COUNT|IDS|OBJECTS|POINTS|BOUNDS|(HASHES p)]
+//! POINT lat lon [meters]`
+//!
+//! k-nearest objects in ascending haversine distance (Tile38's Go-math
+//! formula, R = 6 371 000 m) from the point to each object's bounding box
+//! (0 inside it). A radius of 0 or none means unlimited; with a radius the
+//! walk stops at the first object farther away.
+
+use tile38_geo::gomath::haversine;
+use tile38_proto::Args;
+
+use super::filter::check_supported;
+use super::scan::{write_results, Hit, SearchOpts};
+use super::set::parse_f64;
+use super::{ReadCommand, ReadCx};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+
+pub struct Nearby {
+    opts: SearchOpts,
+    lat: f64,
+    lon: f64,
+    meters: f64,
+}
+
+impl ReadCommand<'_> for Nearby {
+    fn parse(args: &Args) -> Result<Self> {
+        let (opts, mut i) = SearchOpts::parse(args, "NEARBY")?;
+        if i >= args.len() {
+            return Err(Error::Arity);
+        }
+        let area = args.get(i);
+        if !area.eq_ignore_ascii_case(b"point") {
+            if area.eq_ignore_ascii_case(b"roam") && opts.fence {
+                return Err(Error::Message(
+                    "ROAM geofences are not supported yet".into(),
+                ));
+            }
+            return Err(Error::invalid_arg(area));
+        }
+        if i + 2 >= args.len() {
+            return Err(Error::Arity);
+        }
+        let (lat, lon) = (parse_f64(args.get(i + 1))?, parse_f64(args.get(i + 2))?);
+        i += 3;
+        let mut meters = 0.0;
+        if i < args.len() {
+            let a = args.get(i);
+            meters = parse_f64(a)
+                .ok()
+                .filter(|m| *m >= 0.0)
+                .ok_or_else(|| Error::invalid_arg(a))?;
+            i += 1;
+        }
+        if i < args.len() {
+            return Err(Error::Arity);
+        }
+        if opts.sparse && meters <= 0.0 {
+            return Err(Error::Message(
+                "cannot use SPARSE without a point distance".into(),
+            ));
+        }
+        check_supported(&opts.wheres)?;
+        if opts.sparse {
+            return Err(Error::Message("SPARSE is not supported yet".into()));
+        }
+        if opts.fence {
+            return Err(Error::Message(
+                "FENCE geofences are not supported yet".into(),
+            ));
+        }
+        Ok(Nearby {
+            opts,
+            lat,
+            lon,
+            meters,
+        })
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let o = &self.opts;
+        let Some(col) = cx.db.get(&o.key) else {
+            write_results(out, o, &[], 0);
+            return Ok(());
+        };
+        let (qlat, qlon, meters) = (self.lat, self.lon, self.meters);
+        // Distance from the query point to the nearest point of a box: the
+        // object is Tile38's point "a".
+        let dist = move |e: &tile38_collection::spatial::Envelope| {
+            let (lo, hi) = (e.lower(), e.upper());
+            haversine(
+                qlat.clamp(lo[1], hi[1]),
+                qlon.clamp(lo[0], hi[0]),
+                qlat,
+                qlon,
+            )
+        };
+        let candidates = col
+            .tree()
+            .nearest_by(dist)
+            .take_while(move |(d, _)| !(meters > 0.0 && *d > meters))
+            .flat_map(|(d, bucket)| bucket.ids.iter().map(move |id| (d, id)))
+            .filter_map(|(d, id)| {
+                col.get(id).map(|item| Hit {
+                    id: id.as_bytes(),
+                    item,
+                    dist: d,
+                })
+            });
+        let (found, cursor) = o.collect(cx, candidates, |id, _| o.matches_id(id))?;
+        write_results(out, o, &found, cursor);
+        Ok(())
+    }
+}
