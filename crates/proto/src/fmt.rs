@@ -81,39 +81,32 @@ pub fn f64_string(v: f64) -> String {
     String::from_utf8(out).expect("float text is ASCII")
 }
 
-/// Appends a decimal integer.
-pub fn write_i64(out: &mut Vec<u8>, v: i64) {
-    let mut buf = [0u8; 20];
-    let mut n = v.unsigned_abs();
+/// The decimal digits of `n`, written at the end of `buf`.
+pub fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut m = n;
     let mut i = buf.len();
     loop {
         i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
+        buf[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
             break;
         }
     }
+    &buf[i..]
+}
+
+/// Appends a decimal integer.
+pub fn write_i64(out: &mut Vec<u8>, v: i64) {
     if v < 0 {
         out.push(b'-');
     }
-    out.extend_from_slice(&buf[i..]);
+    out.extend_from_slice(decimal(v.unsigned_abs(), &mut [0u8; 20]));
 }
 
 /// Appends a decimal unsigned integer.
 pub fn write_u64(out: &mut Vec<u8>, v: u64) {
-    let mut buf = [0u8; 20];
-    let mut n = v;
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+    out.extend_from_slice(decimal(v, &mut [0u8; 20]));
 }
 
 fn needs_escape(b: u8) -> bool {

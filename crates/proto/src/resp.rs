@@ -38,18 +38,7 @@ pub fn bulk_f64(out: &mut Vec<u8>, v: f64) {
     let mut h = 0;
     head[h] = b'$';
     h += 1;
-    let mut digits = [0u8; 20];
-    let mut k = digits.len();
-    let mut m = n;
-    loop {
-        k -= 1;
-        digits[k] = b'0' + (m % 10) as u8;
-        m /= 10;
-        if m == 0 {
-            break;
-        }
-    }
-    for &d in &digits[k..] {
+    for &d in crate::fmt::decimal(n as u64, &mut [0u8; 20]) {
         head[h] = d;
         h += 1;
     }

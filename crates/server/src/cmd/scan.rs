@@ -186,6 +186,16 @@ impl SearchOpts {
         Ok((o, i))
     }
 
+    /// Parses a whole SCAN/SEARCH command: nothing may follow the output.
+    pub fn parse_all(args: &Args, cmd: &str) -> Result<SearchOpts> {
+        let (opts, next) = SearchOpts::parse(args, cmd)?;
+        if next < args.len() {
+            return Err(Error::Arity);
+        }
+        check_supported(&opts.wheres)?;
+        Ok(opts)
+    }
+
     /// MATCH on an id.
     pub fn matches_id(&self, id: &[u8]) -> bool {
         self.matches(id)
@@ -405,12 +415,7 @@ pub struct Scan {
 
 impl ReadCommand<'_> for Scan {
     fn parse(args: &Args) -> Result<Self> {
-        let (opts, next) = SearchOpts::parse(args, "SCAN")?;
-        if next < args.len() {
-            return Err(Error::Arity);
-        }
-        check_supported(&opts.wheres)?;
-        Ok(Scan { opts })
+        SearchOpts::parse_all(args, "SCAN").map(|opts| Scan { opts })
     }
 
     fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
@@ -467,12 +472,7 @@ pub struct Search {
 
 impl ReadCommand<'_> for Search {
     fn parse(args: &Args) -> Result<Self> {
-        let (opts, next) = SearchOpts::parse(args, "SEARCH")?;
-        if next < args.len() {
-            return Err(Error::Arity);
-        }
-        check_supported(&opts.wheres)?;
-        Ok(Search { opts })
+        SearchOpts::parse_all(args, "SEARCH").map(|opts| Search { opts })
     }
 
     fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
