@@ -289,19 +289,11 @@ impl Collection {
 
     /// String objects in value order (ties by id), or reversed.
     pub fn by_value<'a>(&'a self, desc: bool) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
-        let it = self
-            .strings
-            .iter()
-            .map(move |(_, id)| (id, &self.items[id]));
+        let entry = move |(_, id): &'a (Box<[u8]>, Id)| (id, &self.items[id]);
         if desc {
-            Box::new(
-                self.strings
-                    .iter()
-                    .rev()
-                    .map(move |(_, id)| (id, &self.items[id])),
-            )
+            Box::new(self.strings.iter().rev().map(entry))
         } else {
-            Box::new(it)
+            Box::new(self.strings.iter().map(entry))
         }
     }
 

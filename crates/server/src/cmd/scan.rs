@@ -276,14 +276,7 @@ pub fn write_results(out: &mut Reply, opts: &SearchOpts, items: &[Hit], cursor: 
     let count = items.len();
     match opts.output {
         Output::Count => {
-            if out.json {
-                out.key("count");
-                out.json_i64(count as i64);
-                out.key("cursor");
-                out.push(b"0");
-            } else {
-                out.resp_int(count as i64);
-            }
+            opts.count_only(out, count as u64);
             return;
         }
         Output::Ids if !out.json => {
