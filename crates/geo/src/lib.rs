@@ -8,12 +8,14 @@
 //! * [`field`]: field values with Tile38 1.30+ typing and zero semantics.
 //! * [`object`]: the stored value of an object (point, rect, GeoJSON, string).
 
+pub mod area;
 pub mod field;
 pub mod geohash;
 pub mod geojson;
 pub mod gomath;
 pub mod jsonpath;
 pub mod object;
+pub mod predicate;
 pub mod rect;
 
 pub use field::{FieldList, FieldValue};
