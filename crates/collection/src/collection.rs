@@ -29,6 +29,9 @@ pub struct Item {
     pub fields: FieldList,
     /// Expiry deadline in unix nanoseconds.
     pub expires: Option<i64>,
+    /// When the object was last written (per-collection counter): Tile38's
+    /// R-tree puts the most recently written of equal keys first.
+    pub seq: u64,
 }
 
 impl Item {
@@ -64,6 +67,7 @@ pub struct Collection {
     num_points: usize,
     num_strings: usize,
     weight: usize,
+    seq: u64,
 }
 
 impl Collection {
@@ -166,10 +170,12 @@ impl Collection {
             for (name, v) in fields {
                 list.set(&name, v);
             }
+            self.seq += 1;
             let item = Item {
                 value,
                 fields: list,
                 expires,
+                seq: self.seq,
             };
             self.index(&key, &item);
             self.order.insert(key.clone());
@@ -209,6 +215,8 @@ impl Collection {
         }
         item.value = value;
         item.expires = expires;
+        self.seq += 1;
+        item.seq = self.seq;
         for (name, v) in fields {
             item.fields.set(&name, v);
         }
@@ -235,6 +243,9 @@ impl Collection {
             .into_iter()
             .filter(|(n, v)| item.fields.set(n, v.clone()))
             .count();
+        // Tile38 re-inserts the rewritten object into its R-tree.
+        self.seq += 1;
+        item.seq = self.seq;
         self.weight = self.weight - before + item.weight(id);
         Some(changed)
     }
@@ -251,7 +262,10 @@ impl Collection {
         if let Some(at) = expires {
             self.expires.insert((at, key.clone()));
         }
-        self.items.get_mut(id).expect("present").expires = expires;
+        self.seq += 1;
+        let item = self.items.get_mut(id).expect("present");
+        item.expires = expires;
+        item.seq = self.seq;
         Some(old)
     }
 

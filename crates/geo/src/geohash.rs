@@ -73,7 +73,11 @@ pub fn bounding_box(hash: &[u8]) -> Option<Rect> {
         let d = BASE32.iter().position(|&b| b == c)? as u64;
         int_hash = (int_hash << 5) | d;
     }
-    let bits = 5 * hash.len();
+    Some(rect_of(int_hash, 5 * hash.len()))
+}
+
+/// mmcloughlin's `BoundingBoxIntWithPrecision`.
+fn rect_of(int_hash: u64, bits: usize) -> Rect {
     // Go: `hash << (64 - bits)` with unsigned wrap-around; shifts of 64 or
     // more produce 0.
     let full = u32::try_from(64usize.wrapping_sub(bits))
@@ -86,10 +90,28 @@ pub fn bounding_box(hash: &[u8]) -> Option<Rect> {
     let lng_bits = (bits - bits / 2) as i32;
     let lat_err = ldexp(180.0, -lat_bits);
     let lng_err = ldexp(360.0, -lng_bits);
-    Some(Rect::new(
+    Rect::new(
         Position::new(lng, lat),
         Position::new(lng + lng_err, lat + lat_err),
-    ))
+    )
+}
+
+/// The cell of `hash` the way a HASH search area reads it: like
+/// [`bounding_box`], but a byte outside the alphabet decodes as `0xff`, as in
+/// mmcloughlin's decoder table, so any non-empty text is some rectangle.
+pub fn bounding_box_lenient(hash: &[u8]) -> Rect {
+    if let Some(r) = bounding_box(hash) {
+        return r;
+    }
+    let mut int_hash: u64 = 0;
+    for &c in hash {
+        let d = BASE32
+            .iter()
+            .position(|&b| b == c)
+            .map_or(0xff, |d| d as u64);
+        int_hash = (int_hash << 5) | d;
+    }
+    rect_of(int_hash, 5 * hash.len())
 }
 
 /// mmcloughlin's `Decode`: a point inside the cell rounded to as few decimal

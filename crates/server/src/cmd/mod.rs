@@ -7,6 +7,7 @@
 //! [`Server::journal`], the single seam for the AOF, replication and
 //! geofencing.
 
+mod areas;
 mod client;
 mod config_cmd;
 mod crud;
@@ -18,10 +19,14 @@ mod json;
 mod keys;
 mod misc;
 mod nearby;
+mod opts;
 pub mod output;
+mod results;
 mod scan;
 mod server_info;
 mod set;
+mod testcmd;
+mod within;
 
 use std::time::Instant;
 
@@ -164,6 +169,9 @@ static TABLE: &[Spec] = &[
     spec("scan", read!(scan::Scan)),
     spec("search", read!(scan::Search)),
     spec("nearby", read!(nearby::Nearby)),
+    spec("within", read!(within::Within)),
+    spec("intersects", read!(within::Intersects)),
+    spec("test", read!(testcmd::TestCmd)),
     spec("pdel", write!(del::PDel)),
     spec("drop", write!(del::Drop)),
     spec("flushdb", write!(del::FlushDb)),

@@ -7,12 +7,19 @@
 //! (0 inside it). A radius of 0 or none means unlimited; with a radius the
 //! walk stops at the first object farther away.
 
+use std::iter::Peekable;
+
+use tile38_collection::Item;
 use tile38_geo::gomath::haversine;
+use tile38_geo::predicate::Area;
+use tile38_geo::{Position, Rect};
 use tile38_proto::Args;
 
 use super::filter::check_supported;
-use super::scan::{write_results, Hit, SearchOpts};
+use super::opts::SearchOpts;
+use super::results::{write_results, Hit};
 use super::set::parse_f64;
+use super::within::sparse;
 use super::{ReadCommand, ReadCx};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -56,15 +63,12 @@ impl ReadCommand<'_> for Nearby {
         if i < args.len() {
             return Err(Error::Arity);
         }
-        if opts.sparse && meters <= 0.0 {
+        if opts.sparse.is_some() && meters <= 0.0 {
             return Err(Error::Message(
                 "cannot use SPARSE without a point distance".into(),
             ));
         }
         check_supported(&opts.wheres)?;
-        if opts.sparse {
-            return Err(Error::Message("SPARSE is not supported yet".into()));
-        }
         if opts.fence {
             return Err(Error::Message(
                 "FENCE geofences are not supported yet".into(),
@@ -85,6 +89,29 @@ impl ReadCommand<'_> for Nearby {
             return Ok(());
         };
         let (qlat, qlon, meters) = (self.lat, self.lon, self.meters);
+        if let Some(depth) = o.sparse {
+            // Tile38 runs SPARSE as INTERSECTS with the circle: no distance
+            // order, one object per cell.
+            let circle = Area::Circle {
+                center: Position::new(qlon, qlat),
+                meters,
+            };
+            let picked = sparse(col, circle.bbox(), depth, &|item: &Item| {
+                circle.intersects(&item.value)
+            });
+            let hits = picked.into_iter().map(|(id, item)| Hit {
+                id: id.as_bytes(),
+                item,
+                dist: if o.distance {
+                    bbox_distance(&item.value.bbox(), qlat, qlon)
+                } else {
+                    0.0
+                },
+            });
+            let (found, cursor) = o.collect(cx, hits, |id, _| o.matches_id(id))?;
+            write_results(out, o, &found, cursor);
+            return Ok(());
+        }
         // Distance from the query point to the nearest point of a box: the
         // object is Tile38's point "a".
         let dist = move |e: &tile38_collection::spatial::Envelope| {
@@ -108,8 +135,58 @@ impl ReadCommand<'_> for Nearby {
                     dist: d,
                 })
             });
+        let candidates = NewestFirstTies::new(candidates);
         let (found, cursor) = o.collect(cx, candidates, |id, _| o.matches_id(id))?;
         write_results(out, o, &found, cursor);
         Ok(())
+    }
+}
+
+/// Haversine distance from the query point to the nearest point of a box.
+fn bbox_distance(r: &Rect, qlat: f64, qlon: f64) -> f64 {
+    let (lo, hi) = (r.min, r.max);
+    haversine(
+        qlat.clamp(lo.y.min(hi.y), lo.y.max(hi.y)),
+        qlon.clamp(lo.x.min(hi.x), lo.x.max(hi.x)),
+        qlat,
+        qlon,
+    )
+}
+
+/// Reorders runs of equal distance newest first, as Tile38's kNN returns
+/// them (its queue favours the most recently inserted entry).
+struct NewestFirstTies<'a, I: Iterator<Item = Hit<'a>>> {
+    inner: Peekable<I>,
+    run: Vec<Hit<'a>>,
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> NewestFirstTies<'a, I> {
+    fn new(inner: I) -> Self {
+        NewestFirstTies {
+            inner: inner.peekable(),
+            run: Vec::new(),
+        }
+    }
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for NewestFirstTies<'a, I> {
+    type Item = Hit<'a>;
+
+    fn next(&mut self) -> Option<Hit<'a>> {
+        if let Some(h) = self.run.pop() {
+            return Some(h);
+        }
+        let first = self.inner.next()?;
+        if self.inner.peek().is_none_or(|n| n.dist != first.dist) {
+            return Some(first);
+        }
+        let dist = first.dist;
+        self.run.push(first);
+        while let Some(h) = self.inner.next_if(|n| n.dist == dist) {
+            self.run.push(h);
+        }
+        // Popped from the back, so the newest goes last.
+        self.run.sort_by_key(|h| h.item.seq);
+        self.run.pop()
     }
 }

@@ -1,0 +1,284 @@
+//! The areas of WITHIN, INTERSECTS and TEST, parsed as Tile38 does
+//! (`cmdSearchArgs`, `parseArea`, `parseRectArea`):
+//!
+//! ```text
+//! POINT lat lon | CIRCLE lat lon meters | BOUNDS minlat minlon maxlat maxlon
+//! | HASH geohash | QUADKEY key | TILE x y z | OBJECT geojson | GET key id
+//! | SECTOR lat lon meters bearing1 bearing2      [CLIPBY BOUNDS|HASH|TILE|QUADKEY …]…
+//! ```
+//!
+//! `GET key id` is only looked up when the command runs (parsing has no
+//! database); [`Resolved`] keeps what must happen after the lookup (CLIPBY,
+//! BUFFER, and an error Tile38 would report only if the lookup succeeds).
+
+use tile38_geo::predicate::Area;
+use tile38_geo::{area, geohash, Geometry, Position, Rect, Value};
+use tile38_proto::Args;
+
+use super::set::parse_f64;
+use super::ReadCx;
+use crate::error::{Error, Result};
+
+/// How `CLIP` restricts the area types.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ClipMode {
+    None,
+    /// `INTERSECTS … CLIP <area>`: `invalid argument 'cannot clip with <type>'`.
+    Search,
+    /// `TEST … INTERSECTS CLIP <area>`: `invalid clip type '<TYPE>'`.
+    Test,
+}
+
+/// An area as parsed: ready, or an object to look up.
+#[derive(Clone, Debug)]
+pub enum Spec {
+    Ready(Area),
+    Get { key: Vec<u8>, id: Vec<u8> },
+}
+
+impl Spec {
+    /// Looks up `GET key id`; a string object is an area nothing matches.
+    pub fn resolve(&self, cx: &ReadCx) -> Result<Area> {
+        match self {
+            Spec::Ready(a) => Ok(a.clone()),
+            Spec::Get { key, id } => {
+                let col = cx.db.get(key).ok_or(Error::KeyNotFound)?;
+                let item = col.get(id).ok_or(Error::IdNotFound)?;
+                Ok(Area::Value(item.value.clone()))
+            }
+        }
+    }
+
+    pub fn is_get(&self) -> bool {
+        matches!(self, Spec::Get { .. })
+    }
+}
+
+/// `args[i]` if present and non-empty, else an arity error (Tile38's
+/// `tokenval` plus its `== ""` checks).
+fn token(args: &Args, i: usize) -> Result<&[u8]> {
+    match (i < args.len()).then(|| args.get(i)) {
+        Some(t) if !t.is_empty() => Ok(t),
+        _ => Err(Error::Arity),
+    }
+}
+
+fn float(arg: &[u8]) -> Result<f64> {
+    parse_f64(arg)
+}
+
+fn int<T: std::str::FromStr>(arg: &[u8]) -> Result<T> {
+    std::str::from_utf8(arg)
+        .ok()
+        .and_then(|s| s.parse::<T>().ok())
+        .ok_or_else(|| Error::invalid_arg(arg))
+}
+
+/// A rectangle area (BOUNDS, HASH, QUADKEY, TILE) at `args[i..]` (after the
+/// type word); `Ok(None)` when `typ` is not a rectangle type.
+pub fn parse_rect(args: &Args, typ: &[u8], i: usize) -> Result<Option<(Rect, usize)>> {
+    let lower = typ.to_ascii_lowercase();
+    let rect = match lower.as_slice() {
+        b"bounds" => {
+            let t: Vec<&[u8]> = (0..4).map(|k| token(args, i + k)).collect::<Result<_>>()?;
+            let v: Vec<f64> = t.iter().map(|a| float(a)).collect::<Result<_>>()?;
+            (
+                Rect::new(Position::new(v[1], v[0]), Position::new(v[3], v[2])),
+                i + 4,
+            )
+        }
+        b"hash" => {
+            let h = token(args, i)?;
+            (geohash::bounding_box_lenient(h), i + 1)
+        }
+        b"quadkey" => {
+            let k = token(args, i)?;
+            let r = area::quadkey(k).ok_or_else(|| Error::invalid_arg(k))?;
+            (r, i + 1)
+        }
+        b"tile" => {
+            let (sx, sy, sz) = (token(args, i)?, token(args, i + 1)?, token(args, i + 2)?);
+            let (x, y, z) = (int::<i64>(sx)?, int::<i64>(sy)?, int::<u64>(sz)?);
+            (area::tile(x as u64, y as u64, z), i + 3)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(rect))
+}
+
+/// Parses the area whose type word is `args[i]`; returns the area and the
+/// index after it. `nearby_radius` is not used here: NEARBY has its own
+/// POINT syntax.
+pub fn parse(args: &Args, i: usize, clip: ClipMode) -> Result<(Spec, usize)> {
+    let typ = token(args, i)?;
+    let lower = typ.to_ascii_lowercase();
+    let refuse_clip = |name: &str| match clip {
+        ClipMode::None => Ok(()),
+        ClipMode::Search => Err(Error::InvalidArg(
+            format!("cannot clip with {name}").into_bytes(),
+        )),
+        ClipMode::Test => Err(Error::Message(format!(
+            "invalid clip type '{}'",
+            String::from_utf8_lossy(typ)
+        ))),
+    };
+    let i = i + 1;
+    let ready = |v: Value, next: usize| Ok((Spec::Ready(Area::Value(v)), next));
+    match lower.as_slice() {
+        b"point" => {
+            let (lat, lon) = (token(args, i)?, token(args, i + 1)?);
+            let (lat, lon) = (float(lat)?, float(lon)?);
+            ready(
+                Value::Point {
+                    x: lon,
+                    y: lat,
+                    z: 0.0,
+                },
+                i + 2,
+            )
+        }
+        b"circle" => {
+            refuse_clip("circle")?;
+            let (lat, lon) = (token(args, i)?, token(args, i + 1)?);
+            let (lat, lon) = (float(lat)?, float(lon)?);
+            let m = token(args, i + 2)?;
+            let meters = float(m)
+                .ok()
+                .filter(|m| *m >= 0.0)
+                .ok_or_else(|| Error::invalid_arg(m))?;
+            let center = Position::new(lon, lat);
+            Ok((Spec::Ready(Area::Circle { center, meters }), i + 3))
+        }
+        b"object" => {
+            refuse_clip("object")?;
+            let g = Geometry::parse(token(args, i)?)?;
+            ready(Value::from_geometry(g), i + 1)
+        }
+        b"sector" => {
+            refuse_clip("sector")?;
+            let t: Vec<&[u8]> = (0..5).map(|k| token(args, i + k)).collect::<Result<_>>()?;
+            let v: Vec<f64> = t.iter().map(|a| float(a)).collect::<Result<_>>()?;
+            if v[3] == v[4] {
+                return Err(Error::Message(format!(
+                    "equal bearings ({} == {}), use CIRCLE instead",
+                    String::from_utf8_lossy(t[3]),
+                    String::from_utf8_lossy(t[4])
+                )));
+            }
+            let sector = area::sector(Position::new(v[1], v[0]), v[2], v[3], v[4]);
+            ready(sector, i + 5)
+        }
+        b"get" => {
+            if clip == ClipMode::Test {
+                refuse_clip("get")?;
+            }
+            let (key, id) = (token(args, i)?, token(args, i + 1)?);
+            Ok((
+                Spec::Get {
+                    key: key.to_vec(),
+                    id: id.to_vec(),
+                },
+                i + 2,
+            ))
+        }
+        _ => match parse_rect(args, typ, i)? {
+            Some((r, next)) => ready(Value::Rect(r), next),
+            None => Err(Error::invalid_arg(typ)),
+        },
+    }
+}
+
+/// The area of a WITHIN/INTERSECTS search, with its CLIPBY rectangles and
+/// BUFFER, completed when the command runs.
+#[derive(Debug)]
+pub struct SearchArea {
+    pub spec: Spec,
+    clipby: Vec<Rect>,
+    buffer: Option<f64>,
+    /// An error Tile38 reports only once a `GET` area was found.
+    deferred: Option<Error>,
+}
+
+impl SearchArea {
+    /// Parses the area at `args[i..]` and the `CLIPBY` clauses after it; the
+    /// area must end the command.
+    pub fn parse(args: &Args, i: usize, clip: bool, buffer: Option<f64>) -> Result<SearchArea> {
+        let mode = if clip {
+            ClipMode::Search
+        } else {
+            ClipMode::None
+        };
+        let (spec, mut i) = parse(args, i, mode)?;
+        let mut deferred =
+            (clip && spec.is_get()).then(|| Error::InvalidArg(b"cannot clip with get".to_vec()));
+        let mut clipby = Vec::new();
+        let rest = (|| {
+            while i < args.len() {
+                let tok = token(args, i)?;
+                if !tok.eq_ignore_ascii_case(b"clipby") {
+                    return Err(Error::Arity);
+                }
+                let typ = token(args, i + 1)?;
+                let cannot = || {
+                    let word = String::from_utf8_lossy(typ).to_ascii_lowercase();
+                    Error::InvalidArg(format!("cannot clipby {word}").into_bytes())
+                };
+                let (rect, next) = parse_rect(args, typ, i + 2)?.ok_or_else(cannot)?;
+                clipby.push(rect);
+                i = next;
+            }
+            Ok(())
+        })();
+        match rest {
+            Err(e) if spec.is_get() => deferred = Some(e),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+        let mut area = SearchArea {
+            spec,
+            clipby,
+            buffer,
+            deferred,
+        };
+        if let Spec::Ready(a) = &area.spec {
+            // Known areas are completed now: their CLIPBY/BUFFER errors are
+            // parse errors in Tile38, and the work is not redone per run.
+            let done = area.finish(a.clone())?;
+            area = SearchArea {
+                spec: Spec::Ready(done),
+                clipby: Vec::new(),
+                buffer: None,
+                deferred: None,
+            };
+        }
+        Ok(area)
+    }
+
+    /// Applies CLIPBY and BUFFER to the looked-up area.
+    fn finish(&self, mut a: Area) -> Result<Area> {
+        for r in &self.clipby {
+            if let Area::Value(v) = &a {
+                a = Area::Value(area::clip(v, *r));
+            }
+        }
+        if let Some(m) = self.buffer {
+            a = match a {
+                Area::Value(v) => Area::Value(area::buffer(&v, m).map_err(Error::Message)?),
+                Area::Circle { center, meters } => Area::Circle {
+                    center,
+                    meters: meters + m,
+                },
+            };
+        }
+        Ok(a)
+    }
+
+    /// The final area when the command runs.
+    pub fn resolve(&self, cx: &ReadCx) -> Result<Area> {
+        let a = self.spec.resolve(cx)?;
+        if let Some(e) = &self.deferred {
+            return Err(e.clone());
+        }
+        self.finish(a)
+    }
+}

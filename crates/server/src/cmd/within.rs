@@ -1,0 +1,212 @@
+//! `WITHIN key [options] [output] <area> [CLIPBY …]` and
+//! `INTERSECTS key [options] [CLIP] [output] <area> [CLIPBY …]`.
+//!
+//! Candidates are the objects whose bounding box meets the area's; each is
+//! then tested exactly (`obj WITHIN area` / `obj INTERSECTS area`). The
+//! cursor counts candidates, including those failing the exact test, as
+//! Tile38 does. Order: while a collection holds at most 64 spatial objects
+//! Tile38's R-tree is a single leaf kept sorted by west edge (rounded down
+//! to float32), newest first among equals, and we reproduce that exactly;
+//! bigger collections come in our R-tree's order (deterministic, as Tile38's
+//! own order then depends on its node splits). `SPARSE n` returns at most
+//! one object per cell of the area's box split into 4ⁿ quadrants.
+
+use std::collections::HashSet;
+
+use tile38_collection::{Collection, Id, Item};
+use tile38_geo::predicate::Area;
+use tile38_geo::{area, Rect};
+use tile38_proto::Args;
+
+use super::areas::SearchArea;
+use super::filter::check_supported;
+use super::opts::{Output, SearchOpts};
+use super::output::Form;
+use super::results::{write_results, Hit};
+use super::set::parse_f64;
+use super::{ReadCommand, ReadCx};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+
+/// Tile38's R-tree node capacity: up to this many objects it is one sorted
+/// leaf.
+const LEAF_CAPACITY: usize = 64;
+
+const AREA_TYPES: [&[u8]; 9] = [
+    b"point", b"circle", b"bounds", b"hash", b"tile", b"quadkey", b"get", b"object", b"sector",
+];
+
+/// WITHIN (`INTERSECTS == false`) or INTERSECTS.
+pub struct SpatialSearch<const INTERSECTS: bool> {
+    opts: SearchOpts,
+    area: SearchArea,
+}
+
+pub type Within = SpatialSearch<false>;
+pub type Intersects = SpatialSearch<true>;
+
+/// A box's low edge as Tile38's R-tree stores it: a float32 not above `d`
+/// (its `rtreeValueDown`: nudge by one part in 2²³ when rounding went up).
+pub fn f32_down(d: f64) -> f32 {
+    const TOWARDS: f64 = 1.0 - 1.0 / 8_388_608.0;
+    const AWAY: f64 = 1.0 + 1.0 / 8_388_608.0;
+    let f = d as f32;
+    if f64::from(f) > d {
+        (if d < 0.0 { d * AWAY } else { d * TOWARDS }) as f32
+    } else {
+        f
+    }
+}
+
+/// The objects whose box meets `rect`, in the order Tile38 visits them.
+pub fn candidates<'a>(
+    col: &'a Collection,
+    rect: Rect,
+) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
+    let (lo, hi) = (rect.min, rect.max);
+    let env = tile38_collection::spatial::Envelope::from_corners([lo.x, lo.y], [hi.x, hi.y]);
+    let found = col
+        .tree()
+        .intersecting(env)
+        .filter_map(move |id| col.get(id).map(|item| (id, item)));
+    if col.tree().len() > LEAF_CAPACITY {
+        return Box::new(found);
+    }
+    let mut all: Vec<_> = found.collect();
+    all.sort_by(|(_, a), (_, b)| {
+        let (ka, kb) = (
+            f32_down(a.value.bbox().min.x),
+            f32_down(b.value.bbox().min.x),
+        );
+        ka.total_cmp(&kb).then(b.seq.cmp(&a.seq))
+    });
+    Box::new(all.into_iter())
+}
+
+/// SPARSE: the area's box split `depth` times into quadrants (top-left,
+/// top-right, bottom-left, bottom-right); in each final cell the first
+/// object passing `test` that no earlier cell returned.
+pub fn sparse<'a>(
+    col: &'a Collection,
+    rect: Rect,
+    depth: u8,
+    test: &dyn Fn(&Item) -> bool,
+) -> Vec<(&'a Id, &'a Item)> {
+    fn walk<'a>(
+        col: &'a Collection,
+        r: Rect,
+        depth: u8,
+        test: &dyn Fn(&Item) -> bool,
+        seen: &mut HashSet<&'a Id>,
+        out: &mut Vec<(&'a Id, &'a Item)>,
+    ) {
+        if depth > 0 {
+            let (w, h) = (r.max.x - r.min.x, r.max.y - r.min.y);
+            let (mx, my) = (r.min.x + w / 2.0, r.min.y + h / 2.0);
+            let quad = |x0, y0, x1, y1| {
+                Rect::new(
+                    tile38_geo::Position::new(x0, y0),
+                    tile38_geo::Position::new(x1, y1),
+                )
+            };
+            for q in [
+                quad(r.min.x, my, mx, r.max.y),
+                quad(mx, my, r.max.x, r.max.y),
+                quad(r.min.x, r.min.y, mx, my),
+                quad(mx, r.min.y, r.max.x, my),
+            ] {
+                walk(col, q, depth - 1, test, seen, out);
+            }
+            return;
+        }
+        for (id, item) in candidates(col, r) {
+            if !seen.contains(id) && test(item) {
+                seen.insert(id);
+                out.push((id, item));
+                return;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(col, rect, depth, test, &mut HashSet::new(), &mut out);
+    out
+}
+
+impl<const INTERSECTS: bool> SpatialSearch<INTERSECTS> {
+    const NAME: &'static str = if INTERSECTS { "INTERSECTS" } else { "WITHIN" };
+
+    fn test(&self, area: &Area, item: &Item) -> bool {
+        if INTERSECTS {
+            area.intersects(&item.value)
+        } else {
+            area.contains(&item.value)
+        }
+    }
+}
+
+impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
+    fn parse(args: &Args) -> Result<Self> {
+        let (mut opts, mut i) = SearchOpts::parse(args, Self::NAME)?;
+        if i >= args.len() || args.get(i).is_empty() {
+            return Err(Error::Arity);
+        }
+        // `WITHIN k BOUNDS 1 2 3 4`: BOUNDS was the area, not the output.
+        if opts.output == Output::Form(Form::Bounds) && parse_f64(args.get(i)).is_ok() {
+            opts.output = Output::Form(Form::Object);
+            i -= 1;
+        }
+        let typ = args.get(i);
+        if !AREA_TYPES.contains(&typ.to_ascii_lowercase().as_slice()) {
+            return Err(Error::invalid_arg(typ));
+        }
+        let area = SearchArea::parse(args, i, opts.clip, opts.buffer)?;
+        check_supported(&opts.wheres)?;
+        if opts.fence {
+            return Err(Error::Message(
+                "FENCE geofences are not supported yet".into(),
+            ));
+        }
+        Ok(SpatialSearch { opts, area })
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let o = &self.opts;
+        let area = self.area.resolve(cx)?;
+        let Some(col) = cx.db.get(&o.key) else {
+            write_results(out, o, &[], 0);
+            return Ok(());
+        };
+        let rect = area.bbox();
+        let test = |item: &Item| self.test(&area, item);
+        let hits: Box<dyn Iterator<Item = (&Id, &Item)>> = match o.sparse {
+            Some(depth) => Box::new(sparse(col, rect, depth, &test).into_iter()),
+            None => candidates(col, rect),
+        };
+        let hits = hits.map(|(id, item)| Hit {
+            id: id.as_bytes(),
+            item,
+            dist: 0.0,
+        });
+        let (found, cursor) = o.collect(cx, hits, |id, item| {
+            o.matches_id(id) && (o.sparse.is_some() || test(item))
+        })?;
+        if o.clip && matches!(o.output, Output::Form(_)) {
+            let clipped: Vec<Item> = found
+                .iter()
+                .map(|h| Item {
+                    value: area::clip(&h.item.value, rect),
+                    ..h.item.clone()
+                })
+                .collect();
+            let hits: Vec<Hit> = found
+                .iter()
+                .zip(&clipped)
+                .map(|(h, item)| Hit { item, ..*h })
+                .collect();
+            write_results(out, o, &hits, cursor);
+        } else {
+            write_results(out, o, &found, cursor);
+        }
+        Ok(())
+    }
+}
