@@ -1,0 +1,193 @@
+//! Spatial index benchmarks at 1M points: insert, move, delete, and the
+//! core of NEARBY (best-first kNN with Tile38's haversine), WITHIN (circle
+//! of 1 km) and INTERSECTS (1 km box): the R-tree walk plus the exact test,
+//! without the network. Run with `cargo bench --bench index`.
+
+use std::sync::OnceLock;
+
+use divan::{black_box, Bencher};
+use tile38_collection::spatial::Envelope;
+use tile38_collection::{Collection, SetCond};
+use tile38_geo::gomath::haversine;
+use tile38_geo::predicate::Area;
+use tile38_geo::{Position, Rect, Value};
+
+fn main() {
+    divan::main();
+}
+
+const N: usize = 1_000_000;
+
+/// Deterministic uniform points over the inhabited latitudes.
+struct Lcg(u64);
+
+impl Lcg {
+    fn unit(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn point(&mut self) -> (f64, f64) {
+        (self.unit() * 120.0 - 60.0, self.unit() * 360.0 - 180.0)
+    }
+}
+
+fn point(lat: f64, lon: f64) -> Value {
+    Value::Point {
+        x: lon,
+        y: lat,
+        z: 0.0,
+    }
+}
+
+fn id(i: usize) -> Vec<u8> {
+    format!("truck{i}").into_bytes()
+}
+
+fn loaded() -> &'static Collection {
+    static COL: OnceLock<Collection> = OnceLock::new();
+    COL.get_or_init(|| {
+        let mut c = Collection::new();
+        let mut rng = Lcg(7);
+        for i in 0..N {
+            let (lat, lon) = rng.point();
+            c.set(&id(i), point(lat, lon), vec![], None, SetCond::Always);
+        }
+        c
+    })
+}
+
+/// Query centres: a fixed cycle of random points.
+fn centres() -> Vec<(f64, f64)> {
+    let mut rng = Lcg(99);
+    (0..1024).map(|_| rng.point()).collect()
+}
+
+#[divan::bench(sample_count = 10)]
+fn insert_1m_points(b: Bencher) {
+    let mut rng = Lcg(7);
+    let pts: Vec<(f64, f64)> = (0..N).map(|_| rng.point()).collect();
+    b.bench_local(|| {
+        let mut c = Collection::new();
+        for (i, &(lat, lon)) in pts.iter().enumerate() {
+            c.set(&id(i), point(lat, lon), vec![], None, SetCond::Always);
+        }
+        black_box(c.len())
+    });
+}
+
+#[divan::bench]
+fn move_one_of_1m(b: Bencher) {
+    let mut c = Collection::new();
+    let mut rng = Lcg(7);
+    for i in 0..N {
+        let (lat, lon) = rng.point();
+        c.set(&id(i), point(lat, lon), vec![], None, SetCond::Always);
+    }
+    let mut k = 0;
+    b.bench_local(|| {
+        k = (k + 7919) % N;
+        let (lat, lon) = rng.point();
+        c.set(&id(k), point(lat, lon), vec![], None, SetCond::Always)
+    });
+}
+
+#[divan::bench]
+fn delete_and_reinsert_one_of_1m(b: Bencher) {
+    let mut c = Collection::new();
+    let mut rng = Lcg(7);
+    for i in 0..N {
+        let (lat, lon) = rng.point();
+        c.set(&id(i), point(lat, lon), vec![], None, SetCond::Always);
+    }
+    let mut k = 0;
+    b.bench_local(|| {
+        k = (k + 7919) % N;
+        let item = c.delete(&id(k)).expect("present");
+        c.set(&id(k), item.value, vec![], None, SetCond::Always)
+    });
+}
+
+fn nearby(c: &Collection, lat: f64, lon: f64, limit: usize) -> usize {
+    let dist = |e: &Envelope| {
+        let (lo, hi) = (e.lower(), e.upper());
+        haversine(lat.clamp(lo[1], hi[1]), lon.clamp(lo[0], hi[0]), lat, lon)
+    };
+    c.tree()
+        .nearest_by(dist)
+        .flat_map(|(_, b)| b.ids.iter())
+        .take(limit)
+        .count()
+}
+
+#[divan::bench(args = [1, 10])]
+fn nearby_limit_in_1m(b: Bencher, limit: usize) {
+    let c = loaded();
+    let qs = centres();
+    let mut k = 0;
+    b.bench_local(|| {
+        k = (k + 1) % qs.len();
+        nearby(c, qs[k].0, qs[k].1, limit)
+    });
+}
+
+fn search(c: &Collection, area: &Area, within: bool) -> usize {
+    let r = area.bbox();
+    let env = Envelope::from_corners([r.min.x, r.min.y], [r.max.x, r.max.y]);
+    c.tree()
+        .intersecting(env)
+        .filter(|id| {
+            let v = &c.get(id).expect("indexed").value;
+            if within {
+                area.contains(v)
+            } else {
+                area.intersects(v)
+            }
+        })
+        .count()
+}
+
+#[divan::bench]
+fn within_circle_1km_in_1m(b: Bencher) {
+    let c = loaded();
+    let qs = centres();
+    let mut k = 0;
+    b.bench_local(|| {
+        k = (k + 1) % qs.len();
+        let area = Area::Circle {
+            center: Position::new(qs[k].1, qs[k].0),
+            meters: 1000.0,
+        };
+        search(c, &area, true)
+    });
+}
+
+#[divan::bench]
+fn intersects_bounds_1km_in_1m(b: Bencher) {
+    let c = loaded();
+    let qs = centres();
+    let mut k = 0;
+    // About 1 km of latitude; the box is square in degrees.
+    let d = 0.009;
+    b.bench_local(|| {
+        k = (k + 1) % qs.len();
+        let (lat, lon) = qs[k];
+        let r = Rect::new(
+            Position::new(lon - d, lat - d),
+            Position::new(lon + d, lat + d),
+        );
+        search(c, &Area::Value(Value::Rect(r)), false)
+    });
+}
+
+/// A wide search: WITHIN a 10°×10° box holds about 2 800 of the points.
+#[divan::bench]
+fn within_bounds_10deg_in_1m(b: Bencher) {
+    let c = loaded();
+    let r = Rect::new(Position::new(0.0, 0.0), Position::new(10.0, 10.0));
+    let area = Area::Value(Value::Rect(r));
+    b.bench_local(|| search(c, &area, true));
+}
