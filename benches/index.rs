@@ -6,7 +6,6 @@
 use std::sync::OnceLock;
 
 use divan::{black_box, Bencher};
-use tile38_collection::spatial::Envelope;
 use tile38_collection::{Collection, SetCond};
 use tile38_geo::gomath::haversine;
 use tile38_geo::predicate::Area;
@@ -112,15 +111,15 @@ fn delete_and_reinsert_one_of_1m(b: Bencher) {
 }
 
 fn nearby(c: &Collection, lat: f64, lon: f64, limit: usize) -> usize {
-    let dist = |e: &Envelope| {
-        let (lo, hi) = (e.lower(), e.upper());
-        haversine(lat.clamp(lo[1], hi[1]), lon.clamp(lo[0], hi[0]), lat, lon)
+    let dist = move |r: &Rect| {
+        haversine(
+            lat.clamp(r.min.y, r.max.y),
+            lon.clamp(r.min.x, r.max.x),
+            lat,
+            lon,
+        )
     };
-    c.tree()
-        .nearest_by(dist)
-        .flat_map(|(_, b)| b.ids.iter())
-        .take(limit)
-        .count()
+    c.nearest(dist).take(limit).count()
 }
 
 #[divan::bench(args = [1, 10])]
@@ -135,16 +134,12 @@ fn nearby_limit_in_1m(b: Bencher, limit: usize) {
 }
 
 fn search(c: &Collection, area: &Area, within: bool) -> usize {
-    let r = area.bbox();
-    let env = Envelope::from_corners([r.min.x, r.min.y], [r.max.x, r.max.y]);
-    c.tree()
-        .intersecting(env)
-        .filter(|id| {
-            let v = &c.get(id).expect("indexed").value;
+    c.intersecting(area.bbox())
+        .filter(|(_, item)| {
             if within {
-                area.contains(v)
+                area.contains(&item.value)
             } else {
-                area.intersects(v)
+                area.intersects(&item.value)
             }
         })
         .count()

@@ -321,7 +321,46 @@ impl Collection {
         ))
     }
 
-    /// The spatial index (for the search commands).
+    /// Number of spatial (indexed) objects.
+    pub fn spatial_len(&self) -> usize {
+        self.tree.len()
+    }
+
+    /// Spatial objects whose bounding box meets `rect` (min/max in any
+    /// order), in index order.
+    pub fn intersecting(&self, rect: Rect) -> impl Iterator<Item = (&Id, &Item)> + '_ {
+        let (a, b) = (rect.min, rect.max);
+        let env = AABB::from_corners([a.x, a.y], [b.x, b.y]);
+        self.tree
+            .intersecting(env)
+            .filter_map(move |id| self.items.get_key_value(id.as_bytes()))
+    }
+
+    /// Spatial objects in ascending `dist`, best first. `dist` gets boxes
+    /// of index nodes and of objects, and must not decrease from a box to
+    /// the boxes inside it (the distance from a point to a box does not).
+    pub fn nearest<F: Fn(&Rect) -> f64 + 'static>(
+        &self,
+        dist: F,
+    ) -> impl Iterator<Item = (f64, &Id, &Item)> + '_ {
+        let to_rect = |e: &crate::spatial::Envelope| {
+            let (lo, hi) = (e.lower(), e.upper());
+            Rect::new(
+                tile38_geo::Position::new(lo[0], lo[1]),
+                tile38_geo::Position::new(hi[0], hi[1]),
+            )
+        };
+        self.tree
+            .nearest_by(move |e| dist(&to_rect(e)))
+            .flat_map(|(d, bucket)| bucket.ids.iter().map(move |id| (d, id)))
+            .filter_map(move |(d, id)| {
+                self.items
+                    .get_key_value(id.as_bytes())
+                    .map(|(id, item)| (d, id, item))
+            })
+    }
+
+    /// The spatial index (tests and benchmarks).
     pub fn tree(&self) -> &SpatialIndex {
         &self.tree
     }

@@ -114,26 +114,13 @@ impl ReadCommand<'_> for Nearby {
         }
         // Distance from the query point to the nearest point of a box: the
         // object is Tile38's point "a".
-        let dist = move |e: &tile38_collection::spatial::Envelope| {
-            let (lo, hi) = (e.lower(), e.upper());
-            haversine(
-                qlat.clamp(lo[1], hi[1]),
-                qlon.clamp(lo[0], hi[0]),
-                qlat,
-                qlon,
-            )
-        };
         let candidates = col
-            .tree()
-            .nearest_by(dist)
-            .take_while(move |(d, _)| !(meters > 0.0 && *d > meters))
-            .flat_map(|(d, bucket)| bucket.ids.iter().map(move |id| (d, id)))
-            .filter_map(|(d, id)| {
-                col.get(id).map(|item| Hit {
-                    id: id.as_bytes(),
-                    item,
-                    dist: d,
-                })
+            .nearest(move |r: &Rect| bbox_distance(r, qlat, qlon))
+            .take_while(move |(d, _, _)| !(meters > 0.0 && *d > meters))
+            .map(|(d, id, item)| Hit {
+                id: id.as_bytes(),
+                item,
+                dist: d,
             });
         let candidates = NewestFirstTies::new(candidates);
         let (found, cursor) = o.collect(cx, candidates, |id, _| o.matches_id(id))?;

@@ -63,13 +63,8 @@ pub fn candidates<'a>(
     col: &'a Collection,
     rect: Rect,
 ) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
-    let (lo, hi) = (rect.min, rect.max);
-    let env = tile38_collection::spatial::Envelope::from_corners([lo.x, lo.y], [hi.x, hi.y]);
-    let found = col
-        .tree()
-        .intersecting(env)
-        .filter_map(move |id| col.get(id).map(|item| (id, item)));
-    if col.tree().len() > LEAF_CAPACITY {
+    let found = col.intersecting(rect);
+    if col.spatial_len() > LEAF_CAPACITY {
         return Box::new(found);
     }
     let mut all: Vec<_> = found.collect();
