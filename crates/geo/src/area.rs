@@ -4,7 +4,7 @@
 //! `github.com/iwpnd/sectr`).
 //!
 //! This module owns the geometry only; the command layer parses the tokens
-//! and must apply these rules (all messages exact, checked in this order):
+//! and must apply these rules (all messages exact):
 //!
 //! * **Every token** of an area is required and must be non-empty, else
 //!   `invalid number of arguments` (an empty RESP bulk string counts as
@@ -30,25 +30,28 @@
 //!   with [`clip`] to the clip rectangle): only `BOUNDS`, `HASH`, `TILE`,
 //!   `QUADKEY` (parsed as for areas); any other word gives `invalid argument
 //!   'cannot clipby <word in lower case>'`; any token after the area that
-//!   is not `CLIPBY` is an arity error.
-//! * **`BUFFER meters`** (an option before the output keyword): a float ≥ 0,
-//!   else `invalid argument '<token>'`. [`buffer`] runs on the area *after*
-//!   every CLIPBY, so `BUFFER 10 BOUNDS … CLIPBY BOUNDS …` works (the
-//!   clipped area is a Polygon) while `BUFFER 10 BOUNDS …` fails with
-//!   `cannot buffer Polygon type`.
+//!   is not `CLIPBY` is an arity error. A `CIRCLE` area passes CLIPBY
+//!   unchanged (Go's clip has no Circle case), and BUFFER on a CIRCLE
+//!   buffers the circle's polygon approximation (`Circle.Primative()`, 64
+//!   steps), which the caller has to build and hand to [`buffer`].
+//! * **`BUFFER meters`** (an option before the output keyword): a finite
+//!   float ≥ 0 (the spec digest; the corpus shows `-5`), else `invalid
+//!   argument '<token>'`; a repeated BUFFER overrides. [`buffer`] runs on
+//!   the area *after* every CLIPBY, so `BUFFER 10 BOUNDS … CLIPBY BOUNDS …`
+//!   works (the clipped area is a Polygon) while `BUFFER 10 BOUNDS …` fails
+//!   with `cannot buffer Polygon type`.
 //! * **`CLIP`** (an option; WITHIN accepts it too but only INTERSECTS clips
 //!   its output; `TEST … WITHIN CLIP` is `invalid argument 'CLIP'`): with
 //!   `CIRCLE`, `OBJECT`, `SECTOR`: `invalid argument 'cannot clip with
-//!   <circle|object|sector>'`. With `GET`, Go records
-//!   `cannot clip with get` but keeps parsing: a missing key/id still
-//!   answers `key not found`/`id not found`, and a later successful CLIPBY
-//!   or BUFFER step overwrites the error (the search then runs). TEST
-//!   answers `invalid clip type '<WORD as typed>'` for CIRCLE/OBJECT/GET/
-//!   SECTOR. Allowed areas: POINT (clips to the point's degenerate
-//!   rectangle), BOUNDS, HASH, TILE, QUADKEY. Each object written is
-//!   `clip(object, area.bbox())`, and OBJECTS, POINTS, BOUNDS and HASHES
-//!   outputs all describe the *clipped* object (COUNT and IDS are not
-//!   affected).
+//!   <circle|object|sector>'`. With `GET`, Go records `cannot clip with
+//!   get` but keeps parsing: a missing key/id still answers `key not
+//!   found`/`id not found`, and a later successful CLIPBY or BUFFER step
+//!   overwrites the error (the search then runs). TEST answers `invalid
+//!   clip type '<WORD as typed>'` for CIRCLE/OBJECT/GET/SECTOR. Allowed
+//!   areas: POINT (clips to the point's zero-size rectangle), BOUNDS, HASH,
+//!   TILE, QUADKEY. Each object written is `clip(object, area.bbox())`,
+//!   and OBJECTS, POINTS, BOUNDS and HASHES outputs all describe the
+//!   *clipped* object (COUNT and IDS are not affected).
 
 mod buffer;
 mod clip;
