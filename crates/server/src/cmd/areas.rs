@@ -99,7 +99,7 @@ pub fn parse_rect(args: &Args, typ: &[u8], i: usize) -> Result<Option<(Rect, usi
         b"tile" => {
             let (sx, sy, sz) = (token(args, i)?, token(args, i + 1)?, token(args, i + 2)?);
             let (x, y, z) = (int::<i64>(sx)?, int::<i64>(sy)?, int::<u64>(sz)?);
-            (area::tile(x as u64, y as u64, z), i + 3)
+            (area::tile(x, y, z), i + 3)
         }
         _ => return Ok(None),
     };
@@ -165,7 +165,8 @@ pub fn parse(args: &Args, i: usize, clip: ClipMode) -> Result<(Spec, usize)> {
                     String::from_utf8_lossy(t[4])
                 )));
             }
-            let sector = area::sector(Position::new(v[1], v[0]), v[2], v[3], v[4]);
+            let sector = area::sector(Position::new(v[1], v[0]), v[2], v[3], v[4])
+                .map_err(Error::Message)?;
             ready(sector, i + 5)
         }
         b"get" => {
@@ -232,6 +233,9 @@ impl SearchArea {
         match rest {
             Err(e) if spec.is_get() => deferred = Some(e),
             Err(e) => return Err(e),
+            // Tile38 overwrites its pending error with each later step's
+            // result: a CLIPBY or BUFFER that works clears "cannot clip".
+            Ok(()) if !clipby.is_empty() || buffer.is_some() => deferred = None,
             Ok(()) => {}
         }
         let mut area = SearchArea {
