@@ -189,6 +189,13 @@ fn radians(deg: f64) -> f64 {
 
 /// Tile38's haversine distance in meters between two positions (degrees).
 pub fn haversine(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
+    distance_from_h(haversine_h(lat_a, lon_a, lat_b, lon_b))
+}
+
+/// The haversine term `h` of two positions: the distance is
+/// [`distance_from_h`]`(h)`, which grows with `h`, so searches can order by
+/// `h` and skip the arcsine until a distance is printed.
+pub fn haversine_h(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
     let (p1, l1, p2, l2) = (
         radians(lat_a),
         radians(lon_a),
@@ -196,7 +203,11 @@ pub fn haversine(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
         radians(lon_b),
     );
     let (s1, s2) = (sin((p2 - p1) / 2.0), sin((l2 - l1) / 2.0));
-    let h = s1 * s1 + s2 * s2 * cos(p1) * cos(p2);
+    s1 * s1 + s2 * s2 * cos(p1) * cos(p2)
+}
+
+/// Meters from a haversine term (Tile38's `R·2·asin(√h)`).
+pub fn distance_from_h(h: f64) -> f64 {
     EARTH_RADIUS * 2.0 * asin(h.sqrt())
 }
 

@@ -10,7 +10,7 @@
 use std::iter::Peekable;
 
 use tile38_collection::Item;
-use tile38_geo::gomath::haversine;
+use tile38_geo::gomath::{distance_from_h, haversine_h};
 use tile38_geo::predicate::Area;
 use tile38_geo::{Position, Rect};
 use tile38_proto::Args;
@@ -103,7 +103,7 @@ impl ReadCommand<'_> for Nearby {
                 id: id.as_bytes(),
                 item,
                 dist: if o.distance {
-                    bbox_distance(&item.value.bbox(), qlat, qlon)
+                    distance_from_h(bbox_h(&item.value.bbox(), qlat, qlon))
                 } else {
                     0.0
                 },
@@ -114,8 +114,10 @@ impl ReadCommand<'_> for Nearby {
         }
         // Distance from the query point to the nearest point of a box: the
         // object is Tile38's point "a".
+        // Ordered by the haversine term: the arcsine only for results.
         let candidates = col
-            .nearest(move |r: &Rect| bbox_distance(r, qlat, qlon))
+            .nearest(move |r: &Rect| bbox_h(r, qlat, qlon))
+            .map(|(h, id, item)| (distance_from_h(h), id, item))
             .take_while(move |(d, _, _)| !(meters > 0.0 && *d > meters))
             .map(|(d, id, item)| Hit {
                 id: id.as_bytes(),
@@ -129,10 +131,11 @@ impl ReadCommand<'_> for Nearby {
     }
 }
 
-/// Haversine distance from the query point to the nearest point of a box.
-fn bbox_distance(r: &Rect, qlat: f64, qlon: f64) -> f64 {
+/// The haversine term from the query point to the nearest point of a box
+/// (Tile38 measures from the object's box, the box's point first).
+fn bbox_h(r: &Rect, qlat: f64, qlon: f64) -> f64 {
     let (lo, hi) = (r.min, r.max);
-    haversine(
+    haversine_h(
         qlat.clamp(lo.y.min(hi.y), lo.y.max(hi.y)),
         qlon.clamp(lo.x.min(hi.x), lo.x.max(hi.x)),
         qlat,
