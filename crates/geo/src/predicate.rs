@@ -1,7 +1,54 @@
-//! Spatial predicates with Tile38's semantics (tidwall/geojson +
-//! tidwall/geometry): `obj WITHIN area` and `obj INTERSECTS area`.
+//! Spatial predicates with Tile38 1.37's semantics: `obj WITHIN area` and
+//! `obj INTERSECTS area`, as tidwall/geojson v1.4 computes them.
 //!
-//! INTERFACE STUB (bbox-only) — replaced by the predicates work.
+//! Tile38 answers `WITHIN` with `obj.Within(area)` (which is
+//! `area.Contains(obj)`) and `INTERSECTS` with `obj.Intersects(area)`, for
+//! every object whose bounding box meets [`Area::bbox`]; `TEST a WITHIN b`
+//! is `a.Within(b)`. This module ports those methods, quirks included:
+//!
+//! * boundaries count: a point on a polygon edge or rectangle side is
+//!   within it; touching shapes intersect; a point on a hole's edge is in
+//!   the polygon;
+//! * a line or polygon inside a hole still *intersects* the polygon when
+//!   only exteriors are compared (lines), but not when a hole swallows an
+//!   exterior (polygons);
+//! * `BOUNDS` objects and areas are Go `Rect`s, kept as given: an inverted
+//!   rectangle (`SET … BOUNDS 34 -112 33 -115`) contains no point;
+//! * circles test points by haversine distance and everything else against
+//!   a 64-step polygon (see `circle`);
+//! * collections and Features follow the aggregation rules in `object`.
+//!
+//! Layout (each module says what it owns):
+//!
+//! * `geom`: rectangle, segment and ray-cast primitives;
+//! * `series`: the `Series` view of rings, lines and rectangles-as-rings;
+//! * `ring`: point/segment/ring-in-ring algorithms;
+//! * `shapes`: the point, rect, line and polygon `Contains`/`Intersects`
+//!   tables;
+//! * `object`: GeoJSON object dispatch (collections, Features);
+//! * `circle`: the geodesic circle and the Go-exact math behind it.
+//!
+//! Nothing here allocates for points tested against points, rectangles,
+//! polygons or circles.
+
+mod circle;
+mod geom;
+mod object;
+mod ring;
+mod series;
+mod shapes;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod quirks;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testutil;
+
+use circle::Circle;
+use object::Obj;
 
 use crate::rect::{Position, Rect};
 use crate::Value;
@@ -15,38 +62,40 @@ pub enum Area {
 }
 
 impl Area {
+    /// The rectangle Tile38 searches its R-tree with: the value's bounding
+    /// box, or for a circle the box of its 64-step polygon (so a point that
+    /// is within the radius but outside that box is never a candidate).
     pub fn bbox(&self) -> Rect {
         match self {
             Area::Value(v) => v.bbox(),
-            Area::Circle { center, .. } => Rect::point(*center),
+            Area::Circle { center, meters } => Circle::new(*center, *meters).rect(),
         }
     }
 
     /// `obj WITHIN self`.
     pub fn contains(&self, obj: &Value) -> bool {
-        let (a, b) = (obj.bbox(), self.bbox());
-        a.min.x >= b.min.x && a.max.x <= b.max.x && a.min.y >= b.min.y && a.max.y <= b.max.y
+        self.with_obj(|area| object::contains(area, &Obj::from_value(obj)))
     }
 
     /// `obj INTERSECTS self`.
     pub fn intersects(&self, obj: &Value) -> bool {
-        let (a, b) = (obj.bbox(), self.bbox());
-        a.min.x <= b.max.x && a.max.x >= b.min.x && a.min.y <= b.max.y && a.max.y >= b.min.y
+        self.with_obj(|area| object::intersects(&Obj::from_value(obj), area))
+    }
+
+    fn with_obj<T>(&self, f: impl FnOnce(&Obj) -> T) -> T {
+        match self {
+            Area::Value(v) => f(&Obj::from_value(v)),
+            Area::Circle { center, meters } => f(&Obj::Circle(&Circle::new(*center, *meters))),
+        }
     }
 }
 
 /// `a WITHIN b` for two areas (TEST).
 pub fn area_within(a: &Area, b: &Area) -> bool {
-    match a {
-        Area::Value(v) => b.contains(v),
-        Area::Circle { .. } => false,
-    }
+    a.with_obj(|a| b.with_obj(|b| object::contains(b, a)))
 }
 
-/// `a INTERSECTS b` for two areas (TEST).
+/// `a INTERSECTS b` for two areas (TEST); `a` is the receiver, as in Go.
 pub fn area_intersects(a: &Area, b: &Area) -> bool {
-    match a {
-        Area::Value(v) => b.intersects(v),
-        Area::Circle { .. } => false,
-    }
+    a.with_obj(|a| b.with_obj(|b| object::intersects(a, b)))
 }
