@@ -26,14 +26,22 @@
 //! * `shapes`: the point, rect, line and polygon `Contains`/`Intersects`
 //!   tables;
 //! * `object`: GeoJSON object dispatch (collections, Features);
-//! * `circle`: the geodesic circle and the Go-exact math behind it.
+//! * `circle`: the geodesic circle and the Go-exact math behind it;
+//! * `index`, `prepared`: [`PreparedArea`], an area made ready for a search
+//!   (ring boxes and shape facts computed once, segment buckets for long
+//!   rings, circle constants), with the same answers.
 //!
 //! Nothing here allocates for points tested against points, rectangles,
-//! polygons or circles.
+//! polygons or circles. A search should call [`Area::prepare`] once and test
+//! every candidate with the result; [`Area::contains`] and
+//! [`Area::intersects`] are the one-shot forms (they recompute ring boxes on
+//! each call).
 
 mod circle;
 mod geom;
+mod index;
 mod object;
+mod prepared;
 mod ring;
 mod series;
 mod shapes;
@@ -49,6 +57,7 @@ mod testutil;
 
 use circle::Circle;
 use object::Obj;
+pub use prepared::PreparedArea;
 
 use crate::rect::{Position, Rect};
 use crate::Value;
@@ -80,6 +89,11 @@ impl Area {
     /// `obj INTERSECTS self`.
     pub fn intersects(&self, obj: &Value) -> bool {
         self.with_obj(|area| object::intersects(&Obj::from_value(obj), area))
+    }
+
+    /// This area made ready to be tested against many objects.
+    pub fn prepare(&self) -> PreparedArea<'_> {
+        PreparedArea::new(self)
     }
 
     fn with_obj<T>(&self, f: impl FnOnce(&Obj) -> T) -> T {

@@ -15,7 +15,7 @@
 //! built is kept per thread: a search tests many objects against the same
 //! circle.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
 use std::rc::Rc;
 
@@ -196,6 +196,7 @@ impl Outline {
             Outline::Ring { points, .. } => Poly {
                 ext: Ring::Points(PointSeries::ring(points)),
                 holes: &[],
+                hole_index: &[],
             },
             Outline::Dot(c) => Poly::from_rect(R::point(*c)),
         }
@@ -215,6 +216,8 @@ pub(super) struct Circle {
     meters: f64,
     /// Haversine of the normalised radius; 0 unless the radius is > 0.
     haversine: f64,
+    /// Cosine of the centre's latitude, once needed.
+    cos_lat: Cell<Option<f64>>,
     outline: OnceCell<Rc<Outline>>,
 }
 
@@ -230,13 +233,23 @@ impl Circle {
             center,
             meters,
             haversine,
+            cos_lat: Cell::new(None),
             outline: OnceCell::new(),
         }
     }
 
-    /// `containsPoint`: haversine distance to the centre within the radius.
+    /// `containsPoint`: haversine distance to the centre within the radius
+    /// (`geo.Haversine(p.Y, p.X, center.Y, center.X)`, term for term).
     pub fn contains_point(&self, p: P) -> bool {
-        haversine(p.y, p.x, self.center.y, self.center.x) <= self.haversine
+        let (p1, l1) = (p.y * RADIANS, p.x * RADIANS);
+        let (p2, l2) = (self.center.y * RADIANS, self.center.x * RADIANS);
+        let cos_p2 = self.cos_lat.get().unwrap_or_else(|| {
+            let c = cos(p2);
+            self.cos_lat.set(Some(c));
+            c
+        });
+        let (sp, sl) = (sin((p2 - p1) / 2.0), sin((l2 - l1) / 2.0));
+        sp * sp + cos(p1) * cos_p2 * sl * sl <= self.haversine
     }
 
     pub fn outline(&self) -> &Outline {
@@ -336,6 +349,20 @@ mod tests {
             Circle::new(P::new(1.0, 2.0), 0.0).outline(),
             Outline::Dot(_)
         ));
+    }
+
+    #[test]
+    fn point_test_is_the_haversine_formula() {
+        let c = Circle::new(P::new(-122.4412, 37.7335), 70.0);
+        for (x, y) in [
+            (-122.4408378, 37.7341129),
+            (-122.44121, 37.7335),
+            (-122.44, 37.733),
+        ] {
+            let h = haversine(y, x, 37.7335, -122.4412);
+            assert_eq!(c.contains_point(P::new(x, y)), h <= c.haversine);
+            assert_eq!(c.contains_point(P::new(x, y)), h <= c.haversine, "cached");
+        }
     }
 
     #[test]

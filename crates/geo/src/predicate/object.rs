@@ -22,6 +22,7 @@
 
 use super::circle::Circle;
 use super::geom::rect_intersects_rect;
+use super::index::PolyIndex;
 use super::shapes::{self, Base, Poly};
 use crate::geojson::{Geometry, Shape};
 use crate::rect::{Position as P, Rect as R};
@@ -33,6 +34,8 @@ pub(super) enum Children<'a> {
     Points(&'a [P]),
     Lines(&'a [Vec<P>]),
     Polys(&'a [Vec<Vec<P>>]),
+    /// Polygons of a prepared area, with their prepared rings.
+    IndexedPolys(&'a [Vec<Vec<P>>], &'a [PolyIndex]),
     Geoms(&'a [Geometry]),
 }
 
@@ -41,7 +44,7 @@ impl<'a> Children<'a> {
         match self {
             Children::Points(c) => c.len(),
             Children::Lines(c) => c.len(),
-            Children::Polys(c) => c.len(),
+            Children::Polys(c) | Children::IndexedPolys(c, _) => c.len(),
             Children::Geoms(c) => c.len(),
         }
     }
@@ -51,6 +54,7 @@ impl<'a> Children<'a> {
             Children::Points(c) => Obj::Leaf(Base::Point(c[i])),
             Children::Lines(c) => Obj::line(&c[i]),
             Children::Polys(c) => Obj::Leaf(Base::Poly(Poly::from_rings(&c[i]))),
+            Children::IndexedPolys(c, ix) => Obj::Leaf(Base::Poly(Poly::indexed(&c[i], &ix[i]))),
             Children::Geoms(c) => Obj::from_geometry(&c[i]),
         }
     }

@@ -136,7 +136,55 @@ fn wild_area() -> impl Strategy<Value = Area> {
     ]
 }
 
+/// A star-shaped ring with many vertices (so that prepared areas index it),
+/// on integer coordinates.
+fn star() -> impl Strategy<Value = Vec<Position>> {
+    (prop::collection::vec(2i32..=20, 32..80), -5i32..5, -5i32..5).prop_map(|(radii, cx, cy)| {
+        let n = radii.len() as f64;
+        let mut r: Vec<Position> = radii
+            .iter()
+            .enumerate()
+            .map(|(i, &rad)| {
+                let a = i as f64 / n * std::f64::consts::TAU;
+                Position::new(
+                    (f64::from(cx) + f64::from(rad) * a.cos()).round(),
+                    (f64::from(cy) + f64::from(rad) * a.sin()).round(),
+                )
+            })
+            .collect();
+        r.push(r[0]);
+        r
+    })
+}
+
 proptest! {
+    #[test]
+    fn prepared_areas_agree(
+        ext in star(), hole in prop::option::of(star()), objs in prop::collection::vec(simple_value(), 1..8),
+        multi in any::<bool>(),
+    ) {
+        let hole: Vec<Position> = hole
+            .map(|h| h.iter().map(|p| Position::new(p.x / 4.0, p.y / 4.0)).collect())
+            .unwrap_or_default();
+        let mut rings = vec![ext];
+        if !hole.is_empty() {
+            rings.push(hole);
+        }
+        let shape = if multi {
+            Shape::MultiPolygon(vec![rings.clone(), vec![ring(&[
+                Position::new(30.0, 30.0), Position::new(31.0, 30.0), Position::new(31.0, 31.0),
+            ])]])
+        } else {
+            Shape::Polygon(rings)
+        };
+        let area = Area::Value(geo(shape));
+        let prepared = area.prepare();
+        for o in &objs {
+            prop_assert_eq!(area.contains(o), prepared.contains(o), "{:?}", o);
+            prop_assert_eq!(area.intersects(o), prepared.intersects(o), "{:?}", o);
+        }
+    }
+
     #[test]
     fn point_in_rect_is_closed_box_test(p in pos(), a in pos(), b in pos()) {
         // Possibly inverted, as SET … BOUNDS keeps it.
@@ -199,6 +247,9 @@ proptest! {
     #[test]
     fn arbitrary_input_never_panics(a in wild_area(), b in wild_area(), v in wild_value()) {
         let _ = (a.bbox(), a.contains(&v), a.intersects(&v));
+        let p = a.prepare();
+        prop_assert_eq!(p.contains(&v), a.contains(&v));
+        prop_assert_eq!(p.intersects(&v), a.intersects(&v));
         let _ = (area_within(&a, &b), area_intersects(&a, &b));
         let _ = (area_within(&b, &a), area_intersects(&b, &a));
     }

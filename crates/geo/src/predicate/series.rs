@@ -5,6 +5,7 @@
 use std::cell::Cell;
 
 use super::geom::{rect_intersects_rect, Seg};
+use super::index::RingIndex;
 use crate::rect::{Position as P, Rect as R};
 
 /// A ring or line as the ring algorithms see it (Go's `geometry.Series`).
@@ -34,19 +35,21 @@ pub(super) trait Series {
 
 /// Shape facts Go computes once per series (`processPoints`).
 #[derive(Clone, Copy)]
-struct Shape {
+pub(super) struct Shape {
     convex: bool,
     clockwise: bool,
 }
 
 /// A series of points: a ring (`closed`) or a line. The bounding box and
 /// convexity are computed on first use, so a point-in-polygon test costs one
-/// pass for the box and one for the ray cast, with no allocation.
+/// pass for the box and one for the ray cast, with no allocation. A ring of
+/// a prepared area carries its [`RingIndex`] instead.
 pub(super) struct PointSeries<'a> {
     points: &'a [P],
     closed: bool,
     rect: Cell<Option<R>>,
     shape: Cell<Option<Shape>>,
+    index: Option<&'a RingIndex>,
 }
 
 impl<'a> PointSeries<'a> {
@@ -58,13 +61,29 @@ impl<'a> PointSeries<'a> {
         Self::new(points, false)
     }
 
+    /// A ring with facts prepared by `index` (built from the same points).
+    pub fn indexed(points: &'a [P], index: &'a RingIndex) -> Self {
+        PointSeries {
+            points,
+            closed: true,
+            rect: Cell::new(Some(index.rect)),
+            shape: Cell::new(Some(index.shape)),
+            index: Some(index),
+        }
+    }
+
     fn new(points: &'a [P], closed: bool) -> Self {
         PointSeries {
             points,
             closed,
             rect: Cell::new(None),
             shape: Cell::new(None),
+            index: None,
         }
+    }
+
+    pub fn points(&self) -> &'a [P] {
+        self.points
     }
 
     /// Too short to be processed: Go then leaves the box zero and the
@@ -73,7 +92,7 @@ impl<'a> PointSeries<'a> {
         (self.closed && self.points.len() < 3) || self.points.len() < 2
     }
 
-    fn shape(&self) -> Shape {
+    pub fn shape(&self) -> Shape {
         if let Some(s) = self.shape.get() {
             return s;
         }
@@ -200,6 +219,30 @@ impl Series for PointSeries<'_> {
             self.points[i + 1]
         };
         Seg::new(self.points[i], b)
+    }
+
+    fn search(&self, target: &R, mut f: impl FnMut(Seg, usize) -> bool) {
+        let ids = self.index.and_then(|ix| ix.candidates(target));
+        let mut visit = |i: usize| {
+            let seg = self.segment_at(i);
+            !rect_intersects_rect(&seg.rect(), target) || f(seg, i)
+        };
+        match ids {
+            Some(ids) => {
+                for &i in ids {
+                    if !visit(i as usize) {
+                        return;
+                    }
+                }
+            }
+            None => {
+                for i in 0..self.num_segments() {
+                    if !visit(i) {
+                        return;
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! `b.IntersectsPoly(a)` are different calls here too.
 
 use super::geom::{rect_contains_point, rect_contains_rect, rect_intersects_rect, Seg};
+use super::index::{PolyIndex, RingIndex};
 use super::ring;
 use super::series::{PointSeries, RectRing, Series};
 use crate::rect::{Position as P, Rect as R};
@@ -57,10 +58,12 @@ impl Series for Ring<'_> {
     }
 }
 
-/// A polygon: exterior plus holes (holes are always point rings).
+/// A polygon: exterior plus holes (holes are always point rings, prepared
+/// by `hole_index` when it is not empty).
 pub(super) struct Poly<'a> {
     pub ext: Ring<'a>,
     pub holes: &'a [Vec<P>],
+    pub hole_index: &'a [RingIndex],
 }
 
 impl<'a> Poly<'a> {
@@ -74,6 +77,19 @@ impl<'a> Poly<'a> {
         Poly {
             ext: Ring::Points(PointSeries::ring(ext)),
             holes,
+            hole_index: &[],
+        }
+    }
+
+    /// The polygon of `rings` with the facts prepared in `index`.
+    pub fn indexed(rings: &'a [Vec<P>], index: &'a PolyIndex) -> Self {
+        match rings.split_first() {
+            Some((ext, holes)) => Poly {
+                ext: Ring::Points(PointSeries::indexed(ext, &index.ext)),
+                holes,
+                hole_index: &index.holes,
+            },
+            None => Poly::from_rings(rings),
         }
     }
 
@@ -82,6 +98,7 @@ impl<'a> Poly<'a> {
         Poly {
             ext: Ring::Rect(RectRing(r)),
             holes: &[],
+            hole_index: &[],
         }
     }
 
@@ -94,7 +111,14 @@ impl<'a> Poly<'a> {
     }
 
     fn holes(&self) -> impl Iterator<Item = PointSeries<'a>> + 'a {
-        self.holes.iter().map(|h| PointSeries::ring(h))
+        let index = self.hole_index;
+        self.holes
+            .iter()
+            .enumerate()
+            .map(move |(i, h)| match index.get(i) {
+                Some(ix) => PointSeries::indexed(h, ix),
+                None => PointSeries::ring(h),
+            })
     }
 
     /// In the exterior (edges included) and not strictly inside a hole.

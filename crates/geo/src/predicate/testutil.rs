@@ -45,15 +45,22 @@ pub enum Mode {
 }
 pub use Mode::*;
 
-/// The ids a WITHIN/INTERSECTS search returns, sorted.
+/// The ids a WITHIN/INTERSECTS search returns, sorted. The prepared area
+/// must agree with the one-shot tests on every candidate.
 pub fn search(objects: &[(&'static str, Value)], area: &Area, mode: Mode) -> Vec<&'static str> {
     let bbox = area.bbox();
+    let prepared = area.prepare();
+    assert_eq!(prepared.bbox(), bbox);
     let mut ids: Vec<&'static str> = objects
         .iter()
         .filter(|(_, v)| v.is_spatial() && rect_intersects_rect(&v.bbox(), &bbox))
-        .filter(|(_, v)| match mode {
-            Within => area.contains(v),
-            Intersects => area.intersects(v),
+        .filter(|(id, v)| {
+            let (one_shot, prep) = match mode {
+                Within => (area.contains(v), prepared.contains(v)),
+                Intersects => (area.intersects(v), prepared.intersects(v)),
+            };
+            assert_eq!(one_shot, prep, "prepared area disagrees on {id}");
+            one_shot
         })
         .map(|(id, _)| *id)
         .collect();
