@@ -9,14 +9,16 @@
 //! * boundaries count: a point on a polygon edge or rectangle side is
 //!   within it; touching shapes intersect; a point on a hole's edge is in
 //!   the polygon;
-//! * a line or polygon inside a hole still *intersects* the polygon when
-//!   only exteriors are compared (lines), but not when a hole swallows an
-//!   exterior (polygons);
+//! * a line inside a hole *intersects* the polygon (lines are compared with
+//!   the exterior only), while a point or polygon inside a hole does not;
 //! * `BOUNDS` objects and areas are Go `Rect`s, kept as given: an inverted
 //!   rectangle (`SET … BOUNDS 34 -112 33 -115`) contains no point;
 //! * circles test points by haversine distance and everything else against
 //!   a 64-step polygon (see `circle`);
-//! * collections and Features follow the aggregation rules in `object`.
+//! * collections and Features follow the aggregation rules in `object`;
+//! * where Go never returns, these functions do: `Line.ContainsLine`
+//!   walking back and forth between two segments answers `false`, and a ray
+//!   cast at an infinite latitude stops nudging the point.
 //!
 //! Layout (each module says what it owns):
 //!

@@ -17,7 +17,7 @@
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::geom::rect_center;
 use super::object::{self, Obj};
@@ -207,7 +207,7 @@ type OutlineKey = (u64, u64, u64);
 
 thread_local! {
     /// The last outline built on this thread.
-    static LAST_OUTLINE: RefCell<Option<(OutlineKey, Rc<Outline>)>> = const { RefCell::new(None) };
+    static LAST_OUTLINE: RefCell<Option<(OutlineKey, Arc<Outline>)>> = const { RefCell::new(None) };
 }
 
 /// A circle area: centre (x = lon, y = lat) and radius in meters.
@@ -218,7 +218,7 @@ pub(super) struct Circle {
     haversine: f64,
     /// Cosine of the centre's latitude, once needed.
     cos_lat: Cell<Option<f64>>,
-    outline: OnceCell<Rc<Outline>>,
+    outline: OnceCell<Arc<Outline>>,
 }
 
 impl Circle {
@@ -262,11 +262,11 @@ impl Circle {
             LAST_OUTLINE.with(|last| {
                 if let Some((k, o)) = &*last.borrow() {
                     if *k == key {
-                        return Rc::clone(o);
+                        return Arc::clone(o);
                     }
                 }
-                let o = Rc::new(Outline::build(self.center, self.meters));
-                *last.borrow_mut() = Some((key, Rc::clone(&o)));
+                let o = Arc::new(Outline::build(self.center, self.meters));
+                *last.borrow_mut() = Some((key, Arc::clone(&o)));
                 o
             })
         })

@@ -14,7 +14,8 @@ use crate::rect::{Position as P, Rect};
 use crate::Value;
 
 /// An [`Area`] prepared for many tests (see [`Area::prepare`]). Building it
-/// allocates (indexes for polygon areas); testing with it does not.
+/// allocates (indexes for polygon areas); testing with it does not. It can
+/// move between threads but not be shared (it caches lazily).
 pub struct PreparedArea<'a> {
     bbox: Rect,
     kind: Kind<'a>,
@@ -93,5 +94,14 @@ fn prepare_geometry(g: &Geometry) -> Option<Kind<'_>> {
             index: polys.iter().map(|p| PolyIndex::new(p)).collect(),
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prepared_areas_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<super::PreparedArea<'static>>();
     }
 }
