@@ -1,7 +1,65 @@
-//! Spatial predicates with Tile38's semantics (tidwall/geojson +
-//! tidwall/geometry): `obj WITHIN area` and `obj INTERSECTS area`.
+//! Spatial predicates with Tile38 1.37's semantics: `obj WITHIN area` and
+//! `obj INTERSECTS area`, as tidwall/geojson v1.4 computes them.
 //!
-//! INTERFACE STUB (bbox-only) — replaced by the predicates work.
+//! Tile38 answers `WITHIN` with `obj.Within(area)` (which is
+//! `area.Contains(obj)`) and `INTERSECTS` with `obj.Intersects(area)`, for
+//! every object whose bounding box meets [`Area::bbox`]; `TEST a WITHIN b`
+//! is `a.Within(b)`. This module ports those methods, quirks included:
+//!
+//! * boundaries count: a point on a polygon edge or rectangle side is
+//!   within it; touching shapes intersect; a point on a hole's edge is in
+//!   the polygon;
+//! * a line inside a hole *intersects* the polygon (lines are compared with
+//!   the exterior only), while a point or polygon inside a hole does not;
+//! * `BOUNDS` objects and areas are Go `Rect`s, kept as given: an inverted
+//!   rectangle (`SET … BOUNDS 34 -112 33 -115`) contains no point;
+//! * circles test points by haversine distance and everything else against
+//!   a 64-step polygon (see `circle`);
+//! * collections and Features follow the aggregation rules in `object`;
+//! * where Go never returns, these functions do: `Line.ContainsLine`
+//!   walking back and forth between two segments answers `false`, and a ray
+//!   cast at an infinite latitude stops nudging the point.
+//!
+//! Layout (each module says what it owns):
+//!
+//! * `geom`: rectangle, segment and ray-cast primitives;
+//! * `series`: the `Series` view of rings, lines and rectangles-as-rings;
+//! * `ring`: point/segment/ring-in-ring algorithms;
+//! * `shapes`: the point, rect, line and polygon `Contains`/`Intersects`
+//!   tables;
+//! * `object`: GeoJSON object dispatch (collections, Features);
+//! * `circle`: the geodesic circle and the Go-exact math behind it;
+//! * `index`, `prepared`: [`PreparedArea`], an area made ready for a search
+//!   (ring boxes and shape facts computed once, segment buckets for long
+//!   rings, circle constants), with the same answers.
+//!
+//! Nothing here allocates for points tested against points, rectangles,
+//! polygons or circles. A search should call [`Area::prepare`] once and test
+//! every candidate with the result; [`Area::contains`] and
+//! [`Area::intersects`] are the one-shot forms (they recompute ring boxes on
+//! each call).
+
+mod circle;
+mod geom;
+mod index;
+mod object;
+mod prepared;
+mod ring;
+mod series;
+mod shapes;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod quirks;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testutil;
+
+use circle::Circle;
+use object::Obj;
+pub use prepared::PreparedArea;
 
 use crate::rect::{Position, Rect};
 use crate::Value;
@@ -15,38 +73,45 @@ pub enum Area {
 }
 
 impl Area {
+    /// The rectangle Tile38 searches its R-tree with: the value's bounding
+    /// box, or for a circle the box of its 64-step polygon (so a point that
+    /// is within the radius but outside that box is never a candidate).
     pub fn bbox(&self) -> Rect {
         match self {
             Area::Value(v) => v.bbox(),
-            Area::Circle { center, .. } => Rect::point(*center),
+            Area::Circle { center, meters } => Circle::new(*center, *meters).rect(),
         }
     }
 
     /// `obj WITHIN self`.
     pub fn contains(&self, obj: &Value) -> bool {
-        let (a, b) = (obj.bbox(), self.bbox());
-        a.min.x >= b.min.x && a.max.x <= b.max.x && a.min.y >= b.min.y && a.max.y <= b.max.y
+        self.with_obj(|area| object::contains(area, &Obj::from_value(obj)))
     }
 
     /// `obj INTERSECTS self`.
     pub fn intersects(&self, obj: &Value) -> bool {
-        let (a, b) = (obj.bbox(), self.bbox());
-        a.min.x <= b.max.x && a.max.x >= b.min.x && a.min.y <= b.max.y && a.max.y >= b.min.y
+        self.with_obj(|area| object::intersects(&Obj::from_value(obj), area))
+    }
+
+    /// This area made ready to be tested against many objects.
+    pub fn prepare(&self) -> PreparedArea<'_> {
+        PreparedArea::new(self)
+    }
+
+    fn with_obj<T>(&self, f: impl FnOnce(&Obj) -> T) -> T {
+        match self {
+            Area::Value(v) => f(&Obj::from_value(v)),
+            Area::Circle { center, meters } => f(&Obj::Circle(&Circle::new(*center, *meters))),
+        }
     }
 }
 
 /// `a WITHIN b` for two areas (TEST).
 pub fn area_within(a: &Area, b: &Area) -> bool {
-    match a {
-        Area::Value(v) => b.contains(v),
-        Area::Circle { .. } => false,
-    }
+    a.with_obj(|a| b.with_obj(|b| object::contains(b, a)))
 }
 
-/// `a INTERSECTS b` for two areas (TEST).
+/// `a INTERSECTS b` for two areas (TEST); `a` is the receiver, as in Go.
 pub fn area_intersects(a: &Area, b: &Area) -> bool {
-    match a {
-        Area::Value(v) => b.intersects(v),
-        Area::Circle { .. } => false,
-    }
+    a.with_obj(|a| b.with_obj(|b| object::intersects(a, b)))
 }
