@@ -101,7 +101,7 @@ macro_rules! groups {
 
 groups!(
     set, get, fields, del, keys, expire, json, server, errors, protocol, scan, search, r#where,
-    nearby
+    nearby, within, intersects, testcmd
 );
 
 #[test]

@@ -180,6 +180,54 @@ pub fn asin(x: f64) -> f64 {
     }
 }
 
+/// Go's `math.Atan2` (Cephes, pure Go on amd64): the platform `atan2` can
+/// differ in the last bit, which moves circle outlines and distances.
+pub fn atan2(y: f64, x: f64) -> f64 {
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_4};
+    if y.is_nan() || x.is_nan() {
+        return f64::NAN;
+    }
+    if y == 0.0 {
+        return if x >= 0.0 && !x.is_sign_negative() {
+            0f64.copysign(y)
+        } else {
+            PI.copysign(y)
+        };
+    }
+    if x == 0.0 {
+        return FRAC_PI_2.copysign(y);
+    }
+    if x.is_infinite() {
+        let v = match (x > 0.0, y.is_infinite()) {
+            (true, true) => FRAC_PI_4,
+            (true, false) => 0.0,
+            (false, true) => 3.0 * FRAC_PI_4,
+            (false, false) => PI,
+        };
+        return v.copysign(y);
+    }
+    if y.is_infinite() {
+        return FRAC_PI_2.copysign(y);
+    }
+    let t = y / x;
+    let q = if t == 0.0 {
+        t
+    } else if t > 0.0 {
+        satan(t)
+    } else {
+        -satan(-t)
+    };
+    if x < 0.0 {
+        if q <= 0.0 {
+            q + PI
+        } else {
+            q - PI
+        }
+    } else {
+        q
+    }
+}
+
 /// Earth radius Tile38 uses, in meters.
 pub const EARTH_RADIUS: f64 = 6371e3;
 
@@ -204,6 +252,43 @@ pub fn haversine_h(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
     );
     let (s1, s2) = (sin((p2 - p1) / 2.0), sin((l2 - l1) / 2.0));
     s1 * s1 + s2 * s2 * cos(p1) * cos(p2)
+}
+
+/// tidwall/geojson's haversine term `geo.Haversine`, products grouped as
+/// `cos φa · cos φb · s · s` (rounds differently in the last digit from
+/// [`haversine_h`], which follows Tile38's own kNN distance).
+pub fn geo_haversine(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
+    // `deg * radians` with the constant π/180, unlike Tile38's kNN formula
+    // (`deg * π / 180`): for close points the difference of the two
+    // latitudes magnifies that last-bit difference.
+    const RADIANS: f64 = PI / 180.0;
+    let (p1, l1, p2, l2) = (
+        lat_a * RADIANS,
+        lon_a * RADIANS,
+        lat_b * RADIANS,
+        lon_b * RADIANS,
+    );
+    let (s1, s2) = (sin((p2 - p1) / 2.0), sin((l2 - l1) / 2.0));
+    s1 * s1 + cos(p1) * cos(p2) * s2 * s2
+}
+
+/// The distance Tile38 1.37 gives `Object.Distance` to a circle (NEARBY …
+/// SPARSE … DISTANCE): `R·2·atan2(√a, √(1−a))` of [`geo_haversine`].
+pub fn distance_to(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
+    let a = geo_haversine(lat_a, lon_a, lat_b, lon_b);
+    EARTH_RADIUS * 2.0 * atan2(a.sqrt(), (1.0 - a).sqrt())
+}
+
+/// `geo.NormalizeDistance`: a distance folded into `[0, πR]`, the great
+/// circle distance it reaches.
+pub fn normalize_distance(meters: f64) -> f64 {
+    let pi_r = PI * EARTH_RADIUS;
+    let m = meters % (2.0 * pi_r);
+    if m <= pi_r {
+        m
+    } else {
+        2.0 * pi_r - m
+    }
 }
 
 /// Meters from a haversine term (Tile38's `R·2·asin(√h)`).
@@ -267,7 +352,7 @@ pub fn bearing_to(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
     let dl = (lon_b - lon_a) * (PI / 180.0);
     let y = sin(dl) * cos(phi2);
     let x = cos(phi1) * sin(phi2) - sin(phi1) * cos(phi2) * cos(dl);
-    go_mod(y.atan2(x) * (180.0 / PI) + 360.0, 360.0)
+    go_mod(atan2(y, x) * (180.0 / PI) + 360.0, 360.0)
 }
 
 /// Go's `math.Mod`: the remainder takes the sign of `x` (Rust's `%` agrees).
@@ -290,6 +375,34 @@ mod destination_tests {
                 (b - bearing).abs() < 1e-6 || (b - bearing).abs() > 359.9,
                 "{b}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod distance_tests {
+    use super::*;
+
+    #[test]
+    fn sparse_distance_matches_tile38() {
+        // NEARBY location SPARSE 1 DISTANCE POINT 38.342940855731506
+        // -0.48126081948077476 25 → 386 at 11.63394861766148 (corpus).
+        let d = distance_to(
+            38.342940855731506,
+            -0.48126081948077476,
+            38.34300663218,
+            -0.48136455958069,
+        );
+        assert_eq!(d, 11.63394861766148);
+    }
+
+    #[test]
+    fn atan2_edges() {
+        assert_eq!(atan2(0.0, -1.0), PI);
+        assert_eq!(atan2(-0.0, 1.0).to_bits(), (-0.0f64).to_bits());
+        assert!(atan2(f64::NAN, 1.0).is_nan());
+        for (y, x) in [(1.0, 2.0), (-3.0, 0.5), (0.25, -4.0), (-1e-9, -1.0)] {
+            assert!((atan2(y, x) - f64::atan2(y, x)).abs() < 1e-15, "{y} {x}");
         }
     }
 }

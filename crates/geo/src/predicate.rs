@@ -93,6 +93,20 @@ impl Area {
         self.with_obj(|area| object::intersects(&Obj::from_value(obj), area))
     }
 
+    /// The area as a stored value: a circle becomes its 64-step polygon
+    /// (what Tile38 buffers for `BUFFER … CIRCLE`).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Area::Value(v) => v.clone(),
+            Area::Circle { center, meters } => {
+                let ring = Circle::new(*center, *meters).ring();
+                Value::from_geometry(crate::Geometry::new(crate::geojson::Shape::Polygon(vec![
+                    ring,
+                ])))
+            }
+        }
+    }
+
     /// This area made ready to be tested against many objects.
     pub fn prepare(&self) -> PreparedArea<'_> {
         PreparedArea::new(self)

@@ -18,23 +18,11 @@
 use std::f64::consts::PI;
 
 use crate::geojson::{Coord, Geometry, Shape};
-use crate::gomath::{bearing_to, cos, destination_point, sin, EARTH_RADIUS};
+use crate::gomath::{bearing_to, cos, destination_point, normalize_distance, sin};
 use crate::Value;
 
 /// Circle vertices: `360 / BUFFER_STEPS` = 24° apart.
 const BUFFER_STEPS: f64 = 15.0;
-
-/// `geo.NormalizeDistance`: a distance folded into `[0, πR]`, as the great
-/// circle distance it reaches (used for point circles only).
-fn normalize_distance(meters: f64) -> f64 {
-    let pi_r = PI * EARTH_RADIUS;
-    let m = meters % (2.0 * pi_r);
-    if m <= pi_r {
-        m
-    } else {
-        2.0 * pi_r - m
-    }
-}
 
 /// `bufferSimplePoint`.
 fn point_circle(p: Coord, meters: f64) -> Geometry {

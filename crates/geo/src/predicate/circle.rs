@@ -16,137 +16,27 @@
 //! circle.
 
 use std::cell::{Cell, OnceCell, RefCell};
-use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+use std::f64::consts::PI;
 use std::sync::Arc;
 
 use super::geom::rect_center;
 use super::object::{self, Obj};
 use super::series::{PointSeries, Series};
 use super::shapes::{Base, Poly, Ring};
-use crate::gomath::{asin, cos, sin};
+use crate::gomath::{
+    asin, cos, destination_point as destination, geo_haversine as haversine, normalize_distance,
+    sin,
+};
 use crate::rect::{Position as P, Rect as R};
 
 /// tidwall/geojson's earth radius in meters.
 const EARTH_RADIUS: f64 = 6371e3;
 const RADIANS: f64 = PI / 180.0;
-const DEGREES: f64 = 180.0 / PI;
-const PI_R: f64 = PI * EARTH_RADIUS;
 const STEPS: f64 = 64.0;
 
-/// Go's `math.Atan2` (Cephes, pure Go on amd64); the platform `atan2` can
-/// differ in the last bit, which moves circle outlines.
-fn go_atan2(y: f64, x: f64) -> f64 {
-    if y.is_nan() || x.is_nan() {
-        return f64::NAN;
-    }
-    if y == 0.0 {
-        return if x >= 0.0 && !x.is_sign_negative() {
-            0f64.copysign(y)
-        } else {
-            PI.copysign(y)
-        };
-    }
-    if x == 0.0 {
-        return FRAC_PI_2.copysign(y);
-    }
-    if x.is_infinite() {
-        let v = match (x > 0.0, y.is_infinite()) {
-            (true, true) => FRAC_PI_4,
-            (true, false) => 0.0,
-            (false, true) => 3.0 * FRAC_PI_4,
-            (false, false) => PI,
-        };
-        return v.copysign(y);
-    }
-    if y.is_infinite() {
-        return FRAC_PI_2.copysign(y);
-    }
-    let q = go_atan(y / x);
-    if x < 0.0 {
-        if q <= 0.0 {
-            q + PI
-        } else {
-            q - PI
-        }
-    } else {
-        q
-    }
-}
-
-fn go_atan(x: f64) -> f64 {
-    if x == 0.0 {
-        x
-    } else if x > 0.0 {
-        satan(x)
-    } else {
-        -satan(-x)
-    }
-}
-
-#[allow(clippy::excessive_precision)]
-fn satan(x: f64) -> f64 {
-    const MOREBITS: f64 = 6.123233995736765886130e-17;
-    const TAN3PIO8: f64 = 2.41421356237309504880;
-    if x <= 0.66 {
-        xatan(x)
-    } else if x > TAN3PIO8 {
-        FRAC_PI_2 - xatan(1.0 / x) + MOREBITS
-    } else {
-        FRAC_PI_4 + xatan((x - 1.0) / (x + 1.0)) + 0.5 * MOREBITS
-    }
-}
-
-#[allow(clippy::excessive_precision)]
-fn xatan(x: f64) -> f64 {
-    const P0: f64 = -8.750608600031904122785e-01;
-    const P1: f64 = -1.615753718733365076637e+01;
-    const P2: f64 = -7.500855792314704667340e+01;
-    const P3: f64 = -1.228866684490136173410e+02;
-    const P4: f64 = -6.485021904942025371773e+01;
-    const Q0: f64 = 2.485846490142306297962e+01;
-    const Q1: f64 = 1.650270098316988542046e+02;
-    const Q2: f64 = 4.328810604912902668951e+02;
-    const Q3: f64 = 4.853903996359136964868e+02;
-    const Q4: f64 = 1.945506571482613964425e+02;
-    let z = x * x;
-    let z = z * ((((P0 * z + P1) * z + P2) * z + P3) * z + P4)
-        / (((((z + Q0) * z + Q1) * z + Q2) * z + Q3) * z + Q4);
-    x * z + x
-}
-
-/// tidwall/geojson `geo.Haversine`: the haversine (not the distance).
-fn haversine(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
-    let (p1, l1) = (lat_a * RADIANS, lon_a * RADIANS);
-    let (p2, l2) = (lat_b * RADIANS, lon_b * RADIANS);
-    let (sp, sl) = (sin((p2 - p1) / 2.0), sin((l2 - l1) / 2.0));
-    sp * sp + cos(p1) * cos(p2) * sl * sl
-}
-
-/// `geo.DistanceTo` in meters.
+/// `geo.DistanceTo` in meters, as tidwall/geojson's circle computes it.
 fn distance(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
     EARTH_RADIUS * 2.0 * asin(haversine(lat_a, lon_a, lat_b, lon_b).sqrt())
-}
-
-/// `geo.NormalizeDistance`: distances wrap around the earth.
-fn normalize_distance(meters: f64) -> f64 {
-    let m = meters % (2.0 * PI_R);
-    if m <= PI_R {
-        m
-    } else {
-        2.0 * PI_R - m
-    }
-}
-
-/// `geo.DestinationPoint` as `(lat, lon)`.
-fn destination(lat: f64, lon: f64, meters: f64, bearing: f64) -> (f64, f64) {
-    let d = meters / EARTH_RADIUS;
-    let t = bearing * RADIANS;
-    let p1 = lat * RADIANS;
-    let l1 = lon * RADIANS;
-    let p2 = asin(sin(p1) * cos(d) + cos(p1) * sin(d) * cos(t));
-    let l2 = l1 + go_atan2(sin(t) * sin(d) * cos(p1), cos(d) - sin(p1) * sin(p2));
-    let l2 = (l2 + 3.0 * PI) % (2.0 * PI) - PI;
-    (p2 * DEGREES, l2 * DEGREES)
 }
 
 /// The polygon standing in for a circle.
@@ -276,6 +166,15 @@ impl Circle {
         self.outline().rect()
     }
 
+    /// The 64-step polygon as a ring of positions (a radius ≤ 0 gives the
+    /// closed ring of the zero-size rectangle at the centre).
+    pub fn ring(&self) -> Vec<P> {
+        match self.outline() {
+            Outline::Ring { points, .. } => points.clone(),
+            Outline::Dot(c) => vec![*c; 5],
+        }
+    }
+
     pub fn with_polygon<T>(&self, f: impl FnOnce(Poly) -> T) -> T {
         f(self.outline().poly())
     }
@@ -318,22 +217,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn atan2_matches_libm_closely() {
-        for (y, x) in [
-            (1.0, 2.0),
-            (-3.0, 0.5),
-            (0.2, -7.0),
-            (-1.0, -1.0),
-            (5.0, 1e-3),
-        ] {
-            assert!((go_atan2(y, x) - f64::atan2(y, x)).abs() < 1e-15, "{y} {x}");
-        }
-        assert_eq!(go_atan2(0.0, -1.0), PI);
-        assert_eq!(go_atan2(-0.0, 1.0).to_bits(), (-0.0f64).to_bits());
-        assert!(go_atan2(f64::NAN, 1.0).is_nan());
-    }
-
-    #[test]
     fn outline_is_an_ellipse_through_the_compass_points() {
         let c = Circle::new(P::new(-122.4412, 37.7335), 1000.0);
         let Outline::Ring { points, rect } = c.outline() else {
@@ -368,8 +251,9 @@ mod tests {
     #[test]
     fn radius_wraps_around_the_earth() {
         assert_eq!(normalize_distance(1000.0), 1000.0);
-        assert_eq!(normalize_distance(2.0 * PI_R - 1000.0), 1000.0);
-        let c = Circle::new(P::new(0.0, 0.0), 2.0 * PI_R - 1.0);
+        let pi_r = PI * EARTH_RADIUS;
+        assert_eq!(normalize_distance(2.0 * pi_r - 1000.0), 1000.0);
+        let c = Circle::new(P::new(0.0, 0.0), 2.0 * pi_r - 1.0);
         assert!(c.contains_point(P::new(0.0, 0.0)));
         assert!(!c.contains_point(P::new(0.0, 1.0)));
     }

@@ -266,13 +266,8 @@ impl SearchArea {
             }
         }
         if let Some(m) = self.buffer {
-            a = match a {
-                Area::Value(v) => Area::Value(area::buffer(&v, m).map_err(Error::Message)?),
-                Area::Circle { center, meters } => Area::Circle {
-                    center,
-                    meters: meters + m,
-                },
-            };
+            let v = area::buffer(&a.to_value(), m).map_err(Error::Message)?;
+            a = Area::Value(v);
         }
         Ok(a)
     }

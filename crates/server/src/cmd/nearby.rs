@@ -10,9 +10,9 @@
 use std::iter::Peekable;
 
 use tile38_collection::Item;
-use tile38_geo::gomath::{distance_from_h, haversine_h};
+use tile38_geo::gomath::{distance_from_h, distance_to, haversine_h};
 use tile38_geo::predicate::Area;
-use tile38_geo::{Position, Rect};
+use tile38_geo::{Position, Rect, Value};
 use tile38_proto::Args;
 
 use super::filter::check_supported;
@@ -96,14 +96,15 @@ impl ReadCommand<'_> for Nearby {
                 center: Position::new(qlon, qlat),
                 meters,
             };
+            let prepared = circle.prepare();
             let picked = sparse(col, circle.bbox(), depth, &|item: &Item| {
-                circle.intersects(&item.value)
+                prepared.intersects(&item.value)
             });
             let hits = picked.into_iter().map(|(id, item)| Hit {
                 id: id.as_bytes(),
                 item,
                 dist: if o.distance {
-                    distance_from_h(bbox_h(&item.value.bbox(), qlat, qlon))
+                    sparse_distance(&item.value, qlat, qlon)
                 } else {
                     0.0
                 },
@@ -128,6 +129,16 @@ impl ReadCommand<'_> for Nearby {
         let (found, cursor) = o.collect(cx, candidates, |id, _| o.matches_id(id))?;
         write_results(out, o, &found, cursor);
         Ok(())
+    }
+}
+
+/// Tile38's `Object.Distance(circle)`: from the centre to a point object
+/// (`geo.DistanceTo`, centre first); other objects are measured to their
+/// bounding box.
+fn sparse_distance(v: &Value, qlat: f64, qlon: f64) -> f64 {
+    match v {
+        Value::Point { x, y, .. } => distance_to(qlat, qlon, *y, *x),
+        _ => distance_from_h(bbox_h(&v.bbox(), qlat, qlon)),
     }
 }
 

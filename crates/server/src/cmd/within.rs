@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 
 use tile38_collection::{Collection, Id, Item};
-use tile38_geo::predicate::Area;
+use tile38_geo::predicate::PreparedArea;
 use tile38_geo::{area, Rect};
 use tile38_proto::Args;
 
@@ -130,7 +130,7 @@ pub fn sparse<'a>(
 impl<const INTERSECTS: bool> SpatialSearch<INTERSECTS> {
     const NAME: &'static str = if INTERSECTS { "INTERSECTS" } else { "WITHIN" };
 
-    fn test(&self, area: &Area, item: &Item) -> bool {
+    fn test(&self, area: &PreparedArea, item: &Item) -> bool {
         if INTERSECTS {
             area.intersects(&item.value)
         } else {
@@ -172,7 +172,8 @@ impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
             return Ok(());
         };
         let rect = area.bbox();
-        let test = |item: &Item| self.test(&area, item);
+        let prepared = area.prepare();
+        let test = |item: &Item| self.test(&prepared, item);
         let hits: Box<dyn Iterator<Item = (&Id, &Item)>> = match o.sparse {
             Some(depth) => Box::new(sparse(col, rect, depth, &test).into_iter()),
             None => candidates(col, rect),
