@@ -39,6 +39,23 @@ fn distance(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
     EARTH_RADIUS * 2.0 * asin(haversine(lat_a, lon_a, lat_b, lon_b).sqrt())
 }
 
+/// `(cos θ, sin θ)` of the outline's angles 0, 5.625, …, 360 (360/64 is
+/// exact, so this visits the same angles as Go), computed once: every
+/// circle uses the same ones.
+fn unit_steps() -> &'static [(f64, f64)] {
+    static STEPS_TABLE: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
+    STEPS_TABLE.get_or_init(|| {
+        let mut out = Vec::with_capacity(STEPS as usize + 1);
+        let mut th = 0.0;
+        while th <= 360.0 {
+            let r = RADIANS * th;
+            out.push((cos(r), sin(r)));
+            th += 360.0 / STEPS;
+        }
+        out
+    })
+}
+
 /// The polygon standing in for a circle.
 pub(super) enum Outline {
     Ring {
@@ -62,12 +79,8 @@ impl Outline {
         let lons = (max_x - min_x) / 2.0;
         let lats = (max_y - min_y) / 2.0;
         let mut points = Vec::with_capacity(STEPS as usize + 2);
-        // 360/64 is exact, so this visits 0, 5.625, ..., 360 like Go.
-        let mut th = 0.0;
-        while th <= 360.0 {
-            let r = RADIANS * th;
-            points.push(P::new(center.x + lons * cos(r), center.y + lats * sin(r)));
-            th += 360.0 / STEPS;
+        for &(c, s) in unit_steps() {
+            points.push(P::new(center.x + lons * c, center.y + lats * s));
         }
         points.push(points[0]);
         let rect = PointSeries::ring(&points).rect();
