@@ -205,9 +205,10 @@ impl SearchOpts {
         self.matches.is_empty() || self.matches.iter().any(|p| glob::matches(p, id))
     }
 
-    /// Whether the field filters (WHERE, WHEREIN) pass.
-    pub fn fields_pass(&self, item: &Item) -> bool {
-        self.wheres.iter().all(|w| w.matches(item)) && self.whereins.iter().all(|w| w.matches(item))
+    /// Whether the field filters (WHERE, WHEREIN) pass for object `id`.
+    pub fn fields_pass(&self, id: &[u8], item: &Item) -> bool {
+        self.wheres.iter().all(|w| w.matches(id, item))
+            && self.whereins.iter().all(|w| w.matches(item))
     }
 
     fn has_field_filters(&self) -> bool {
@@ -244,7 +245,7 @@ impl SearchOpts {
             let (id, item) = (hit.id, hit.item);
             step += 1;
             cx.check_deadline()?;
-            if !matched(id, item) || !self.fields_pass(item) {
+            if !matched(id, item) || !self.fields_pass(id, item) {
                 continue;
             }
             found.push(hit);
