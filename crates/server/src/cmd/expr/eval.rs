@@ -14,6 +14,7 @@
 //! arguments of functions that ignore them are skipped.
 
 use std::borrow::Cow;
+use std::sync::PoisonError;
 
 use regex::bytes::{Regex, RegexBuilder};
 use tile38_collection::{glob, Item};
@@ -21,7 +22,7 @@ use tile38_geo::geojson::Shape;
 use tile38_geo::{FieldValue, Value};
 
 use super::json;
-use super::parse::{Base, BinOp, Chain, Link, Lit, Node};
+use super::parse::{Base, BinOp, Chain, Link, Lit, Node, RegexOp};
 use super::value::{binary, negate, Eval, Fail, Func, Val};
 
 /// The candidate: its id and stored object.
@@ -54,7 +55,7 @@ pub fn eval<'a>(node: &'a Node, cx: &Cx<'a>) -> Eval<Val<'a>> {
                 let right = eval(right, cx)?;
                 acc = match op {
                     BinOp::Op(op) => binary(*op, acc, right, &text),
-                    BinOp::Regex(cached) => regex_match(&acc, &right, cached.as_ref(), cx)?,
+                    BinOp::Regex(op) => regex_match(&acc, &right, op, cx)?,
                 };
             }
             Ok(acc)
@@ -286,22 +287,26 @@ fn lower(s: &[u8]) -> Vec<u8> {
 
 /// `left =~ right`: Tile38 matches `String(left)` against the pattern
 /// `String(right)` (Go RE2 syntax, unanchored); a bad pattern is an error.
-fn regex_match<'a>(
-    left: &Val<'a>,
-    right: &Val<'a>,
-    cached: Option<&Option<Regex>>,
-    cx: &Cx<'a>,
-) -> Eval<Val<'a>> {
+fn regex_match<'a>(left: &Val<'a>, right: &Val<'a>, op: &RegexOp, cx: &Cx<'a>) -> Eval<Val<'a>> {
     let text = || cx.text();
     let subject = left.to_bytes(&text);
-    let hit = match cached {
-        Some(re) => re.as_ref().ok_or(Fail)?.is_match(&subject),
-        None => compile_regex(&right.to_bytes(&text))
-            .ok_or(Fail)?
-            .is_match(&subject),
-    };
-    Ok(Val::Bool(hit))
+    if let Some(re) = &op.literal {
+        return Ok(Val::Bool(re.as_ref().ok_or(Fail)?.is_match(&subject)));
+    }
+    let pattern = right.to_bytes(&text);
+    let mut cache = op.cache.lock().unwrap_or_else(PoisonError::into_inner);
+    if !cache.contains_key(&*pattern) {
+        if cache.len() >= REGEX_CACHE {
+            cache.clear();
+        }
+        cache.insert(pattern.to_vec(), compile_regex(&pattern));
+    }
+    let re = cache.get(&*pattern).and_then(Option::as_ref).ok_or(Fail)?;
+    Ok(Val::Bool(re.is_match(&subject)))
 }
+
+/// Distinct computed patterns kept compiled per expression.
+const REGEX_CACHE: usize = 64;
 
 /// Compiles a Go regexp pattern (see [`super::goregex`]).
 pub fn compile_regex(pattern: &[u8]) -> Option<Regex> {

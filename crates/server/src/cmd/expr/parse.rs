@@ -15,6 +15,9 @@
 //! fail when they are reached. Any other syntax error fails the whole
 //! expression.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use regex::bytes::Regex;
 
 use super::lex::{self, Groups, Level, MAX_DEPTH};
@@ -35,12 +38,19 @@ pub enum Lit {
     Str(Box<[u8]>),
 }
 
-/// A regex pattern given as a string literal is compiled here, once;
-/// `None` means the pattern is computed per candidate.
 #[derive(Debug)]
 pub enum BinOp {
     Op(Op),
-    Regex(Option<Option<Regex>>),
+    Regex(RegexOp),
+}
+
+/// `=~`: a pattern given as a string literal is compiled here, once; a
+/// computed one once per distinct pattern (Tile38 keeps an LRU cache).
+#[derive(Debug, Default)]
+pub struct RegexOp {
+    /// The literal pattern, compiled (`Some(None)`: invalid).
+    pub literal: Option<Option<Regex>>,
+    pub cache: Mutex<HashMap<Vec<u8>, Option<Regex>>>,
 }
 
 #[derive(Debug)]
@@ -236,7 +246,7 @@ impl Parser<'_> {
                 match (at(i + 1), at(i + 2)) {
                     (b'=', b'=') => op(Op::StrictEq, 3),
                     (b'=', _) => op(Op::Eq, 2),
-                    (b'~', _) => Ok(Some((BinOp::Regex(None), 2))),
+                    (b'~', _) => Ok(Some((BinOp::Regex(RegexOp::default()), 2))),
                     _ => Err(Syntax),
                 }
             }
@@ -318,10 +328,8 @@ impl Parser<'_> {
             (Some(first), Some(op)) => {
                 rest.push((op, node));
                 for (op, right) in &mut rest {
-                    if let BinOp::Regex(cached) = op {
-                        if let Node::Lit(Lit::Str(p)) = right {
-                            *cached = Some(super::eval::compile_regex(p));
-                        }
+                    if let (BinOp::Regex(op), Node::Lit(Lit::Str(p))) = (op, right) {
+                        op.literal = Some(super::eval::compile_regex(p));
                     }
                 }
                 Ok(Node::Seq(Box::new(first), rest))

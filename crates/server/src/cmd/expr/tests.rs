@@ -143,6 +143,7 @@ fn regex_operator() {
             "properties.name =~ 'truck.*'", // regexes keep case
             "properties.name =~ '(*'",      // invalid regex: no match
             "true || name =~ '(*'",         // both sides are evaluated
+            "name =~ ('(' + '*')",          // computed and invalid
             "name =~ '[^\\\\d]+' && name =~ '\\\\d'",
         ],
     );
@@ -463,5 +464,31 @@ fn tidwall_expr_table() {
         ("1 != 1 < 2 != 1", "true"),
     ] {
         assert_eq!(show(expr), want, "{expr}");
+    }
+}
+
+/// Rough timings: `cargo test --profile ci -p tile38-server --lib bench_eval
+/// -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_eval() {
+    let p = item(
+        r#"{"type":"Point","coordinates":[1,2]}"#,
+        &[("speed", "10"), ("name", "truck")],
+    );
+    let f = truck();
+    for (obj, e) in [
+        (&p, "speed > 5 && speed < 25"),
+        (&f, "speed > 5 && speed < 25"),
+        (&f, "properties.speed > 5 && properties.speed < 25"),
+        (&p, "name == 'TRUCK'"),
+    ] {
+        let x = Expr::parse(e.as_bytes());
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..1_000_000 {
+            n += usize::from(x.matches(b"id", obj));
+        }
+        eprintln!("{e}: {:?}/eval ({n})", t.elapsed() / 1_000_000);
     }
 }
