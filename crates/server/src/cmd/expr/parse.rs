@@ -290,6 +290,8 @@ impl Parser<'_> {
             }
             let found = if level == Level::Sum && matches!(c, b'+' | b'-') {
                 if !fill {
+                    // A sign before the operand is unary; `--`/`++` written
+                    // together are rejected (JavaScript's decrement).
                     if i > s && self.src[i - 1] == c {
                         return Err(Syntax);
                     }
@@ -298,6 +300,8 @@ impl Parser<'_> {
                     i += 1;
                     continue;
                 }
+                // `1e+5`: a sign right after `e`/`E` is kept in the operand,
+                // even after a name (`true+1` is then a syntax error).
                 if i > s && matches!(self.src[i - 1], b'e' | b'E') {
                     i += 1;
                     continue;
