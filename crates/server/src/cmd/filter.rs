@@ -1,16 +1,19 @@
 //! Search filters on field values:
 //! `WHERE field min max` (inclusive; `(` makes a bound exclusive; `-inf`,
-//! `+inf`), `WHERE field <op> value` (`<` `<=` `>` `>=` `==` `!=`) and
+//! `+inf`), `WHERE field <op> value` (`<` `<=` `>` `>=` `==` `!=`),
+//! `WHERE <expression>` (see [`super::expr`]) and
 //! `WHEREIN field count v1 … vn`. Values compare with Tile38's field order
 //! (kinds first, strings case-insensitively); a missing field is `0`.
-//! `WHERE <expression>` is recognised but not evaluated yet (issue 3).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use tile38_collection::Item;
-use tile38_geo::FieldValue;
+use tile38_geo::geojson::Shape;
+use tile38_geo::{FieldValue, Value};
 use tile38_proto::Args;
 
+use super::expr::Expr;
 use crate::error::{Error, Result};
 
 #[derive(Debug)]
@@ -42,8 +45,8 @@ pub enum Where {
         cmp: Cmp,
         value: FieldValue,
     },
-    /// A `WHERE <expression>`: parsed (one token) but not evaluated yet.
-    Expr(Vec<u8>),
+    /// A `WHERE <expression>` (one token), parsed once.
+    Expr(Expr),
 }
 
 /// One WHEREIN clause.
@@ -82,7 +85,7 @@ impl Where {
         }
         let next = (i + 1 < args.len()).then(|| args.get(i + 1));
         if is_expression(next) {
-            return Ok((Where::Expr(args.get(i).to_vec()), i + 1));
+            return Ok((Where::Expr(Expr::parse(args.get(i))), i + 1));
         }
         if i + 2 >= args.len() {
             return Err(Error::Arity);
@@ -113,7 +116,8 @@ impl Where {
         Ok((clause, i + 3))
     }
 
-    pub fn matches(&self, item: &Item) -> bool {
+    /// Whether the object `id` passes this clause.
+    pub fn matches(&self, id: &[u8], item: &Item) -> bool {
         match self {
             Where::Range { field, min, max } => {
                 let v = field_value(item, field);
@@ -127,7 +131,7 @@ impl Where {
                 };
                 above && below
             }
-            Where::Expr(_) => false,
+            Where::Expr(e) => e.matches(id, item),
             Where::Op { field, cmp, value } => {
                 let o = field_value(item, field).compare(value);
                 match cmp {
@@ -140,21 +144,6 @@ impl Where {
                 }
             }
         }
-    }
-}
-
-/// The error for expressions, reported once the whole command parsed (so
-/// that Tile38's earlier argument errors come first).
-pub fn check_supported(wheres: &[Where]) -> Result<()> {
-    match wheres.iter().find_map(|w| match w {
-        Where::Expr(e) => Some(e),
-        _ => None,
-    }) {
-        Some(e) => Err(Error::Message(format!(
-            "WHERE expressions are not supported yet: {}",
-            String::from_utf8_lossy(e)
-        ))),
-        None => Ok(()),
     }
 }
 
@@ -187,31 +176,67 @@ impl WhereIn {
 }
 
 /// The value a filter sees: `z`, `properties[.path]` of GeoJSON objects, or
-/// the field (with `name.path` into JSON fields); missing is `0`.
-fn field_value(item: &Item, name: &[u8]) -> FieldValue {
-    let zero = || FieldValue::Number {
-        value: 0.0,
-        text: None,
+/// the field (with `name.path` into JSON fields); missing is `0`. Read in
+/// place: a stored field is borrowed, `properties` is found among the
+/// object's foreign members without printing the object.
+fn field_value<'a>(item: &'a Item, name: &[u8]) -> Cow<'a, FieldValue> {
+    let zero = || {
+        Cow::Owned(FieldValue::Number {
+            value: 0.0,
+            text: None,
+        })
     };
     if name == b"z" {
-        return item.value.z().map_or_else(zero, |z| FieldValue::Number {
-            value: z,
-            text: None,
+        return item.value.z().map_or_else(zero, |z| {
+            Cow::Owned(FieldValue::Number {
+                value: z,
+                text: None,
+            })
         });
     }
-    if name == b"properties" || name.starts_with(b"properties.") {
-        if let Some(v) = item.fields.lookup(name) {
-            return v;
-        }
-        if item.value.is_spatial() {
-            let doc = String::from_utf8_lossy(&item.value.to_text()).into_owned();
-            let path = String::from_utf8_lossy(name).into_owned();
-            let found = gjson::get(&doc, &path);
-            if found.exists() {
-                return FieldValue::parse(found.json().as_bytes());
-            }
-        }
-        return zero();
+    if let Some(v) = item.fields.get(name) {
+        return Cow::Borrowed(v);
     }
-    item.fields.lookup(name).unwrap_or_else(zero)
+    if let Some(v) = item.fields.lookup(name) {
+        return Cow::Owned(v);
+    }
+    let path = match name.strip_prefix(b"properties") {
+        Some(b"") => None,
+        Some(rest) => match rest.strip_prefix(b".") {
+            Some(path) => Some(path),
+            None => return zero(),
+        },
+        None => return zero(),
+    };
+    properties_value(&item.value, path).map_or_else(zero, Cow::Owned)
+}
+
+/// `properties` (or a GJSON path inside it) of a GeoJSON object, as the
+/// printed object has it: a Feature without the member has `{}`.
+fn properties_value(value: &Value, path: Option<&[u8]>) -> Option<FieldValue> {
+    let Value::Geo(g) = value else {
+        return None;
+    };
+    let props = match super::expr::json_member(g.foreign_members(), b"properties") {
+        Some(p) => p,
+        None if matches!(g.shape, Shape::Feature(_)) => b"{}",
+        None => return None,
+    };
+    let Some(path) = path else {
+        return Some(FieldValue::parse(props));
+    };
+    let (props, path) = (
+        std::str::from_utf8(props).ok()?,
+        std::str::from_utf8(path).ok()?,
+    );
+    let found = gjson::get(props, path);
+    if !found.exists() {
+        return None;
+    }
+    let value = found.f64();
+    Some(match found.kind() {
+        // Numbers need no text (filters compare values): skip re-parsing.
+        gjson::Kind::Number if value.is_finite() => FieldValue::Number { value, text: None },
+        _ => FieldValue::parse(found.json().as_bytes()),
+    })
 }

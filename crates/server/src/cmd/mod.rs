@@ -13,6 +13,7 @@ mod config_cmd;
 mod crud;
 mod del;
 mod expire;
+mod expr;
 mod fields;
 mod filter;
 mod json;

@@ -15,7 +15,6 @@ use tile38_geo::predicate::Area;
 use tile38_geo::{Position, Rect, Value};
 use tile38_proto::Args;
 
-use super::filter::check_supported;
 use super::opts::SearchOpts;
 use super::results::{write_results, Hit};
 use super::set::parse_f64;
@@ -68,7 +67,6 @@ impl ReadCommand<'_> for Nearby {
                 "cannot use SPARSE without a point distance".into(),
             ));
         }
-        check_supported(&opts.wheres)?;
         if opts.fence {
             return Err(Error::Message(
                 "FENCE geofences are not supported yet".into(),

@@ -15,7 +15,7 @@
 use tile38_collection::{glob, Item};
 use tile38_proto::Args;
 
-use super::filter::{check_supported, Where, WhereIn};
+use super::filter::{Where, WhereIn};
 use super::output::{parse_precision, Form};
 use super::results::{Hit, Page};
 use super::set::parse_f64;
@@ -283,7 +283,6 @@ impl SearchOpts {
         if next < args.len() {
             return Err(Error::Arity);
         }
-        check_supported(&opts.wheres)?;
         Ok(opts)
     }
 
@@ -296,9 +295,10 @@ impl SearchOpts {
         self.matches.is_empty() || self.matches.iter().any(|p| glob::matches(p, id))
     }
 
-    /// Whether the field filters (WHERE, WHEREIN) pass.
-    pub fn fields_pass(&self, item: &Item) -> bool {
-        self.wheres.iter().all(|w| w.matches(item)) && self.whereins.iter().all(|w| w.matches(item))
+    /// Whether the field filters (WHERE, WHEREIN) pass for object `id`.
+    pub fn fields_pass(&self, id: &[u8], item: &Item) -> bool {
+        self.wheres.iter().all(|w| w.matches(id, item))
+            && self.whereins.iter().all(|w| w.matches(item))
     }
 
     pub fn has_field_filters(&self) -> bool {
@@ -336,7 +336,7 @@ impl SearchOpts {
             let (id, item) = (hit.id, hit.item);
             step += 1;
             cx.check_deadline()?;
-            if !matched(id, item) || !self.fields_pass(item) {
+            if !matched(id, item) || !self.fields_pass(id, item) {
                 continue;
             }
             found.push(hit);

@@ -19,7 +19,6 @@ use tile38_geo::{area, Rect};
 use tile38_proto::Args;
 
 use super::areas::SearchArea;
-use super::filter::check_supported;
 use super::opts::{Output, SearchOpts};
 use super::output::Form;
 use super::results::{write_results, Hit};
@@ -155,7 +154,6 @@ impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
             return Err(Error::invalid_arg(typ));
         }
         let area = SearchArea::parse(args, i, opts.clip, opts.buffer)?;
-        check_supported(&opts.wheres)?;
         if opts.fence {
             return Err(Error::Message(
                 "FENCE geofences are not supported yet".into(),
