@@ -1,12 +1,19 @@
 //! The append-only file (AOF), in Tile38's format: a concatenation of RESP
 //! arrays, one per logged write, holding the client's verbatim arguments.
 //!
-//! * [`Aof::append`] buffers a record. A writer thread moves the buffer to
-//!   the file within about a millisecond, coalescing the records of every
-//!   connection into one `write(2)` (Tile38 issues one per client batch); so
-//!   a crash of the process loses at most the last millisecond of writes.
-//!   [`Aof::flush`] writes synchronously; [`Aof::sync`] also fsyncs (once a
-//!   second in the background, and at shutdown).
+//! * [`Aof::append`] buffers a record and returns the file offset where it
+//!   ends. A writer thread moves the buffer to the file, coalescing the
+//!   records of every connection into one `write(2)` (Tile38 issues one per
+//!   client batch).
+//! * [`Fsync`] is the durability policy (`appendfsync`): with `everysec`
+//!   (default) and `no` the writer waits about a millisecond to gather
+//!   records, so a crash of the process loses at most that millisecond, and
+//!   `everysec` fsyncs once a second ([`Aof::sync`], called in the
+//!   background and at shutdown). With `always` the writer fsyncs after
+//!   every write and reports the durable offset ([`Aof::durable`], and the
+//!   notifier set with [`Aof::on_durable`]) so the server can hold replies
+//!   until their records are on disk: group commit, one fsync for every
+//!   record that arrived while the previous one ran.
 //! * [`load`] replays a file with the network framing parser (RESP, native
 //!   and plain-text lines are all accepted) and truncates a torn tail.
 //! * [`Aof::md5`] serves `AOFMD5 pos size` for followers.
@@ -14,7 +21,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,8 +35,61 @@ pub struct Aof {
     writer: Option<std::thread::JoinHandle<()>>,
 }
 
+/// `appendfsync`: when the AOF is fsynced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    /// After every write, before the replies (group commit).
+    Always,
+    /// Once a second (Tile38's and Redis's default).
+    EverySec,
+    /// Never explicitly; the kernel writes back when it likes.
+    No,
+}
+
+impl Fsync {
+    /// Parses `always`, `everysec`, `no` (any case).
+    pub fn parse(s: &str) -> Option<Fsync> {
+        match s.to_ascii_lowercase().as_str() {
+            "always" => Some(Fsync::Always),
+            "everysec" => Some(Fsync::EverySec),
+            "no" => Some(Fsync::No),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::EverySec => "everysec",
+            Fsync::No => "no",
+        }
+    }
+
+    fn from_u8(v: u8) -> Fsync {
+        match v {
+            0 => Fsync::Always,
+            2 => Fsync::No,
+            _ => Fsync::EverySec,
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        match self {
+            Fsync::Always => 0,
+            Fsync::EverySec => 1,
+            Fsync::No => 2,
+        }
+    }
+}
+
+type Notifier = Box<dyn Fn(u64) + Send + Sync>;
+
 struct Shared {
     path: PathBuf,
+    policy: AtomicU8,
+    /// Bytes known to be on disk (advanced by fsyncs).
+    durable: AtomicU64,
+    on_durable: Mutex<Option<Notifier>>,
     /// Records appended but not yet written to the file.
     pending: Mutex<Vec<u8>>,
     /// Signals the writer that `pending` became non-empty.
@@ -145,18 +205,41 @@ pub fn load(
 }
 
 impl Shared {
-    fn flush(&self) -> io::Result<()> {
+    /// Writes the pending records; returns the file offset written up to.
+    fn flush(&self) -> io::Result<u64> {
         let mut file = self.file.lock();
-        let batch = {
+        let (batch, end) = {
             let mut pending = self.pending.lock();
+            // Appends bump `size` under this lock: it counts exactly the
+            // bytes written so far plus `pending`.
+            let end = self.size.load(Ordering::Acquire);
             if pending.is_empty() {
-                return Ok(());
+                return Ok(end);
             }
-            std::mem::replace(&mut *pending, Vec::with_capacity(64 * 1024))
+            let batch = std::mem::replace(&mut *pending, Vec::with_capacity(64 * 1024));
+            (batch, end)
         };
         file.write_all(&batch)?;
         self.dirty.store(true, Ordering::Release);
+        Ok(end)
+    }
+
+    /// Flushes and fsyncs; marks everything written so far durable.
+    fn sync(&self) -> io::Result<()> {
+        let end = self.flush()?;
+        if self.dirty.swap(false, Ordering::AcqRel) {
+            self.file.lock().sync_data()?;
+        }
+        if self.durable.fetch_max(end, Ordering::AcqRel) < end {
+            if let Some(notify) = &*self.on_durable.lock() {
+                notify(end);
+            }
+        }
         Ok(())
+    }
+
+    fn policy(&self) -> Fsync {
+        Fsync::from_u8(self.policy.load(Ordering::Acquire))
     }
 
     fn writer_loop(&self) {
@@ -171,8 +254,15 @@ impl Shared {
                 let _ = self.flush();
                 return;
             }
-            std::thread::sleep(COALESCE);
-            if let Err(e) = self.flush() {
+            let result = if self.policy() == Fsync::Always {
+                // No extra wait: records arriving during the fsync form the
+                // next group.
+                self.sync()
+            } else {
+                std::thread::sleep(COALESCE);
+                self.flush().map(|_| ())
+            };
+            if let Err(e) = result {
                 tracing::error!("aof write: {e}");
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -195,6 +285,9 @@ impl Aof {
         let size = file.metadata()?.len();
         let shared = Arc::new(Shared {
             path: path.to_path_buf(),
+            policy: AtomicU8::new(Fsync::EverySec.to_u8()),
+            durable: AtomicU64::new(size),
+            on_durable: Mutex::new(None),
             pending: Mutex::new(Vec::with_capacity(64 * 1024)),
             wake: Condvar::new(),
             file: Mutex::new(file),
@@ -221,31 +314,62 @@ impl Aof {
         self.shared.size.load(Ordering::Acquire)
     }
 
-    /// Buffers one record (`*3\r\n$3\r\ndel\r\n…`).
-    pub fn append<'a>(&self, args: impl ExactSizeIterator<Item = &'a [u8]>) {
+    /// Buffers one record (`*3\r\n$3\r\ndel\r\n…`); returns the file
+    /// offset where it ends.
+    pub fn append<'a>(&self, args: impl ExactSizeIterator<Item = &'a [u8]>) -> u64 {
         let mut pending = self.shared.pending.lock();
         let before = pending.len();
         resp::command(&mut pending, args);
-        self.shared
+        let end = self
+            .shared
             .size
-            .fetch_add((pending.len() - before) as u64, Ordering::AcqRel);
+            .fetch_add((pending.len() - before) as u64, Ordering::AcqRel)
+            + (pending.len() - before) as u64;
         if before == 0 {
             self.shared.wake.notify_one();
         }
+        end
+    }
+
+    /// Re-reads the file size after the file was cut behind this handle's
+    /// back (loading truncates a torn tail); call before appending.
+    pub fn reread_size(&self) -> io::Result<()> {
+        let len = self.shared.file.lock().metadata()?.len();
+        let _pending = self.shared.pending.lock();
+        self.shared.size.store(len, Ordering::Release);
+        self.shared.durable.store(len, Ordering::Release);
+        Ok(())
     }
 
     /// Writes buffered records to the file now (no fsync).
     pub fn flush(&self) -> io::Result<()> {
-        self.shared.flush()
+        self.shared.flush().map(|_| ())
     }
 
     /// Flushes and fsyncs.
     pub fn sync(&self) -> io::Result<()> {
-        self.shared.flush()?;
-        if self.shared.dirty.swap(false, Ordering::AcqRel) {
-            self.shared.file.lock().sync_data()?;
-        }
-        Ok(())
+        self.shared.sync()
+    }
+
+    pub fn fsync_policy(&self) -> Fsync {
+        self.shared.policy()
+    }
+
+    /// Changes the policy (`CONFIG SET appendfsync`).
+    pub fn set_fsync_policy(&self, policy: Fsync) {
+        self.shared.policy.store(policy.to_u8(), Ordering::Release);
+        self.shared.wake.notify_one();
+    }
+
+    /// Bytes of the file known to be on disk.
+    pub fn durable(&self) -> u64 {
+        self.shared.durable.load(Ordering::Acquire)
+    }
+
+    /// Calls `notify(offset)` (from the writer thread) whenever the durable
+    /// offset advances.
+    pub fn on_durable(&self, notify: impl Fn(u64) + Send + Sync + 'static) {
+        *self.shared.on_durable.lock() = Some(Box::new(notify));
     }
 
     /// MD5 (lower-case hex) of bytes `[pos, pos+size)`; `None` past the end
@@ -287,6 +411,7 @@ impl Drop for Aof {
         if let Some(w) = self.writer.take() {
             let _ = w.join();
         }
+        let _ = self.shared.sync();
     }
 }
 
@@ -322,6 +447,32 @@ mod tests {
             Some("d41d8cd98f00b204e9800998ecf8427e")
         );
         assert_eq!(aof.md5(0, 1 << 40).unwrap(), None);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn always_reports_durable_offsets_in_order() {
+        let path = tmp("always");
+        let aof = Aof::open(&path).unwrap();
+        aof.set_fsync_policy(Fsync::Always);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        aof.on_durable(move |off| s2.lock().push(off));
+        let mut last = 0;
+        for i in 0..50 {
+            last = aof.append([&b"SET"[..], b"k", format!("id{i}").as_bytes()].into_iter());
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while aof.durable() < last && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(aof.durable(), last);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), last);
+        let seen = seen.lock().clone();
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        assert_eq!(seen.last(), Some(&last));
+        assert_eq!(Fsync::parse("EverySec"), Some(Fsync::EverySec));
+        assert_eq!(Fsync::parse("sometimes"), None);
         std::fs::remove_file(&path).unwrap();
     }
 

@@ -269,6 +269,15 @@ async fn run(
             tile38_aof::load(&path, |args| crate::cmd::replay(&s, args))
         })
         .await??;
+        if let Some(aof) = &server.aof {
+            aof.reread_size()?;
+            // The writer thread holds only the channel, never the server.
+            let durable = server.durable.clone();
+            aof.on_durable(move |offset| {
+                durable.send_replace(offset);
+            });
+        }
+        server.apply_fsync_policy();
         tracing::info!(
             "AOF loaded {} commands: {:.2}s, {} bytes",
             stats.commands,

@@ -12,7 +12,14 @@ use std::path::{Path, PathBuf};
 use parking_lot::RwLock;
 use serde_json::{json, Map, Value as Json};
 
+use tile38_aof::Fsync;
+
 use crate::error::{Error, Result};
+
+/// Properties of ours that Tile38 lacks: readable and settable by their
+/// exact name, kept out of pattern listings (`CONFIG GET *`) so that replies
+/// Tile38 clients know stay as they were.
+pub const EXTRA_PROPERTIES: &[&str] = &["appendfsync"];
 
 /// The property names `CONFIG GET` knows, sorted.
 pub const PROPERTIES: &[&str] = &[
@@ -41,6 +48,8 @@ pub struct Props {
     pub replica_priority: i64,
     pub replica_announce_ip: String,
     pub replica_announce_port: u64,
+    /// `appendfsync always|everysec|no`.
+    pub appendfsync: Fsync,
 }
 
 impl Default for Props {
@@ -56,6 +65,7 @@ impl Default for Props {
             replica_priority: -1,
             replica_announce_ip: String::new(),
             replica_announce_port: 0,
+            appendfsync: Fsync::EverySec,
         }
     }
 }
@@ -107,6 +117,7 @@ impl Props {
             "replica-priority" => self.replica_priority.to_string(),
             "replica_announce_ip" => self.replica_announce_ip.clone(),
             "replica_announce_port" => self.replica_announce_port.to_string(),
+            "appendfsync" => self.appendfsync.as_str().into(),
             _ => String::new(),
         }
     }
@@ -157,6 +168,7 @@ impl Props {
                     .ok_or_else(invalid)?
             }
             "replica_announce_ip" => self.replica_announce_ip = value.into(),
+            "appendfsync" => self.appendfsync = Fsync::parse(value).ok_or_else(invalid)?,
             "replica_announce_port" => {
                 self.replica_announce_port = if value.is_empty() {
                     0
@@ -207,6 +219,9 @@ impl Props {
         if !self.replica_announce_ip.is_empty() {
             put("replica_announce_ip", json!(self.replica_announce_ip));
         }
+        if self.appendfsync != d.appendfsync {
+            put("appendfsync", json!(self.appendfsync.as_str()));
+        }
         if self.replica_announce_port != 0 {
             put(
                 "replica_announce_port",
@@ -224,7 +239,7 @@ impl Props {
             Some(Json::Object(_)) | Some(Json::Array(_)) => obj.get(k).map(|v| v.to_string()),
             _ => None,
         };
-        for name in PROPERTIES {
+        for name in PROPERTIES.iter().chain(EXTRA_PROPERTIES) {
             if let Some(v) = text(name) {
                 let _ = p.set(name, &v);
             }

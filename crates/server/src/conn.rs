@@ -29,6 +29,9 @@ pub struct ConnState {
     pub client: Arc<ClientInfo>,
     /// The write lock kept across one batch's consecutive writes.
     pub lock: crate::server::BatchLock,
+    /// Whether this batch journaled a write (its replies may have to wait
+    /// for the fsync).
+    pub wrote: bool,
 }
 
 const DENIED: &[u8] = b"-DENIED Tile38 is running in protected mode because protected mode is enabled, no bind address was specified, no authentication password is requested to clients. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Tile38 you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Tile38 from the same host the server is running, however MAKE SURE Tile38 is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Tile38 configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a bind address or an authentication password. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
@@ -65,6 +68,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
             authed: false,
             client: client.clone(),
             lock: Default::default(),
+            wrote: false,
         },
         args: Args::new(),
         reply: Reply::default(),
@@ -86,6 +90,15 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
         let close = conn.process(&mut inbuf, &limits);
         conn.state.lock.release();
         conn.finish_batch();
+        let wrote = std::mem::take(&mut conn.state.wrote);
+        if let Some(target) = server.durability_target().filter(|_| wrote) {
+            // `appendfsync always`: replies wait for their records' fsync
+            // (one fsync covers every connection's records of that moment).
+            let mut durable = server.durable.subscribe();
+            if durable.wait_for(|d| *d >= target).await.is_err() {
+                break;
+            }
+        }
         if !conn.out.is_empty() {
             if stream.write_all(&conn.out).await.is_err() {
                 break;

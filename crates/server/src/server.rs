@@ -69,6 +69,9 @@ pub struct Server {
     pub clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     next_client_id: AtomicU64,
     pub shutdown: Notify,
+    /// The AOF's durable offset, for connections waiting on `appendfsync
+    /// always` (fed by the AOF writer thread).
+    pub durable: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// A database write lock that a connection keeps across the consecutive
@@ -114,6 +117,9 @@ pub fn now_nanos() -> i64 {
 
 impl Server {
     pub fn new(opts: Options, config: Config, aof: Option<Aof>) -> Server {
+        let durable = Arc::new(tokio::sync::watch::Sender::new(
+            aof.as_ref().map_or(0, Aof::durable),
+        ));
         Server {
             opts,
             config,
@@ -128,9 +134,25 @@ impl Server {
             loading: AtomicBool::new(false),
             oom: AtomicBool::new(false),
             clients: Mutex::new(BTreeMap::new()),
+            durable,
             next_client_id: AtomicU64::new(1),
             shutdown: Notify::new(),
         }
+    }
+
+    /// Hands the configured `appendfsync` to the AOF (startup, CONFIG SET).
+    pub fn apply_fsync_policy(&self) {
+        if let Some(aof) = &self.aof {
+            aof.set_fsync_policy(self.config.props().appendfsync);
+        }
+    }
+
+    /// With `appendfsync always`, the offset a reply must wait for before it
+    /// may be sent: everything appended so far (`None`: nothing to wait for).
+    pub fn durability_target(&self) -> Option<u64> {
+        let aof = self.aof.as_ref()?;
+        (aof.fsync_policy() == tile38_aof::Fsync::Always && aof.durable() < aof.size())
+            .then(|| aof.size())
     }
 
     /// The one place every state-changing write passes through, under the

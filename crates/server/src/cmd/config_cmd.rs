@@ -4,7 +4,7 @@ use tile38_collection::glob;
 use tile38_proto::Args;
 
 use super::{ConnCommand, ConnCx};
-use crate::config::PROPERTIES;
+use crate::config::{EXTRA_PROPERTIES, PROPERTIES};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -53,6 +53,7 @@ impl ConnCommand<'_> for ConfigCmd {
                 let found: Vec<(&str, String)> = PROPERTIES
                     .iter()
                     .filter(|n| glob::matches(&pattern, n.as_bytes()))
+                    .chain(EXTRA_PROPERTIES.iter().filter(|n| n.as_bytes() == pattern))
                     .map(|n| (*n, props.get(n)))
                     .collect();
                 if out.json {
@@ -79,6 +80,9 @@ impl ConnCommand<'_> for ConfigCmd {
                 cx.server.config.set(&name, &value)?;
                 if name == "maxmemory" {
                     crate::background::check_memory(cx.server);
+                }
+                if name == "appendfsync" {
+                    cx.server.apply_fsync_policy();
                 }
                 out.ok();
             }

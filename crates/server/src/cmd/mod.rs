@@ -284,6 +284,7 @@ pub fn run_spec(
             let changed = f(args, &mut WriteCx { db, server }, out)?;
             if changed {
                 server.journal(args);
+                conn.wrote = true;
             }
             Ok(())
         }
