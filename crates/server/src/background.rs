@@ -3,7 +3,9 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
 use std::time::Duration;
+use tile38_aof::Fsync;
 
 use crate::cmd::server_heap_alloc;
 use crate::server::{now_nanos, Server};
@@ -84,8 +86,16 @@ pub fn spawn(server: Arc<Server>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            if let Some(aof) = &s.aof {
-                if let Err(e) = aof.sync() {
+            // `everysec` only: `always` syncs in the writer, `no` leaves it
+            // to the kernel. The fsync blocks, so it runs off the runtime.
+            if s.aof
+                .as_ref()
+                .is_some_and(|a| a.fsync_policy() == Fsync::EverySec)
+            {
+                let s = s.clone();
+                let res =
+                    tokio::task::spawn_blocking(move || s.aof.as_ref().map(|a| a.sync())).await;
+                if let Ok(Some(Err(e))) = res {
                     tracing::error!("aof fsync: {e}");
                 }
             }
