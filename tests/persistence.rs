@@ -282,13 +282,11 @@ fn torn_last_record_is_truncated_on_load() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn aof_with_unknown_command_aborts_startup() {
-    let dir = temp_dir("badaof");
-    std::fs::write(aof(&dir), "asdfasdf\r\nSET fleet truck1 POINT 10 10\n").unwrap();
+/// Starts a server on `dir` expecting it to refuse; returns its log.
+fn refused_start(dir: &std::path::Path) -> String {
     let mut child = Command::new(bin_path("tile38-server"))
         .args(["-h", "127.0.0.1", "-p", "0", "-d"])
-        .arg(&dir)
+        .arg(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -303,11 +301,36 @@ fn aof_with_unknown_command_aborts_startup() {
         let _ = child.kill();
     }
     let out = child.wait_with_output().unwrap();
-    let logs = String::from_utf8_lossy(&out.stderr);
+    let logs = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(exited, "server must refuse to start; logs: {logs}");
     assert!(!status.unwrap().success(), "exit status must be non-zero");
-    assert!(logs.contains("unknown command 'asdfasdf'"), "{logs}");
     assert!(!logs.contains("Ready to accept connections"), "{logs}");
+    logs
+}
+
+#[test]
+fn aof_with_unknown_command_aborts_startup() {
+    let dir = temp_dir("badaof");
+    std::fs::write(aof(&dir), "asdfasdf\r\nSET fleet truck1 POINT 10 10\n").unwrap();
+    let logs = refused_start(&dir);
+    assert!(logs.contains("unknown command 'asdfasdf'"), "{logs}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn corruption_before_the_tail_is_refused_with_its_offset() {
+    let dir = temp_dir("midcorrupt");
+    let good = resp_cmd(&["SET", "fleet", "a", "POINT", "1", "2"]);
+    let mut data = good.clone();
+    data.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$x\r\n");
+    data.extend(resp_cmd(&["SET", "fleet", "b", "POINT", "1", "2"]));
+    std::fs::write(aof(&dir), &data).unwrap();
+    let logs = refused_start(&dir);
+    let at = good.len();
+    assert!(logs.contains(&format!("byte offset {at}")), "{logs}");
+    assert!(logs.contains(&format!("truncate -s {at}")), "{logs}");
+    // Nothing valid is dropped: the file is left as it was.
+    assert_eq!(std::fs::read(aof(&dir)).unwrap(), data);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -265,10 +265,23 @@ async fn run(
         let s = server.clone();
         let path = aof_path.clone();
         let started = std::time::Instant::now();
+        let shown = aof_path.display().to_string();
         let stats = tokio::task::spawn_blocking(move || {
             tile38_aof::load(&path, |args| crate::cmd::replay(&s, args))
         })
-        .await??;
+        .await?
+        .map_err(|e| match e {
+            tile38_aof::LoadError::Command { offset, message } => std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "AOF {shown} cannot be loaded at byte offset {offset}: {message}. \
+                     Nothing was changed. The {offset} bytes before it are intact: to \
+                     start from them, keep a copy of the file and cut it there \
+                     (`truncate -s {offset} {shown}`), or repair that record"
+                ),
+            ),
+            tile38_aof::LoadError::Io(e) => e,
+        })?;
         if let Some(aof) = &server.aof {
             aof.reread_size()?;
             // The writer thread holds only the channel, never the server.
