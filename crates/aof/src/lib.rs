@@ -25,6 +25,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod rewrite;
+
+pub use rewrite::Rewrite;
+
 use md5::{Digest, Md5};
 use parking_lot::{Condvar, Mutex};
 use tile38_proto::{parse_next, resp, Args, Limits};
@@ -87,6 +91,9 @@ type Notifier = Box<dyn Fn(u64) + Send + Sync>;
 struct Shared {
     path: PathBuf,
     policy: AtomicU8,
+    /// A rewrite is running: appended records also go to `side`.
+    capturing: AtomicBool,
+    side: Mutex<Option<Vec<u8>>>,
     /// Bytes known to be on disk (advanced by fsyncs).
     durable: AtomicU64,
     on_durable: Mutex<Option<Notifier>>,
@@ -283,9 +290,13 @@ impl Aof {
         }
         let file = opts.open(path)?;
         let size = file.metadata()?.len();
+        // A rewrite that never finished (crash): the AOF itself is intact.
+        let _ = std::fs::remove_file(rewrite::shrink_path(path));
         let shared = Arc::new(Shared {
             path: path.to_path_buf(),
             policy: AtomicU8::new(Fsync::EverySec.to_u8()),
+            capturing: AtomicBool::new(false),
+            side: Mutex::new(None),
             durable: AtomicU64::new(size),
             on_durable: Mutex::new(None),
             pending: Mutex::new(Vec::with_capacity(64 * 1024)),
@@ -320,6 +331,11 @@ impl Aof {
         let mut pending = self.shared.pending.lock();
         let before = pending.len();
         resp::command(&mut pending, args);
+        if self.shared.capturing.load(Ordering::Acquire) {
+            if let Some(side) = &mut *self.shared.side.lock() {
+                side.extend_from_slice(&pending[before..]);
+            }
+        }
         let end = self
             .shared
             .size
@@ -492,6 +508,41 @@ mod tests {
             err.to_string(),
             "unknown command 'asdfasdf' (at byte offset 0)"
         );
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod rewrite_tests {
+    use super::*;
+
+    #[test]
+    fn rewrite_keeps_records_appended_meanwhile() {
+        let path = std::env::temp_dir().join(format!("tile38-aof-rw-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let aof = Aof::open(&path).unwrap();
+        for i in 0..10 {
+            aof.append([&b"SET"[..], b"k", format!("old{i}").as_bytes()].into_iter());
+        }
+        let mut rw = aof.begin_rewrite().unwrap();
+        rw.write([&b"set"[..], b"k", b"compact"].into_iter())
+            .unwrap();
+        aof.append([&b"DEL"[..], b"k", b"old1"].into_iter());
+        aof.flush().unwrap();
+        let size = aof.finish_rewrite(rw).unwrap();
+        aof.append([&b"SET"[..], b"k", b"after"].into_iter());
+        aof.flush().unwrap();
+        let mut seen = Vec::new();
+        load(&path, |a| {
+            seen.push(a.to_strings().join(" "));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, ["set k compact", "DEL k old1", "SET k after"]);
+        assert_eq!(aof.size(), std::fs::metadata(&path).unwrap().len());
+        assert!(aof.size() > size);
+        assert!(!rewrite::shrink_path(&path).exists());
+        drop(aof);
         std::fs::remove_file(&path).unwrap();
     }
 }

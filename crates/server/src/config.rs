@@ -19,7 +19,11 @@ use crate::error::{Error, Result};
 /// Properties of ours that Tile38 lacks: readable and settable by their
 /// exact name, kept out of pattern listings (`CONFIG GET *`) so that replies
 /// Tile38 clients know stay as they were.
-pub const EXTRA_PROPERTIES: &[&str] = &["appendfsync"];
+pub const EXTRA_PROPERTIES: &[&str] = &[
+    "appendfsync",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
+];
 
 /// The property names `CONFIG GET` knows, sorted.
 pub const PROPERTIES: &[&str] = &[
@@ -50,6 +54,11 @@ pub struct Props {
     pub replica_announce_port: u64,
     /// `appendfsync always|everysec|no`.
     pub appendfsync: Fsync,
+    /// Automatic rewrite when the AOF grew by this many percent since the
+    /// last rewrite (0 = never), …
+    pub auto_aof_rewrite_percentage: u64,
+    /// … and is at least this big (bytes).
+    pub auto_aof_rewrite_min_size: u64,
 }
 
 impl Default for Props {
@@ -66,6 +75,8 @@ impl Default for Props {
             replica_announce_ip: String::new(),
             replica_announce_port: 0,
             appendfsync: Fsync::EverySec,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 << 20,
         }
     }
 }
@@ -118,6 +129,8 @@ impl Props {
             "replica_announce_ip" => self.replica_announce_ip.clone(),
             "replica_announce_port" => self.replica_announce_port.to_string(),
             "appendfsync" => self.appendfsync.as_str().into(),
+            "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
+            "auto-aof-rewrite-min-size" => format_mem_size(self.auto_aof_rewrite_min_size),
             _ => String::new(),
         }
     }
@@ -169,6 +182,12 @@ impl Props {
             }
             "replica_announce_ip" => self.replica_announce_ip = value.into(),
             "appendfsync" => self.appendfsync = Fsync::parse(value).ok_or_else(invalid)?,
+            "auto-aof-rewrite-percentage" => {
+                self.auto_aof_rewrite_percentage = unsigned(value).ok_or_else(invalid)?
+            }
+            "auto-aof-rewrite-min-size" => {
+                self.auto_aof_rewrite_min_size = parse_mem_size(value).ok_or_else(invalid)?
+            }
             "replica_announce_port" => {
                 self.replica_announce_port = if value.is_empty() {
                     0
@@ -221,6 +240,18 @@ impl Props {
         }
         if self.appendfsync != d.appendfsync {
             put("appendfsync", json!(self.appendfsync.as_str()));
+        }
+        if self.auto_aof_rewrite_percentage != d.auto_aof_rewrite_percentage {
+            put(
+                "auto-aof-rewrite-percentage",
+                json!(self.auto_aof_rewrite_percentage.to_string()),
+            );
+        }
+        if self.auto_aof_rewrite_min_size != d.auto_aof_rewrite_min_size {
+            put(
+                "auto-aof-rewrite-min-size",
+                json!(format_mem_size(self.auto_aof_rewrite_min_size)),
+            );
         }
         if self.replica_announce_port != 0 {
             put(

@@ -15,6 +15,7 @@ pub mod error;
 mod http;
 pub mod reply;
 pub mod server;
+pub mod shrink;
 
 pub use cli::run_cli;
 

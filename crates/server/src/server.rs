@@ -72,6 +72,7 @@ pub struct Server {
     /// The AOF's durable offset, for connections waiting on `appendfsync
     /// always` (fed by the AOF writer thread).
     pub durable: Arc<tokio::sync::watch::Sender<u64>>,
+    pub shrink: crate::shrink::ShrinkState,
 }
 
 /// A database write lock that a connection keeps across the consecutive
@@ -135,6 +136,7 @@ impl Server {
             oom: AtomicBool::new(false),
             clients: Mutex::new(BTreeMap::new()),
             durable,
+            shrink: Default::default(),
             next_client_id: AtomicU64::new(1),
             shutdown: Notify::new(),
         }

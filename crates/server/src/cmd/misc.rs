@@ -148,6 +148,22 @@ impl ConnCommand<'_> for Gc {
     }
 }
 
+/// `AOFSHRINK`: rewrites the AOF in the background; `OK` at once (also when
+/// a rewrite is already running or the AOF is off, as Tile38).
+pub struct AofShrink;
+
+impl ConnCommand<'_> for AofShrink {
+    fn parse(_: &Args) -> Result<Self> {
+        Ok(AofShrink)
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        cx.server.shrink.request.notify_one();
+        out.ok();
+        Ok(())
+    }
+}
+
 /// `TIMEOUT seconds CMD args…`: runs a read command with a deadline.
 pub fn run_timeout(
     server: &Server,

@@ -203,6 +203,7 @@ static TABLE: &[Spec] = &[
     spec("config", conn!(config_cmd::ConfigCmd)),
     spec("readonly", conn!(misc::ReadOnly)),
     spec("gc", conn!(misc::Gc)),
+    spec("aofshrink", conn!(misc::AofShrink)),
     spec("client", conn!(client::Client)),
     spec("aofmd5", conn!(server_info::AofMd5)),
     spec("aof", conn!(server_info::AofCmd)),

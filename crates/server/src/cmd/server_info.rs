@@ -210,7 +210,10 @@ fn ext_map(s: &Server, t: &Totals, h: &Heap, id: String, cpus: i64) -> Vec<(&'st
         ("tile38_aof_current_rewrite_time_sec", Val::Int(0)),
         ("tile38_aof_enabled", Val::Bool(aof)),
         ("tile38_aof_last_rewrite_time_sec", Val::Int(0)),
-        ("tile38_aof_rewrite_in_progress", Val::Bool(false)),
+        (
+            "tile38_aof_rewrite_in_progress",
+            Val::Bool(s.shrink.running.load(Ordering::Relaxed)),
+        ),
         ("tile38_aof_size", Val::Int(s.aof_size() as i64)),
         (
             "tile38_avg_point_size",
@@ -364,7 +367,10 @@ pub fn info_text(s: &Server, sections: &[&str]) -> String {
             "memory" => vec![("used_memory", heap().alloc.to_string())],
             "persistence" => vec![
                 ("aof_enabled", u8::from(s.aof.is_some()).to_string()),
-                ("aof_rewrite_in_progress", "0".into()),
+                (
+                    "aof_rewrite_in_progress",
+                    u8::from(s.shrink.running.load(Ordering::Relaxed)).to_string(),
+                ),
                 ("aof_last_rewrite_time_sec", "0".into()),
                 ("aof_current_rewrite_time_sec", "0".into()),
             ],

@@ -1,0 +1,102 @@
+//! Rewriting the AOF while writes go on (`AOFSHRINK`): the caller writes a
+//! minimal command set into `<aof>-shrink`; meanwhile every appended record
+//! is also kept in a side log; at the end, with appends held off by the
+//! caller, the side log follows the new records, the new file is fsynced
+//! and renamed over the AOF in one atomic step, and appending continues on
+//! it. A crash at any point leaves either the old file or the complete new
+//! one; a stale `-shrink` file is removed when the AOF is opened.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use tile38_proto::resp;
+
+use crate::Aof;
+
+/// The `-shrink` file being written.
+pub struct Rewrite {
+    path: PathBuf,
+    out: BufWriter<File>,
+    buf: Vec<u8>,
+}
+
+impl Rewrite {
+    /// Appends one record to the new file.
+    pub fn write<'a>(&mut self, args: impl ExactSizeIterator<Item = &'a [u8]>) -> io::Result<()> {
+        self.buf.clear();
+        resp::command(&mut self.buf, args);
+        self.out.write_all(&self.buf)
+    }
+}
+
+/// Path of the rewrite's temporary file.
+pub(crate) fn shrink_path(aof: &std::path::Path) -> PathBuf {
+    let mut p = aof.as_os_str().to_owned();
+    p.push("-shrink");
+    PathBuf::from(p)
+}
+
+impl Aof {
+    /// Starts a rewrite: creates `<aof>-shrink` and starts the side log.
+    pub fn begin_rewrite(&self) -> io::Result<Rewrite> {
+        let path = shrink_path(&self.shared.path);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
+        *self.shared.side.lock() = Some(Vec::new());
+        self.shared.capturing.store(true, Ordering::Release);
+        Ok(Rewrite {
+            path,
+            out: BufWriter::with_capacity(1 << 20, file),
+            buf: Vec::new(),
+        })
+    }
+
+    /// Gives up a rewrite (its file is removed, the AOF is untouched).
+    pub fn abort_rewrite(&self, rw: Rewrite) {
+        self.shared.capturing.store(false, Ordering::Release);
+        *self.shared.side.lock() = None;
+        let path = rw.path.clone();
+        drop(rw);
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// Completes a rewrite. The caller must hold off appends (the server
+    /// holds its database write lock): the side log is appended, the new
+    /// file fsynced and renamed over the AOF, and appends continue on it.
+    /// Returns the new size.
+    pub fn finish_rewrite(&self, mut rw: Rewrite) -> io::Result<u64> {
+        let sh = &self.shared;
+        let mut file = sh.file.lock();
+        let side = {
+            let mut pending = sh.pending.lock();
+            // Records not yet written belong to the old file and, through
+            // the side log, to the new one; nothing is pending afterwards.
+            file.write_all(&pending)?;
+            pending.clear();
+            sh.capturing.store(false, Ordering::Release);
+            sh.side.lock().take().unwrap_or_default()
+        };
+        rw.out.write_all(&side)?;
+        let new = rw.out.into_inner().map_err(|e| e.into_error())?;
+        new.sync_all()?;
+        drop(new);
+        std::fs::rename(&rw.path, &sh.path)?;
+        if let Some(dir) = sh.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        let reopened = OpenOptions::new().read(true).append(true).open(&sh.path)?;
+        let len = reopened.metadata()?.len();
+        *file = reopened;
+        sh.size.store(len, Ordering::Release);
+        sh.durable.store(len, Ordering::Release);
+        sh.dirty.store(false, Ordering::Release);
+        Ok(len)
+    }
+}

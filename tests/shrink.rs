@@ -1,0 +1,189 @@
+//! AOFSHRINK and the automatic rewrite, with the real server: the rewrite
+//! runs while clients keep writing, loses nothing, the shrunk file is
+//! smaller and loads to the same state.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tile38::{temp_dir, wait_until, TestServer};
+
+/// Every key's objects with fields, as SCAN prints them (sorted by key).
+fn state(c: &mut redis::Connection) -> Vec<(String, redis::Value)> {
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(c).unwrap();
+    keys.sort();
+    keys.into_iter()
+        .map(|k| {
+            let v: redis::Value = redis::cmd("SCAN")
+                .arg(&k)
+                .arg("LIMIT")
+                .arg(1_000_000)
+                .query(c)
+                .unwrap();
+            (k, v)
+        })
+        .collect()
+}
+
+fn rewrites(srv: &TestServer) -> usize {
+    srv.logs()
+        .iter()
+        .filter(|l| l.contains("AOF rewritten"))
+        .count()
+}
+
+#[test]
+fn shrink_under_concurrent_writes_keeps_every_write() {
+    let dir = temp_dir("shrink");
+    let srv = TestServer::start_in(&dir, &[]);
+    let mut c = srv.redis();
+    // History to shrink: every object rewritten several times.
+    for round in 0..5 {
+        let mut p = redis::pipe();
+        for i in 0..2000 {
+            p.cmd("SET")
+                .arg("fleet")
+                .arg(format!("t{i}"))
+                .arg("FIELD")
+                .arg("speed")
+                .arg(round * 10 + i % 7)
+                .arg("POINT")
+                .arg(33.0 + i as f64 * 1e-4)
+                .arg(-112.0)
+                .ignore();
+        }
+        p.cmd("SET")
+            .arg("docs")
+            .arg("d1")
+            .arg("STRING")
+            .arg(format!("v{round}"))
+            .ignore();
+        p.cmd("SET")
+            .arg("ttl")
+            .arg("x")
+            .arg("EX")
+            .arg(3600)
+            .arg("POINT")
+            .arg(1)
+            .arg(2)
+            .ignore();
+        p.cmd("FSET")
+            .arg("fleet")
+            .arg("t1")
+            .arg("name")
+            .arg("Alice Smith")
+            .ignore();
+        let _: () = p.query(&mut c).unwrap();
+    }
+    let before = std::fs::metadata(dir.join("appendonly.aof")).unwrap().len();
+    // Writers keep going while the rewrite runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (stop, port) = (stop.clone(), srv.port);
+        std::thread::spawn(move || {
+            let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+            let mut c = client.get_connection().unwrap();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let _: () = redis::cmd("SET")
+                    .arg("live")
+                    .arg(format!("l{n}"))
+                    .arg("POINT")
+                    .arg(1)
+                    .arg(n % 90)
+                    .query(&mut c)
+                    .unwrap();
+                if n % 3 == 0 {
+                    let _: i64 = redis::cmd("DEL")
+                        .arg("fleet")
+                        .arg(format!("t{n}"))
+                        .query(&mut c)
+                        .unwrap();
+                }
+                n += 1;
+            }
+            n
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let reply: String = redis::cmd("AOFSHRINK").query(&mut c).unwrap();
+    assert_eq!(reply, "OK");
+    assert!(
+        wait_until(Duration::from_secs(20), || rewrites(&srv) == 1),
+        "no rewrite finished"
+    );
+    std::thread::sleep(Duration::from_millis(50));
+    stop.store(true, Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    assert!(written > 0);
+    let info: String = redis::cmd("INFO").arg("persistence").query(&mut c).unwrap();
+    assert!(info.contains("aof_rewrite_in_progress:0"), "{info}");
+    let want = state(&mut c);
+    srv.terminate();
+    let after = std::fs::metadata(dir.join("appendonly.aof")).unwrap().len();
+    assert!(after < before, "shrunk {after} vs {before}");
+    let text = std::fs::read_to_string(dir.join("appendonly.aof")).unwrap();
+    assert!(
+        text.contains("$5\r\nfield\r\n$4\r\nname\r\n$13\r\n\"Alice Smith\"\r\n"),
+        "field values in JSON form"
+    );
+    let srv = TestServer::start_in(&dir, &[]);
+    let mut c = srv.redis();
+    assert_eq!(state(&mut c), want);
+    let ttl: i64 = redis::cmd("TTL").arg("ttl").arg("x").query(&mut c).unwrap();
+    assert!((3500..=3600).contains(&ttl), "{ttl}");
+    srv.terminate();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_aof_is_rewritten_automatically_when_it_grows() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.redis();
+    for (k, v) in [
+        ("auto-aof-rewrite-min-size", "64kb"),
+        ("auto-aof-rewrite-percentage", "50"),
+    ] {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(k)
+            .arg(v)
+            .query(&mut c)
+            .unwrap();
+    }
+    let pct: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("auto-aof-rewrite-percentage")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(pct, ["auto-aof-rewrite-percentage", "50"]);
+    // The same 100 objects written over and over: the file grows, the
+    // state does not.
+    for round in 0..40 {
+        let mut p = redis::pipe();
+        for i in 0..100 {
+            p.cmd("SET")
+                .arg("k")
+                .arg(format!("id{i}"))
+                .arg("POINT")
+                .arg(round)
+                .arg(i)
+                .ignore();
+        }
+        let _: () = p.query(&mut c).unwrap();
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || rewrites(&srv) >= 1),
+        "no automatic rewrite"
+    );
+    let count: i64 = redis::cmd("SCAN")
+        .arg("k")
+        .arg("COUNT")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(count, 100);
+    let file = std::fs::metadata(srv.dir.join("appendonly.aof"))
+        .unwrap()
+        .len();
+    assert!(file < 64 * 1024, "rewritten file is small: {file}");
+}
