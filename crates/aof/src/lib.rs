@@ -172,7 +172,20 @@ pub fn load(
     let mut args = Args::new();
     let mut pos = 0usize;
     let mut stats = LoadStats::default();
+    // Large files report progress every 64 MiB.
+    const PROGRESS: usize = 64 << 20;
+    let mut next_report = PROGRESS;
     while pos < data.len() {
+        if pos >= next_report {
+            next_report += PROGRESS;
+            tracing::info!(
+                "Loading AOF: {:.0}% ({} of {} bytes, {} commands)",
+                pos as f64 * 100.0 / data.len() as f64,
+                pos,
+                data.len(),
+                stats.commands
+            );
+        }
         if data[pos] == 0 {
             // Zero-filled tails (preallocation, crashes) are skipped, as Tile38 does.
             pos += 1;
