@@ -101,7 +101,7 @@ macro_rules! groups {
 
 groups!(
     set, get, fields, del, keys, expire, json, server, errors, protocol, scan, search, r#where,
-    nearby, within, intersects, testcmd
+    nearby, within, intersects, testcmd, hooks
 );
 
 #[test]

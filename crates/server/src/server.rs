@@ -59,6 +59,9 @@ pub struct Server {
     pub opts: Options,
     pub config: Config,
     pub db: Arc<RwLock<Database>>,
+    /// Webhook and channel definitions (`cmd::hooks`); taken after the
+    /// database lock, never before it.
+    pub hooks: Mutex<crate::cmd::hooks::Hooks>,
     pub aof: Option<Aof>,
     pub stats: Stats,
     pub started: Instant,
@@ -125,6 +128,7 @@ impl Server {
             opts,
             config,
             db: Arc::new(RwLock::new(Database::new())),
+            hooks: Mutex::new(Default::default()),
             aof,
             stats: Stats::default(),
             started: Instant::now(),

@@ -1,4 +1,5 @@
-//! `DEL key id [ERRON404]`, `PDEL key pattern`, `DROP key`, `FLUSHDB`.
+//! `DEL key id [ERRON404]`, `PDEL key pattern`, `DROP key`, `FLUSHDB` (which
+//! also removes every hook and channel).
 
 use tile38_collection::glob;
 use tile38_proto::Args;
@@ -102,6 +103,7 @@ impl WriteCommand<'_> for Drop {
     }
 
     fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+        // Hooks and channels on the key stay defined, as in Tile38.
         let dropped = cx.db.remove(&self.key).is_some();
         out.int_or_ok(dropped as i64);
         Ok(dropped)
@@ -120,6 +122,7 @@ impl WriteCommand<'_> for FlushDb {
 
     fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
         cx.db.clear();
+        super::hooks::clear(cx.server);
         out.ok();
         Ok(true)
     }

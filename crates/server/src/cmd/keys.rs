@@ -74,6 +74,7 @@ impl ReadCommand<'_> for Type {
 }
 
 /// `RENAME` and `RENAMENX` share parsing; `nx` refuses an existing target.
+/// Both refuse a key that a hook or channel watches (`cmd::hooks`).
 pub struct Rename {
     key: Vec<u8>,
     new_key: Vec<u8>,
@@ -102,6 +103,7 @@ impl WriteCommand<'_> for Rename {
         if cx.db.get(&self.key).is_none() {
             return Err(Error::KeyNotFound);
         }
+        super::hooks::check_rename(cx.server, &self.key, &self.new_key)?;
         if self.nx && cx.db.get(&self.new_key).is_some() {
             out.int_or_ok(0);
             return Ok(false);

@@ -16,6 +16,7 @@ mod expire;
 mod expr;
 mod fields;
 mod filter;
+pub mod hooks;
 mod json;
 mod keys;
 mod misc;
@@ -188,6 +189,14 @@ static TABLE: &[Spec] = &[
     spec("jset", write!(json::JSet)),
     spec("jget", read!(json::JGet)),
     spec("jdel", write!(json::JDel)),
+    spec("sethook", write!(hooks::SetHook)),
+    spec("setchan", write!(hooks::SetChan)),
+    spec("delhook", write!(hooks::DelHook)),
+    spec("delchan", write!(hooks::DelChan)),
+    spec("pdelhook", write!(hooks::PDelHook)),
+    spec("pdelchan", write!(hooks::PDelChan)),
+    spec("hooks", read!(hooks::ListHooks)),
+    spec("chans", read!(hooks::ListChans)),
     open("echo", conn!(misc::Echo)),
     open("output", conn!(misc::Output)),
     open("auth", conn!(misc::Auth)),
