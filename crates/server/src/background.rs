@@ -78,7 +78,11 @@ pub fn spawn(server: Arc<Server>) {
             tick.tick().await;
             if !s.loading.load(Ordering::Acquire) {
                 let s2 = s.clone();
-                let _ = tokio::task::spawn_blocking(move || sweep_expired(&s2)).await;
+                let _ = tokio::task::spawn_blocking(move || {
+                    sweep_expired(&s2);
+                    crate::cmd::hooks::sweep_expired(&s2)
+                })
+                .await;
             }
         }
     });

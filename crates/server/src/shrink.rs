@@ -9,6 +9,7 @@
 //! set <key> <id> [field <name> <json value>]… [ex <seconds left>] object <geojson>|string <text>
 //! ```
 //!
+//! then one `sethook`/`setchan` per webhook and channel definition.
 //! Records appended meanwhile are replayed after it (the AOF keeps a side
 //! log), so the only pause is the final swap under the write lock. The
 //! automatic rewrite starts when the AOF has grown by
@@ -148,6 +149,9 @@ fn write_objects(server: &Server, rw: &mut Rewrite) -> std::io::Result<()> {
                 break;
             }
         }
+    }
+    for r in crate::cmd::hooks::shrink_records(server) {
+        rw.write(r.iter().map(Vec::as_slice))?;
     }
     Ok(())
 }

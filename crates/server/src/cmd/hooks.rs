@@ -154,6 +154,39 @@ pub fn sweep_expired(server: &Server) -> usize {
     before - hooks.by_name.len()
 }
 
+/// The live definitions as AOFSHRINK writes them, in name order:
+/// `setchan name [meta k v]… [ex secs] command…` and
+/// `sethook name endpoint,… [meta k v]… [ex secs] command…` (seconds left
+/// with one decimal, at least 0.1).
+pub fn shrink_records(server: &Server) -> Vec<Vec<Vec<u8>>> {
+    let now = now_nanos();
+    let hooks = server.hooks.lock();
+    hooks
+        .by_name
+        .iter()
+        .filter(|(_, h)| h.live(now))
+        .map(|(name, h)| {
+            let verb: &[u8] = if h.channel { b"setchan" } else { b"sethook" };
+            let mut r = vec![verb.to_vec(), name.clone()];
+            if !h.channel {
+                r.push(h.endpoints.join(&b","[..]));
+            }
+            for (k, v) in &h.metas {
+                r.extend([b"meta".to_vec(), k.clone(), v.clone()]);
+            }
+            if let Some(at) = h.expires {
+                let tenths = ((at - now) / 100_000_000).max(1);
+                r.extend([
+                    b"ex".to_vec(),
+                    format!("{}", tenths as f64 / 10.0).into_bytes(),
+                ]);
+            }
+            r.extend(h.command.iter().cloned());
+            r
+        })
+        .collect()
+}
+
 /// How many hooks and channels exist (SERVER `num_hooks`).
 pub fn count(server: &Server) -> usize {
     let now = now_nanos();
