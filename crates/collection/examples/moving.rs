@@ -1,7 +1,8 @@
 //! Moving-objects workload: loads N random points (default 1M), times
 //! NEARBY-style kNN (limit 1 and 10) and 1 km / 10° box searches, moves
 //! random objects M times (default 1M) timing each move, and times the
-//! searches again, to see whether the index degrades under moves.
+//! searches again, to see whether the index degrades under moves; then
+//! times deleting and inserting again.
 //!
 //! `cargo run --profile ci -p tile38-collection --example moving -- 200000 1000000`
 
@@ -136,5 +137,16 @@ fn main() {
             worst * 1e3
         );
         queries(&c, "moved");
+        let t = Instant::now();
+        for _ in 0..100_000 {
+            k = (k + 7919) % n;
+            let id = format!("truck{k}");
+            let item = c.delete(id.as_bytes()).expect("present");
+            c.set(id.as_bytes(), item.value, vec![], None, SetCond::Always);
+        }
+        println!(
+            "delete+reinsert: {:.2} µs",
+            t.elapsed().as_secs_f64() * 1e6 / 1e5
+        );
     }
 }

@@ -391,6 +391,7 @@ impl Collection {
         assert_eq!(spatial, self.spatial.len());
         let with_deadline = self.store.iter().filter(|(_, e)| e.item.expires.is_some());
         assert_eq!(self.expires.len(), with_deadline.count());
+        self.order.check(|s| self.store.id(s));
         let ordered: Vec<&[u8]> = self.order.all().map(|s| self.store.id(s)).collect();
         assert_eq!(ordered.len(), self.len());
         assert!(ordered.windows(2).all(|w| w[0] < w[1]), "id order");
