@@ -18,7 +18,7 @@ pub use crate::id::Id;
 use crate::nearest::Nearest;
 use crate::order::Order;
 use crate::page::Bbox;
-use crate::spatial::SpatialIndex;
+use crate::spatial::{PageOf, SpatialIndex};
 use crate::store::Store;
 
 /// The condition of a `SET`: always, `XX` (only if the id exists), `NX`
@@ -185,7 +185,7 @@ impl Collection {
             let store = &self.store;
             self.order.insert(slot, id, |s| store.id(s));
             if let Some(e) = new_env {
-                self.spatial.insert(slot, bbox(&e));
+                self.spatial.insert(&mut self.store, slot, bbox(&e));
             }
             if let Some(at) = deadline {
                 self.expires.insert((at.get(), slot));
@@ -198,20 +198,20 @@ impl Collection {
         }
         self.seq += 1;
         self.account(slot, false);
-        let entry = self.store.get_mut(slot);
         // An unchanged box keeps its index entry: moving nothing is the
         // common update.
-        let old_env = envelope(&entry.item.value);
+        let old_env = envelope(&self.store.get(slot).item.value);
         if old_env != new_env {
             match (old_env, new_env) {
-                (Some(_), Some(e)) => self.spatial.update(slot, bbox(&e)),
+                (Some(_), Some(e)) => self.spatial.update(&mut self.store, slot, bbox(&e)),
                 (Some(_), None) => {
-                    self.spatial.remove(slot);
+                    self.spatial.remove(&mut self.store, slot);
                 }
-                (None, Some(e)) => self.spatial.insert(slot, bbox(&e)),
+                (None, Some(e)) => self.spatial.insert(&mut self.store, slot, bbox(&e)),
                 (None, None) => {}
             }
         }
+        let entry = self.store.get_mut(slot);
         if entry.item.expires != deadline {
             if let Some(at) = entry.item.expires {
                 self.expires.remove(&(at.get(), slot));
@@ -242,7 +242,7 @@ impl Collection {
         self.account(slot, false);
         let store = &self.store;
         self.order.remove(slot, id, |s| store.id(s));
-        self.spatial.remove(slot);
+        self.spatial.remove(&mut self.store, slot);
         let entry = self.store.remove(slot);
         if let Value::String(v) = &entry.item.value {
             self.strings.remove(&(v.clone(), entry.id));
@@ -371,15 +371,15 @@ impl Collection {
     /// Checks that every index agrees with the objects (tests; O(n log n)).
     #[doc(hidden)]
     pub fn check(&self) {
-        self.spatial.check();
+        self.spatial.check(&self.store);
         let mut spatial = 0;
         for (slot, e) in self.store.iter() {
             assert_eq!(self.store.find(&e.id), Some(slot), "id map: {:?}", e.id);
             let env = envelope(&e.item.value);
-            assert_eq!(self.spatial.page_of(slot).is_some(), env.is_some());
+            assert_eq!(self.store.page_of(slot).is_some(), env.is_some());
             if let Some(env) = env {
                 spatial += 1;
-                let p = self.spatial.page_of(slot).expect("indexed");
+                let p = self.store.page_of(slot).expect("indexed");
                 let page = self.spatial.tree.pages.get(p);
                 let i = page.position(slot).expect("in its page");
                 assert_eq!(page.entry(i), bbox(&env), "box of {:?}", e.id);

@@ -10,7 +10,7 @@
 //!   a full covering page (split at the median of its wider axis; a full
 //!   page of objects all at the new object's position gets a sibling page
 //!   instead), else the nearest page (its box grows).
-//! * Remove: by slot (`page_of` says where), the page box shrinks to its
+//! * Remove: by slot ([`PageOf`] says where), the page box shrinks to its
 //!   entries; a page left with fewer than [`MIN`] entries is dissolved and
 //!   its entries inserted again, so pages stay at least a quarter full.
 //! * Moving within the page's box updates the entry in place.
@@ -33,42 +33,17 @@ use crate::tree::PageTree;
 /// A page with fewer entries than this (after a removal) is dissolved.
 pub const MIN: usize = CAP / 4;
 
-/// `page_of` value of a slot that is not indexed.
-const NONE: u32 = u32::MAX;
-
-/// Slot → page, in chunks of 1024 (a `Vec` would double as it grows).
-#[derive(Default)]
-struct PageOf(Vec<Box<[u32; 1024]>>);
-
-impl PageOf {
-    fn get(&self, slot: u32) -> Option<u32> {
-        let chunk = self.0.get((slot >> 10) as usize)?;
-        Some(chunk[(slot & 1023) as usize]).filter(|&p| p != NONE)
-    }
-
-    fn set(&mut self, slot: u32, page: u32) {
-        let c = (slot >> 10) as usize;
-        while self.0.len() <= c {
-            self.0.push(Box::new([NONE; 1024]));
-        }
-        self.0[c][(slot & 1023) as usize] = page;
-    }
-
-    /// Number of indexed slots (tests).
-    fn count(&self) -> usize {
-        self.0
-            .iter()
-            .flat_map(|c| c.iter())
-            .filter(|&&p| p != NONE)
-            .count()
-    }
+/// Where the index records each slot's page. The objects' entries hold
+/// it (in bytes the entry's alignment leaves free) rather than a table of
+/// the index's own: 4 bytes an object saved.
+pub trait PageOf {
+    fn page_of(&self, slot: u32) -> Option<u32>;
+    fn set_page_of(&mut self, slot: u32, page: Option<u32>);
 }
 
 #[derive(Default)]
 pub struct SpatialIndex {
     pub(crate) tree: PageTree,
-    /// Page of each slot.
-    page_of: PageOf,
     len: usize,
 }
 
@@ -87,26 +62,21 @@ impl SpatialIndex {
         self.tree.pages.len()
     }
 
-    /// The page of `slot`, if indexed.
-    pub fn page_of(&self, slot: u32) -> Option<u32> {
-        self.page_of.get(slot)
-    }
-
     /// A new page of `entries`, in the tree.
-    fn add_page(&mut self, entries: &[(Bbox, u32)]) -> u32 {
+    fn add_page(&mut self, at: &mut impl PageOf, entries: &[(Bbox, u32)]) -> u32 {
         let p = self.tree.pages.insert(Page::new(entries));
         for &(_, s) in entries {
-            self.page_of.set(s, p);
+            at.set_page_of(s, Some(p));
         }
         self.tree.link(p);
         p
     }
 
     /// Indexes `slot` under the box `b` (the slot must not be indexed).
-    pub fn insert(&mut self, slot: u32, b: Bbox) {
+    pub fn insert(&mut self, at: &mut impl PageOf, slot: u32, b: Bbox) {
         self.len += 1;
         if self.tree.rtree.size() == 0 {
-            self.add_page(&[(b, slot)]);
+            self.add_page(at, &[(b, slot)]);
             return;
         }
         let p = self.tree.choose(&b);
@@ -114,16 +84,16 @@ impl SpatialIndex {
         if page.is_full() {
             if page.all_at(&b) {
                 // A crowd at one position: a sibling page in its group.
-                self.add_page(&[(b, slot)]);
+                self.add_page(at, &[(b, slot)]);
             } else {
-                self.split(p, slot, b);
+                self.split(at, p, slot, b);
             }
             return;
         }
         let old = page.bbox;
         page.push(slot, b);
         let grown = page.bbox;
-        self.page_of.set(slot, p);
+        at.set_page_of(slot, Some(p));
         if grown != old {
             page.bbox = old;
             self.tree.rebox(p, grown);
@@ -132,7 +102,7 @@ impl SpatialIndex {
 
     /// Splits the full page `p` plus the new entry `(b, slot)` in two at the
     /// median of the axis along which the entries spread more.
-    fn split(&mut self, p: u32, slot: u32, b: Bbox) {
+    fn split(&mut self, at: &mut impl PageOf, p: u32, slot: u32, b: Bbox) {
         let mut all: Vec<(Bbox, u32)> = Vec::with_capacity(CAP + 1);
         all.extend(self.tree.pages.get(p).entries());
         all.push((b, slot));
@@ -149,18 +119,18 @@ impl SpatialIndex {
         self.tree.unlink(p);
         *self.tree.pages.get_mut(p) = Page::new(left);
         for &(_, s) in left {
-            self.page_of.set(s, p);
+            at.set_page_of(s, Some(p));
         }
         self.tree.link(p);
-        self.add_page(right);
+        self.add_page(at, right);
     }
 
     /// Unindexes `slot`; returns whether it was indexed.
-    pub fn remove(&mut self, slot: u32) -> bool {
-        let Some(p) = self.page_of(slot) else {
+    pub fn remove(&mut self, at: &mut impl PageOf, slot: u32) -> bool {
+        let Some(p) = at.page_of(slot) else {
             return false;
         };
-        self.page_of.set(slot, NONE);
+        at.set_page_of(slot, None);
         self.len -= 1;
         let page = self.tree.pages.get_mut(p);
         let i = page.position(slot).expect("slot in its page");
@@ -170,7 +140,7 @@ impl SpatialIndex {
             self.tree.unlink(p);
             self.tree.pages.remove(p);
         } else if len < MIN && self.tree.pages.len() > 1 {
-            self.dissolve(p);
+            self.dissolve(at, p);
         } else if !self.shrink(p) && len == CAP - 1 {
             self.tree.promote(p);
         }
@@ -190,20 +160,20 @@ impl SpatialIndex {
     }
 
     /// Removes page `p` and inserts its entries again.
-    fn dissolve(&mut self, p: u32) {
+    fn dissolve(&mut self, at: &mut impl PageOf, p: u32) {
         self.tree.unlink(p);
         let page = self.tree.pages.remove(p);
         for (b, s) in page.entries() {
-            self.page_of.set(s, NONE);
+            at.set_page_of(s, None);
             self.len -= 1;
-            self.insert(s, b);
+            self.insert(at, s, b);
         }
     }
 
     /// Moves `slot` (indexed) to the box `b`: in place when its page covers
     /// `b` (the page box may shrink), else removed and inserted again.
-    pub fn update(&mut self, slot: u32, b: Bbox) {
-        let p = self.page_of(slot).expect("slot indexed");
+    pub fn update(&mut self, at: &mut impl PageOf, slot: u32, b: Bbox) {
+        let p = at.page_of(slot).expect("slot indexed");
         let page = self.tree.pages.get_mut(p);
         let i = page.position(slot).expect("slot in its page");
         if page.entry(i) == b {
@@ -214,8 +184,8 @@ impl SpatialIndex {
             self.shrink(p);
             return;
         }
-        self.remove(slot);
-        self.insert(slot, b);
+        self.remove(at, slot);
+        self.insert(at, slot, b);
     }
 
     /// Indexed slots whose box meets the `f64` box `q` (`[min x, min y,
@@ -287,7 +257,7 @@ impl SpatialIndex {
     /// `page_of` names, page boxes are the unions of their entries, no page
     /// is empty, the tree's groups hold exactly the pages. (Pages below
     /// [`MIN`] exist: a crowd's newest page starts with one entry.)
-    pub fn check(&self) {
+    pub fn check(&self, at: &impl PageOf) {
         self.tree.check();
         let mut count = 0;
         let pages = &self.tree.pages;
@@ -295,11 +265,10 @@ impl SpatialIndex {
             assert!(!page.is_empty(), "page {p} empty");
             assert_eq!(Some(page.bbox), page.tight_bbox(), "page {p} box");
             for &s in page.slots() {
-                assert_eq!(self.page_of(s), Some(p), "slot {s}");
+                assert_eq!(at.page_of(s), Some(p), "slot {s}");
             }
             count += page.len();
         }
         assert_eq!(count, self.len);
-        assert_eq!(self.page_of.count(), self.len);
     }
 }

@@ -10,14 +10,21 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use crate::collection::Item;
 use crate::id::Id;
 use crate::slab::Slab;
+use crate::spatial::PageOf;
 
-/// One object: its id and what the server sees of it.
+/// One object: its id, what the server sees of it, and its page in the
+/// spatial index (in the 4 bytes the 20-byte id leaves before the 8-aligned
+/// item).
 pub struct Entry {
     pub id: Id,
+    page: u32,
     pub item: Item,
 }
 
-/// 1024 entries a chunk (80 KiB at 80 bytes an entry).
+/// `Entry::page` of an object not in the spatial index.
+const NO_PAGE: u32 = u32::MAX;
+
+/// 1024 entries a chunk (88 KiB at 88 bytes an entry).
 type Entries = Slab<Entry, 10>;
 
 #[derive(Default)]
@@ -52,7 +59,8 @@ impl Store {
     /// Stores a new object (its id must not be present); returns its slot.
     pub fn insert(&mut self, id: Id, item: Item) -> u32 {
         let hash = self.hash(&id);
-        let slot = self.entries.insert(Entry { id, item });
+        let page = NO_PAGE;
+        let slot = self.entries.insert(Entry { id, page, item });
         let (entries, hasher) = (&self.entries, &self.hasher);
         // Growing rehashes every id: read from the entries.
         self.by_id.insert_unique(hash, slot, |&s| {
@@ -89,5 +97,17 @@ impl Store {
     /// Every object, in slot order (no meaning; for checks).
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Entry)> {
         self.entries.iter()
+    }
+}
+
+impl PageOf for Store {
+    #[inline]
+    fn page_of(&self, slot: u32) -> Option<u32> {
+        Some(self.entries.get(slot).page).filter(|&p| p != NO_PAGE)
+    }
+
+    #[inline]
+    fn set_page_of(&mut self, slot: u32, page: Option<u32>) {
+        self.entries.get_mut(slot).page = page.unwrap_or(NO_PAGE);
     }
 }
