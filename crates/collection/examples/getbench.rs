@@ -1,3 +1,9 @@
+//! GET lookup latency: 100k objects with 17-byte ids (`truck000000012345`,
+//! as redis-benchmark's `__rand_int__` makes them), 1M lookups in a
+//! scattered order.
+//!
+//! `cargo run --profile ci -p tile38-collection --example getbench`
+
 use std::time::Instant;
 use tile38_collection::{Collection, SetCond};
 use tile38_geo::Value;

@@ -9,6 +9,7 @@ use std::ops::Deref;
 use tile38_proto::fmt::{write_f64, write_json_str};
 
 mod list;
+mod pool;
 
 pub use list::FieldList;
 

@@ -2,7 +2,8 @@
 //! behind a thin pointer (8 bytes in the object; nothing allocated without
 //! fields). Field names are interned: a fleet's objects share a handful of
 //! names (`speed`, `heading`), so each field stores an 8-byte pointer to
-//! the shared name instead of its own copy. Interned names live for the
+//! the shared name instead of its own copy. One-field lists (40 bytes) come
+//! from [`super::pool`]. Interned names live for the
 //! process; past [`MAX_NAMES`] distinct names (or for names longer than
 //! [`MAX_NAME_LEN`]) a field owns its name instead, so clients inventing
 //! names cannot grow the table without bound.
@@ -14,7 +15,7 @@ use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 use std::sync::{LazyLock, Mutex};
 
-use super::FieldValue;
+use super::{pool, FieldValue};
 
 /// Most distinct interned names.
 pub const MAX_NAMES: usize = 4096;
@@ -174,7 +175,7 @@ impl FieldList {
             let len = ptr.as_ref().len;
             let first = ptr.as_ptr().cast::<u8>().add(OFFSET).cast::<Field>();
             let out = (0..len).map(|i| first.add(i).read()).collect();
-            alloc::dealloc(ptr.as_ptr().cast(), layout(len));
+            pool::dealloc(ptr.as_ptr().cast(), layout(len));
             out
         }
     }
@@ -189,7 +190,7 @@ impl FieldList {
         // SAFETY: `layout` is non-zero sized; the header and each field are
         // written once before the list is used.
         unsafe {
-            let raw = alloc::alloc(layout);
+            let raw = pool::alloc(layout);
             let Some(ptr) = NonNull::new(raw.cast::<Header>()) else {
                 alloc::handle_alloc_error(layout);
             };
