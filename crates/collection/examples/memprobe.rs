@@ -1,3 +1,10 @@
+//! Bytes a collection spends per object: 200k random points with ids
+//! `truckN`, without fields and with one numeric field, counted by a
+//! counting allocator (what was asked for) and as resident memory (what
+//! malloc's rounding and headers make of it).
+//!
+//! `cargo run --profile ci -p tile38-collection --example memprobe`
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 struct Count;
@@ -21,6 +28,16 @@ unsafe impl GlobalAlloc for Count {
 static A: Count = Count;
 use tile38_collection::{Collection, Item, SetCond};
 use tile38_geo::{FieldValue, Value};
+/// The process's resident set (Linux), KiB.
+fn rss_kib() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn main() {
     println!(
         "Item {} Value {} FieldList {} FieldValue {}",
@@ -31,6 +48,7 @@ fn main() {
     );
     for fields in [false, true] {
         let before = BYTES.load(Ordering::Relaxed);
+        let rss_before = rss_kib();
         let mut c = Collection::new();
         let mut s: u64 = 1;
         for i in 0..200_000u64 {
@@ -56,9 +74,11 @@ fn main() {
             );
         }
         let after = BYTES.load(Ordering::Relaxed);
+        let rss_after = rss_kib();
         println!(
-            "fields={fields}: {} bytes/object",
-            (after - before) / 200_000
+            "fields={fields}: {} bytes/object (resident: {} bytes/object)",
+            (after - before) / 200_000,
+            (rss_after - rss_before) * 1024 / 200_000
         );
         std::mem::forget(c);
     }

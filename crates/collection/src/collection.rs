@@ -1,17 +1,25 @@
-//! One key's objects: a hash map id → object (GET/SET in O(1)), the ids in
-//! byte order (SCAN order), an `rstar` R-tree over the bounding boxes of
-//! spatial objects, and an expiry index ordered by deadline. All stay in step
-//! on every change.
+//! One key's objects and the indexes over them, kept in step on every
+//! change:
+//!
+//! * [`Store`]: the objects, in a slab addressed by `u32` slot, and the
+//!   hash table id → slot (GET/SET in O(1)).
+//! * [`Order`]: the slots in id order (SCAN).
+//! * [`SpatialIndex`]: the spatial objects' boxes (pages under an R-tree).
+//! * strings by value (SEARCH) and slots by deadline (expiry sweep).
+//!
+//! The indexes hold slots, not ids, so an id is stored once.
 
 use std::collections::BTreeSet;
-use std::ops::Bound;
+use std::num::NonZeroI64;
 
-use hashbrown::HashMap;
-use rstar::AABB;
-use tile38_geo::{FieldList, FieldValue, Rect, Value};
+use tile38_geo::{FieldList, FieldValue, Position, Rect, Value};
 
 pub use crate::id::Id;
-use crate::spatial::SpatialIndex;
+use crate::nearest::Nearest;
+use crate::order::Order;
+use crate::page::Bbox;
+use crate::spatial::{PageOf, SpatialIndex};
+use crate::store::Store;
 
 /// The condition of a `SET`: always, `XX` (only if the id exists), `NX`
 /// (only if it does not).
@@ -27,8 +35,9 @@ pub enum SetCond {
 pub struct Item {
     pub value: Value,
     pub fields: FieldList,
-    /// Expiry deadline in unix nanoseconds.
-    pub expires: Option<i64>,
+    /// Expiry deadline in unix nanoseconds (8 bytes: a deadline of 0 is
+    /// kept as -1, both long past).
+    pub expires: Option<NonZeroI64>,
     /// When the object was last written (per-collection counter): Tile38's
     /// R-tree puts the most recently written of equal keys first.
     pub seq: u64,
@@ -38,32 +47,47 @@ impl Item {
     fn weight(&self, id: &[u8]) -> usize {
         id.len() + self.value.weight() + self.fields.weight()
     }
+
+    /// The deadline as given to [`Collection::set`].
+    pub fn deadline(&self) -> Option<i64> {
+        self.expires.map(NonZeroI64::get)
+    }
 }
 
-/// The R-tree envelope of a value; non-finite boxes are not indexed (they
-/// would corrupt the tree's ordering and no search can match them).
-fn envelope(value: &Value) -> Option<AABB<[f64; 2]>> {
+fn to_deadline(at: Option<i64>) -> Option<NonZeroI64> {
+    at.and_then(|at| NonZeroI64::new(at).or(NonZeroI64::new(-1)))
+}
+
+/// The exact box of a value as `[min x, min y, max x, max y]`; strings and
+/// non-finite boxes are not indexed (no search can match them).
+fn envelope(value: &Value) -> Option<[f64; 4]> {
     if !value.is_spatial() {
         return None;
     }
     let r = value.bbox();
     let (min_x, max_x) = (r.min.x.min(r.max.x), r.min.x.max(r.max.x));
     let (min_y, max_y) = (r.min.y.min(r.max.y), r.min.y.max(r.max.y));
-    if ![min_x, min_y, max_x, max_y].iter().all(|v| v.is_finite()) {
-        return None;
-    }
-    Some(AABB::from_corners([min_x, min_y], [max_x, max_y]))
+    let e = [min_x, min_y, max_x, max_y];
+    e.iter().all(|v| v.is_finite()).then_some(e)
+}
+
+fn bbox(e: &[f64; 4]) -> Bbox {
+    Bbox::outward([e[0], e[1]], [e[2], e[3]])
+}
+
+fn rect(e: &[f64; 4]) -> Rect {
+    Rect::new(Position::new(e[0], e[1]), Position::new(e[2], e[3]))
 }
 
 /// A collection (the value of one key).
 #[derive(Default)]
 pub struct Collection {
-    items: HashMap<Id, Item>,
-    order: BTreeSet<Id>,
-    tree: SpatialIndex,
+    store: Store,
+    order: Order,
+    spatial: SpatialIndex,
     /// String objects by (value, id): SEARCH order.
     strings: BTreeSet<(Box<[u8]>, Id)>,
-    expires: BTreeSet<(i64, Id)>,
+    expires: BTreeSet<(i64, u32)>,
     num_points: usize,
     num_strings: usize,
     weight: usize,
@@ -76,11 +100,11 @@ impl Collection {
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.store.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.store.is_empty()
     }
 
     /// Σ coordinates of spatial objects (STATS `num_points`).
@@ -99,18 +123,21 @@ impl Collection {
     }
 
     pub fn get(&self, id: &[u8]) -> Option<&Item> {
-        self.items.get(id)
+        self.store.find(id).map(|s| &self.store.get(s).item)
     }
 
     pub fn contains(&self, id: &[u8]) -> bool {
-        self.items.contains_key(id)
+        self.store.find(id).is_some()
     }
 
-    fn account(&mut self, id: &[u8], item: &Item, add: bool) {
+    /// Adds (or, `add == false`, takes away) the object at `slot` to the
+    /// statistics.
+    fn account(&mut self, slot: u32, add: bool) {
+        let e = self.store.get(slot);
         let (points, strings, weight) = (
-            item.value.num_points(),
-            usize::from(!item.value.is_spatial()),
-            item.weight(id),
+            e.item.value.num_points(),
+            usize::from(!e.item.value.is_spatial()),
+            e.item.weight(&e.id),
         );
         if add {
             self.num_points += points;
@@ -120,32 +147,6 @@ impl Collection {
             self.num_points -= points;
             self.num_strings -= strings;
             self.weight -= weight;
-        }
-    }
-
-    fn unindex(&mut self, id: &Id, item: &Item) {
-        self.account(id, item, false);
-        if let Value::String(v) = &item.value {
-            self.strings.remove(&(v.clone(), id.clone()));
-        }
-        if let Some(envelope) = envelope(&item.value) {
-            self.tree.remove(envelope, id);
-        }
-        if let Some(at) = item.expires {
-            self.expires.remove(&(at, id.clone()));
-        }
-    }
-
-    fn index(&mut self, id: &Id, item: &Item) {
-        self.account(id, item, true);
-        if let Value::String(v) = &item.value {
-            self.strings.insert((v.clone(), id.clone()));
-        }
-        if let Some(envelope) = envelope(&item.value) {
-            self.tree.insert(envelope, id.clone());
-        }
-        if let Some(at) = item.expires {
-            self.expires.insert((at, id.clone()));
         }
     }
 
@@ -161,84 +162,103 @@ impl Collection {
         cond: SetCond,
     ) -> bool {
         let new_env = envelope(&value);
-        let Some((key, item)) = self.items.get_key_value_mut(id) else {
+        let deadline = to_deadline(expires);
+        let Some(slot) = self.store.find(id) else {
             if cond == SetCond::IfExists {
                 return false;
             }
-            let key = Id::from(id);
+            self.seq += 1;
             let mut list = FieldList::new();
             for (name, v) in fields {
                 list.set(&name, v);
             }
-            self.seq += 1;
+            if let Value::String(v) = &value {
+                self.strings.insert((v.clone(), Id::new(id)));
+            }
             let item = Item {
                 value,
                 fields: list,
-                expires,
+                expires: deadline,
                 seq: self.seq,
             };
-            self.index(&key, &item);
-            self.order.insert(key.clone());
-            self.items.insert(key, item);
+            let slot = self.store.insert(Id::new(id), item);
+            let store = &self.store;
+            self.order.insert(slot, id, |s| store.id(s));
+            if let Some(e) = new_env {
+                self.spatial.insert(&mut self.store, slot, bbox(&e));
+            }
+            if let Some(at) = deadline {
+                self.expires.insert((at.get(), slot));
+            }
+            self.account(slot, true);
             return true;
         };
         if cond == SetCond::IfAbsent {
             return false;
         }
-        self.num_points -= item.value.num_points();
-        self.num_strings -= usize::from(!item.value.is_spatial());
-        self.weight -= item.weight(key);
-        // An unchanged bounding box keeps its tree entry: moving nothing is
-        // the common update, and removal is the costly R-tree operation.
-        let old_env = envelope(&item.value);
+        self.seq += 1;
+        self.account(slot, false);
+        // An unchanged box keeps its index entry: moving nothing is the
+        // common update.
+        let old_env = envelope(&self.store.get(slot).item.value);
         if old_env != new_env {
-            if let Some(envelope) = old_env {
-                self.tree.remove(envelope, key);
-            }
-            if let Some(envelope) = new_env {
-                self.tree.insert(envelope, key.clone());
-            }
-        }
-        if item.expires != expires {
-            if let Some(at) = item.expires {
-                self.expires.remove(&(at, key.clone()));
-            }
-            if let Some(at) = expires {
-                self.expires.insert((at, key.clone()));
+            match (old_env, new_env) {
+                (Some(_), Some(e)) => self.spatial.update(&mut self.store, slot, bbox(&e)),
+                (Some(_), None) => {
+                    self.spatial.remove(&mut self.store, slot);
+                }
+                (None, Some(e)) => self.spatial.insert(&mut self.store, slot, bbox(&e)),
+                (None, None) => {}
             }
         }
-        if let Value::String(v) = &item.value {
-            self.strings.remove(&(v.clone(), key.clone()));
+        let entry = self.store.get_mut(slot);
+        if entry.item.expires != deadline {
+            if let Some(at) = entry.item.expires {
+                self.expires.remove(&(at.get(), slot));
+            }
+            if let Some(at) = deadline {
+                self.expires.insert((at.get(), slot));
+            }
+        }
+        if let Value::String(v) = &entry.item.value {
+            self.strings.remove(&(v.clone(), entry.id.clone()));
         }
         if let Value::String(v) = &value {
-            self.strings.insert((v.clone(), key.clone()));
+            self.strings.insert((v.clone(), entry.id.clone()));
         }
-        item.value = value;
-        item.expires = expires;
-        self.seq += 1;
-        item.seq = self.seq;
+        entry.item.value = value;
+        entry.item.expires = deadline;
+        entry.item.seq = self.seq;
         for (name, v) in fields {
-            item.fields.set(&name, v);
+            entry.item.fields.set(&name, v);
         }
-        self.num_points += item.value.num_points();
-        self.num_strings += usize::from(!item.value.is_spatial());
-        self.weight += item.weight(key);
+        self.account(slot, true);
         true
     }
 
     /// Removes an object.
     pub fn delete(&mut self, id: &[u8]) -> Option<Item> {
-        let (key, item) = self.items.remove_entry(id)?;
-        self.unindex(&key, &item);
-        self.order.remove(&key);
-        Some(item)
+        let slot = self.store.find(id)?;
+        self.account(slot, false);
+        let store = &self.store;
+        self.order.remove(slot, id, |s| store.id(s));
+        self.spatial.remove(&mut self.store, slot);
+        let entry = self.store.remove(slot);
+        if let Value::String(v) = &entry.item.value {
+            self.strings.remove(&(v.clone(), entry.id));
+        }
+        if let Some(at) = entry.item.expires {
+            self.expires.remove(&(at.get(), slot));
+        }
+        Some(entry.item)
     }
 
     /// `FSET`: sets fields on an existing object; returns how many changed,
     /// or `None` if the id does not exist.
     pub fn set_fields(&mut self, id: &[u8], fields: Vec<(Box<[u8]>, FieldValue)>) -> Option<usize> {
-        let item = self.items.get_mut(id)?;
-        let before = item.weight(id);
+        let slot = self.store.find(id)?;
+        self.account(slot, false);
+        let item = &mut self.store.get_mut(slot).item;
         let changed = fields
             .into_iter()
             .filter(|(n, v)| item.fields.set(n, v.clone()))
@@ -246,27 +266,26 @@ impl Collection {
         // Tile38 re-inserts the rewritten object into its R-tree.
         self.seq += 1;
         item.seq = self.seq;
-        self.weight = self.weight - before + item.weight(id);
+        self.account(slot, true);
         Some(changed)
     }
 
     /// Sets or clears the expiry of an existing object; returns the old
     /// deadline (outer `None`: no such id).
     pub fn set_expires(&mut self, id: &[u8], expires: Option<i64>) -> Option<Option<i64>> {
-        let (key, item) = self.items.get_key_value(id)?;
-        let key = key.clone();
+        let slot = self.store.find(id)?;
+        let item = &mut self.store.get_mut(slot).item;
         let old = item.expires;
         if let Some(at) = old {
-            self.expires.remove(&(at, key.clone()));
+            self.expires.remove(&(at.get(), slot));
         }
-        if let Some(at) = expires {
-            self.expires.insert((at, key.clone()));
+        item.expires = to_deadline(expires);
+        if let Some(at) = item.expires {
+            self.expires.insert((at.get(), slot));
         }
         self.seq += 1;
-        let item = self.items.get_mut(id).expect("present");
-        item.expires = expires;
         item.seq = self.seq;
-        Some(old)
+        Some(old.map(NonZeroI64::get))
     }
 
     /// Ids whose deadline is at or before `now`, soonest first.
@@ -274,7 +293,7 @@ impl Collection {
         self.expires
             .iter()
             .take_while(|(at, _)| *at <= now)
-            .map(|(_, id)| id.clone())
+            .map(|&(_, s)| self.store.get(s).id.clone())
             .collect()
     }
 
@@ -285,25 +304,19 @@ impl Collection {
         start: Option<&[u8]>,
         desc: bool,
     ) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
-        let ids: Box<dyn Iterator<Item = &'a Id> + 'a> = match (start, desc) {
-            (None, false) => Box::new(self.order.iter()),
-            (None, true) => Box::new(self.order.iter().rev()),
-            (Some(s), false) => Box::new(
-                self.order
-                    .range::<[u8], _>((Bound::Included(s), Bound::Unbounded)),
-            ),
-            (Some(s), true) => Box::new(
-                self.order
-                    .range::<[u8], _>((Bound::Unbounded, Bound::Included(s)))
-                    .rev(),
-            ),
-        };
-        Box::new(ids.map(move |id| (id, &self.items[id])))
+        let store = &self.store;
+        Box::new(self.order.iter(start, desc, |s| store.id(s)).map(move |s| {
+            let e = store.get(s);
+            (&e.id, &e.item)
+        }))
     }
 
     /// String objects in value order (ties by id), or reversed.
     pub fn by_value<'a>(&'a self, desc: bool) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
-        let entry = move |(_, id): &'a (Box<[u8]>, Id)| (id, &self.items[id]);
+        let entry = move |(_, id): &'a (Box<[u8]>, Id)| {
+            let e = self.store.get(self.store.find(id).expect("string indexed"));
+            (&e.id, &e.item)
+        };
         if desc {
             Box::new(self.strings.iter().rev().map(entry))
         } else {
@@ -311,137 +324,76 @@ impl Collection {
         }
     }
 
+    /// The exact box of the indexed object at `slot`.
+    fn exact(&self, slot: u32) -> [f64; 4] {
+        envelope(&self.store.get(slot).item.value).expect("indexed objects have a box")
+    }
+
     /// Bounding box of all indexed spatial objects (`BOUNDS key`).
     pub fn bounds(&self) -> Option<Rect> {
-        let env = self.tree.bounds()?;
-        let (lo, hi) = (env.lower(), env.upper());
-        Some(Rect::new(
-            tile38_geo::Position::new(lo[0], lo[1]),
-            tile38_geo::Position::new(hi[0], hi[1]),
-        ))
+        self.spatial.bounds(|s| self.exact(s)).map(|e| rect(&e))
     }
 
     /// Number of spatial (indexed) objects.
     pub fn spatial_len(&self) -> usize {
-        self.tree.len()
+        self.spatial.len()
     }
 
     /// Spatial objects whose bounding box meets `rect` (min/max in any
     /// order), in index order.
     pub fn intersecting(&self, rect: Rect) -> impl Iterator<Item = (&Id, &Item)> + '_ {
         let (a, b) = (rect.min, rect.max);
-        let env = AABB::from_corners([a.x, a.y], [b.x, b.y]);
-        self.tree
-            .intersecting(env)
-            .filter_map(move |id| self.items.get_key_value(id.as_bytes()))
+        let q = [a.x.min(b.x), a.y.min(b.y), a.x.max(b.x), a.y.max(b.y)];
+        self.spatial.search(q).filter_map(move |(slot, certain)| {
+            let e = self.store.get(slot);
+            let meets = || {
+                let x = self.exact(slot);
+                x[0] <= q[2] && x[2] >= q[0] && x[1] <= q[3] && x[3] >= q[1]
+            };
+            (certain || meets()).then_some((&e.id, &e.item))
+        })
     }
 
     /// Spatial objects in ascending `dist`, best first. `dist` gets boxes
     /// of index nodes and of objects, and must not decrease from a box to
     /// the boxes inside it (the distance from a point to a box does not).
+    /// The distance reported is the one to the object's exact box.
     pub fn nearest<F: Fn(&Rect) -> f64 + 'static>(
         &self,
         dist: F,
     ) -> impl Iterator<Item = (f64, &Id, &Item)> + '_ {
-        let to_rect = |e: &crate::spatial::Envelope| {
-            let (lo, hi) = (e.lower(), e.upper());
-            Rect::new(
-                tile38_geo::Position::new(lo[0], lo[1]),
-                tile38_geo::Position::new(hi[0], hi[1]),
-            )
-        };
-        self.tree
-            .nearest_by(move |e| dist(&to_rect(e)))
-            .flat_map(|(d, bucket)| bucket.ids.iter().map(move |id| (d, id)))
-            .filter_map(move |(d, id)| {
-                self.items
-                    .get_key_value(id.as_bytes())
-                    .map(|(id, item)| (d, id, item))
-            })
+        Nearest::new(&self.spatial, dist, move |s| rect(&self.exact(s))).map(move |(d, s)| {
+            let e = self.store.get(s);
+            (d, &e.id, &e.item)
+        })
     }
 
-    /// The spatial index (tests and benchmarks).
-    pub fn tree(&self) -> &SpatialIndex {
-        &self.tree
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn point(x: f64, y: f64) -> Value {
-        Value::Point { x, y, z: 0.0 }
-    }
-
-    fn field(v: &[u8]) -> Vec<(Box<[u8]>, FieldValue)> {
-        vec![(b"f"[..].into(), FieldValue::parse(v))]
-    }
-
-    #[test]
-    fn set_delete_keep_indexes_in_step() {
-        let mut c = Collection::new();
-        assert!(!c.set(b"a", point(1.0, 2.0), vec![], Some(10), SetCond::IfExists));
-        assert!(c.set(b"a", point(1.0, 2.0), vec![], Some(10), SetCond::Always));
-        assert!(!c.set(b"a", point(3.0, 4.0), field(b"5"), None, SetCond::IfAbsent));
-        assert!(c.set(b"a", point(3.0, 4.0), field(b"5"), None, SetCond::Always));
-        assert_eq!(c.tree().len(), 1);
-        assert!(c.expired(100).is_empty());
-        c.set(
-            b"s",
-            Value::String(b"value"[..].into()),
-            vec![],
-            Some(5),
-            SetCond::Always,
-        );
-        assert_eq!((c.len(), c.num_points(), c.num_strings()), (2, 1, 1));
-        assert_eq!(c.expired(5).len(), 1);
-        assert_eq!(c.get(b"a").unwrap().fields.len(), 1);
-        let ids: Vec<_> = c.range(None, false).map(|(id, _)| id.to_vec()).collect();
-        assert_eq!(ids, [b"a".to_vec(), b"s".to_vec()]);
-        c.delete(b"a");
-        c.delete(b"s");
-        assert_eq!((c.tree().len(), c.weight(), c.num_points()), (0, 0, 0));
-        assert!(c.expired(i64::MAX).is_empty());
-        assert_eq!(c.range(None, true).count(), 0);
-    }
-
-    #[test]
-    fn moving_and_same_place_updates_keep_one_tree_entry() {
-        let mut c = Collection::new();
-        for i in 0..100 {
-            c.set(
-                format!("id{i}").as_bytes(),
-                point(1.0, 1.0),
-                vec![],
-                None,
-                SetCond::Always,
-            );
+    /// Checks that every index agrees with the objects (tests; O(n log n)).
+    #[doc(hidden)]
+    pub fn check(&self) {
+        self.spatial.check(&self.store);
+        let mut spatial = 0;
+        for (slot, e) in self.store.iter() {
+            assert_eq!(self.store.find(&e.id), Some(slot), "id map: {:?}", e.id);
+            let env = envelope(&e.item.value);
+            assert_eq!(self.store.page_of(slot).is_some(), env.is_some());
+            if let Some(env) = env {
+                spatial += 1;
+                let p = self.store.page_of(slot).expect("indexed");
+                let page = self.spatial.tree.pages.get(p);
+                let i = page.position(slot).expect("in its page");
+                assert_eq!(page.entry(i), bbox(&env), "box of {:?}", e.id);
+            }
+            if let Some(at) = e.item.expires {
+                assert!(self.expires.contains(&(at.get(), slot)));
+            }
         }
-        c.set(b"id5", point(1.0, 1.0), field(b"1"), None, SetCond::Always);
-        c.set(b"id6", point(2.0, 2.0), vec![], None, SetCond::Always);
-        assert_eq!(c.tree().len(), 100);
-        assert_eq!(c.tree().tree().size(), 2);
-        let moved: Vec<_> = c
-            .tree()
-            .intersecting(AABB::from_point([2.0, 2.0]))
-            .collect();
-        assert_eq!(moved.len(), 1);
-        assert_eq!(&**moved[0], b"id6");
-    }
-
-    #[test]
-    fn stats_weights_match_tile38() {
-        let mut c = Collection::new();
-        c.set(
-            b"myid",
-            Value::String(b"value"[..].into()),
-            vec![],
-            None,
-            SetCond::Always,
-        );
-        assert_eq!(c.weight(), 9);
-        c.set(b"myid3", point(-115.0, 33.0), vec![], None, SetCond::Always);
-        assert_eq!(c.weight(), 9 + 21);
+        assert_eq!(spatial, self.spatial.len());
+        let with_deadline = self.store.iter().filter(|(_, e)| e.item.expires.is_some());
+        assert_eq!(self.expires.len(), with_deadline.count());
+        self.order.check(|s| self.store.id(s));
+        let ordered: Vec<&[u8]> = self.order.all().map(|s| self.store.id(s)).collect();
+        assert_eq!(ordered.len(), self.len());
+        assert!(ordered.windows(2).all(|w| w[0] < w[1]), "id order");
     }
 }

@@ -1,260 +1,274 @@
-//! The spatial index of a collection: an `rstar` R-tree whose entries are
-//! distinct bounding boxes, each holding the ids of every object with exactly
-//! that box. Objects sharing a position (a depot, a default coordinate) then
-//! cost one tree entry, and removing one of them stays O(log n): an R-tree
-//! cannot tell equal boxes apart, so with one entry per object a removal
-//! scans every duplicate.
+//! The spatial index of a collection: objects (by slot) in leaf [`Page`]s
+//! of up to [`CAP`] entries, and an `rstar` R-tree over the pages' boxes
+//! ([`PageTree`]).
+//!
+//! Why pages: an R-tree entry per object costs about 90 bytes in `rstar`
+//! (its node enum is sized for a parent node, and leaves run half full); a
+//! page entry costs 12. The tree only sees a page again when its box changes.
+//!
+//! * Insert: a page whose box already covers the object and has room, else
+//!   a full covering page (split at the median of its wider axis; a full
+//!   page of objects all at the new object's position gets a sibling page
+//!   instead), else the nearest page (its box grows).
+//! * Remove: by slot ([`PageOf`] says where), the page box shrinks to its
+//!   entries; a page left with fewer than [`MIN`] entries is dissolved and
+//!   its entries inserted again, so pages stay at least a quarter full.
+//! * Moving within the page's box updates the entry in place.
+//!
+//! `rstar` does not rebalance on removal, so the tree could drift under
+//! moving objects. Measured (1M moves over 200k points, 5M over 1M): search
+//! times stay those of a fresh index and a bulk rebuild gains nothing (it
+//! would stall a write for about 20 ms at 1M points), so there is none: the
+//! tree sees few removals, the pages absorb most moves.
+//!
+//! Searches: the tree yields the pages meeting a box, then page entries are
+//! filtered. Entry boxes are `f32` rounded outward, so a filtered entry that
+//! is not inside the query box must be confirmed on its exact box by the
+//! caller ([`SpatialIndex::search`] says which). Nearest-neighbour search is
+//! in [`crate::nearest`].
 
-use std::collections::BTreeSet;
+use crate::page::{step_up, Bbox, Page, CAP};
+use crate::tree::PageTree;
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+/// A page with fewer entries than this (after a removal) is dissolved.
+pub const MIN: usize = CAP / 4;
 
-use rstar::{ParentNode, RTree, RTreeNode, RTreeObject, AABB};
-
-use crate::id::Id;
-
-/// Envelope type of the index (x = longitude, y = latitude).
-pub type Envelope = AABB<[f64; 2]>;
-
-/// The ids sharing one bounding box.
-#[derive(Clone, Debug)]
-pub enum Ids {
-    One(Id),
-    Many(BTreeSet<Id>),
-}
-
-impl Ids {
-    pub fn iter(&self) -> Box<dyn Iterator<Item = &Id> + '_> {
-        match self {
-            Ids::One(id) => Box::new(std::iter::once(id)),
-            Ids::Many(set) => Box::new(set.iter()),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            Ids::One(_) => 1,
-            Ids::Many(set) => set.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// One tree entry: a distinct bounding box and its ids.
-#[derive(Clone, Debug)]
-pub struct Bucket {
-    pub envelope: Envelope,
-    pub ids: Ids,
-}
-
-/// Entries are unique per envelope, so equality is envelope equality.
-impl PartialEq for Bucket {
-    fn eq(&self, other: &Self) -> bool {
-        self.envelope == other.envelope
-    }
-}
-
-impl RTreeObject for Bucket {
-    type Envelope = Envelope;
-    fn envelope(&self) -> Envelope {
-        self.envelope
-    }
+/// Where the index records each slot's page. The objects' entries hold
+/// it (in bytes the entry's alignment leaves free) rather than a table of
+/// the index's own: 4 bytes an object saved.
+pub trait PageOf {
+    fn page_of(&self, slot: u32) -> Option<u32>;
+    fn set_page_of(&mut self, slot: u32, page: Option<u32>);
 }
 
 #[derive(Default)]
 pub struct SpatialIndex {
-    tree: RTree<Bucket>,
-    ids: usize,
+    pub(crate) tree: PageTree,
+    len: usize,
 }
 
 impl SpatialIndex {
-    /// Number of indexed ids.
+    /// Number of indexed objects.
     pub fn len(&self) -> usize {
-        self.ids
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids == 0
+        self.len == 0
     }
 
-    fn bucket_mut(&mut self, envelope: Envelope) -> Option<&mut Bucket> {
-        self.tree
-            .locate_in_envelope_mut(envelope)
-            .find(|b| b.envelope == envelope)
+    /// Number of pages (tests, statistics).
+    pub fn num_pages(&self) -> usize {
+        self.tree.pages.len()
     }
 
-    pub fn insert(&mut self, envelope: Envelope, id: Id) {
-        self.ids += 1;
-        if let Some(b) = self.bucket_mut(envelope) {
-            match &mut b.ids {
-                Ids::One(first) => {
-                    let first = first.clone();
-                    b.ids = Ids::Many(BTreeSet::from([first, id]));
-                }
-                Ids::Many(set) => {
-                    set.insert(id);
-                }
+    /// A new page of `entries`, in the tree.
+    fn add_page(&mut self, at: &mut impl PageOf, entries: &[(Bbox, u32)]) -> u32 {
+        let p = self.tree.pages.insert(Page::new(entries));
+        for &(_, s) in entries {
+            at.set_page_of(s, Some(p));
+        }
+        self.tree.link(p);
+        p
+    }
+
+    /// Indexes `slot` under the box `b` (the slot must not be indexed).
+    pub fn insert(&mut self, at: &mut impl PageOf, slot: u32, b: Bbox) {
+        self.len += 1;
+        if self.tree.rtree.size() == 0 {
+            self.add_page(at, &[(b, slot)]);
+            return;
+        }
+        let p = self.tree.choose(&b);
+        let page = self.tree.pages.get_mut(p);
+        if page.is_full() {
+            if page.all_at(&b) {
+                // A crowd at one position: a sibling page in its group.
+                self.add_page(at, &[(b, slot)]);
+            } else {
+                self.split(at, p, slot, b);
             }
             return;
         }
-        self.tree.insert(Bucket {
-            envelope,
-            ids: Ids::One(id),
-        });
-    }
-
-    pub fn remove(&mut self, envelope: Envelope, id: &[u8]) {
-        let Some(b) = self.bucket_mut(envelope) else {
-            return;
-        };
-        let removed = match &mut b.ids {
-            Ids::One(only) if only.as_bytes() == id => {
-                self.tree.remove(&Bucket {
-                    envelope,
-                    ids: Ids::Many(BTreeSet::new()),
-                });
-                true
-            }
-            Ids::One(_) => false,
-            Ids::Many(set) => {
-                let removed = set.remove(id);
-                if set.len() == 1 {
-                    let last = set.iter().next().cloned().expect("one left");
-                    b.ids = Ids::One(last);
-                }
-                removed
-            }
-        };
-        if removed {
-            self.ids -= 1;
+        let old = page.bbox;
+        page.push(slot, b);
+        let grown = page.bbox;
+        at.set_page_of(slot, Some(p));
+        if grown != old {
+            page.bbox = old;
+            self.tree.rebox(p, grown);
         }
     }
 
-    /// Bounding box of everything indexed.
-    pub fn bounds(&self) -> Option<Envelope> {
-        (self.ids > 0).then(|| self.tree.root().envelope())
-    }
-
-    /// Ids whose box intersects `envelope`.
-    pub fn intersecting(&self, envelope: Envelope) -> impl Iterator<Item = &Id> {
-        self.tree
-            .locate_in_envelope_intersecting(envelope)
-            .flat_map(|b| b.ids.iter())
-    }
-
-    /// Buckets in ascending `dist` order (best-first search): `dist` must not
-    /// decrease from a node's envelope to the envelopes inside it.
-    pub fn nearest_by<F: Fn(&Envelope) -> f64>(&self, dist: F) -> Nearest<'_, F> {
-        let mut heap = BinaryHeap::new();
-        if self.ids > 0 {
-            let root = self.tree.root();
-            heap.push(Entry {
-                dist: dist(&root.envelope()),
-                node: Node::Parent(root),
+    /// Splits the full page `p` plus the new entry `(b, slot)` in two at the
+    /// median of the axis along which the entries spread more.
+    fn split(&mut self, at: &mut impl PageOf, p: u32, slot: u32, b: Bbox) {
+        let mut all: Vec<(Bbox, u32)> = Vec::with_capacity(CAP + 1);
+        all.extend(self.tree.pages.get(p).entries());
+        all.push((b, slot));
+        let spread = |axis: usize| {
+            let (lo, hi) = all.iter().fold((f32::MAX, f32::MIN), |(lo, hi), (e, _)| {
+                let c = e.center()[axis];
+                (lo.min(c), hi.max(c))
             });
+            hi - lo
+        };
+        let axis = usize::from(spread(1) > spread(0));
+        all.sort_unstable_by(|(a, _), (b, _)| a.center()[axis].total_cmp(&b.center()[axis]));
+        let (left, right) = all.split_at(all.len() / 2);
+        self.tree.unlink(p);
+        *self.tree.pages.get_mut(p) = Page::new(left);
+        for &(_, s) in left {
+            at.set_page_of(s, Some(p));
         }
-        Nearest { heap, dist }
+        self.tree.link(p);
+        self.add_page(at, right);
     }
 
-    /// The underlying tree (for nearest-neighbour and custom searches).
-    pub fn tree(&self) -> &RTree<Bucket> {
-        &self.tree
+    /// Unindexes `slot`; returns whether it was indexed.
+    pub fn remove(&mut self, at: &mut impl PageOf, slot: u32) -> bool {
+        let Some(p) = at.page_of(slot) else {
+            return false;
+        };
+        at.set_page_of(slot, None);
+        self.len -= 1;
+        let page = self.tree.pages.get_mut(p);
+        let i = page.position(slot).expect("slot in its page");
+        page.swap_remove(i);
+        let len = page.len();
+        if len == 0 {
+            self.tree.unlink(p);
+            self.tree.pages.remove(p);
+        } else if len < MIN && self.tree.pages.len() > 1 {
+            self.dissolve(at, p);
+        } else if !self.shrink(p) && len == CAP - 1 {
+            self.tree.promote(p);
+        }
+        true
     }
-}
 
-enum Node<'a> {
-    Parent(&'a ParentNode<Bucket>),
-    Leaf(&'a Bucket),
-}
-
-struct Entry<'a> {
-    dist: f64,
-    node: Node<'a>,
-}
-
-impl PartialEq for Entry<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.dist.total_cmp(&other.dist) == Ordering::Equal
+    /// Brings page `p`'s box down to its entries; returns whether it
+    /// changed.
+    fn shrink(&mut self, p: u32) -> bool {
+        let page = self.tree.pages.get(p);
+        let tight = page.tight_bbox().expect("page not empty");
+        let changed = tight != page.bbox;
+        if changed {
+            self.tree.rebox(p, tight);
+        }
+        changed
     }
-}
-impl Eq for Entry<'_> {}
-impl PartialOrd for Entry<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+
+    /// Removes page `p` and inserts its entries again.
+    fn dissolve(&mut self, at: &mut impl PageOf, p: u32) {
+        self.tree.unlink(p);
+        let page = self.tree.pages.remove(p);
+        for (b, s) in page.entries() {
+            at.set_page_of(s, None);
+            self.len -= 1;
+            self.insert(at, s, b);
+        }
     }
-}
-impl Ord for Entry<'_> {
-    // Reversed: BinaryHeap is a max-heap, we pop the smallest distance.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.dist.total_cmp(&self.dist)
+
+    /// Moves `slot` (indexed) to the box `b`: in place when its page covers
+    /// `b` (the page box may shrink), else removed and inserted again.
+    pub fn update(&mut self, at: &mut impl PageOf, slot: u32, b: Bbox) {
+        let p = at.page_of(slot).expect("slot indexed");
+        let page = self.tree.pages.get_mut(p);
+        let i = page.position(slot).expect("slot in its page");
+        if page.entry(i) == b {
+            return;
+        }
+        if page.bbox.contains(&b) {
+            page.set(i, b);
+            self.shrink(p);
+            return;
+        }
+        self.remove(at, slot);
+        self.insert(at, slot, b);
     }
-}
 
-/// Iterator of [`SpatialIndex::nearest_by`]: `(distance, bucket)`.
-pub struct Nearest<'a, F> {
-    heap: BinaryHeap<Entry<'a>>,
-    dist: F,
-}
-
-impl<'a, F: Fn(&Envelope) -> f64> Iterator for Nearest<'a, F> {
-    type Item = (f64, &'a Bucket);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while let Some(Entry { dist, node }) = self.heap.pop() {
-            match node {
-                Node::Leaf(b) => return Some((dist, b)),
-                Node::Parent(p) => {
-                    for child in p.children() {
-                        let entry = match child {
-                            RTreeNode::Leaf(b) => Entry {
-                                dist: (self.dist)(&b.envelope),
-                                node: Node::Leaf(b),
-                            },
-                            RTreeNode::Parent(q) => Entry {
-                                dist: (self.dist)(&q.envelope()),
-                                node: Node::Parent(q),
-                            },
-                        };
-                        self.heap.push(entry);
-                    }
+    /// Indexed slots whose box meets the `f64` box `q` (`[min x, min y,
+    /// max x, max y]`), with whether that is certain (`false`: the `f32` box
+    /// meets `q` but lies across its border, so the exact box may not).
+    pub fn search(&self, q: [f64; 4]) -> impl Iterator<Item = (u32, bool)> + '_ {
+        let qb = Bbox::outward([q[0], q[1]], [q[2], q[3]]);
+        // A NaN query meets nothing (and would upset `AABB`).
+        let valid = q.iter().all(|v| !v.is_nan()) && q[0] <= q[2] && q[1] <= q[3];
+        let heads = valid
+            .then(|| self.tree.rtree.locate_in_envelope_intersecting(qb.aabb()))
+            .into_iter()
+            .flatten();
+        let pages = heads.flat_map(|r| self.tree.group(r.page));
+        pages.flat_map(move |p| {
+            let page = self.tree.pages.get(p);
+            let all_inside = page.bbox.inside(&q);
+            (0..page.len()).filter_map(move |i| {
+                if all_inside {
+                    return Some((page.slot(i), true));
                 }
+                let e = page.entry(i);
+                e.meets(&q).then(|| (page.slot(i), e.inside(&q)))
+            })
+        })
+    }
+
+    /// The exact bounding box of everything indexed, `[min x, min y, max x,
+    /// max y]`; `exact(slot)` gives an object's. Only objects whose `f32` box
+    /// reaches the `f32` bounds can hold an exact bound (rounding is
+    /// monotonic), so only those are read.
+    pub fn bounds(&self, exact: impl Fn(u32) -> [f64; 4]) -> Option<[f64; 4]> {
+        let outer = self
+            .tree
+            .pages
+            .iter()
+            .map(|(_, p)| p.bbox)
+            .reduce(|a, b| a.union(&b))?;
+        // An object's stored side is within one step of its exact side,
+        // so the object holding an exact bound stores that side within one
+        // step of the outer box.
+        let near = |b: &Bbox| {
+            b.min[0] <= step_up(outer.min[0])
+                || b.min[1] <= step_up(outer.min[1])
+                || step_up(b.max[0]) >= outer.max[0]
+                || step_up(b.max[1]) >= outer.max[1]
+        };
+        let mut out = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for (_, page) in self.tree.pages.iter().filter(|(_, p)| near(&p.bbox)) {
+            for (_, slot) in page.entries().filter(|(b, _)| near(b)) {
+                let e = exact(slot);
+                out = [
+                    out[0].min(e[0]),
+                    out[1].min(e[1]),
+                    out[2].max(e[2]),
+                    out[3].max(e[3]),
+                ];
             }
         }
-        None
+        Some(out)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shared_boxes_share_an_entry() {
-        let mut s = SpatialIndex::default();
-        let p = AABB::from_point([1.0, 2.0]);
-        for i in 0..1000 {
-            s.insert(p, Id::new(format!("id{i}").as_bytes()));
+    /// Checks the invariants (tests): every indexed slot is in the page
+    /// `page_of` names, page boxes are the unions of their entries, no page
+    /// is empty, the tree's groups hold exactly the pages. (Pages below
+    /// [`MIN`] exist: a crowd's newest page starts with one entry.)
+    pub fn check(&self, at: &impl PageOf) {
+        self.tree.check();
+        let mut count = 0;
+        let pages = &self.tree.pages;
+        for (p, page) in pages.iter() {
+            assert!(!page.is_empty(), "page {p} empty");
+            assert_eq!(Some(page.bbox), page.tight_bbox(), "page {p} box");
+            for &s in page.slots() {
+                assert_eq!(at.page_of(s), Some(p), "slot {s}");
+            }
+            count += page.len();
         }
-        s.insert(AABB::from_point([5.0, 5.0]), Id::new(b"far"));
-        assert_eq!((s.len(), s.tree().size()), (1001, 2));
-        s.remove(p, b"id7");
-        s.remove(p, b"missing");
-        assert_eq!(s.len(), 1000);
-        assert_eq!(s.intersecting(p).count(), 999);
-        for i in 0..1000 {
-            s.remove(p, format!("id{i}").as_bytes());
-        }
-        assert_eq!((s.len(), s.tree().size()), (1, 1));
-        let near: Vec<_> = s
-            .nearest_by(|e| e.distance_2(&[0.0, 0.0]))
-            .map(|(d, b)| (d, b.ids.len()))
-            .collect();
-        assert_eq!(near, vec![(50.0, 1)]);
-        let b = s.bounds().unwrap();
-        assert_eq!((b.lower(), b.upper()), ([5.0, 5.0], [5.0, 5.0]));
+        assert_eq!(count, self.len);
     }
 }

@@ -4,8 +4,14 @@
 //! `0` is the zero value, which a field can never hold (setting it deletes).
 
 use std::cmp::Ordering;
+use std::ops::Deref;
 
 use tile38_proto::fmt::{write_f64, write_json_str};
+
+mod list;
+mod pool;
+
+pub use list::FieldList;
 
 /// One field value.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,11 +23,35 @@ pub enum FieldValue {
     /// shortest formatting of `value` (`1.50`, `1e3`, `+Inf`-words are `None`).
     Number {
         value: f64,
-        text: Option<Box<str>>,
+        text: Option<NumText>,
     },
     String(Box<[u8]>),
     /// A JSON object or array, compacted.
     Json(Box<str>),
+}
+
+/// The client's spelling of a number (`1.50`): a thin pointer, so that a
+/// field value is 24 bytes (most numbers have none).
+#[derive(Clone, PartialEq)]
+pub struct NumText(Box<Box<str>>);
+
+impl NumText {
+    pub fn new(text: &str) -> NumText {
+        NumText(Box::new(text.into()))
+    }
+}
+
+impl Deref for NumText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NumText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
 }
 
 /// The reserved field names (`FIELD z 1` → `invalid argument 'z'`).
@@ -82,7 +112,7 @@ fn trim_space(s: &[u8]) -> &[u8] {
 fn number(value: f64, text: &[u8]) -> FieldValue {
     let mut shortest = Vec::with_capacity(24);
     write_f64(&mut shortest, value);
-    let text = (shortest != text).then(|| String::from_utf8_lossy(text).into());
+    let text = (shortest != text).then(|| NumText::new(&String::from_utf8_lossy(text)));
     FieldValue::Number { value, text }
 }
 
@@ -244,93 +274,6 @@ pub fn cmp_ignore_case(a: &[u8], b: &[u8]) -> Ordering {
     a.iter()
         .map(u8::to_ascii_lowercase)
         .cmp(b.iter().map(u8::to_ascii_lowercase))
-}
-
-/// An object's fields, sorted by name (byte order, case-sensitive).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct FieldList {
-    items: Vec<(Box<[u8]>, FieldValue)>,
-}
-
-impl FieldList {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn get(&self, name: &[u8]) -> Option<&FieldValue> {
-        self.items
-            .binary_search_by(|(n, _)| n.as_ref().cmp(name))
-            .ok()
-            .map(|i| &self.items[i].1)
-    }
-
-    /// Sets `name`; the zero value removes it. Returns whether anything
-    /// changed under Tile38's comparison (`abc` → `ABC` is no change).
-    pub fn set(&mut self, name: &[u8], value: FieldValue) -> bool {
-        match self.items.binary_search_by(|(n, _)| n.as_ref().cmp(name)) {
-            Ok(i) => {
-                if value.is_zero() {
-                    self.items.remove(i);
-                    true
-                } else if self.items[i].1.compare(&value) == Ordering::Equal {
-                    false
-                } else {
-                    self.items[i].1 = value;
-                    true
-                }
-            }
-            Err(i) => {
-                if value.is_zero() {
-                    return false;
-                }
-                self.items.insert(i, (name.into(), value));
-                self.items.shrink_to_fit();
-                true
-            }
-        }
-    }
-
-    /// Fields in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &FieldValue)> {
-        self.items.iter().map(|(n, v)| (n.as_ref(), v))
-    }
-
-    /// Approximate encoded size of the list (Tile38 counts its binary form).
-    pub fn weight(&self) -> usize {
-        if self.items.is_empty() {
-            return 0;
-        }
-        1 + self
-            .items
-            .iter()
-            .map(|(_, v)| 1 + v.weight())
-            .sum::<usize>()
-    }
-
-    /// `FGET key id a.b.c`: a field named exactly so, else path `b.c` inside
-    /// the JSON-valued field `a`.
-    pub fn lookup(&self, name: &[u8]) -> Option<FieldValue> {
-        if let Some(v) = self.get(name) {
-            return Some(v.clone());
-        }
-        let dot = name.iter().position(|&b| b == b'.')?;
-        let FieldValue::Json(doc) = self.get(&name[..dot])? else {
-            return None;
-        };
-        let path = std::str::from_utf8(&name[dot + 1..]).ok()?;
-        let found = gjson::get(doc, path);
-        found
-            .exists()
-            .then(|| FieldValue::parse(found.json().as_bytes()))
-    }
 }
 
 #[cfg(test)]

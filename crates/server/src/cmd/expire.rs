@@ -101,7 +101,7 @@ impl ReadCommand<'_> for Ttl {
         };
         let ttl = match item {
             None => -2,
-            Some(item) => match item.expires {
+            Some(item) => match item.deadline() {
                 None => -1,
                 Some(at) => (at.saturating_sub(cx.now()) / 1_000_000_000).max(0),
             },

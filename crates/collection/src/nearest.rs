@@ -1,0 +1,135 @@
+//! Best-first nearest-neighbour search over the spatial index: R-tree
+//! nodes, then pages, then page entries, in ascending distance.
+//!
+//! Node, page and entry boxes are `f32` rounded outward, so their distances
+//! are only lower bounds of the objects' (the caller's distance must not
+//! decrease from a box to a box inside it). An entry popped with such a
+//! bound gets its exact distance, on the object's `f64` box from `exact` (NEARBY
+//! prints distances to 17 digits), and is reported once nothing left in the
+//! queue can be nearer.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use rstar::{ParentNode, RTreeNode};
+use tile38_geo::Rect;
+
+use crate::page::Bbox;
+use crate::page::NO_PAGE;
+use crate::spatial::SpatialIndex;
+use crate::tree::PageRef;
+
+enum Node<'a> {
+    Parent(&'a ParentNode<PageRef>),
+    Page(u32),
+    /// An object (slot) with a lower bound of its distance.
+    Bound(u32),
+    /// An object with its exact distance.
+    Exact(u32),
+}
+
+struct Queued<'a> {
+    dist: f64,
+    node: Node<'a>,
+}
+
+impl PartialEq for Queued<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.dist.total_cmp(&other.dist) == Ordering::Equal
+    }
+}
+impl Eq for Queued<'_> {}
+impl PartialOrd for Queued<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued<'_> {
+    // Reversed: BinaryHeap is a max-heap, we pop the smallest distance.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.dist.total_cmp(&self.dist)
+    }
+}
+
+/// Iterator of `(exact distance, slot)`, nearest first.
+pub struct Nearest<'a, D, E> {
+    index: &'a SpatialIndex,
+    heap: BinaryHeap<Queued<'a>>,
+    /// Distance to a box.
+    dist: D,
+    /// Exact box of an object (by slot).
+    exact: E,
+}
+
+impl<'a, D: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'a, D, E> {
+    pub fn new(index: &'a SpatialIndex, dist: D, exact: E) -> Self {
+        let mut heap = BinaryHeap::new();
+        if !index.is_empty() {
+            let root = index.tree.rtree.root();
+            heap.push(Queued {
+                dist: dist(&Bbox::from_aabb(&root.envelope()).rect()),
+                node: Node::Parent(root),
+            });
+        }
+        Nearest {
+            index,
+            heap,
+            dist,
+            exact,
+        }
+    }
+
+    fn push(&mut self, b: &Bbox, node: Node<'a>) {
+        let dist = (self.dist)(&b.rect());
+        self.heap.push(Queued { dist, node });
+    }
+}
+
+impl<D: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Iterator for Nearest<'_, D, E> {
+    type Item = (f64, u32);
+
+    fn next(&mut self) -> Option<(f64, u32)> {
+        while let Some(Queued { dist, node }) = self.heap.pop() {
+            match node {
+                Node::Exact(slot) => return Some((dist, slot)),
+                Node::Bound(slot) => {
+                    let d = (self.dist)(&(self.exact)(slot));
+                    if self.heap.peek().is_none_or(|next| d <= next.dist) {
+                        return Some((d, slot));
+                    }
+                    self.heap.push(Queued {
+                        dist: d,
+                        node: Node::Exact(slot),
+                    });
+                }
+                Node::Page(p) => {
+                    let page = self.index.tree.pages.get(p);
+                    for (b, slot) in page.entries() {
+                        self.push(&b, Node::Bound(slot));
+                    }
+                    // The rest of its group (same box) when this is reached
+                    // again: a crowd is read a page at a time.
+                    if page.next != NO_PAGE {
+                        self.heap.push(Queued {
+                            dist,
+                            node: Node::Page(page.next),
+                        });
+                    }
+                }
+                Node::Parent(parent) => {
+                    for child in parent.children() {
+                        match child {
+                            RTreeNode::Leaf(r) => {
+                                self.push(&Bbox::from_aabb(&r.bbox), Node::Page(r.page))
+                            }
+                            RTreeNode::Parent(q) => {
+                                self.push(&Bbox::from_aabb(&q.envelope()), Node::Parent(q))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+}

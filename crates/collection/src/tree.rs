@@ -1,0 +1,211 @@
+//! The pages of the spatial index and the `rstar` R-tree over their boxes,
+//! with one tree entry per distinct page box.
+//!
+//! Why: an R-tree cannot tell equal boxes apart, so removing one of many
+//! entries with the same box scans all of them. Objects sharing a position
+//! (a depot, a default coordinate: 100 000 trucks at one spot) fill many
+//! pages with one box. Such pages form a group, a doubly linked list whose
+//! first page (the head) alone is in the tree; leaving or joining a group is
+//! O(1) plus one tree search that stops at the one entry with that box.
+//! Pages of a group that gain room move to just behind the head, where
+//! [`PageTree::choose`] looks for room.
+
+use rstar::{Envelope, PointDistance, RTree, RTreeObject, SelectionFunction, AABB};
+
+use crate::page::{Bbox, Page, NO_PAGE};
+use crate::slab::Slab;
+
+/// The R-tree's entry: the head page of a group and the group's box.
+#[derive(Clone, Copy, Debug)]
+pub struct PageRef {
+    pub bbox: AABB<[f32; 2]>,
+    pub page: u32,
+}
+
+/// Heads are unique: equality (used by `RTree::remove`) is by page.
+impl PartialEq for PageRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.page == other.page
+    }
+}
+
+impl RTreeObject for PageRef {
+    type Envelope = AABB<[f32; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        self.bbox
+    }
+}
+
+impl PointDistance for PageRef {
+    fn distance_2(&self, point: &[f32; 2]) -> f32 {
+        self.bbox.distance_2(point)
+    }
+}
+
+/// Selects the groups whose box covers a box.
+struct Covering(AABB<[f32; 2]>);
+
+impl SelectionFunction<PageRef> for Covering {
+    fn should_unpack_parent(&self, envelope: &AABB<[f32; 2]>) -> bool {
+        envelope.contains_envelope(&self.0)
+    }
+    fn should_unpack_leaf(&self, leaf: &PageRef) -> bool {
+        leaf.bbox.contains_envelope(&self.0)
+    }
+}
+
+/// Selects the group whose box is exactly a box (at most one).
+struct Exactly(AABB<[f32; 2]>);
+
+impl SelectionFunction<PageRef> for Exactly {
+    fn should_unpack_parent(&self, envelope: &AABB<[f32; 2]>) -> bool {
+        envelope.contains_envelope(&self.0)
+    }
+    fn should_unpack_leaf(&self, leaf: &PageRef) -> bool {
+        leaf.bbox == self.0
+    }
+}
+
+/// 256 pages a chunk (about 110 KiB).
+pub type Pages = Slab<Page, 8>;
+
+#[derive(Default)]
+pub struct PageTree {
+    pub rtree: RTree<PageRef>,
+    pub pages: Pages,
+}
+
+impl PageTree {
+    /// The head of the group whose box is `b`.
+    fn head(&self, b: &Bbox) -> Option<u32> {
+        self.rtree
+            .locate_with_selection_function(Exactly(b.aabb()))
+            .next()
+            .map(|r| r.page)
+    }
+
+    /// Puts page `p` (in no group) into the tree: into the group of its box
+    /// (behind the head), or as a new tree entry.
+    pub fn link(&mut self, p: u32) {
+        let b = self.pages.get(p).bbox;
+        let Some(h) = self.head(&b) else {
+            self.rtree.insert(PageRef {
+                bbox: b.aabb(),
+                page: p,
+            });
+            return;
+        };
+        let next = self.pages.get(h).next;
+        let page = self.pages.get_mut(p);
+        (page.prev, page.next) = (h, next);
+        if next != NO_PAGE {
+            self.pages.get_mut(next).prev = p;
+        }
+        self.pages.get_mut(h).next = p;
+    }
+
+    /// Takes page `p` out of the tree (its group goes on without it).
+    pub fn unlink(&mut self, p: u32) {
+        let page = self.pages.get_mut(p);
+        let (prev, next, bbox) = (page.prev, page.next, page.bbox.aabb());
+        (page.prev, page.next) = (NO_PAGE, NO_PAGE);
+        if next != NO_PAGE {
+            self.pages.get_mut(next).prev = prev;
+        }
+        if prev != NO_PAGE {
+            self.pages.get_mut(prev).next = next;
+        } else if next != NO_PAGE {
+            // `p` was the head: its successor takes its tree entry.
+            let entry = self
+                .rtree
+                .locate_with_selection_function_mut(Exactly(bbox))
+                .next()
+                .expect("group head in the tree");
+            entry.page = next;
+        } else {
+            self.rtree.remove(&PageRef { bbox, page: p });
+        }
+    }
+
+    /// Gives page `p` the box `b`.
+    pub fn rebox(&mut self, p: u32, b: Bbox) {
+        self.unlink(p);
+        self.pages.get_mut(p).bbox = b;
+        self.link(p);
+    }
+
+    /// Moves page `p` (which just gained room) to just behind its group's
+    /// head.
+    pub fn promote(&mut self, p: u32) {
+        let page = self.pages.get(p);
+        if page.prev == NO_PAGE {
+            return;
+        }
+        let Some(h) = self.head(&page.bbox) else {
+            return;
+        };
+        if self.pages.get(h).next != p {
+            self.unlink(p);
+            self.link(p);
+        }
+    }
+
+    /// The pages of the group headed by `head`.
+    pub fn group(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors(Some(head), |&p| {
+            Some(self.pages.get(p).next).filter(|&n| n != NO_PAGE)
+        })
+    }
+
+    /// The page to put `b` in: a covering page with room (looking at the
+    /// first three pages of each covering group), else a full covering page,
+    /// else the head of the nearest group. The tree must not be empty.
+    pub fn choose(&self, b: &Bbox) -> u32 {
+        let mut full = None;
+        let covering = self
+            .rtree
+            .locate_with_selection_function(Covering(b.aabb()));
+        for r in covering {
+            for p in self.group(r.page).take(3) {
+                if !self.pages.get(p).is_full() {
+                    return p;
+                }
+                full.get_or_insert(p);
+            }
+        }
+        if let Some(p) = full {
+            return p;
+        }
+        self.rtree
+            .nearest_neighbor(b.center())
+            .expect("tree not empty")
+            .page
+    }
+
+    /// Checks the groups (tests): each tree entry heads a list of pages
+    /// with the entry's box, linked both ways, and no two entries share a
+    /// box; every page is in one group.
+    pub fn check(&self) {
+        let mut seen = 0;
+        let mut boxes = Vec::new();
+        for r in self.rtree.iter() {
+            assert_eq!(self.pages.get(r.page).prev, NO_PAGE, "head {}", r.page);
+            let mut prev = NO_PAGE;
+            for p in self.group(r.page) {
+                let page = self.pages.get(p);
+                assert_eq!(page.prev, prev, "links of {p}");
+                assert_eq!(page.bbox.aabb(), r.bbox, "box of {p}");
+                prev = p;
+                seen += 1;
+            }
+            boxes.push(Bbox::from_aabb(&r.bbox));
+        }
+        assert_eq!(seen, self.pages.len(), "pages in groups");
+        let key = |b: &Bbox| [b.min, b.max].map(|c| c.map(f32::to_bits));
+        boxes.sort_by_key(key);
+        assert!(
+            boxes.windows(2).all(|w| key(&w[0]) != key(&w[1])),
+            "one entry per box"
+        );
+    }
+}
