@@ -176,7 +176,7 @@ fn record(key: &[u8], id: &Id, item: &Item, now: i64) -> Vec<Vec<u8>> {
         value.write_json(&mut v);
         r.extend([b"field".to_vec(), name.to_vec(), v]);
     }
-    if let Some(at) = item.expires {
+    if let Some(at) = item.deadline() {
         // Tenths of a second left, rounded down, at least 0.1 (Tile38).
         let tenths = ((at - now) / 100_000_000).max(1);
         r.extend([
