@@ -358,14 +358,31 @@ impl Collection {
     /// of index nodes and of objects, and must not decrease from a box to
     /// the boxes inside it (the distance from a point to a box does not).
     /// The distance reported is the one to the object's exact box.
-    pub fn nearest<F: Fn(&Rect) -> f64 + 'static>(
+    pub fn nearest<F: Fn(&Rect) -> f64 + Clone + 'static>(
         &self,
         dist: F,
     ) -> impl Iterator<Item = (f64, &Id, &Item)> + '_ {
-        Nearest::new(&self.spatial, dist, move |s| rect(&self.exact(s))).map(move |(d, s)| {
-            let e = self.store.get(s);
-            (d, &e.id, &e.item)
-        })
+        self.nearest_bounded(dist.clone(), dist)
+    }
+
+    /// Like [`Collection::nearest`], with index boxes ordered by `bound`,
+    /// a cheaper lower bound of `dist` (never above `dist` of anything in
+    /// the box): `dist` then runs only for objects near the front.
+    pub fn nearest_bounded<B, F>(
+        &self,
+        bound: B,
+        dist: F,
+    ) -> impl Iterator<Item = (f64, &Id, &Item)> + '_
+    where
+        B: Fn(&Rect) -> f64 + 'static,
+        F: Fn(&Rect) -> f64 + 'static,
+    {
+        Nearest::new(&self.spatial, bound, dist, move |s| rect(&self.exact(s))).map(
+            move |(d, s)| {
+                let e = self.store.get(s);
+                (d, &e.id, &e.item)
+            },
+        )
     }
 
     /// Checks that every index agrees with the objects (tests; O(n log n)).

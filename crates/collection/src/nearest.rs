@@ -1,12 +1,12 @@
 //! Best-first nearest-neighbour search over the spatial index: R-tree
 //! nodes, then pages, then page entries, in ascending distance.
 //!
-//! Node, page and entry boxes are `f32` rounded outward, so their distances
-//! are only lower bounds of the objects' (the caller's distance must not
-//! decrease from a box to a box inside it). An entry popped with such a
-//! bound gets its exact distance, on the object's `f64` box from `exact` (NEARBY
-//! prints distances to 17 digits), and is reported once nothing left in the
-//! queue can be nearer.
+//! Node, page and entry boxes are `f32` rounded outward, and they are
+//! ordered by the caller's `bound`, which may be a cheap lower bound of the
+//! exact distance (it must not exceed the exact distance of anything inside
+//! the box). An entry popped with such a bound gets its exact distance,
+//! `exact_dist` of the object's `f64` box (NEARBY prints distances to 17
+//! digits), and is reported once nothing left in the queue can be nearer.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -52,17 +52,19 @@ impl Ord for Queued<'_> {
 }
 
 /// Iterator of `(exact distance, slot)`, nearest first.
-pub struct Nearest<'a, D, E> {
+pub struct Nearest<'a, D, X, E> {
     index: &'a SpatialIndex,
     heap: BinaryHeap<Queued<'a>>,
-    /// Distance to a box.
+    /// Lower bound of the distance to anything in a box.
     dist: D,
+    /// Exact distance to an object's box.
+    exact_dist: X,
     /// Exact box of an object (by slot).
     exact: E,
 }
 
-impl<'a, D: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'a, D, E> {
-    pub fn new(index: &'a SpatialIndex, dist: D, exact: E) -> Self {
+impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'a, D, X, E> {
+    pub fn new(index: &'a SpatialIndex, dist: D, exact_dist: X, exact: E) -> Self {
         let mut heap = BinaryHeap::new();
         if !index.is_empty() {
             let root = index.tree.rtree.root();
@@ -75,6 +77,7 @@ impl<'a, D: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'a, D, E> {
             index,
             heap,
             dist,
+            exact_dist,
             exact,
         }
     }
@@ -85,7 +88,9 @@ impl<'a, D: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'a, D, E> {
     }
 }
 
-impl<D: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Iterator for Nearest<'_, D, E> {
+impl<D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Iterator
+    for Nearest<'_, D, X, E>
+{
     type Item = (f64, u32);
 
     fn next(&mut self) -> Option<(f64, u32)> {
@@ -93,7 +98,7 @@ impl<D: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Iterator for Nearest<'_, D, E> {
             match node {
                 Node::Exact(slot) => return Some((dist, slot)),
                 Node::Bound(slot) => {
-                    let d = (self.dist)(&(self.exact)(slot));
+                    let d = (self.exact_dist)(&(self.exact)(slot));
                     if self.heap.peek().is_none_or(|next| d <= next.dist) {
                         return Some((d, slot));
                     }
