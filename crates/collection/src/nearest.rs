@@ -22,6 +22,11 @@ use crate::tree::PageRef;
 enum Node<'a> {
     Parent(&'a ParentNode<PageRef>),
     Page(u32),
+    /// A quarter of a page: `len` entries of `quarters` from `start`.
+    Quarter {
+        start: u32,
+        len: u32,
+    },
     /// An object (slot) with a lower bound of its distance.
     Bound(u32),
     /// An object with its exact distance.
@@ -61,7 +66,12 @@ pub struct Nearest<'a, D, X, E> {
     exact_dist: X,
     /// Exact box of an object (by slot).
     exact: E,
+    /// Entries of expanded pages, by quarter.
+    quarters: Vec<(Bbox, u32)>,
 }
+
+/// Pages of more entries than this are expanded by quarters.
+const QUARTER_FROM: usize = 8;
 
 impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'a, D, X, E> {
     pub fn new(index: &'a SpatialIndex, dist: D, exact_dist: X, exact: E) -> Self {
@@ -79,6 +89,54 @@ impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'
             dist,
             exact_dist,
             exact,
+            quarters: Vec::new(),
+        }
+    }
+
+    /// Queues a page's entries. Distances are the costly part of a search
+    /// (haversine), and most entries of a page never matter: a larger page
+    /// is cut into quarters around its centre, each queued under its box,
+    /// so only the entries of the quarters reached are measured.
+    fn expand(&mut self, p: u32) {
+        let page = self.index.tree.pages.get(p);
+        if page.len() <= QUARTER_FROM {
+            for (b, slot) in page.entries() {
+                self.push(&b, Node::Bound(slot));
+            }
+            return;
+        }
+        let c = page.bbox.center();
+        let quarter = |b: &Bbox| {
+            let m = b.center();
+            usize::from(m[0] > c[0]) + 2 * usize::from(m[1] > c[1])
+        };
+        let base = self.quarters.len();
+        let mut end = [0usize; 4];
+        for (b, _) in page.entries() {
+            end[quarter(&b)] += 1;
+        }
+        for q in 1..4 {
+            end[q] += end[q - 1];
+        }
+        let mut at = [0, end[0], end[1], end[2]];
+        let filler = (page.bbox, 0);
+        self.quarters.resize(base + page.len(), filler);
+        let mut boxes: [Option<Bbox>; 4] = [None; 4];
+        for (b, slot) in page.entries() {
+            let q = quarter(&b);
+            self.quarters[base + at[q]] = (b, slot);
+            at[q] += 1;
+            boxes[q] = Some(boxes[q].map_or(b, |u| u.union(&b)));
+        }
+        for q in 0..4 {
+            if let Some(b) = boxes[q] {
+                let start = if q == 0 { 0 } else { end[q - 1] };
+                let node = Node::Quarter {
+                    start: (base + start) as u32,
+                    len: (end[q] - start) as u32,
+                };
+                self.push(&b, node);
+            }
         }
     }
 
@@ -107,13 +165,18 @@ impl<D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Iterator
                         node: Node::Exact(slot),
                     });
                 }
-                Node::Page(p) => {
-                    let page = self.index.tree.pages.get(p);
-                    for (b, slot) in page.entries() {
+                Node::Quarter { start, len } => {
+                    let (start, len) = (start as usize, len as usize);
+                    for i in start..start + len {
+                        let (b, slot) = self.quarters[i];
                         self.push(&b, Node::Bound(slot));
                     }
+                }
+                Node::Page(p) => {
+                    self.expand(p);
                     // The rest of its group (same box) when this is reached
                     // again: a crowd is read a page at a time.
+                    let page = self.index.tree.pages.get(p);
                     if page.next != NO_PAGE {
                         self.heap.push(Queued {
                             dist,
