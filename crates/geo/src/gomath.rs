@@ -291,22 +291,6 @@ pub fn normalize_distance(meters: f64) -> f64 {
     }
 }
 
-/// A lower bound of [`haversine_h`]`(lat_a, lon_a, lat_b, lon_b)` from a
-/// few multiplications, for ordering index boxes in nearest-neighbour
-/// searches: `sin x ≥ x − x³/6` (x ≥ 0) and `cos φ ≥ 1 − φ²/2`, every factor
-/// clamped at 0, and a margin for rounding. `cos_b` is `cos(lat_b)` (the
-/// query's, computed once).
-pub fn haversine_h_lower(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64, cos_b: f64) -> f64 {
-    let sin_lower = |x: f64| (x - x * x * x / 6.0).max(0.0);
-    // The same radians as `haversine_h`: for close points the difference
-    // magnifies any last-bit disagreement.
-    let (pa, pb) = (radians(lat_a), radians(lat_b));
-    let s1 = sin_lower((pb - pa).abs() / 2.0);
-    let s2 = sin_lower((radians(lon_b) - radians(lon_a)).abs() / 2.0);
-    let cos_a = (1.0 - pa * pa / 2.0).max(0.0);
-    (s1 * s1 + s2 * s2 * cos_a * cos_b.max(0.0)) * (1.0 - 1e-9)
-}
-
 /// Meters from a haversine term (Tile38's `R·2·asin(√h)`).
 pub fn distance_from_h(h: f64) -> f64 {
     EARTH_RADIUS * 2.0 * asin(h.sqrt())
@@ -410,27 +394,6 @@ mod distance_tests {
             -0.48136455958069,
         );
         assert_eq!(d, 11.63394861766148);
-    }
-
-    #[test]
-    fn lower_bound_never_exceeds_the_haversine() {
-        let mut x: u64 = 7;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
-        for _ in 0..100_000 {
-            let (la, lo) = (next() * 180.0 - 90.0, next() * 360.0 - 180.0);
-            let scale = [1e-6, 1e-3, 1.0, 90.0][(next() * 4.0) as usize];
-            let lb = (la + (next() - 0.5) * scale).clamp(-90.0, 90.0);
-            let lob = lo + (next() - 0.5) * scale * 2.0;
-            let h = haversine_h(la, lo, lb, lob);
-            let low = haversine_h_lower(la, lo, lb, lob, cos(lb * PI / 180.0));
-            assert!(low <= h, "{la},{lo} {lb},{lob}: {low} > {h}");
-            assert!(low >= 0.0);
-        }
     }
 
     #[test]

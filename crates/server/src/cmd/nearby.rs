@@ -10,7 +10,7 @@
 use std::iter::Peekable;
 
 use tile38_collection::Item;
-use tile38_geo::gomath::{cos, distance_from_h, distance_to, haversine_h, haversine_h_lower};
+use tile38_geo::gomath::{distance_from_h, distance_to, haversine_h};
 use tile38_geo::predicate::Area;
 use tile38_geo::{Position, Rect, Value};
 use tile38_proto::Args;
@@ -114,17 +114,8 @@ impl ReadCommand<'_> for Nearby {
         // Distance from the query point to the nearest point of a box: the
         // object is Tile38's point "a".
         // Ordered by the haversine term: the arcsine only for results.
-        // Index boxes are ordered by a trigonometry-free lower bound; the
-        // Go-exact term is computed only for objects near the front.
-        let cos_q = cos(qlat * std::f64::consts::PI / 180.0);
         let candidates = col
-            .nearest_bounded(
-                move |r: &Rect| {
-                    let (lat, lon) = clamp(r, qlat, qlon);
-                    haversine_h_lower(lat, lon, qlat, qlon, cos_q)
-                },
-                move |r: &Rect| bbox_h(r, qlat, qlon),
-            )
+            .nearest(move |r: &Rect| bbox_h(r, qlat, qlon))
             .map(|(h, id, item)| (distance_from_h(h), id, item))
             .take_while(move |(d, _, _)| !(meters > 0.0 && *d > meters))
             .map(|(d, id, item)| Hit {
