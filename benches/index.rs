@@ -6,6 +6,7 @@
 use std::sync::OnceLock;
 
 use divan::{black_box, Bencher};
+use tile38::Lcg;
 use tile38_collection::{Collection, SetCond};
 use tile38_geo::gomath::haversine;
 use tile38_geo::predicate::Area;
@@ -18,20 +19,8 @@ fn main() {
 const N: usize = 1_000_000;
 
 /// Deterministic uniform points over the inhabited latitudes.
-struct Lcg(u64);
-
-impl Lcg {
-    fn unit(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn point(&mut self) -> (f64, f64) {
-        (self.unit() * 120.0 - 60.0, self.unit() * 360.0 - 180.0)
-    }
+fn random_point(rng: &mut Lcg) -> (f64, f64) {
+    (rng.range(-60.0, 60.0), rng.range(-180.0, 180.0))
 }
 
 fn point(lat: f64, lon: f64) -> Value {
@@ -52,7 +41,7 @@ fn loaded() -> &'static Collection {
         let mut c = Collection::new();
         let mut rng = Lcg(7);
         for i in 0..N {
-            let (lat, lon) = rng.point();
+            let (lat, lon) = random_point(&mut rng);
             c.set(&id(i), point(lat, lon), vec![], None, SetCond::Always);
         }
         c
@@ -62,13 +51,13 @@ fn loaded() -> &'static Collection {
 /// Query centres: a fixed cycle of random points.
 fn centres() -> Vec<(f64, f64)> {
     let mut rng = Lcg(99);
-    (0..1024).map(|_| rng.point()).collect()
+    (0..1024).map(|_| random_point(&mut rng)).collect()
 }
 
 #[divan::bench(sample_count = 10)]
 fn insert_1m_points(b: Bencher) {
     let mut rng = Lcg(7);
-    let pts: Vec<(f64, f64)> = (0..N).map(|_| rng.point()).collect();
+    let pts: Vec<(f64, f64)> = (0..N).map(|_| random_point(&mut rng)).collect();
     b.bench_local(|| {
         let mut c = Collection::new();
         for (i, &(lat, lon)) in pts.iter().enumerate() {
@@ -83,13 +72,13 @@ fn move_one_of_1m(b: Bencher) {
     let mut c = Collection::new();
     let mut rng = Lcg(7);
     for i in 0..N {
-        let (lat, lon) = rng.point();
+        let (lat, lon) = random_point(&mut rng);
         c.set(&id(i), point(lat, lon), vec![], None, SetCond::Always);
     }
     let mut k = 0;
     b.bench_local(|| {
         k = (k + 7919) % N;
-        let (lat, lon) = rng.point();
+        let (lat, lon) = random_point(&mut rng);
         c.set(&id(k), point(lat, lon), vec![], None, SetCond::Always)
     });
 }
@@ -99,7 +88,7 @@ fn delete_and_reinsert_one_of_1m(b: Bencher) {
     let mut c = Collection::new();
     let mut rng = Lcg(7);
     for i in 0..N {
-        let (lat, lon) = rng.point();
+        let (lat, lon) = random_point(&mut rng);
         c.set(&id(i), point(lat, lon), vec![], None, SetCond::Always);
     }
     let mut k = 0;

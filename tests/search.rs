@@ -2,21 +2,8 @@
 //! NEARBY returns every object within the radius, in ascending Tile38
 //! haversine distance; SEARCH orders string values.
 
-use tile38::TestServer;
+use tile38::{Lcg, TestServer};
 use tile38_geo::gomath::haversine;
-
-/// A small deterministic generator (no extra dependency needed).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 #[test]
 fn nearby_matches_brute_force_order_and_radius() {
@@ -25,7 +12,7 @@ fn nearby_matches_brute_force_order_and_radius() {
     let mut rng = Lcg(42);
     let mut points = Vec::new();
     for i in 0..500 {
-        let (lat, lon) = (rng.next() * 20.0 + 30.0, rng.next() * 20.0 - 120.0);
+        let (lat, lon) = (rng.unit() * 20.0 + 30.0, rng.unit() * 20.0 - 120.0);
         let _: () = redis::cmd("SET")
             .arg("fleet")
             .arg(format!("p{i}"))

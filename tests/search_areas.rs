@@ -7,25 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tile38::TestServer;
+use tile38::{Lcg, TestServer};
 use tile38_geo::predicate::Area;
 use tile38_geo::{Geometry, Position, Rect, Value};
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn unit(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + self.unit() * (hi - lo)
-    }
-}
 
 /// A random object as `SET` arguments and as the value the server stores.
 fn random_object(rng: &mut Lcg) -> (Vec<String>, Value) {
