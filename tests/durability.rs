@@ -138,3 +138,67 @@ fn always_loses_no_acknowledged_write_under_kill_9() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn everysec_loses_at_most_about_a_second_under_kill_9() {
+    let dir = temp_dir("fsync-everysec");
+    let srv = TestServer::start_in(&dir, &[]);
+    let (stop, acked, count) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(Mutex::new(Vec::new())),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let stamps: Arc<Mutex<Vec<(usize, std::time::Instant)>>> = Arc::default();
+    let writers: Vec<_> = (0..2)
+        .map(|_| {
+            let (p, s, a, n) = (srv.port, stop.clone(), acked.clone(), count.clone());
+            std::thread::spawn(move || writer(p, s, a, n))
+        })
+        .collect();
+    // Note how many writes were acknowledged when, every 5 ms.
+    let watcher = {
+        let (count, stamps, stop) = (count.clone(), stamps.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                stamps
+                    .lock()
+                    .unwrap()
+                    .push((count.load(Ordering::Relaxed), std::time::Instant::now()));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    // Long enough that some writes were acknowledged over a second ago.
+    let began = std::time::Instant::now();
+    assert!(wait_until(Duration::from_secs(20), || {
+        count.load(Ordering::Relaxed) >= 3000 && began.elapsed() > Duration::from_millis(1500)
+    }));
+    let killed = std::time::Instant::now();
+    srv.signal(SIGKILL);
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    watcher.join().unwrap();
+    let srv = TestServer::start_in(&dir, &[]);
+    let mut c = srv.redis();
+    let n: i64 = redis::cmd("SCAN")
+        .arg("fleet")
+        .arg("COUNT")
+        .query(&mut c)
+        .unwrap();
+    let acked_total = acked.lock().unwrap().len();
+    // Acknowledged a second before the kill: all of those must be there.
+    let safe = stamps
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, at)| killed.duration_since(*at) >= Duration::from_secs(1))
+        .map(|(n, _)| *n)
+        .max()
+        .unwrap_or(0);
+    assert!(safe > 0);
+    assert!(n as usize >= safe, "{n} objects, but {safe} were acknowledged over a second before the crash ({acked_total} in all)");
+    srv.terminate();
+    let _ = std::fs::remove_dir_all(&dir);
+}
