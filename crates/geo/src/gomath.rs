@@ -345,6 +345,18 @@ pub fn destination_point(lat: f64, lon: f64, meters: f64, bearing_degrees: f64) 
     (phi2 * (180.0 / PI), lambda2 * (180.0 / PI))
 }
 
+/// Half-axes `(lon°, lat°)` of the ellipse tidwall/geojson draws for a
+/// circle of `meters` (already normalised) around `lat, lon`: half the
+/// spans between the destination points due W–E and S–N. Circle areas and
+/// point buffers are polygons on this ellipse.
+pub fn circle_half_axes(lat: f64, lon: f64, meters: f64) -> (f64, f64) {
+    let (max_y, _) = destination_point(lat, lon, meters, 0.0);
+    let (_, max_x) = destination_point(lat, lon, meters, 90.0);
+    let (min_y, _) = destination_point(lat, lon, meters, 180.0);
+    let (_, min_x) = destination_point(lat, lon, meters, 270.0);
+    ((max_x - min_x) / 2.0, (max_y - min_y) / 2.0)
+}
+
 /// Initial bearing in degrees (0..360) from A to B.
 pub fn bearing_to(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
     let phi1 = lat_a * (PI / 180.0);

@@ -18,7 +18,9 @@
 use std::f64::consts::PI;
 
 use crate::geojson::{Coord, Geometry, Shape};
-use crate::gomath::{bearing_to, cos, destination_point, normalize_distance, sin};
+use crate::gomath::{
+    bearing_to, circle_half_axes, cos, destination_point, normalize_distance, sin,
+};
 use crate::Value;
 
 /// Circle vertices: `360 / BUFFER_STEPS` = 24° apart.
@@ -26,13 +28,7 @@ const BUFFER_STEPS: f64 = 15.0;
 
 /// `bufferSimplePoint`.
 fn point_circle(p: Coord, meters: f64) -> Geometry {
-    let meters = normalize_distance(meters);
-    let (max_y, _) = destination_point(p.y, p.x, meters, 0.0);
-    let (_, max_x) = destination_point(p.y, p.x, meters, 90.0);
-    let (min_y, _) = destination_point(p.y, p.x, meters, 180.0);
-    let (_, min_x) = destination_point(p.y, p.x, meters, 270.0);
-    let lons = (max_x - min_x) / 2.0;
-    let lats = (max_y - min_y) / 2.0;
+    let (lons, lats) = circle_half_axes(p.y, p.x, normalize_distance(meters));
     let mut ring = Vec::with_capacity(BUFFER_STEPS as usize + 2);
     // Go accumulates `th += 360/15`; multiples of 24 are exact, so 0..=360.
     let mut th = 0.0;

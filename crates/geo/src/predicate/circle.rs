@@ -24,8 +24,7 @@ use super::object::{self, Obj};
 use super::series::{PointSeries, Series};
 use super::shapes::{Base, Poly, Ring};
 use crate::gomath::{
-    asin, cos, destination_point as destination, geo_haversine as haversine, normalize_distance,
-    sin,
+    asin, circle_half_axes, cos, geo_haversine as haversine, normalize_distance, sin,
 };
 use crate::rect::{Position as P, Rect as R};
 
@@ -71,13 +70,7 @@ impl Outline {
         if meters <= 0.0 {
             return Outline::Dot(center);
         }
-        let m = normalize_distance(meters);
-        let (max_y, _) = destination(center.y, center.x, m, 0.0);
-        let (_, max_x) = destination(center.y, center.x, m, 90.0);
-        let (min_y, _) = destination(center.y, center.x, m, 180.0);
-        let (_, min_x) = destination(center.y, center.x, m, 270.0);
-        let lons = (max_x - min_x) / 2.0;
-        let lats = (max_y - min_y) / 2.0;
+        let (lons, lats) = circle_half_axes(center.y, center.x, normalize_distance(meters));
         let mut points = Vec::with_capacity(STEPS as usize + 2);
         for &(c, s) in unit_steps() {
             points.push(P::new(center.x + lons * c, center.y + lats * s));
@@ -237,7 +230,7 @@ mod tests {
         };
         assert_eq!(points.len(), 66);
         assert_eq!(points[0], points[65]);
-        let (n, _) = destination(37.7335, -122.4412, 1000.0, 0.0);
+        let (n, _) = crate::gomath::destination_point(37.7335, -122.4412, 1000.0, 0.0);
         assert!((rect.max.y - n).abs() < 1e-12);
         assert!((distance(37.7335, -122.4412, n, -122.4412) - 1000.0).abs() < 1e-6);
         assert!(rect.min.x < -122.4412 && rect.max.x > -122.4412);

@@ -273,6 +273,8 @@ impl SearchOpts {
                 .filter(|n| (1..=16).contains(n))
                 .ok_or_else(|| Error::invalid_arg(s))?;
             o.sparse = Some(n as u8);
+            // As Tile38: SPARSE lifts the default limit (LIMIT is refused).
+            o.limit = Some(u64::MAX);
         }
         Ok((o, i))
     }
@@ -325,7 +327,6 @@ impl SearchOpts {
         matched: impl Fn(&'a [u8], &'a Item) -> bool,
     ) -> Result<Page<'a>> {
         let limit = match self.output {
-            _ if self.sparse.is_some() => u64::MAX,
             Output::Count => self.limit.unwrap_or(u64::MAX),
             _ => self.limit.unwrap_or(100),
         };

@@ -66,15 +66,12 @@ pub fn candidates<'a>(
     if col.spatial_len() > LEAF_CAPACITY {
         return Box::new(found);
     }
-    let mut all: Vec<_> = found.collect();
-    all.sort_by(|(_, a), (_, b)| {
-        let (ka, kb) = (
-            f32_down(a.value.bbox().min.x),
-            f32_down(b.value.bbox().min.x),
-        );
-        ka.total_cmp(&kb).then(b.seq.cmp(&a.seq))
-    });
-    Box::new(all.into_iter())
+    // Keys computed once per object, not per comparison.
+    let mut all: Vec<_> = found
+        .map(|(id, item)| (f32_down(item.value.bbox().min.x), id, item))
+        .collect();
+    all.sort_by(|(ka, _, a), (kb, _, b)| ka.total_cmp(kb).then(b.seq.cmp(&a.seq)));
+    Box::new(all.into_iter().map(|(_, id, item)| (id, item)))
 }
 
 /// SPARSE: the area's box split `depth` times into quadrants (top-left,
