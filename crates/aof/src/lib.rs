@@ -97,6 +97,13 @@ struct Shared {
     /// Bytes known to be on disk (advanced by fsyncs).
     durable: AtomicU64,
     on_durable: Mutex<Option<Notifier>>,
+    /// Bytes in the file (written, maybe not fsynced): what `AOF pos`
+    /// streams may read.
+    written: AtomicU64,
+    on_written: Mutex<Option<Notifier>>,
+    /// Bumped whenever the file's bytes are replaced (rewrite, truncation):
+    /// readers holding offsets into the old bytes must start over.
+    generation: AtomicU64,
     /// Records appended but not yet written to the file.
     pending: Mutex<Vec<u8>>,
     /// Signals the writer that `pending` became non-empty.
@@ -241,6 +248,9 @@ impl Shared {
         };
         file.write_all(&batch)?;
         self.dirty.store(true, Ordering::Release);
+        self.written.store(end, Ordering::Release);
+        drop(file);
+        self.notify_written(end);
         Ok(end)
     }
 
@@ -256,6 +266,12 @@ impl Shared {
             }
         }
         Ok(())
+    }
+
+    fn notify_written(&self, end: u64) {
+        if let Some(notify) = &*self.on_written.lock() {
+            notify(end);
+        }
     }
 
     fn policy(&self) -> Fsync {
@@ -312,6 +328,9 @@ impl Aof {
             side: Mutex::new(None),
             durable: AtomicU64::new(size),
             on_durable: Mutex::new(None),
+            written: AtomicU64::new(size),
+            on_written: Mutex::new(None),
+            generation: AtomicU64::new(0),
             pending: Mutex::new(Vec::with_capacity(64 * 1024)),
             wake: Condvar::new(),
             file: Mutex::new(file),
@@ -360,6 +379,66 @@ impl Aof {
         end
     }
 
+    /// Buffers bytes that are already complete records (a follower mirrors
+    /// its leader's AOF byte for byte); returns the offset where they end.
+    pub fn append_raw(&self, records: &[u8]) -> u64 {
+        let mut pending = self.shared.pending.lock();
+        let before = pending.len();
+        pending.extend_from_slice(records);
+        if self.shared.capturing.load(Ordering::Acquire) {
+            if let Some(side) = &mut *self.shared.side.lock() {
+                side.extend_from_slice(records);
+            }
+        }
+        let end = self
+            .shared
+            .size
+            .fetch_add(records.len() as u64, Ordering::AcqRel)
+            + records.len() as u64;
+        if before == 0 && !records.is_empty() {
+            self.shared.wake.notify_one();
+        }
+        end
+    }
+
+    /// Cuts the file to `len` bytes (a follower dropping history its leader
+    /// no longer has). Buffered records are written first, then cut away.
+    pub fn truncate(&self, len: u64) -> io::Result<()> {
+        let sh = &self.shared;
+        let file = sh.file.lock();
+        {
+            let mut pending = sh.pending.lock();
+            pending.clear();
+            let len = len.min(file.metadata()?.len());
+            file.set_len(len)?;
+            file.sync_all()?;
+            sh.size.store(len, Ordering::Release);
+            sh.written.store(len, Ordering::Release);
+            sh.durable.store(len, Ordering::Release);
+            sh.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        drop(file);
+        sh.notify_written(self.size());
+        Ok(())
+    }
+
+    /// Bytes in the file (written, not necessarily fsynced).
+    pub fn written(&self) -> u64 {
+        self.shared.written.load(Ordering::Acquire)
+    }
+
+    /// Changes whenever the file's bytes are replaced (AOFSHRINK,
+    /// [`Aof::truncate`]); offsets taken before are meaningless after.
+    pub fn generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::Acquire)
+    }
+
+    /// Calls `notify(offset)` (from the writer thread) whenever records
+    /// reach the file, and after the file was replaced.
+    pub fn on_written(&self, notify: impl Fn(u64) + Send + Sync + 'static) {
+        *self.shared.on_written.lock() = Some(Box::new(notify));
+    }
+
     /// Re-reads the file size after the file was cut behind this handle's
     /// back (loading truncates a torn tail); call before appending.
     pub fn reread_size(&self) -> io::Result<()> {
@@ -367,6 +446,7 @@ impl Aof {
         let _pending = self.shared.pending.lock();
         self.shared.size.store(len, Ordering::Release);
         self.shared.durable.store(len, Ordering::Release);
+        self.shared.written.store(len, Ordering::Release);
         Ok(())
     }
 

@@ -96,7 +96,11 @@ impl Aof {
         *file = reopened;
         sh.size.store(len, Ordering::Release);
         sh.durable.store(len, Ordering::Release);
+        sh.written.store(len, Ordering::Release);
         sh.dirty.store(false, Ordering::Release);
+        sh.generation.fetch_add(1, Ordering::AcqRel);
+        drop(file);
+        sh.notify_written(len);
         Ok(len)
     }
 }

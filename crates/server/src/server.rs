@@ -76,6 +76,11 @@ pub struct Server {
     /// always` (fed by the AOF writer thread).
     pub durable: Arc<tokio::sync::watch::Sender<u64>>,
     pub shrink: crate::shrink::ShrinkState,
+    /// Leader and follower replication state (INFO, ROLE, SERVER, metrics).
+    pub repl: tile38_repl::ReplState,
+    /// Bytes in the AOF file, for `AOF pos` streams (fed by the AOF writer
+    /// thread; also bumped when the file is replaced).
+    pub aof_written: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// A database write lock that a connection keeps across the consecutive
@@ -121,6 +126,9 @@ pub fn now_nanos() -> i64 {
 
 impl Server {
     pub fn new(opts: Options, config: Config, aof: Option<Aof>) -> Server {
+        let aof_written = Arc::new(tokio::sync::watch::Sender::new(
+            aof.as_ref().map_or(0, Aof::written),
+        ));
         let durable = Arc::new(tokio::sync::watch::Sender::new(
             aof.as_ref().map_or(0, Aof::durable),
         ));
@@ -141,6 +149,8 @@ impl Server {
             clients: Mutex::new(BTreeMap::new()),
             durable,
             shrink: Default::default(),
+            repl: Default::default(),
+            aof_written,
             next_client_id: AtomicU64::new(1),
             shutdown: Notify::new(),
         }
