@@ -2,6 +2,8 @@
 //! `tile38-server` binary on an OS-chosen loopback port with its own data
 //! directory, waits until it serves, and stops it on drop.
 
+pub mod relay;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

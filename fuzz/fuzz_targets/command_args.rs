@@ -78,18 +78,14 @@ fn new_server() -> (Server, ConnState) {
         protected_mode: false,
         appendonly: false,
         appendfilename: None,
+        follow: None,
         http_500_errors: false,
     };
     // `None`: configuration in memory only; CONFIG REWRITE / READONLY write nothing.
     let config = Config::load(None).expect("in-memory config");
     let server = Server::new(opts, config, None);
     let client = server.register_client(SocketAddr::from((Ipv4Addr::LOCALHOST, 1)));
-    let conn = ConnState {
-        output: None,
-        authed: false,
-        client,
-        lock: Default::default(),
-    };
+    let conn = ConnState::new(client);
     (server, conn)
 }
 

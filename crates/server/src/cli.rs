@@ -80,6 +80,10 @@ struct Flags {
     /// accepted now so that existing command lines keep starting).
     #[arg(long = "metrics-addr")]
     metrics_addr: Option<String>,
+    /// Follow this leader (`host:port`) from startup, as `FOLLOW host port`
+    /// would; retried with backoff until the leader answers.
+    #[arg(long = "follow")]
+    follow: Option<String>,
     /// Print the version and exit.
     #[arg(long = "version", action = ArgAction::SetTrue)]
     version: bool,
@@ -102,6 +106,7 @@ const LONG_FLAGS: &[&str] = &[
     "evio",
     "version",
     "help",
+    "follow",
 ];
 
 /// Go's flag package accepts `-name` for long flags; clap wants `--name`.
@@ -187,13 +192,71 @@ pub fn run_cli() -> i32 {
             return 1;
         }
     };
-    match rt.block_on(run(opts, flags.pidfile.clone(), flags.nohup)) {
+    let code = match rt.block_on(run(opts, flags.pidfile.clone(), flags.nohup)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e}");
             1
         }
+    };
+    // Streams and the follow loop end with the runtime; an idle replication
+    // link must not keep the process (and its data dir) alive.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
+}
+
+/// `--follow host:port` (the port after the last colon, so IPv6 works).
+fn parse_follow(v: &str) -> Result<(String, u16), String> {
+    let bad = || format!("--follow must be host:port, got '{v}'");
+    let (host, port) = v.rsplit_once(':').ok_or_else(bad)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(bad());
     }
+    Ok((host.to_lowercase(), port.parse().map_err(|_| bad())?))
+}
+
+/// Settings from the environment, applied over the config file without
+/// being written to it (secrets from a Kubernetes Secret stay out of the
+/// data dir unless `CONFIG REWRITE`): `TILE38_REQUIREPASS`,
+/// `TILE38_LEADERAUTH`, and `TILE38_CONFIG_<NAME>` for any CONFIG property
+/// (`TILE38_CONFIG_MAXMEMORY=1gb`; `_` may stand for `-`).
+fn apply_env(config: &Config) -> Result<(), String> {
+    for (key, value) in std::env::vars() {
+        let name = match key.as_str() {
+            "TILE38_REQUIREPASS" => "requirepass".to_string(),
+            "TILE38_LEADERAUTH" => "leaderauth".to_string(),
+            k => match k.strip_prefix("TILE38_CONFIG_") {
+                Some(n) => n.to_ascii_lowercase(),
+                None => continue,
+            },
+        };
+        let dashed = name.replace('_', "-");
+        config
+            .set(&name, &value)
+            .or_else(|_| config.set(&dashed, &value))
+            .map_err(|e| format!("{key}: {}", e.message()))?;
+    }
+    Ok(())
+}
+
+/// Holds an exclusive lock on `<dir>/tile38.lock` for the life of the
+/// process: a second server on the same data dir refuses to start.
+fn lock_data_dir(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::io::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("tile38.lock"))?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(std::io::Error::other(format!(
+            "data directory {} is in use by another tile38-server",
+            dir.display()
+        )));
+    }
+    Ok(f)
 }
 
 fn options(flags: &Flags) -> Result<Options, String> {
@@ -212,6 +275,7 @@ fn options(flags: &Flags) -> Result<Options, String> {
         protected_mode: yes_no("protected-mode", &flags.protected_mode)?,
         appendonly: yes_no("appendonly", &flags.appendonly)?,
         appendfilename: flags.appendfilename.clone(),
+        follow: flags.follow.as_deref().map(parse_follow).transpose()?,
         http_500_errors: std::env::var("T38HTTP500ERRORS")
             .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes")),
     })
@@ -235,7 +299,12 @@ async fn run(
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&opts.dir, std::fs::Permissions::from_mode(0o700));
     }
+    let _lock = lock_data_dir(&opts.dir)?;
     let config = Config::load(Some(&opts.dir.join("config")))?;
+    apply_env(&config)?;
+    if let Some((host, port)) = &opts.follow {
+        config.set_follow(Some((host, *port)))?;
+    }
     let aof_path = opts
         .appendfilename
         .clone()
@@ -254,7 +323,7 @@ async fn run(
     let mut opts = opts;
     // `-p 0` lets the OS pick; the real port is what gets logged and reported.
     opts.port = listener.local_addr()?.port();
-    let server = Arc::new(Server::new(opts, config, aof));
+    let server = Server::new(opts, config, aof).into_arc();
     if let Some(p) = &pidfile {
         std::fs::write(p, format!("{}\n", std::process::id()))?;
     }
@@ -289,6 +358,11 @@ async fn run(
             aof.on_durable(move |offset| {
                 durable.send_replace(offset);
             });
+            let written = server.aof_written.clone();
+            written.send_replace(aof.written());
+            aof.on_written(move |offset| {
+                written.send_replace(offset);
+            });
         }
         server.apply_fsync_policy();
         tracing::info!(
@@ -300,6 +374,16 @@ async fn run(
     }
     server.loading.store(false, Ordering::Release);
     crate::background::spawn(server.clone());
+    let id = server.config.identity();
+    if !id.follow_host.is_empty() {
+        crate::repl::follower::start(
+            &server,
+            Some(tile38_repl::Target {
+                host: id.follow_host,
+                port: id.follow_port,
+            }),
+        );
+    }
     tracing::info!("Ready to accept connections at {host}:{}", server.opts.port);
 
     let code = signals.wait(nohup).await;

@@ -391,6 +391,17 @@ impl Config {
         self.write_file()
     }
 
+    /// `FOLLOW host port` / `FOLLOW no one`, persisted at once.
+    pub fn set_follow(&self, target: Option<(&str, u16)>) -> std::io::Result<()> {
+        {
+            let mut id = self.identity.write();
+            let (host, port) = target.unwrap_or(("", 0));
+            id.follow_host = host.to_string();
+            id.follow_port = port;
+        }
+        self.write_file()
+    }
+
     /// `READONLY yes|no`, persisted at once.
     pub fn set_read_only(&self, on: bool) -> std::io::Result<()> {
         self.identity.write().read_only = on;

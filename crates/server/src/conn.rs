@@ -32,6 +32,24 @@ pub struct ConnState {
     /// Whether this batch journaled a write (its replies may have to wait
     /// for the fsync).
     pub wrote: bool,
+    /// `AOF pos` turned this connection into a replication stream from
+    /// that offset (after the pending replies are sent).
+    pub takeover: Option<u64>,
+}
+
+impl ConnState {
+    /// A fresh connection's state (also for driving commands in-process:
+    /// benches, fuzzing).
+    pub fn new(client: Arc<ClientInfo>) -> ConnState {
+        ConnState {
+            output: None,
+            authed: false,
+            client,
+            lock: Default::default(),
+            wrote: false,
+            takeover: None,
+        }
+    }
 }
 
 const DENIED: &[u8] = b"-DENIED Tile38 is running in protected mode because protected mode is enabled, no bind address was specified, no authentication password is requested to clients. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Tile38 you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Tile38 from the same host the server is running, however MAKE SURE Tile38 is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Tile38 configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a bind address or an authentication password. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
@@ -63,13 +81,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
     let client = server.register_client(addr);
     let mut conn = Conn {
         server: server.clone(),
-        state: ConnState {
-            output: None,
-            authed: false,
-            client: client.clone(),
-            lock: Default::default(),
-            wrote: false,
-        },
+        state: ConnState::new(client.clone()),
         args: Args::new(),
         reply: Reply::default(),
         scratch: Vec::new(),
@@ -107,6 +119,14 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
             if conn.out.capacity() > 1 << 20 {
                 conn.out.shrink_to(16 * 1024);
             }
+        }
+        if let Some(pos) = conn.state.takeover.take() {
+            // Anything the follower sent after `AOF` ends the stream.
+            if inbuf.is_empty() {
+                crate::repl::leader::stream(server.clone(), stream, client.clone(), pos).await;
+            }
+            server.unregister_client(client.id);
+            return;
         }
         if close || client.killed.load(Ordering::Acquire) {
             break;

@@ -13,6 +13,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 mod http;
+pub mod repl;
 pub mod reply;
 pub mod server;
 pub mod shrink;

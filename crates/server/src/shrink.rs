@@ -63,6 +63,12 @@ pub async fn task(server: Arc<Server>) {
 /// Starts a rewrite in the background unless one is running or the AOF is
 /// off; returns whether one was started.
 pub fn start(server: &Arc<Server>) -> bool {
+    if server.repl.following() {
+        // A follower's AOF mirrors its leader's bytes (that is how it
+        // resumes after a restart); a rewrite would force a full resync.
+        tracing::info!("AOF rewrite skipped: following a leader");
+        return false;
+    }
     if server.aof.is_none() || server.shrink.running.swap(true, Ordering::AcqRel) {
         return false;
     }
@@ -92,7 +98,7 @@ pub fn start(server: &Arc<Server>) -> bool {
 
 /// Whether the AOF has grown enough for an automatic rewrite.
 pub fn due(server: &Server) -> bool {
-    let Some(aof) = &server.aof else {
+    let Some(aof) = server.aof.as_ref().filter(|_| !server.repl.following()) else {
         return false;
     };
     let props = server.config.props();

@@ -23,6 +23,7 @@ mod misc;
 mod nearby;
 mod opts;
 pub mod output;
+pub mod repl;
 mod results;
 mod scan;
 mod server_info;
@@ -202,20 +203,22 @@ static TABLE: &[Spec] = &[
     open("auth", conn!(misc::Auth)),
     Spec {
         name: "healthz",
-        run: conn!(server_info::Healthz),
+        run: conn!(repl::Healthz),
         no_auth: true,
         while_loading: false,
     },
     spec("server", read!(server_info::ServerCmd)),
     spec("info", read!(server_info::Info)),
-    spec("role", read!(server_info::Role)),
+    spec("role", read!(repl::Role)),
     spec("config", conn!(config_cmd::ConfigCmd)),
     spec("readonly", conn!(misc::ReadOnly)),
     spec("gc", conn!(misc::Gc)),
     spec("aofshrink", conn!(misc::AofShrink)),
     spec("client", conn!(client::Client)),
-    spec("aofmd5", conn!(server_info::AofMd5)),
-    spec("aof", conn!(server_info::AofCmd)),
+    spec("aofmd5", conn!(repl::AofMd5)),
+    spec("aof", conn!(repl::AofCmd)),
+    spec("follow", conn!(repl::Follow)),
+    spec("replconf", conn!(repl::Replconf)),
 ];
 
 /// Finds a command by name, case-insensitively.
@@ -249,6 +252,14 @@ pub fn execute(
     }
     if !spec.while_loading && server.loading.load(std::sync::atomic::Ordering::Acquire) {
         return Err(Error::Loading);
+    }
+    if server.repl.following() {
+        if matches!(spec.run, Run::Write(_)) {
+            return Err(Error::NotLeader);
+        }
+        if !server.repl.caught_up_once() && repl::GATED_READS.contains(&spec.name) {
+            return Err(Error::CatchingUp);
+        }
     }
     run_spec(server, conn, spec, args, out, None)
 }
@@ -308,25 +319,38 @@ pub fn run_spec(
 /// Replays one AOF command at startup: like a client write, but `key not
 /// found` / `id not found` are not errors and nothing is journaled again.
 pub fn replay(server: &Server, args: &Args) -> std::result::Result<(), String> {
+    apply_replicated(server, &mut server.db.write(), args)
+}
+
+/// Applies a logged write (AOF replay, a leader's stream) to `db`, which
+/// the caller has locked: errors a replay tolerates are not errors.
+pub fn apply_replicated(
+    server: &Server,
+    db: &mut tile38_collection::Database,
+    args: &Args,
+) -> std::result::Result<(), String> {
     let name = args.get(0);
     let spec = lookup(name).ok_or_else(|| Error::UnknownCommand(name.to_vec()).message())?;
     let Run::Write(f) = spec.run else {
         return Err(Error::UnknownCommand(name.to_vec()).message());
     };
-    let mut db = server.db.write();
     let mut out = Reply::new(true);
-    match f(
-        args,
-        &mut WriteCx {
-            db: &mut db,
-            server,
-        },
-        &mut out,
-    ) {
+    match f(args, &mut WriteCx { db, server }, &mut out) {
         Ok(_) | Err(Error::KeyNotFound) | Err(Error::IdNotFound) => Ok(()),
         Err(Error::IdAlreadyExists) | Err(Error::PathNotFound) => Ok(()),
         Err(e) => Err(e.message()),
     }
+}
+
+/// Reloads the AOF file into the (emptied) database: a follower keeping
+/// the part of its history its leader still has. A torn last record is cut.
+pub fn reload_aof(server: &Server) -> std::result::Result<(), String> {
+    let Some(aof) = &server.aof else {
+        return Ok(());
+    };
+    aof.flush().map_err(|e| e.to_string())?;
+    tile38_aof::load(aof.path(), |args| replay(server, args)).map_err(|e| e.to_string())?;
+    aof.reread_size().map_err(|e| e.to_string())
 }
 
 /// Bytes allocated on the heap (the figure `maxmemory` is compared with).

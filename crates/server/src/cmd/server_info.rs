@@ -1,11 +1,11 @@
-//! Server introspection: `SERVER [EXT]`, `INFO [section …]`, `ROLE`,
-//! `HEALTHZ`, and the leader-side `AOFMD5 pos size` / `AOF pos` checks.
+//! Server introspection: `SERVER [EXT]` and `INFO [section …]` (the
+//! replication parts come from [`super::repl`]).
 
 use std::sync::atomic::Ordering;
 
 use tile38_proto::Args;
 
-use super::{ConnCommand, ConnCx, ReadCommand, ReadCx};
+use super::{ReadCommand, ReadCx};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::server::{rss_bytes, thread_count, Server};
@@ -133,7 +133,7 @@ impl ReadCommand<'_> for ServerCmd {
         let id = s.config.identity().server_id;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as i64;
         let map = if !self.ext {
-            vec![
+            let mut map = vec![
                 ("aof_size", Val::Int(s.aof_size() as i64)),
                 ("avg_item_size", Val::Int(avg)),
                 ("cpus", Val::Int(cpus)),
@@ -158,7 +158,14 @@ impl ReadCommand<'_> for ServerCmd {
                 ("read_only", Val::Bool(s.config.read_only())),
                 ("threads", Val::Int(thread_count() as i64)),
                 ("version", Val::Str(VERSION.into())),
-            ]
+            ];
+            if let Some(t) = s.repl.target() {
+                // Tile38 inserts these in sorted key order.
+                map.insert(2, ("caught_up", Val::Bool(s.repl.caught_up())));
+                map.insert(3, ("caught_up_once", Val::Bool(s.repl.caught_up_once())));
+                map.insert(5, ("following", Val::Str(t.to_string())));
+            }
+            map
         } else {
             ext_map(s, &t, &h, id, cpus)
         };
@@ -262,7 +269,17 @@ fn ext_map(s: &Server, t: &Totals, h: &Heap, id: String, cpus: i64) -> Vec<(&'st
             "tile38_total_messages_sent",
             Val::Int(st.total_messages_sent.load(Ordering::Relaxed) as i64),
         ),
-        ("tile38_type", Val::Str("leader".into())),
+        (
+            "tile38_type",
+            Val::Str(
+                if s.repl.following() {
+                    "follower"
+                } else {
+                    "leader"
+                }
+                .into(),
+            ),
+        ),
         (
             "tile38_uptime_in_seconds",
             Val::Float(s.started.elapsed().as_secs_f64()),
@@ -347,6 +364,11 @@ fn cpu_times() -> (f64, f64) {
 pub fn info_text(s: &Server, sections: &[&str]) -> String {
     let st = &s.stats;
     let mut text = String::new();
+    let repl_lines = if sections.contains(&"replication") {
+        super::repl::info_lines(s)
+    } else {
+        Vec::new()
+    };
     for (i, section) in sections.iter().enumerate() {
         if i > 0 {
             text.push_str("\r\n");
@@ -392,7 +414,10 @@ pub fn info_text(s: &Server, sections: &[&str]) -> String {
                     st.expired_keys.load(Ordering::Relaxed).to_string(),
                 ),
             ],
-            "replication" => vec![("role", "master".into()), ("connected_slaves", "0".into())],
+            "replication" => repl_lines
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect(),
             "cpu" => {
                 let (user, sys) = cpu_times();
                 vec![
@@ -423,111 +448,4 @@ pub fn info_text(s: &Server, sections: &[&str]) -> String {
         }
     }
     text
-}
-
-pub struct Role;
-
-impl ReadCommand<'_> for Role {
-    fn parse(_: &Args) -> Result<Self> {
-        Ok(Role)
-    }
-
-    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
-        let offset = cx.server.aof_size() as i64;
-        if out.json {
-            out.push(b",\"role\":{\"role\":\"master\",\"offset\":");
-            out.json_i64(offset);
-            out.push(b",\"slaves\":[]}");
-        } else {
-            out.resp_array(3);
-            out.resp_bulk(b"master");
-            out.resp_int(offset);
-            out.resp_array(0);
-        }
-        Ok(())
-    }
-}
-
-pub struct Healthz;
-
-impl ConnCommand<'_> for Healthz {
-    fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 1 {
-            return Err(Error::Arity);
-        }
-        Ok(Healthz)
-    }
-
-    fn apply(self, _: &mut ConnCx, out: &mut Reply) -> Result<()> {
-        out.ok();
-        Ok(())
-    }
-}
-
-fn parse_i64_nonneg(arg: &[u8]) -> Result<u64> {
-    std::str::from_utf8(arg)
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok())
-        .filter(|n| *n >= 0)
-        .map(|n| n as u64)
-        .ok_or_else(|| Error::invalid_arg(arg))
-}
-
-pub struct AofMd5 {
-    pos: u64,
-    size: u64,
-}
-
-impl ConnCommand<'_> for AofMd5 {
-    fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 3 {
-            return Err(Error::Arity);
-        }
-        Ok(AofMd5 {
-            pos: parse_i64_nonneg(args.get(1))?,
-            size: parse_i64_nonneg(args.get(2))?,
-        })
-    }
-
-    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
-        let aof = cx.server.aof.as_ref().ok_or(Error::AofDisabled)?;
-        let md5 = aof
-            .md5(self.pos, self.size)
-            .map_err(|e| Error::Message(e.to_string()))?
-            .ok_or(Error::Eof)?;
-        if out.json {
-            out.key("md5");
-            out.json_str(md5.as_bytes());
-        } else {
-            out.resp_simple(md5.as_bytes());
-        }
-        Ok(())
-    }
-}
-
-/// `AOF pos`: validated here; the live stream to a follower is part of the
-/// replication work and answers an explicit error until then.
-pub struct AofCmd {
-    pos: u64,
-}
-
-impl ConnCommand<'_> for AofCmd {
-    fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 2 {
-            return Err(Error::Arity);
-        }
-        Ok(AofCmd {
-            pos: parse_i64_nonneg(args.get(1))?,
-        })
-    }
-
-    fn apply(self, cx: &mut ConnCx, _: &mut Reply) -> Result<()> {
-        let aof = cx.server.aof.as_ref().ok_or(Error::AofDisabled)?;
-        if self.pos > aof.size() {
-            return Err(Error::PosTooBig);
-        }
-        Err(Error::Message(
-            "AOF streaming to followers is not supported yet".into(),
-        ))
-    }
 }

@@ -1,0 +1,344 @@
+//! The follower: `FOLLOW host port` and the loop that keeps this server a
+//! copy of its leader.
+//!
+//! Each attempt: dial (2 s), `auth` with `leaderauth`, `server` (the
+//! leader's id and AOF size = the catch-up target), find the resume
+//! position ([`tile38_repl::Probe`] over a second connection), `replconf
+//! listening-port`, `aof pos`, then apply the stream in order. Every
+//! streamed record is appended verbatim to the local AOF, applied or not,
+//! so the local AOF stays a byte-exact prefix of the leader's and a
+//! restarted follower resumes where it stopped.
+//!
+//! Unlike Tile38 (#740, #688), a follower whose history differs from the
+//! leader's (leader restarted empty, restored from an older backup,
+//! shrunk) drops its data before replaying the leader's, and refuses reads
+//! with `catching up to leader` until it has caught up again: it never
+//! serves objects the leader no longer has.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tile38_proto::{parse_next, Args, Framing, Limits};
+use tile38_repl::{Probe, Resume, Step, Target};
+
+use super::client::{LeaderConn, Value};
+use crate::server::Server;
+
+/// Backoff between attempts: doubles from the first value to the second.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(4));
+
+/// How often the leader's AOF size is polled for the lag figures.
+const LAG_POLL: Duration = Duration::from_millis(500);
+
+/// The `FOLLOW` pre-check: the target must answer as a leader other than
+/// this server. Errors are the text after `cannot follow`.
+pub async fn check(server: &Server, host: &str, port: u16) -> Result<(), String> {
+    let auth = server.config.props().leaderauth.clone();
+    let mut conn = LeaderConn::connect(host, port, &auth)
+        .await
+        .map_err(|e| format!("cannot follow: {e}"))?;
+    let info = conn
+        .server_info()
+        .await
+        .map_err(|e| format!("cannot follow: {e}"))?;
+    validate(server, &info)?;
+    let _ = conn.command(&[b"quit"]).await;
+    Ok(())
+}
+
+fn validate(server: &Server, info: &[(String, String)]) -> Result<u64, String> {
+    let get = |k: &str| {
+        info.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let id = get("id").filter(|id| !id.is_empty());
+    match id {
+        None => return Err("cannot follow: invalid id".into()),
+        Some(id) if id == server.config.identity().server_id => {
+            return Err("cannot follow self".into())
+        }
+        _ => {}
+    }
+    if get("following").is_some_and(|f| !f.is_empty()) {
+        return Err("cannot follow a follower".into());
+    }
+    Ok(get("aof_size").and_then(|s| s.parse().ok()).unwrap_or(0))
+}
+
+/// Makes this server follow `target` (or stop following with `None`) and
+/// starts the follow loop.
+pub fn start(server: &Arc<Server>, target: Option<Target>) {
+    let epoch = server.repl.set_target(target.clone());
+    server.follow_wake.notify_waiters();
+    if let Some(t) = target {
+        tracing::info!("following {t}");
+        tokio::spawn(follow_loop(server.clone(), epoch));
+    }
+}
+
+async fn follow_loop(server: Arc<Server>, epoch: u64) {
+    let mut delay = BACKOFF.0;
+    while server.repl.epoch() == epoch {
+        let mut streamed = false;
+        match attempt(&server, epoch, &mut streamed).await {
+            Ok(()) => tracing::info!("follow: leader closed the stream"),
+            Err(e) => tracing::warn!("follow: {e}"),
+        }
+        server.repl.disconnected();
+        if streamed {
+            delay = BACKOFF.0;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = server.follow_wake.notified() => {}
+        }
+        delay = (delay * 2).min(BACKOFF.1);
+    }
+}
+
+/// One connection's life: handshake, resume, stream.
+async fn attempt(server: &Arc<Server>, epoch: u64, streamed: &mut bool) -> Result<(), String> {
+    let target = server.repl.target().ok_or("not following")?;
+    let auth = server.config.props().leaderauth.clone();
+    let mut conn = LeaderConn::connect(&target.host, target.port, &auth).await?;
+    let leader_size = validate(server, &conn.server_info().await?)?;
+    let pos = resume(server, &target, &auth).await?;
+    if server.repl.epoch() != epoch {
+        return Ok(());
+    }
+    let props = server.config.props().clone();
+    let port = match props.replica_announce_port {
+        0 => server.opts.port.to_string(),
+        p => p.to_string(),
+    };
+    if !conn
+        .command(&[b"replconf", b"listening-port", port.as_bytes()])
+        .await?
+        .is_ok()
+    {
+        return Err("invalid response to replconf request".into());
+    }
+    if !props.replica_announce_ip.is_empty()
+        && !conn
+            .command(&[
+                b"replconf",
+                b"ip-address",
+                props.replica_announce_ip.as_bytes(),
+            ])
+            .await?
+            .is_ok()
+    {
+        return Err("invalid response to replconf request".into());
+    }
+    match conn.command(&[b"aof", pos.to_string().as_bytes()]).await? {
+        v if v.is_ok() => {}
+        Value::Error(e) => return Err(String::from_utf8_lossy(&e).into_owned()),
+        _ => return Err("invalid response to aof live request".into()),
+    }
+    *streamed = true;
+    server.repl.connected(pos, leader_size);
+    tracing::info!("follow: streaming from {target} at {pos} (leader at {leader_size})");
+    let poller = tokio::spawn(poll_leader_size(server.clone(), target, auth));
+    let res = stream(server, epoch, conn, leader_size).await;
+    poller.abort();
+    res
+}
+
+/// Applies the live stream until it ends or the target changes.
+async fn stream(
+    server: &Arc<Server>,
+    epoch: u64,
+    mut conn: LeaderConn,
+    leader_size: u64,
+) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    let limits = Limits::default();
+    let mut args = Args::new();
+    check_caught_up(server, leader_size);
+    loop {
+        let used = apply_batch(server, &conn.buf, &mut args, &limits)?;
+        bytes::Buf::advance(&mut conn.buf, used);
+        check_caught_up(server, leader_size);
+        if server.repl.epoch() != epoch {
+            return Ok(());
+        }
+        tokio::select! {
+            r = conn.stream.read_buf(&mut conn.buf) => match r {
+                Ok(0) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            },
+            _ = server.follow_wake.notified() => {}
+        }
+    }
+}
+
+fn check_caught_up(server: &Server, leader_size: u64) {
+    if !server.repl.caught_up() && server.repl.offset() >= leader_size {
+        if let Some(aof) = &server.aof {
+            let _ = aof.flush();
+        }
+        server.repl.mark_caught_up();
+        tracing::info!("follow: caught up at {}", server.repl.offset());
+    }
+}
+
+/// Applies every complete record at the front of `buf` under one write
+/// lock, mirrors them into the local AOF, and returns the bytes used.
+fn apply_batch(
+    server: &Server,
+    buf: &[u8],
+    args: &mut Args,
+    limits: &Limits,
+) -> Result<usize, String> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let mut db = server.db.write();
+    let mut pos = 0;
+    // The record bytes to mirror: everything except injected PUBLISH.
+    let mut mirrored = 0u64;
+    let mut run_start = 0;
+    while pos < buf.len() {
+        let Some(frame) = parse_next(&buf[pos..], args, limits).map_err(|e| e.to_string())? else {
+            break;
+        };
+        if frame.framing != Framing::Resp {
+            return Err("invalid multibulk".into());
+        }
+        if args.get(0).eq_ignore_ascii_case(b"publish") {
+            mirrored += mirror(server, &buf[run_start..pos]);
+            run_start = pos + frame.consumed;
+        } else if !args.is_empty() {
+            crate::cmd::apply_replicated(server, &mut db, args)?;
+        }
+        pos += frame.consumed;
+        if pos - run_start > 4 << 20 {
+            break;
+        }
+    }
+    mirrored += mirror(server, &buf[run_start..pos]);
+    drop(db);
+    if mirrored > 0 {
+        server.repl.applied(server.repl.offset() + mirrored);
+    }
+    Ok(pos)
+}
+
+fn mirror(server: &Server, records: &[u8]) -> u64 {
+    if let Some(aof) = &server.aof {
+        aof.append_raw(records);
+    }
+    records.len() as u64
+}
+
+/// Finds where to resume and makes the local state match it: keeps the
+/// AOF and data (resume at its end), or cuts the AOF and reloads, or drops
+/// everything.
+async fn resume(server: &Arc<Server>, target: &Target, auth: &str) -> Result<u64, String> {
+    let local = match &server.aof {
+        Some(aof) => aof.size(),
+        None => 0,
+    };
+    let mut probe = Probe::new(local);
+    let mut conn = None;
+    let decision = loop {
+        match probe.next() {
+            Step::Done(r) => break r,
+            Step::Compare { pos, len } => {
+                if conn.is_none() {
+                    conn = Some(LeaderConn::connect(&target.host, target.port, auth).await?);
+                }
+                let c = conn.as_mut().expect("connected above");
+                let theirs = c
+                    .command(&[
+                        b"aofmd5",
+                        pos.to_string().as_bytes(),
+                        len.to_string().as_bytes(),
+                    ])
+                    .await?;
+                let ours = local_md5(server, pos, len)?;
+                probe.answer(
+                    matches!((theirs, ours), (Value::Simple(t), Some(o)) if t == o.as_bytes()),
+                );
+            }
+        }
+    };
+    if let Some(mut c) = conn {
+        let _ = c.command(&[b"quit"]).await;
+    }
+    match decision {
+        Resume::At(p) if p >= local => Ok(local),
+        Resume::At(p) => {
+            tracing::warn!(
+                "follow: history differs from the leader's after {p}: truncating and reloading"
+            );
+            rebuild(server, Some(p)).await
+        }
+        Resume::Reset => {
+            if local > 0 || !server.db.read().is_empty() {
+                tracing::warn!("follow: no common history with the leader: dropping local data");
+            }
+            rebuild(server, None).await
+        }
+    }
+}
+
+fn local_md5(server: &Server, pos: u64, len: u64) -> Result<Option<String>, String> {
+    match &server.aof {
+        Some(aof) => aof.md5(pos, len).map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
+/// Drops the data, cuts the AOF to `keep` bytes (`None`: empty) and
+/// reloads what is left (a torn last record is cut by the loader). Reads
+/// are refused meanwhile. Returns the new offset.
+async fn rebuild(server: &Arc<Server>, keep: Option<u64>) -> Result<u64, String> {
+    server.repl.resyncing(true);
+    let s = server.clone();
+    tokio::task::spawn_blocking(move || -> Result<u64, String> {
+        let mut db = s.db.write();
+        *db = tile38_collection::Database::new();
+        *s.hooks.lock() = Default::default();
+        let Some(aof) = &s.aof else {
+            return Ok(0);
+        };
+        aof.truncate(keep.unwrap_or(0)).map_err(|e| e.to_string())?;
+        drop(db);
+        if keep.is_some_and(|k| k > 0) {
+            crate::cmd::reload_aof(&s)?;
+        }
+        let size = aof.size();
+        s.aof_written.send_replace(size);
+        Ok(size)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Polls the leader's AOF size for the lag figures while streaming.
+async fn poll_leader_size(server: Arc<Server>, target: Target, auth: String) {
+    loop {
+        tokio::time::sleep(LAG_POLL).await;
+        let Ok(mut conn) = LeaderConn::connect(&target.host, target.port, &auth).await else {
+            continue;
+        };
+        loop {
+            match conn.server_info().await {
+                Ok(info) => {
+                    if let Some(size) = info
+                        .iter()
+                        .find(|(k, _)| k == "aof_size")
+                        .and_then(|(_, v)| v.parse().ok())
+                    {
+                        server.repl.observe_leader(size);
+                    }
+                }
+                Err(_) => break,
+            }
+            tokio::time::sleep(LAG_POLL).await;
+        }
+    }
+}
