@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 pub fn bin_path(name: &str) -> PathBuf {
     let mut dir = std::env::current_exe().expect("test exe path");
     dir.pop();
-    if dir.ends_with("deps") {
+    if dir.ends_with("deps") || dir.ends_with("examples") {
         dir.pop();
     }
     dir.join(name)

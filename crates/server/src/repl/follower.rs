@@ -318,8 +318,10 @@ async fn rebuild(server: &Arc<Server>, keep: Option<u64>) -> Result<u64, String>
     .map_err(|e| e.to_string())?
 }
 
-/// Polls the leader's AOF size for the lag figures while streaming.
+/// Polls the leader's AOF size for the lag figures while streaming, and
+/// logs the lag when it stays above a second (at most every 10 s).
 async fn poll_leader_size(server: Arc<Server>, target: Target, auth: String) {
+    let mut last_report = std::time::Instant::now();
     loop {
         tokio::time::sleep(LAG_POLL).await;
         let Ok(mut conn) = LeaderConn::connect(&target.host, target.port, &auth).await else {
@@ -334,6 +336,15 @@ async fn poll_leader_size(server: Arc<Server>, target: Target, auth: String) {
                         .and_then(|(_, v)| v.parse().ok())
                     {
                         server.repl.observe_leader(size);
+                    }
+                    let snap = server.repl.snapshot(0);
+                    if snap.lag_seconds > 1.0 && last_report.elapsed() > Duration::from_secs(10) {
+                        last_report = std::time::Instant::now();
+                        tracing::warn!(
+                            "follow: {:.1}s ({} bytes) behind the leader",
+                            snap.lag_seconds,
+                            snap.lag_bytes
+                        );
                     }
                 }
                 Err(_) => break,
