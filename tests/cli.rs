@@ -213,6 +213,7 @@ fn commands_on_stdin() {
                   GET fleet q\n\
                   GET fleet nope\n\
                   \n\
+                  help set\n\
                   OUTPUT resp\n\
                   GET fleet a\n\
                   quit\n\
@@ -226,7 +227,12 @@ fn commands_on_stdin() {
     assert!(lines[3].starts_with(r#"{"ok":true,"object":"hello world","#));
     assert_eq!(lines[4], "OK");
     assert_eq!(lines[5], r#""{"type":"Point","coordinates":[2,1]}""#);
-    assert_eq!(stderr(&out), "(error) id not found\n");
+    assert_eq!(
+        stderr(&out),
+        "(error) id not found\n  SET key id [FIELD name value ...] [EX seconds] [NX|XX] \
+         (OBJECT geojson)|(POINT lat lon [z])|(BOUNDS minlat minlon maxlat maxlon)|\
+         (HASH geohash)|(STRING value)\n  summary: Sets the value of an id\n\n"
+    );
     assert_eq!(out.status.code(), Some(1), "an error reply on the way");
     assert!(stored(&s, "j").contains(r#""coordinates":[5,6]"#));
 
@@ -401,6 +407,8 @@ impl Drop for Pty {
 fn interactive_prompt_on_a_terminal() {
     let s = TestServer::start(&[]);
     let home = temp_dir("cli-home");
+    // Tile38's cli's history file and format: one entry per line.
+    std::fs::write(home.join(".liner_example_history"), "KEYS *\n").unwrap();
     let port = s.port.to_string();
     let mut pty = Pty::spawn(&["-p", &port, "--pretty"], &home);
     let prompt = format!("127.0.0.1:{port}> ");
@@ -424,8 +432,16 @@ fn interactive_prompt_on_a_terminal() {
     pty.type_keys("quit\r");
     assert_eq!(pty.exit_code(), Some(0), "{}", pty.screen());
     let history = std::fs::read_to_string(home.join(".liner_example_history")).unwrap();
-    assert!(history.contains("GET fleet truck1"), "{history}");
-    assert!(history.contains("OUTPUT resp"));
+    let entries: Vec<&str> = history.lines().collect();
+    assert_eq!(
+        entries[..3],
+        [
+            "KEYS *",
+            "SET fleet truck1 POINT 33 -112",
+            "GET fleet truck1"
+        ]
+    );
+    assert_eq!(entries.last(), Some(&"quit"));
     let _ = std::fs::remove_dir_all(&home);
 }
 

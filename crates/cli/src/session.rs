@@ -183,8 +183,8 @@ impl Session {
             match name.as_str() {
                 "quit" | "exit" if args.len() == 1 => break,
                 "help" => {
-                    let topic = command[4..].trim();
-                    eprint!("{}", crate::help::help(topic, crate::stderr_is_tty()));
+                    let topic = args[1..].join(" ");
+                    eprint!("{}", crate::help::help(&topic, crate::stderr_is_tty()));
                 }
                 _ => {
                     self.run(&args);

@@ -4,8 +4,9 @@
 //! does).
 //!
 //! History lives in `~/.liner_example_history`, the file Tile38's cli
-//! keeps (the name comes from the line-editing library it uses), so both
-//! clients share it. A missing or unwritable HOME only loses history.
+//! keeps (the name comes from the line-editing library it uses), in its
+//! format (one entry per line, at most 1000), so both clients share it. A
+//! missing or unwritable HOME only loses history.
 
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
@@ -16,9 +17,12 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::FileHistory;
 use rustyline::validate::Validator;
-use rustyline::{Context, Editor, Helper};
+use rustyline::{Config, Context, Editor, Helper};
 
 use crate::session::LineSource;
+
+/// Entries kept, as Tile38's cli keeps.
+const HISTORY_LIMIT: usize = 1000;
 
 /// The history file, if there is a home directory.
 pub fn history_path() -> Option<PathBuf> {
@@ -57,21 +61,35 @@ pub struct Terminal {
 
 impl Terminal {
     pub fn new() -> io::Result<Terminal> {
-        let mut editor = Editor::new().map_err(io::Error::other)?;
+        let config = Config::builder()
+            .max_history_size(HISTORY_LIMIT)
+            .map_err(io::Error::other)?
+            .build();
+        let mut editor = Editor::with_config(config).map_err(io::Error::other)?;
         editor.set_helper(Some(Complete));
         let history = history_path();
-        if let Some(path) = &history {
-            // Absent on first use; unreadable is no reason to refuse a prompt.
-            let _ = editor.load_history(path);
+        // Absent on first use; unreadable is no reason to refuse a prompt.
+        if let Some(text) = history
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+        {
+            for line in text.lines().filter(|l| !l.is_empty()) {
+                let _ = editor.add_history_entry(line);
+            }
         }
         Ok(Terminal { editor, history })
     }
 
     /// Writes the history file; failures are ignored (read-only HOME).
     pub fn save_history(&mut self) {
-        if let Some(path) = &self.history {
-            let _ = self.editor.save_history(path);
-        }
+        let Some(path) = &self.history else { return };
+        let text: String = self
+            .editor
+            .history()
+            .iter()
+            .map(|entry| format!("{entry}\n"))
+            .collect();
+        let _ = std::fs::write(path, text);
     }
 }
 
