@@ -10,6 +10,9 @@
 # the server from that tree and runs the health check against it.
 
 FROM rust:1.95-slim-bookworm AS builder
+# Release builds keep line tables for profiling; the image does not need
+# them (symbol names stay for backtraces): the server shrinks from 25 to 5 MB.
+ENV CARGO_PROFILE_RELEASE_STRIP=debuginfo
 WORKDIR /src
 COPY . .
 # The cache mounts keep the registry and target dir between builds; the

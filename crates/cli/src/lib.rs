@@ -25,7 +25,7 @@ pub mod reply;
 pub mod session;
 pub mod terminal;
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 
 use opts::{Parsed, TILE38_VERSION};
 use session::{Session, View, EXIT_NO_CONNECTION};
@@ -42,16 +42,12 @@ pub fn main() -> i32 {
         .collect();
     let opts = match opts::parse(&args, std::env::var("TILE38_PASSWORD").ok()) {
         Parsed::Run(o) => o,
-        Parsed::Help => {
-            print!("{}", opts::usage());
-            return 0;
-        }
+        Parsed::Help => return say(&opts::usage()),
         Parsed::Version => {
-            println!(
-                "tile38-cli {TILE38_VERSION} (tile38-rs {})",
+            return say(&format!(
+                "tile38-cli {TILE38_VERSION} (tile38-rs {})\n",
                 env!("CARGO_PKG_VERSION")
-            );
-            return 0;
+            ))
         }
         Parsed::Bad(word) => {
             eprintln!("Unrecognized option or bad number of args for: '{word}'");
@@ -63,8 +59,7 @@ pub fn main() -> i32 {
         .first()
         .is_some_and(|c| c.eq_ignore_ascii_case("help"))
     {
-        print!("{}", opts::usage());
-        return 0;
+        return say(&opts::usage());
     }
     if opts.stdin_arg {
         let mut input = Vec::new();
@@ -101,6 +96,12 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// Prints `text`; a closed stdout (`| head -1`) is not worth a panic.
+fn say(text: &str) -> i32 {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    0
 }
 
 /// A prompt on a terminal: exits 0 at `quit`, `exit` or Ctrl-D whatever the
