@@ -24,6 +24,7 @@ export CARGO_TERM_COLOR=never
 cargo build --profile ci --workspace --bins
 status=0
 cargo test --profile ci --workspace --no-fail-fast 2>&1 | tee target/test-output.txt || status=$?
+scripts/docker-check.sh || status=$?
 
 # One closing line for the whole run (cargo's last line is a doc-test summary).
 awk '/^test result:/ { p += $4; f += $6; i += $8 }

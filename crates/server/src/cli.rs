@@ -35,8 +35,11 @@ struct Flags {
     #[arg(short = 'o')]
     output: Option<String>,
     /// Log format: text or json.
-    #[arg(short = 'l', default_value = "text")]
+    #[arg(short = 'l', default_value = "text", value_parser = ["text", "json"])]
     log: String,
+    /// Log format, long form of `-l` (wins over it): text or json.
+    #[arg(long = "log-format", value_parser = ["text", "json"])]
+    log_format: Option<String>,
     /// Quiet logging (errors only).
     #[arg(short = 'q', action = ArgAction::SetTrue)]
     quiet: bool,
@@ -144,11 +147,22 @@ fn init_logging(flags: &Flags) {
     };
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("TILE38_LOG").unwrap_or_else(|_| level.into());
+    // Colours only for a person watching; files and log collectors get
+    // plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if flags.log == "json" {
-        builder.json().init();
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    let format = flags.log_format.as_deref().unwrap_or(&flags.log);
+    if format == "json" {
+        // One object per line with `message` at the top level, the shape
+        // log shippers index without configuration.
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
     } else {
         builder.init();
     }
