@@ -1,0 +1,482 @@
+"""Invariants of the rendered chart: selectors, the follower's --follow target, probes,
+Secret references, security settings, names, disruption budgets, network policy,
+monitoring objects, helm test hooks and the README's parameter table."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+
+import pytest
+import yaml
+
+from chartlib import (CHART, containers, env_of, install_dry_run, pod_labels, pod_spec,
+                      render, selects, server_container, workloads)
+
+CI_FILES = sorted(glob.glob(os.path.join(CHART, "ci", "*values.yaml")))
+SCENARIOS = [("defaults", [])] + [(os.path.basename(f), [f]) for f in CI_FILES]
+FN = "rel-tile38"
+LEADER_DNS = f"{FN}-leader-0.{FN}-leader-headless.ns.svc.cluster.local"
+
+
+@pytest.fixture(scope="module", params=SCENARIOS, ids=[s[0] for s in SCENARIOS])
+def scenario(request):
+    return render(request.param[1])
+
+
+@pytest.fixture(scope="module")
+def defaults():
+    return render()
+
+
+def role_pods(r, role):
+    return [d for d in r.kind("StatefulSet")
+            if pod_labels(d).get("app.kubernetes.io/component") == role]
+
+
+# ----------------------------------------------------------------------------- selectors
+def test_workload_selectors_match_their_templates(scenario):
+    for d in scenario.kind("StatefulSet"):
+        sel = d["spec"]["selector"]["matchLabels"]
+        assert selects(sel, pod_labels(d)), d["metadata"]["name"]
+        assert sel["app.kubernetes.io/component"] in ("leader", "follower")
+
+
+def test_services_route_to_exactly_their_role(scenario):
+    sts = {pod_labels(d)["app.kubernetes.io/component"]: d for d in scenario.kind("StatefulSet")}
+    for svc in scenario.kind("Service"):
+        name, sel = svc["metadata"]["name"], svc["spec"]["selector"]
+        hit = {role for role, d in sts.items() if selects(sel, pod_labels(d))}
+        if name.endswith("-metrics"):
+            assert hit == set(sts), "metrics Service must cover every server pod"
+        else:
+            role = "leader" if "-leader" in name else "follower"
+            assert hit == {role}, f"{name} selects {hit}"
+        # helm test and backup pods are never endpoints of a server Service
+        for w in workloads(scenario):
+            if w["kind"] != "StatefulSet":
+                assert not selects(sel, pod_labels(w)), f"{name} selects {w['metadata']['name']}"
+
+
+def test_statefulsets_use_their_headless_service(scenario):
+    for d in scenario.kind("StatefulSet"):
+        svc = scenario.get("Service", d["spec"]["serviceName"])
+        assert svc["spec"]["clusterIP"] == "None"
+        assert svc["spec"]["publishNotReadyAddresses"] is True
+        assert selects(svc["spec"]["selector"], pod_labels(d))
+
+
+def test_pdb_selects_followers_only(scenario):
+    for pdb in scenario.kind("PodDisruptionBudget"):
+        sel = pdb["spec"]["selector"]["matchLabels"]
+        roles = {pod_labels(d)["app.kubernetes.io/component"]
+                 for d in scenario.kind("StatefulSet") if selects(sel, pod_labels(d))}
+        assert roles == {pdb["metadata"]["name"].rsplit("-", 1)[1]}
+
+
+# ----------------------------------------------------------------------------- replication
+def test_follower_follows_the_leaders_stable_name(defaults):
+    leader = defaults.get("StatefulSet", f"{FN}-leader")
+    follower = defaults.get("StatefulSet", f"{FN}-follower")
+    args = server_container(follower)["args"]
+    target = args[args.index("--follow") + 1]
+    host, port = target.rsplit(":", 1)
+    # <statefulset>-0.<its headless service>.<namespace>.svc.<domain>
+    assert host == f"{leader['metadata']['name']}-0.{leader['spec']['serviceName']}.ns.svc.cluster.local"
+    assert int(port) == server_container(leader)["ports"][0]["containerPort"] == 9851
+    assert "--follow" not in server_container(leader)["args"]
+    assert follower["spec"]["replicas"] == 2 and leader["spec"]["replicas"] == 1
+    # no shell loop waiting for the leader: the server itself retries
+    for c in containers(follower):
+        assert c["command"] == ["/usr/local/bin/tile38-server"], c["command"]
+
+
+def test_external_leader_renders_no_leader():
+    r = render(values={"follower": {"externalLeader": {"host": "db.example", "port": 9999}}})
+    assert not r.has("StatefulSet", f"{FN}-leader")
+    assert not r.has("Service", f"{FN}-leader")
+    args = server_container(r.get("StatefulSet", f"{FN}-follower"))["args"]
+    assert args[args.index("--follow") + 1] == "db.example:9999"
+    for name in ("ping", "write"):
+        cmd = r.get("Pod", f"{FN}-test-{name}")["spec"]["containers"][0]["command"]
+        assert cmd[1:5] == ["-h", "db.example", "-p", "9999"]
+    alerts = [a["alert"] for a in r.kind("PrometheusRule")[0]["spec"]["groups"][0]["rules"]] \
+        if r.kind("PrometheusRule") else []
+    assert "Tile38LeaderDown" not in alerts
+
+
+def test_leader_only():
+    r = render(values={"follower": {"replicaCount": 0}})
+    assert not r.has("StatefulSet", f"{FN}-follower")
+    assert not r.kind("PodDisruptionBudget")
+    assert not r.has("Job", f"{FN}-test-followers")
+
+
+# ----------------------------------------------------------------------------- probes
+def test_probes(defaults):
+    ping = ["/usr/local/bin/tile38-cli", "-p", "9851", "PING"]
+    leader = server_container(defaults.get("StatefulSet", f"{FN}-leader"))
+    follower = server_container(defaults.get("StatefulSet", f"{FN}-follower"))
+    assert leader["readinessProbe"]["exec"]["command"] == ping
+    assert follower["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "tile38"}
+    for c in (leader, follower):
+        assert {p["name"]: p["containerPort"] for p in c["ports"]}["tile38"] == 9851
+        # liveness and startup must not depend on the leader: a follower whose leader is
+        # down keeps serving reads and must not be restarted
+        assert c["livenessProbe"]["exec"]["command"] == ping
+        assert c["startupProbe"]["exec"]["command"] == ping
+        assert c["startupProbe"]["failureThreshold"] * c["startupProbe"]["periodSeconds"] >= 300
+
+
+def test_probes_are_tunable():
+    r = render(values={"follower": {"readinessProbe": {"periodSeconds": 7, "failureThreshold": 9},
+                                    "livenessProbe": {"enabled": False}},
+                       "leader": {"startupProbe": {"failureThreshold": 720}}})
+    f = server_container(r.get("StatefulSet", f"{FN}-follower"))
+    assert (f["readinessProbe"]["periodSeconds"], f["readinessProbe"]["failureThreshold"]) == (7, 9)
+    assert "livenessProbe" not in f
+    assert server_container(r.get("StatefulSet", f"{FN}-leader"))["startupProbe"][
+        "failureThreshold"] == 720
+
+
+# ----------------------------------------------------------------------------- secrets
+def secret_refs(c):
+    return {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c.get("env") or []
+            if "secretKeyRef" in (e.get("valueFrom") or {})}
+
+
+def test_generated_secret_is_referenced(defaults):
+    secret = defaults.get("Secret", f"{FN}-auth")
+    assert set(secret["data"]) == {"requirepass", "leaderauth"}
+    assert len(defaults.secret_value(f"{FN}-auth", "requirepass")) == 32
+    assert defaults.secret_value(f"{FN}-auth", "leaderauth") == \
+        defaults.secret_value(f"{FN}-auth", "requirepass")
+    leader = secret_refs(server_container(defaults.get("StatefulSet", f"{FN}-leader")))
+    follower = secret_refs(server_container(defaults.get("StatefulSet", f"{FN}-follower")))
+    assert set(leader) == {"TILE38_REQUIREPASS", "TILE38_PASSWORD"}
+    assert set(follower) == {"TILE38_REQUIREPASS", "TILE38_PASSWORD", "TILE38_LEADERAUTH"}
+    for ref in list(leader.values()) + list(follower.values()):
+        assert ref["name"] == f"{FN}-auth" and ref["key"] in secret["data"]
+    assert follower["TILE38_LEADERAUTH"]["key"] == "leaderauth"
+    # every test step authenticates with the same secret
+    for h in defaults.hooks:
+        for c in containers(h):
+            assert secret_refs(c)["TILE38_PASSWORD"] == {"name": f"{FN}-auth", "key": "requirepass"}
+
+
+def test_existing_secret(scenario):
+    auth = scenario.values.get("auth") or {}
+    if not auth.get("existingSecret"):
+        pytest.skip("scenario uses a chart-managed secret")
+    assert not scenario.kind("Secret")
+    keys = auth.get("secretKeys", {"requirepass": "requirepass", "leaderauth": "leaderauth"})
+    for d in workloads(scenario):
+        for c in containers(d):
+            for ref in secret_refs(c).values():
+                assert ref["name"] == auth["existingSecret"]
+                assert ref["key"] in keys.values()
+
+
+def test_password_never_outside_the_secret():
+    pw = "s3cret-Value-42"
+    r = render(values={"auth": {"password": pw}})
+    for d in r.all():
+        text = yaml.safe_dump(d)
+        if d["kind"] == "Secret":
+            assert pw not in text  # base64 only
+        else:
+            assert pw not in text, f"password leaked into {d['kind']}/{d['metadata']['name']}"
+    assert r.secret_value(f"{FN}-auth", "requirepass") == pw
+    assert not r.kind("ConfigMap")
+
+
+def test_no_auth():
+    r = render(values={"auth": {"enabled": False}})
+    assert not r.kind("Secret")
+    for d in workloads(r):
+        for c in containers(d):
+            assert not secret_refs(c)
+
+
+def test_config_properties_become_env():
+    r = render(values={"config": {"maxmemory": "3gb", "auto-aof-rewrite-min-size": "64mb",
+                                  "appendfsync": ""}})
+    env = env_of(server_container(r.get("StatefulSet", f"{FN}-leader")))
+    assert env["TILE38_CONFIG_MAXMEMORY"] == "3gb"
+    assert env["TILE38_CONFIG_AUTO_AOF_REWRITE_MIN_SIZE"] == "64mb"
+    assert "TILE38_CONFIG_APPENDFSYNC" not in env
+
+
+@pytest.mark.parametrize("bad", [{"config": {"requirepass": "x"}}, {"bogus": 1},
+                                 {"follower": {"replicaCount": -1}},
+                                 {"server": {"logLevel": "debug"}},
+                                 {"follower": {"externalLeader": {"host": "a b"}}},
+                                 {"persistence": {"size": "lots"}}])
+def test_schema_rejects(bad):
+    with pytest.raises(Exception):
+        install_dry_run(bad)
+
+
+def test_checksums_follow_config():
+    a = render(values={"auth": {"password": "x"}})
+    b = render(values={"auth": {"password": "x"}, "config": {"maxmemory": "1gb"}})
+    c = render(values={"auth": {"password": "y"}})
+    ann = lambda r: r.get("StatefulSet", f"{FN}-leader")["spec"]["template"]["metadata"]["annotations"]  # noqa: E731
+    assert ann(a)["checksum/config"] != ann(b)["checksum/config"]
+    assert ann(a)["checksum/secret"] == ann(b)["checksum/secret"]
+    assert ann(a)["checksum/secret"] != ann(c)["checksum/secret"]
+
+
+# ----------------------------------------------------------------------------- pod security
+def test_every_container_is_locked_down(scenario):
+    for d in workloads(scenario):
+        spec = pod_spec(d)
+        where = d["metadata"]["name"]
+        assert spec["automountServiceAccountToken"] is False, where
+        psc = spec["securityContext"]
+        assert psc["runAsNonRoot"] is True and psc["seccompProfile"]["type"] == "RuntimeDefault"
+        chart_made = [c for c in containers(d) if c["name"] not in
+                      {x["name"] for x in (scenario.values.get("sidecars") or [])
+                       + (scenario.values.get("initContainers") or [])}]
+        for c in chart_made:
+            sc = c["securityContext"]
+            assert sc["readOnlyRootFilesystem"] is True, (where, c["name"])
+            assert sc["allowPrivilegeEscalation"] is False, (where, c["name"])
+            assert sc["runAsNonRoot"] is True and sc["runAsUser"] == 10001
+            assert sc["capabilities"]["drop"] == ["ALL"] and "add" not in sc["capabilities"]
+            assert sc["seccompProfile"]["type"] == "RuntimeDefault"
+            assert c["resources"]["limits"] and c["resources"]["requests"], (where, c["name"])
+    for sa in scenario.kind("ServiceAccount"):
+        assert sa["automountServiceAccountToken"] is False
+
+
+def test_default_resources(defaults):
+    for role in ("leader", "follower"):
+        res = server_container(defaults.get("StatefulSet", f"{FN}-{role}"))["resources"]
+        assert res == {"requests": {"cpu": "250m", "memory": "512Mi"},
+                       "limits": {"cpu": "1", "memory": "2Gi"}}
+    env = env_of(server_container(defaults.get("StatefulSet", f"{FN}-leader")))
+    assert env["TILE38_CONFIG_MAXMEMORY"] == "1536mb"  # 75% of the 2Gi limit
+
+
+def test_role_resources_override():
+    r = render(values={"follower": {"resources": {"limits": {"memory": "1Gi"}}}})
+    assert server_container(r.get("StatefulSet", f"{FN}-follower"))["resources"] == \
+        {"limits": {"memory": "1Gi"}}
+    assert server_container(r.get("StatefulSet", f"{FN}-leader"))["resources"]["limits"][
+        "memory"] == "2Gi"
+
+
+def test_scheduling_presets(defaults):
+    for role in ("leader", "follower"):
+        spec = pod_spec(defaults.get("StatefulSet", f"{FN}-{role}"))
+        soft = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+        assert soft[0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+        tsc = spec["topologySpreadConstraints"][0]
+        assert tsc["whenUnsatisfiable"] == "ScheduleAnyway"
+        assert tsc["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == role
+    hard = render(values={"podAntiAffinityPreset": "hard"})
+    spec = pod_spec(hard.get("StatefulSet", f"{FN}-follower"))
+    assert "requiredDuringSchedulingIgnoredDuringExecution" in spec["affinity"]["podAntiAffinity"]
+
+
+# ----------------------------------------------------------------------------- storage
+def test_persistence(defaults):
+    for role in ("leader", "follower"):
+        d = defaults.get("StatefulSet", f"{FN}-{role}")
+        (claim,) = d["spec"]["volumeClaimTemplates"]
+        assert claim["metadata"]["name"] == "data"
+        assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+        assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+        assert d["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+            "whenDeleted": "Retain", "whenScaled": "Retain"}
+        mounts = {m["name"]: m["mountPath"] for m in server_container(d)["volumeMounts"]}
+        assert mounts["data"] == "/data"
+        args = server_container(d)["args"]
+        assert args[args.index("-d") + 1] == "/data"
+
+
+def test_existing_claim_and_no_persistence():
+    r = render(values={"leader": {"existingClaim": "old-data"}})
+    leader = r.get("StatefulSet", f"{FN}-leader")
+    assert "volumeClaimTemplates" not in leader["spec"]
+    vols = {v["name"]: v for v in pod_spec(leader)["volumes"]}
+    assert vols["data"]["persistentVolumeClaim"]["claimName"] == "old-data"
+    assert r.get("StatefulSet", f"{FN}-follower")["spec"]["volumeClaimTemplates"]
+    r = render(values={"persistence": {"enabled": False}})
+    for d in r.kind("StatefulSet"):
+        assert "volumeClaimTemplates" not in d["spec"]
+        assert {v["name"]: v for v in pod_spec(d)["volumes"]}["data"] == {
+            "name": "data", "emptyDir": {}}
+
+
+# ----------------------------------------------------------------------------- names
+def test_longest_release_name_fits():
+    release = "r" * 53
+    r = render(release=release)
+    for d in r.all():
+        name = d["metadata"]["name"]
+        assert len(name) <= (52 if d["kind"] == "StatefulSet" else 63), name
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name), name
+        for k in (d["metadata"].get("labels") or {}):
+            assert len(k.rpartition("/")[2]) <= 63, k
+    (leader,), (follower,) = role_pods(r, "leader"), role_pods(r, "follower")
+    args = server_container(follower)["args"]
+    assert args[args.index("--follow") + 1].split(".")[0] == leader["metadata"]["name"] + "-0"
+
+
+# ----------------------------------------------------------------------------- disruptions
+def test_disruption_budgets(defaults):
+    pdb = defaults.get("PodDisruptionBudget", f"{FN}-follower")
+    assert pdb["spec"]["maxUnavailable"] == 1 and "minAvailable" not in pdb["spec"]
+    assert not defaults.has("PodDisruptionBudget", f"{FN}-leader")
+    r = render(values={"leader": {"pdb": {"enabled": True}},
+                       "follower": {"pdb": {"maxUnavailable": "", "minAvailable": 2}}})
+    assert r.get("PodDisruptionBudget", f"{FN}-leader")["spec"]["maxUnavailable"] == 0
+    spec = r.get("PodDisruptionBudget", f"{FN}-follower")["spec"]
+    assert spec["minAvailable"] == 2 and "maxUnavailable" not in spec
+
+
+# ----------------------------------------------------------------------------- network
+def ingress_rules(r, role):
+    return r.get("NetworkPolicy", f"{FN}-{role}")["spec"]["ingress"]
+
+
+def test_network_policy_closed():
+    r = render(values={"networkPolicy": {"allowExternal": False, "metricsFrom": [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]}})
+    client = {f"{FN}-client": "true"}
+    follower_labels = pod_labels(r.get("StatefulSet", f"{FN}-follower"))
+    for role in ("leader", "follower"):
+        rules = ingress_rules(r, role)
+        by_port = {}
+        for rule in rules:
+            for p in rule["ports"]:
+                by_port.setdefault(p["port"], []).extend(rule["from"])
+        assert set(by_port) == {"tile38", "metrics"}
+        selectors = [p.get("podSelector", {}).get("matchLabels") for p in by_port["tile38"]]
+        assert client in selectors
+        assert any(s and selects(s, follower_labels) for s in selectors) == (role == "leader")
+        assert by_port["metrics"] == [{"namespaceSelector": {"matchLabels": {
+            "kubernetes.io/metadata.name": "monitoring"}}}]
+    # helm test pods are clients
+    for h in r.hooks:
+        assert selects(client, pod_labels(h))
+    # every pod of the chart is covered by a policy
+    for w in workloads(r):
+        assert any(selects(np["spec"]["podSelector"]["matchLabels"], pod_labels(w))
+                   for np in r.kind("NetworkPolicy")), w["metadata"]["name"]
+
+
+def test_network_policy_open_by_default(defaults):
+    rules = ingress_rules(defaults, "follower")
+    assert rules[0] == {"ports": [{"port": "tile38", "protocol": "TCP"}]}  # any client
+
+
+# ----------------------------------------------------------------------------- monitoring
+@pytest.fixture(scope="module")
+def monitored():
+    return render([os.path.join(CHART, "ci", "ha-auth-metrics-values.yaml")])
+
+
+def test_metrics_port_and_monitors(monitored):
+    for d in monitored.kind("StatefulSet"):
+        c = server_container(d)
+        assert {p["name"]: p["containerPort"] for p in c["ports"]}["metrics"] == 4321
+        assert c["args"][c["args"].index("--metrics-addr") + 1] == "0.0.0.0:4321"
+    sm = monitored.kind("ServiceMonitor")[0]
+    svc = next(s for s in monitored.kind("Service") if selects(
+        sm["spec"]["selector"]["matchLabels"], s["metadata"]["labels"]))
+    assert svc["metadata"]["name"] == f"{FN}-metrics"
+    assert sm["spec"]["endpoints"][0]["port"] == svc["spec"]["ports"][0]["name"] == "metrics"
+    pm = monitored.kind("PodMonitor")[0]
+    for d in monitored.kind("StatefulSet"):
+        assert selects(pm["spec"]["selector"]["matchLabels"], pod_labels(d))
+
+
+def test_alerts(monitored):
+    rules = {r["alert"]: r for r in monitored.kind("PrometheusRule")[0]["spec"]["groups"][0]["rules"]}
+    for name in ("Tile38LeaderDown", "Tile38FollowerDown", "Tile38FollowerNotCaughtUp",
+                 "Tile38ReplicationLag", "Tile38ReplicationLagBytes", "Tile38AofSizeHigh",
+                 "Tile38MemoryNearMaxmemory", "Tile38MemoryNearLimit", "Tile38TooManyClients"):
+        assert name in rules, name
+    assert f'pod=~"{FN}-leader-[0-9]+"' in rules["Tile38LeaderDown"]["expr"]
+    assert 'caught_up!="true"' in rules["Tile38FollowerNotCaughtUp"]["expr"]
+    # 70% of the 50Gi volume; 0.9 of the 4Gi limit
+    assert rules["Tile38AofSizeHigh"]["expr"].endswith(f"> {int(50 * 2**30 * 0.7)}")
+    assert f"> 0.9 * {4 * 2**30}" in rules["Tile38MemoryNearLimit"]["expr"]
+
+
+def test_dashboard(monitored):
+    cm = monitored.get("ConfigMap", f"{FN}-dashboard")
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert cm["metadata"]["namespace"] == "monitoring"
+    dash = json.loads(cm["data"]["tile38.json"])
+    exprs = " ".join(t["expr"] for p in dash["panels"] for t in p.get("targets", []))
+    for metric in ("tile38_replication_lag_seconds", "tile38_aof_size_bytes",
+                   "tile38_cmd_duration_seconds_count", "process_resident_memory_bytes"):
+        assert metric in exprs
+
+
+# ----------------------------------------------------------------------------- helm test
+def test_helm_test_hooks(defaults):
+    hooks = sorted(defaults.hooks, key=lambda h: int(
+        h["metadata"]["annotations"]["helm.sh/hook-weight"]))
+    assert [h["metadata"]["name"] for h in hooks] == [
+        f"{FN}-test-ping", f"{FN}-test-write", f"{FN}-test-followers"]
+    for h in hooks:
+        assert h["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    write = hooks[1]["spec"]
+    (set_step,), (get_step,) = write["initContainers"], write["containers"]
+    assert set_step["command"][1:5] == ["-h", f"{FN}-leader", "-p", "9851"]
+    assert set_step["command"][5:] == ["SET", "helm-test", "rel-r1", "EX", "3600",
+                                       "POINT", "33.5123", "-112.2693"]
+    assert get_step["command"][5:] == ["GET", "helm-test", "rel-r1"]
+    followers = pod_spec(hooks[2])
+    hosts = [c["command"][2] for c in followers["containers"]]
+    assert hosts == [f"{FN}-follower-{i}.{FN}-follower-headless" for i in range(2)]
+    assert [c["command"][5] for c in followers["initContainers"]] == ["HEALTHZ"] * 2
+    assert all(c["command"][5:] == ["GET", "helm-test", "rel-r1"] for c in followers["containers"])
+
+
+# ----------------------------------------------------------------------------- backup
+def test_backup_copies_a_follower_volume():
+    r = render([os.path.join(CHART, "ci", "extras-values.yaml")])
+    cj = r.get("CronJob", f"{FN}-backup")
+    spec = pod_spec(cj)
+    term = spec["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    assert term["labelSelector"]["matchLabels"] == {
+        "statefulset.kubernetes.io/pod-name": f"{FN}-follower-0"}
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["source"]["persistentVolumeClaim"] == {
+        "claimName": f"data-{FN}-follower-0", "readOnly": True}
+    assert vols["backup"]["persistentVolumeClaim"]["claimName"] == f"{FN}-backup"
+    assert r.get("PersistentVolumeClaim", f"{FN}-backup")["metadata"]["annotations"][
+        "helm.sh/resource-policy"] == "keep"
+    (copy,), (upload,) = spec["initContainers"], spec["containers"]
+    assert "/source/appendonly.aof" in copy["command"][2]
+    assert "s3://$S3_BUCKET/$S3_PREFIX/$name" in upload["command"][2]
+    assert vols["s3-credentials"]["secret"]["secretName"] == "tile38-s3"
+    with pytest.raises(Exception, match="persistence"):
+        render(values={"backup": {"enabled": True}, "persistence": {"enabled": False}})
+
+
+# ----------------------------------------------------------------------------- docs
+def leaf_keys(v, path=""):
+    grouped = ("Probe", "retentionPolicy", "for", "resources", "SecurityContext", "labels",
+               "secretKeys", "service", "pdb", "image", "topologySpread", "externalLeader")
+    if isinstance(v, dict) and v and not path.endswith(grouped) and path != "config":
+        for k, x in v.items():
+            yield from leaf_keys(x, f"{path}.{k}" if path else k)
+    else:
+        yield path
+
+
+def test_readme_documents_every_value():
+    with open(os.path.join(CHART, "values.yaml")) as fh:
+        values = yaml.safe_load(fh)
+    with open(os.path.join(CHART, "README.md")) as fh:
+        documented = set(re.findall(r"^\| `([^`]+)` \|", fh.read(), re.M))
+    missing = [k for k in leaf_keys(values) if k not in documented]
+    assert not missing, f"README parameter table lacks {missing}"
