@@ -25,6 +25,7 @@ cargo build --profile ci --workspace --bins
 status=0
 cargo test --profile ci --workspace --no-fail-fast 2>&1 | tee target/test-output.txt || status=$?
 scripts/docker-check.sh || status=$?
+scripts/chart-tests.sh 2>&1 | tee -a target/test-output.txt || status=$?
 
 # One closing line for the whole run (cargo's last line is a doc-test summary).
 awk '/^test result:/ { p += $4; f += $6; i += $8 }

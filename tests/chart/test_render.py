@@ -165,11 +165,11 @@ def test_generated_secret_is_referenced(defaults):
             assert secret_refs(c)["TILE38_PASSWORD"] == {"name": f"{FN}-auth", "key": "requirepass"}
 
 
-def test_existing_secret(scenario):
-    auth = scenario.values.get("auth") or {}
-    if not auth.get("existingSecret"):
-        pytest.skip("scenario uses a chart-managed secret")
-    assert not scenario.kind("Secret")
+@pytest.mark.parametrize("ci_file", ["ha-auth-metrics-values.yaml", "external-leader-values.yaml"])
+def test_existing_secret(ci_file):
+    scenario = render([os.path.join(CHART, "ci", ci_file)])
+    auth = scenario.values["auth"]
+    assert auth["existingSecret"] and not scenario.kind("Secret")
     keys = auth.get("secretKeys", {"requirepass": "requirepass", "leaderauth": "leaderauth"})
     for d in workloads(scenario):
         for c in containers(d):
