@@ -11,6 +11,7 @@ import re
 import pytest
 import yaml
 
+import readme_params
 from chartlib import (CHART, containers, env_of, install_dry_run, pod_labels, pod_spec,
                       render, selects, server_container, workloads)
 
@@ -106,6 +107,22 @@ def test_external_leader_renders_no_leader():
     assert "Tile38LeaderDown" not in alerts
 
 
+def test_external_leader_password_is_leaderauth():
+    r = render(values={"follower": {"externalLeader": {"host": "db.example"}},
+                       "auth": {"existingSecret": "ext", "secretKeys": {
+                           "requirepass": "own", "leaderauth": "theirs"}}})
+    key = lambda c: secret_refs(c)["TILE38_PASSWORD"]["key"]  # noqa: E731
+    follower = r.get("StatefulSet", f"{FN}-follower")
+    assert key(server_container(follower)) == "own"
+    assert secret_refs(server_container(follower))["TILE38_LEADERAUTH"]["key"] == "theirs"
+    ping = r.get("Pod", f"{FN}-test-ping")["spec"]["containers"]
+    assert [key(c) for c in ping] == ["theirs", "own"]  # the leader, then the followers
+    for c in containers(r.get("Pod", f"{FN}-test-write")):
+        assert key(c) == "theirs"
+    for c in containers(r.get("Job", f"{FN}-test-followers")):
+        assert key(c) == "own"
+
+
 def test_leader_only():
     r = render(values={"follower": {"replicaCount": 0}})
     assert not r.has("StatefulSet", f"{FN}-follower")
@@ -118,15 +135,16 @@ def test_probes(defaults):
     ping = ["/usr/local/bin/tile38-cli", "-p", "9851", "PING"]
     leader = server_container(defaults.get("StatefulSet", f"{FN}-leader"))
     follower = server_container(defaults.get("StatefulSet", f"{FN}-follower"))
-    assert leader["readinessProbe"]["exec"]["command"] == ping
-    assert follower["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "tile38"}
     for c in (leader, follower):
+        # ready = loaded (PING is answered while the AOF loads) and, on a follower, caught up
+        assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "tile38"}
         assert {p["name"]: p["containerPort"] for p in c["ports"]}["tile38"] == 9851
         # liveness and startup must not depend on the leader: a follower whose leader is
         # down keeps serving reads and must not be restarted
         assert c["livenessProbe"]["exec"]["command"] == ping
         assert c["startupProbe"]["exec"]["command"] == ping
         assert c["startupProbe"]["failureThreshold"] * c["startupProbe"]["periodSeconds"] >= 300
+        assert "exec" not in c["readinessProbe"]
 
 
 def test_probes_are_tunable():
@@ -463,20 +481,8 @@ def test_backup_copies_a_follower_volume():
 
 
 # ----------------------------------------------------------------------------- docs
-def leaf_keys(v, path=""):
-    grouped = ("Probe", "retentionPolicy", "for", "resources", "SecurityContext", "labels",
-               "secretKeys", "service", "pdb", "image", "topologySpread", "externalLeader")
-    if isinstance(v, dict) and v and not path.endswith(grouped) and path != "config":
-        for k, x in v.items():
-            yield from leaf_keys(x, f"{path}.{k}" if path else k)
-    else:
-        yield path
-
-
-def test_readme_documents_every_value():
-    with open(os.path.join(CHART, "values.yaml")) as fh:
-        values = yaml.safe_load(fh)
-    with open(os.path.join(CHART, "README.md")) as fh:
-        documented = set(re.findall(r"^\| `([^`]+)` \|", fh.read(), re.M))
-    missing = [k for k in leaf_keys(values) if k not in documented]
-    assert not missing, f"README parameter table lacks {missing}"
+def test_readme_parameter_table_matches_values():
+    """Every value documented, with its current default (refresh the table with
+    python3 tests/chart/readme_params.py --write)."""
+    assert readme_params.readme_table() == readme_params.table()
+    assert "|  |" not in readme_params.table(), "a value lacks its # -- comment"

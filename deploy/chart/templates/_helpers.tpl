@@ -149,14 +149,18 @@ successThreshold: {{ . }}
 {{- end }}
 {{- end }}
 
-{{/* Environment variables that carry the password to tile38-cli (probes, kubectl exec). */}}
+{{/*
+The password of tile38-cli (probes, kubectl exec, helm test): (dict "ctx" $ "leader" bool).
+Talking to an external leader takes its password, leaderauth.
+*/}}
 {{- define "tile38.cliPasswordEnv" -}}
-{{- if .Values.auth.enabled }}
+{{- $auth := .ctx.Values.auth }}
+{{- if $auth.enabled }}
 - name: TILE38_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ include "tile38.secretName" . }}
-      key: {{ .Values.auth.secretKeys.requirepass }}
+      name: {{ include "tile38.secretName" .ctx }}
+      key: {{ ternary $auth.secretKeys.leaderauth $auth.secretKeys.requirepass (and (default false .leader) (not (include "tile38.leaderEnabled" .ctx))) }}
 {{- end }}
 {{- end }}
 

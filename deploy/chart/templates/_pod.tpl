@@ -1,7 +1,9 @@
 {{/*
 The server pod template of one role: (dict "ctx" $ "role" "leader|follower" "rv" roleValues).
-The follower differs from the leader in three places: it gets --follow <leader>, the
-leaderauth secret, and a readiness probe that passes only once it has caught up.
+The follower differs from the leader in two places: it gets --follow <leader> and the
+leaderauth secret. Both are ready on GET /healthz: 200 once the AOF is loaded (PING is
+answered while loading, when data commands still fail with LOADING) and, on a follower,
+only once caught up with the leader.
 */}}
 {{- define "tile38.serverArgs" -}}
 {{- $v := .ctx.Values }}
@@ -39,7 +41,7 @@ leaderauth secret, and a readiness probe that passes only once it has caught up.
     secretKeyRef:
       name: {{ include "tile38.secretName" .ctx }}
       key: {{ $v.auth.secretKeys.requirepass }}
-{{- include "tile38.cliPasswordEnv" .ctx }}
+{{- include "tile38.cliPasswordEnv" (dict "ctx" .ctx "leader" false) }}
 {{- if eq .role "follower" }}
 - name: TILE38_LEADERAUTH
   valueFrom:
@@ -73,7 +75,7 @@ livenessProbe:
 {{- end }}
 {{- if .rv.readinessProbe.enabled }}
 readinessProbe:
-  {{- include "tile38.probe" (dict "p" .rv.readinessProbe "handler" (ternary $healthz $ping (eq .role "follower"))) | trim | nindent 2 }}
+  {{- include "tile38.probe" (dict "p" .rv.readinessProbe "handler" $healthz) | trim | nindent 2 }}
 {{- end }}
 {{- end }}
 

@@ -6,7 +6,7 @@ no shell). Init containers run first and in order, so "write, then read" is two 
 {{ .Release.Name }}-r{{ .Release.Revision }}
 {{- end }}
 
-{{/* One step: (dict "ctx" $ "name" n "host" h "port" p "args" list) */}}
+{{/* One step: (dict "ctx" $ "name" n "host" h "port" p "args" list ["leader" true]) */}}
 {{- define "tile38.testStep" -}}
 {{- $v := .ctx.Values }}
 - name: {{ .name }}
@@ -14,7 +14,7 @@ no shell). Init containers run first and in order, so "write, then read" is two 
   imagePullPolicy: {{ $v.image.pullPolicy }}
   command:
     {{- include "tile38.cli" (dict "args" (concat (list "-h" .host "-p" (toString .port)) .args)) | trim | nindent 4 }}
-  {{- with include "tile38.cliPasswordEnv" .ctx | trim }}
+  {{- with include "tile38.cliPasswordEnv" (dict "ctx" .ctx "leader" .leader) | trim }}
   env:
     {{- . | nindent 4 }}
   {{- end }}
