@@ -303,11 +303,13 @@ class Cluster:
                 return False, str(e)
         raise AssertionError(f"{pod.name}: unsupported probe {p}")
 
-    def wait_probe(self, pod: Pod, kind: str, timeout: float | None = None) -> str:
-        """Polls a probe to success within its failureThreshold x periodSeconds budget
-        (capped by `timeout`); the process must stay alive meanwhile."""
+    def wait_probe(self, pod: Pod, kind: str, timeout: float = 60) -> str:
+        """Polls a probe to success within `timeout` seconds, and for a startup probe
+        within its failureThreshold x periodSeconds budget, after which the kubelet would
+        restart the container; the process must stay alive meanwhile."""
         p = pod.container().get(kind) or {}
-        budget = p.get("failureThreshold", 3) * p.get("periodSeconds", 10)
+        budget = p.get("failureThreshold", 3) * p.get("periodSeconds", 10) \
+            if kind == "startupProbe" else timeout
         last = ""
 
         def ok():
@@ -316,7 +318,7 @@ class Cluster:
             good, last = self.probe(pod, kind)
             return good
         try:
-            wait_until(f"{kind} of {pod.name}", ok, min(budget, timeout or budget), 0.2)
+            wait_until(f"{kind} of {pod.name}", ok, min(budget, timeout), 0.2)
         except AssertionError as e:
             raise AssertionError(f"{e}; last probe: {last}\n{self.log(pod)}") from None
         return last
