@@ -67,10 +67,16 @@ def get_object(cl, pod, host, key, oid):
 
 
 def scrape(cl, pod) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", pod.ports[pod.named["metrics"]], timeout=5)
-    conn.request("GET", "/metrics")
-    resp = conn.getresponse()
-    body = resp.read().decode()
+    """GET /metrics on the pod's metrics port (tile38-server --metrics-addr)."""
+    port = pod.ports[pod.named["metrics"]]
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/metrics")
+        resp = conn.getresponse()
+        body = resp.read().decode()
+    except OSError as e:
+        raise AssertionError(f"{pod.name}: no metrics served on its metrics port ({e}); "
+                             f"log:\n{cl.log(pod)[-600:]}") from None
     assert resp.status == 200, body
     return body
 
@@ -93,7 +99,7 @@ def test_followers_start_without_a_leader_and_stay_unready(cl):
         for f in cl.role("follower"):
             ready, detail = cl.probe(f, "readinessProbe")
             assert not ready, f"{f.name} ready without a leader: {detail}"
-            assert detail.startswith("500"), detail
+            assert detail.startswith("500") and "catching up to leader" in detail, detail
         time.sleep(0.2)
     # reads are refused until the first catch-up, and the read Service has no endpoint
     res = cl.cli(cl.role("follower")[0], "GET", "fleet", "truck1")

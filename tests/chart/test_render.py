@@ -486,3 +486,23 @@ def test_readme_parameter_table_matches_values():
     python3 tests/chart/readme_params.py --write)."""
     assert readme_params.readme_table() == readme_params.table()
     assert "|  |" not in readme_params.table(), "a value lacks its # -- comment"
+
+
+def test_chart_matches_the_image():
+    """The binaries, user and data directory the chart relies on are the Dockerfile's."""
+    with open(os.path.join(CHART, "..", "..", "Dockerfile")) as fh:
+        dockerfile = fh.read()
+    copied = re.search(r"^COPY --from=\S+ (.+) /usr/local/bin/$", dockerfile, re.M)
+    assert copied, "Dockerfile no longer copies the binaries to /usr/local/bin/"
+    shipped = {os.path.basename(p) for p in copied[1].split()}
+    assert {"tile38-server", "tile38-cli"} <= shipped
+    uid = re.search(r"^USER (\d+)(?::(\d+))?$", dockerfile, re.M)
+    values = yaml.safe_load(open(os.path.join(CHART, "values.yaml")))
+    assert int(uid[1]) == values["podSecurityContext"]["runAsUser"] == \
+        values["containerSecurityContext"]["runAsUser"]
+    assert re.search(r'^VOLUME \["/data"\]$', dockerfile, re.M)
+    r = render()
+    for d in workloads(r):
+        for c in containers(d):
+            if c["image"].startswith(values["image"]["repository"]):
+                assert os.path.basename(c["command"][0]) in shipped, c["command"]
