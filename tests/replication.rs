@@ -481,3 +481,20 @@ fn data_dir_is_locked_and_an_idle_follower_stops_promptly() {
     assert!(wait_until(WAIT, || caught_up(&f)));
     assert!(cmd(&f, &["SERVER"]).contains("following"));
 }
+
+#[test]
+fn a_stuck_follower_slows_neither_the_leader_nor_other_followers() {
+    let leader = TestServer::start(&[]);
+    pipeline(&leader, &set_points("fleet", 0, 20_000));
+    // A "follower" that asks for the stream and never reads it.
+    let mut stuck = leader.raw();
+    stuck.write_all(&resp_cmd(&["AOF", "0"])).unwrap();
+    let f = TestServer::start(&[]);
+    follow(&f, leader.port);
+    for round in 1..6 {
+        pipeline(&leader, &set_points("fleet", round * 20_000, 20_000));
+    }
+    converge(&leader, &f);
+    assert!(cmd(&leader, &["INFO", "replication"]).contains("connected_slaves:2"));
+    drop(stuck);
+}
