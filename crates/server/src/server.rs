@@ -81,6 +81,8 @@ pub struct Server {
     /// Bytes in the AOF file, for `AOF pos` streams (fed by the AOF writer
     /// thread; also bumped when the file is replaced).
     pub aof_written: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Command timings for `--metrics-addr`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// A database write lock that a connection keeps across the consecutive
@@ -151,6 +153,7 @@ impl Server {
             shrink: Default::default(),
             repl: Default::default(),
             aof_written,
+            metrics: Default::default(),
             next_client_id: AtomicU64::new(1),
             shutdown: Notify::new(),
         }
