@@ -1,227 +1,274 @@
-//! Running the tests: one thread and one connection per client, `-P`
-//! requests written at once, replies counted; then the report in Tile38's
-//! formats (default, `-q`, `--csv`) with latency percentiles added.
+//! Running one test: every client connects and runs the preamble before
+//! the clock starts; then each writes `-P` requests at once and reads as
+//! many replies, on a tokio runtime (one thread by default, like
+//! redis-benchmark, so the generator takes little of the machine).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::tests::{selected, Rng, State, Test, KEY};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::tests::{Rng, State, Test};
+use crate::wire::{reply, Enc};
 use crate::Opts;
 
-fn encode(out: &mut Vec<u8>, args: &[String]) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a.as_bytes());
-        out.extend_from_slice(b"\r\n");
+/// A connection with its read buffer.
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// Start of unread data in `buf`.
+    pos: usize,
+}
+
+/// Tallies of replies read.
+#[derive(Default, Clone, Debug)]
+pub struct Replies {
+    pub errors: u64,
+    /// The first error reply's text.
+    pub first_error: Option<String>,
+}
+
+/// The message of an error reply: `-ERR …` without its dash, or the
+/// JSON body of a bulk reply.
+fn error_text(reply: &[u8]) -> String {
+    let text = match reply.first() {
+        Some(b'-') => &reply[1..],
+        _ => reply
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(reply, |i| &reply[i + 1..]),
+    };
+    String::from_utf8_lossy(text).trim_end().to_string()
+}
+
+impl Conn {
+    pub async fn connect(o: &Opts) -> Result<Conn, String> {
+        let stream = TcpStream::connect((o.host.as_str(), o.port))
+            .await
+            .map_err(|e| format!("dial tcp {}:{}: {e}", o.host, o.port))?;
+        stream.set_nodelay(true).ok();
+        Ok(Conn {
+            stream,
+            buf: Vec::with_capacity(64 * 1024),
+            pos: 0,
+        })
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.stream
+            .write_all(bytes)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Reads `n` complete replies, counting error replies into `tally`;
+    /// returns the last reply's bytes' start (for the preamble's checks).
+    pub async fn read(&mut self, n: usize, tally: &mut Replies) -> Result<Vec<u8>, String> {
+        let mut last = Vec::new();
+        let mut got = 0;
+        while got < n {
+            match reply(&self.buf[self.pos..])? {
+                Some(r) => {
+                    let bytes = &self.buf[self.pos..self.pos + r.len];
+                    if r.error {
+                        tally.errors += 1;
+                        if tally.first_error.is_none() {
+                            tally.first_error = Some(error_text(bytes));
+                        }
+                    }
+                    if got + 1 == n {
+                        last = bytes[..bytes.len().min(64)].to_vec();
+                    }
+                    self.pos += r.len;
+                    got += 1;
+                }
+                None => {
+                    if self.pos > 0 {
+                        self.buf.drain(..self.pos);
+                        self.pos = 0;
+                    }
+                    self.buf.reserve(16 * 1024);
+                    let read = self.stream.read_buf(&mut self.buf).await;
+                    if read.map_err(|e| e.to_string())? == 0 {
+                        return Err("connection closed by the server".into());
+                    }
+                }
+            }
+        }
+        Ok(last)
+    }
+
+    /// Tile38's preamble: inline `CONFIG GET requirepass`; `AUTH` when the
+    /// server wants a password and `-a` gave one; `output json` for `--json`.
+    pub async fn prepare(&mut self, o: &Opts) -> Result<(), String> {
+        let mut tally = Replies::default();
+        self.send(b"CONFIG GET requirepass\r\n").await?;
+        self.read(1, &mut tally).await?;
+        match (&o.auth, tally.errors > 0) {
+            (Some(pw), true) => {
+                let mut req = Vec::new();
+                Enc(&mut req).array(2).bulk(b"AUTH").bulk(pw.as_bytes());
+                self.send(&req).await?;
+                let last = self.read(1, &mut tally).await?;
+                if !last.starts_with(b"+OK") {
+                    return Err("invalid auth".into());
+                }
+            }
+            (None, false) => {}
+            _ => return Err("invalid auth".into()),
+        }
+        if o.json {
+            self.send(b"output json\r\n").await?;
+            self.read(1, &mut tally).await?;
+        }
+        Ok(())
     }
 }
 
-/// Reads one complete reply; returns its first line.
-fn read_reply(r: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<()> {
-    line.clear();
-    if r.read_until(b'\n', line)? == 0 {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    let n: i64 = std::str::from_utf8(&line[1..])
-        .ok()
-        .and_then(|s| s.trim_end().parse().ok())
-        .unwrap_or(-1);
-    match line.first() {
-        Some(b'$') if n >= 0 => {
-            let mut skip = vec![0; n as usize + 2];
-            r.read_exact(&mut skip)?;
-        }
-        Some(b'*') => {
-            let mut inner = Vec::new();
-            for _ in 0..n.max(0) {
-                read_reply(r, &mut inner)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+/// What one test measured.
+pub struct Outcome {
+    pub elapsed: Duration,
+    pub requests: u64,
+    pub payload_bytes: u64,
+    /// (batch round trip in ns, requests in the batch).
+    pub batches: Vec<(u64, u32)>,
+    pub replies: Replies,
 }
 
-/// Connects and runs Tile38's preamble: `CONFIG GET requirepass` (inline),
-/// AUTH when asked, `OUTPUT json` with `--json`.
-fn connect(o: &Opts) -> Result<BufReader<TcpStream>, String> {
-    let s = TcpStream::connect((o.host.as_str(), o.port))
-        .map_err(|e| format!("dial tcp {}:{}: {e}", o.host, o.port))?;
-    s.set_nodelay(true).ok();
-    let mut r = BufReader::new(s);
-    let mut line = Vec::new();
-    r.get_mut()
-        .write_all(b"CONFIG GET requirepass\r\n")
-        .map_err(|e| e.to_string())?;
-    read_reply(&mut r, &mut line).map_err(|e| e.to_string())?;
-    let needs_auth = line.starts_with(b"-");
-    match (&o.auth, needs_auth) {
-        (Some(pw), true) => {
-            let mut buf = Vec::new();
-            encode(&mut buf, &["AUTH".into(), pw.clone()]);
-            r.get_mut().write_all(&buf).map_err(|e| e.to_string())?;
-            read_reply(&mut r, &mut line).map_err(|e| e.to_string())?;
-            if !line.starts_with(b"+OK") {
-                return Err("invalid auth".into());
-            }
+struct ClientResult {
+    batches: Vec<(u64, u32)>,
+    payload: u64,
+    replies: Replies,
+}
+
+async fn client(
+    mut conn: Conn,
+    test: Test,
+    mut st: State,
+    share: u64,
+    pipeline: u64,
+    done: Arc<AtomicU64>,
+) -> Result<ClientResult, String> {
+    let mut r = ClientResult {
+        batches: Vec::with_capacity((share / pipeline + 1) as usize),
+        payload: 0,
+        replies: Replies::default(),
+    };
+    let mut out = Vec::with_capacity(4096);
+    let mut left = share;
+    while left > 0 {
+        let k = left.min(pipeline);
+        out.clear();
+        for _ in 0..k {
+            test.write(&mut st, &mut out);
         }
-        (None, false) => {}
-        _ => return Err("invalid auth".into()),
-    }
-    if o.json {
-        r.get_mut()
-            .write_all(b"output json\r\n")
-            .map_err(|e| e.to_string())?;
-        read_reply(&mut r, &mut line).map_err(|e| e.to_string())?;
+        r.payload += out.len() as u64;
+        let t0 = Instant::now();
+        conn.send(&out).await?;
+        conn.read(k as usize, &mut r.replies).await?;
+        r.batches.push((t0.elapsed().as_nanos() as u64, k as u32));
+        left -= k;
+        done.fetch_add(k, Ordering::Relaxed);
     }
     Ok(r)
 }
 
-struct Outcome {
-    elapsed: Duration,
-    /// Per-request latency in microseconds (a batch's round trip).
-    latencies: Vec<u32>,
-}
-
-fn run_test(o: &Opts, test: &Test, seed: u64) -> Result<Outcome, String> {
-    let done = Arc::new(AtomicUsize::new(0));
-    let clients = o.clients.max(1);
-    let pipeline = o.pipeline.max(1);
+/// Runs one test; `progress` is called about five times a second with
+/// the requests done so far and the time since the start.
+pub async fn run_test(
+    o: &Opts,
+    test: Test,
+    seed: u64,
+    mut progress: impl FnMut(u64, Duration),
+) -> Result<Outcome, String> {
+    if let Some(setup) = test.setup() {
+        let mut conn = Conn::connect(o).await?;
+        conn.prepare(o).await?;
+        conn.send(&setup).await?;
+        conn.read(1, &mut Replies::default()).await?;
+    }
+    let clients = o.clients.max(1) as u64;
+    let total = o.requests as u64;
+    let mut conns = Vec::with_capacity(clients as usize);
+    for _ in 0..clients {
+        let mut c = Conn::connect(o).await?;
+        c.prepare(o).await?;
+        conns.push(c);
+    }
+    let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let mut handles = Vec::new();
-    for c in 0..clients {
-        let share = o.requests / clients + usize::from(c < o.requests % clients);
-        let (o, done, make) = (o.clone(), done.clone(), test.make);
-        handles.push(std::thread::spawn(move || -> Result<Vec<u32>, String> {
-            let mut conn = connect(&o)?;
-            let mut st = State {
-                rng: Rng::new(seed ^ ((c as u64 + 1) * 7919)),
-                next_id: (c * share) as u64,
-                rect: None,
-            };
-            let (mut buf, mut line, mut lat) = (Vec::new(), Vec::new(), Vec::with_capacity(share));
-            let mut left = share;
-            while left > 0 {
-                let k = left.min(pipeline);
-                buf.clear();
-                for _ in 0..k {
-                    encode(&mut buf, &make(&mut st));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut first_id = test.id_block * total;
+    for (c, conn) in conns.into_iter().enumerate() {
+        let share = total / clients + u64::from((c as u64) < total % clients);
+        let st = State {
+            rng: Rng::new(seed ^ ((c as u64 + 1) * 7919)),
+            next_id: first_id,
+            rect: None,
+        };
+        first_id += share;
+        let pipeline = o.pipeline.max(1) as u64;
+        tasks.spawn(client(conn, test, st, share, pipeline, done.clone()));
+    }
+    let mut out = Outcome {
+        elapsed: Duration::ZERO,
+        requests: 0,
+        payload_bytes: 0,
+        batches: Vec::new(),
+        replies: Replies::default(),
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => {
+                let Some(joined) = joined else { break };
+                let r = joined.map_err(|e| e.to_string())??;
+                out.requests += r.batches.iter().map(|b| u64::from(b.1)).sum::<u64>();
+                out.batches.extend(r.batches);
+                out.payload_bytes += r.payload;
+                out.replies.errors += r.replies.errors;
+                if out.replies.first_error.is_none() {
+                    out.replies.first_error = r.replies.first_error;
                 }
-                let t0 = Instant::now();
-                conn.get_mut().write_all(&buf).map_err(|e| e.to_string())?;
-                for _ in 0..k {
-                    read_reply(&mut conn, &mut line).map_err(|e| e.to_string())?;
-                }
-                let us = t0.elapsed().as_micros().min(u32::MAX as u128) as u32;
-                lat.extend(std::iter::repeat_n(us, k));
-                left -= k;
-                done.fetch_add(k, Ordering::Relaxed);
             }
-            Ok(lat)
-        }));
+            _ = tick.tick() => progress(done.load(Ordering::Relaxed), start.elapsed()),
+        }
     }
-    let progress = !o.csv;
-    while progress && handles.iter().any(|h| !h.is_finished()) {
-        std::thread::sleep(Duration::from_millis(250));
-        let rate = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
-        eprint!("\r{}: {rate:.2}\r", test.name);
-    }
-    let mut latencies = Vec::new();
-    for h in handles {
-        latencies.extend(h.join().map_err(|_| "client panicked".to_string())??);
-    }
-    Ok(Outcome {
-        elapsed: start.elapsed(),
-        latencies,
-    })
+    out.elapsed = start.elapsed();
+    Ok(out)
 }
 
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    f64::from(sorted[i]) / 1000.0
-}
-
-fn report(o: &Opts, test: &Test, out: &mut Outcome) {
-    let n = out.latencies.len();
-    let secs = out.elapsed.as_secs_f64();
-    let rate = n as f64 / secs;
-    out.latencies.sort_unstable();
-    let (p50, p99, p999) = (
-        percentile(&out.latencies, 0.5),
-        percentile(&out.latencies, 0.99),
-        percentile(&out.latencies, 0.999),
-    );
-    if o.csv {
-        println!("\"{}\",\"{rate:.2}\"", test.name);
-    } else if o.quiet {
-        println!("{}: {rate:.2} requests per second", test.name);
-    } else {
-        println!("====== {} ======", test.name);
-        println!("  {n} requests completed in {secs:.2} seconds");
-        println!("  {} parallel clients", o.clients);
-        println!("  keep alive: 1");
-        println!();
-        println!("latency p50 {p50:.3} ms, p99 {p99:.3} ms, p99.9 {p999:.3} ms");
-        println!("{rate:.2} requests per second");
-        println!();
-    }
-}
-
-/// SETs `n` random points with one field, pipelined on one connection.
-fn preload(o: &Opts) -> Result<(), String> {
-    let mut conn = connect(o)?;
+/// `--preload N`: SETs `N` random points with one field, pipelined on
+/// one connection, before the tests.
+pub async fn preload(o: &Opts) -> Result<(), String> {
+    let mut conn = Conn::connect(o).await?;
+    conn.prepare(o).await?;
     let mut rng = Rng::new(o.seed.wrapping_add(12345));
-    let (mut buf, mut line) = (Vec::new(), Vec::new());
-    let mut i = 0;
-    while i < o.preload {
-        buf.clear();
-        let k = (o.preload - i).min(1000);
-        for j in 0..k {
-            let args = [
-                "SET".into(),
-                KEY.into(),
-                format!("pre:{}", i + j),
-                "FIELD".into(),
-                "speed".into(),
-                format!("{}", (i + j) % 100),
-                "POINT".into(),
-                rng.lat(),
-                rng.lon(),
-            ];
-            encode(&mut buf, &args);
+    let mut out = Vec::new();
+    let mut tally = Replies::default();
+    let mut i = 0u64;
+    while i < o.preload as u64 {
+        out.clear();
+        let k = (o.preload as u64 - i).min(1000);
+        for j in i..i + k {
+            let (lat, lon) = rng.point();
+            let mut id = b"pre:".to_vec();
+            crate::wire::push_u64(&mut id, j);
+            let mut speed = Vec::new();
+            crate::wire::push_u64(&mut speed, j % 100);
+            let mut e = Enc(&mut out);
+            e.array(9).bulk(b"SET").bulk(crate::tests::KEY).bulk(&id);
+            e.bulk(b"FIELD").bulk(b"speed").bulk(&speed).bulk(b"POINT");
+            e.fixed(lat, 5).fixed(lon, 5);
         }
-        conn.get_mut().write_all(&buf).map_err(|e| e.to_string())?;
-        for _ in 0..k {
-            read_reply(&mut conn, &mut line).map_err(|e| e.to_string())?;
-        }
+        conn.send(&out).await?;
+        conn.read(k as usize, &mut tally).await?;
         i += k;
     }
-    Ok(())
-}
-
-/// Runs the selected tests; returns the exit status.
-pub fn run(o: &Opts) -> i32 {
-    if o.preload > 0 {
-        if let Err(e) = preload(o) {
-            eprintln!("{e}");
-            return 1;
-        }
+    match tally.first_error {
+        Some(e) => Err(format!("preload: {} errors, e.g. {e}", tally.errors)),
+        None => Ok(()),
     }
-    for (k, test) in selected(o.tests.as_deref()).iter().enumerate() {
-        match run_test(o, test, o.seed.wrapping_add(k as u64)) {
-            Ok(mut out) => report(o, test, &mut out),
-            Err(e) => {
-                eprintln!("{e}");
-                return 1;
-            }
-        }
-    }
-    0
 }

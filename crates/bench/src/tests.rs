@@ -1,5 +1,24 @@
-//! The named tests and the request each sends. Key `key:bench`, ids
-//! `id:<n>`, coordinates random with 5 decimals, as Tile38's benchmark.
+//! The named tests, in Tile38's order, and the request each sends: key
+//! `key:bench`, ids `id:<n>`, random coordinates with 5 decimals (lines
+//! 6), as Tile38 1.37's benchmark. Where Tile38's requests do not match
+//! their names, the names win: `GET (string)` reads the strings (Tile38
+//! reads the lines), the `… 100km` bounds tests use a 100 km radius
+//! (Tile38 uses 10 km).
+
+use crate::wire::Enc;
+
+pub const KEY: &[u8] = b"key:bench";
+pub const GEO_KEY: &[u8] = b"key:bench:geo";
+
+/// Degrees of latitude per kilometre.
+const DEG_PER_KM: f64 = 1.0 / 111.195;
+
+const SET_SCRIPT: &[u8] = b"return tile38.call('SET', KEYS[1], ARGV[1], 'point', ARGV[2], ARGV[3])";
+const GET_SCRIPT: &[u8] = b"return tile38.call('GET', KEYS[1], ARGV[1], 'point')";
+const GET4_SCRIPT: &[u8] = b"local a = tile38.call('GET', KEYS[1], ARGV[1], 'point');\
+local b = tile38.call('GET', KEYS[1], ARGV[2], 'point');\
+local c = tile38.call('GET', KEYS[1], ARGV[3], 'point');\
+local d = tile38.call('GET', KEYS[1], ARGV[4], 'point');return d";
 
 /// A tiny deterministic generator (per client, seeded).
 pub struct Rng(u64);
@@ -17,210 +36,394 @@ impl Rng {
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    pub fn lat(&mut self) -> String {
-        format!("{:.5}", self.unit() * 180.0 - 90.0)
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + self.unit() * (hi - lo)
     }
 
-    pub fn lon(&mut self) -> String {
-        format!("{:.5}", self.unit() * 360.0 - 180.0)
+    pub fn point(&mut self) -> (f64, f64) {
+        (self.range(-90.0, 90.0), self.range(-180.0, 180.0))
     }
 }
 
-pub const KEY: &str = "key:bench";
-
-/// What a client keeps between requests of one test.
+/// What one client keeps between its requests.
 pub struct State {
     pub rng: Rng,
+    /// The id of the last request (the next one is `next_id + 1`).
     pub next_id: u64,
-    /// The rectangle of the bounds tests: fixed per connection, as Tile38.
-    pub rect: Option<[String; 4]>,
+    /// The bounds tests' rectangle: one per connection, as Tile38's.
+    pub rect: Option<[f64; 4]>,
+}
+
+impl State {
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Ping,
+    SetPoint,
+    SetRect,
+    SetLine,
+    SetString,
+    /// `GET key id <format>`.
+    Get(&'static [u8]),
+    /// `<cmd> key COUNT CIRCLE lat lon <meters>`.
+    Circle(&'static [u8], &'static [u8]),
+    /// `<cmd> key COUNT BOUNDS …`, a square of this radius in km.
+    Bounds(&'static [u8], f64),
+    IntersectsAz,
+    NearbyLimit(&'static [u8]),
+    NearbyPoint(&'static [u8]),
+    EvalSet(&'static [u8]),
+    EvalGet(&'static [u8]),
+    EvalGet4,
+    RedisSet,
+    RedisGet,
+    GeoAdd,
 }
 
 /// One named test.
+#[derive(Clone, Copy, Debug)]
 pub struct Test {
     pub name: &'static str,
-    /// Builds the arguments of the next request.
-    pub make: fn(&mut State) -> Vec<String>,
+    /// What `-t` matches besides the full name (`EVAL` covers EVALNA and
+    /// EVALRO too, as Tile38's groups do).
+    group: &'static str,
+    kind: Kind,
+    /// The block of `-n` ids the test's ids come from (0: points, 1:
+    /// rects, 2: lines, 3: strings), so each GET reads what a SET wrote.
+    pub id_block: u64,
 }
 
-fn v(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
+/// A `w × w` km-ish square: `[minlat, minlon, maxlat, maxlon]`.
+fn square(rng: &mut Rng, radius_km: f64) -> [f64; 4] {
+    let dlat = 2.0 * radius_km * DEG_PER_KM;
+    let lat = rng.range(-85.0, 85.0 - dlat);
+    let dlon = (dlat / lat.to_radians().cos()).min(180.0);
+    let lon = rng.range(-180.0, 180.0 - dlon);
+    [lat, lon, lat + dlat, lon + dlon]
 }
 
-fn id(s: &mut State) -> String {
-    s.next_id += 1;
-    format!("id:{}", s.next_id)
+/// A 20 km LineString at a random diagonal, as Tile38's `SET (line)`.
+fn line_json(rng: &mut Rng) -> Vec<u8> {
+    let (lat, lon) = (rng.range(-89.0, 89.0), rng.range(-180.0, 180.0));
+    let dlat = 20.0 * DEG_PER_KM * if rng.unit() < 0.5 { -1.0 } else { 1.0 };
+    let dlon =
+        20.0 * DEG_PER_KM / lat.to_radians().cos() * if rng.unit() < 0.5 { -1.0 } else { 1.0 };
+    let lon2 = (lon + dlon + 540.0).rem_euclid(360.0) - 180.0;
+    let mut out = b"{\"type\":\"LineString\",\"coordinates\":[[".to_vec();
+    for (i, v) in [lon, lat, lon2, lat + dlat].into_iter().enumerate() {
+        let mut buf = [0u8; 48];
+        let n = crate::wire::fmt_fixed(&mut buf, v, 6);
+        out.extend_from_slice(&buf[..n]);
+        out.extend_from_slice([&b","[..], b"],[", b",", b"]]}"][i]);
+    }
+    out
 }
 
-/// A square of about `km` kilometres around a random point.
-fn rect(s: &mut State, km: f64) -> Vec<String> {
-    let r = s.rect.get_or_insert_with(|| {
-        let (lat, lon) = (s.rng.unit() * 160.0 - 80.0, s.rng.unit() * 340.0 - 170.0);
-        let dlat = km / 111.32;
-        let dlon = dlat / lat.to_radians().cos();
-        [
-            format!("{lat:.5}"),
-            format!("{lon:.5}"),
-            format!("{:.5}", lat + dlat),
-            format!("{:.5}", lon + dlon),
-        ]
-    });
-    r.to_vec()
-}
-
-macro_rules! search {
-    ($cmd:literal, circle, $m:literal) => {
-        |s: &mut State| {
-            let (lat, lon) = (s.rng.lat(), s.rng.lon());
-            v(&[$cmd, KEY, "COUNT", "CIRCLE", &lat, &lon, $m])
+impl Test {
+    /// Appends the next request of this test.
+    pub fn write(&self, st: &mut State, out: &mut Vec<u8>) {
+        let mut e = Enc(out);
+        match self.kind {
+            Kind::Ping => {
+                e.array(1).bulk(b"PING");
+            }
+            Kind::SetPoint => {
+                let (lat, lon) = st.rng.point();
+                let id = st.id();
+                e.array(6).bulk(b"SET").bulk(KEY).id(id).bulk(b"POINT");
+                e.fixed(lat, 5).fixed(lon, 5);
+            }
+            Kind::SetRect => {
+                let r = square(&mut st.rng, 10.0);
+                let id = st.id();
+                e.array(8).bulk(b"SET").bulk(KEY).id(id).bulk(b"BOUNDS");
+                for v in r {
+                    e.fixed(v, 5);
+                }
+            }
+            Kind::SetLine => {
+                let json = line_json(&mut st.rng);
+                let id = st.id();
+                e.array(5).bulk(b"SET").bulk(KEY).id(id);
+                e.bulk(b"OBJECT").bulk(&json);
+            }
+            Kind::SetString => {
+                let id = st.id();
+                e.array(5).bulk(b"SET").bulk(KEY).id(id);
+                e.bulk(b"STRING").bulk(b"xxx");
+            }
+            Kind::Get(format) => {
+                let id = st.id();
+                e.array(4).bulk(b"GET").bulk(KEY).id(id).bulk(format);
+            }
+            Kind::Circle(cmd, meters) => {
+                let (lat, lon) = st.rng.point();
+                e.array(7)
+                    .bulk(cmd)
+                    .bulk(KEY)
+                    .bulk(b"COUNT")
+                    .bulk(b"CIRCLE");
+                e.fixed(lat, 5).fixed(lon, 5).bulk(meters);
+            }
+            Kind::Bounds(cmd, km) => {
+                let rng = &mut st.rng;
+                let r = *st.rect.get_or_insert_with(|| square(rng, km));
+                e.array(8)
+                    .bulk(cmd)
+                    .bulk(KEY)
+                    .bulk(b"COUNT")
+                    .bulk(b"BOUNDS");
+                for v in r {
+                    e.fixed(v, 5);
+                }
+            }
+            Kind::IntersectsAz => {
+                e.array(8)
+                    .bulk(b"INTERSECTS")
+                    .bulk(KEY)
+                    .bulk(b"LIMIT")
+                    .bulk(b"5");
+                e.bulk(b"COUNT").bulk(b"GET").bulk(GEO_KEY).bulk(b"az");
+            }
+            Kind::NearbyLimit(n) => {
+                let (lat, lon) = st.rng.point();
+                e.array(8).bulk(b"NEARBY").bulk(KEY).bulk(b"LIMIT").bulk(n);
+                e.bulk(b"COUNT").bulk(b"POINT").fixed(lat, 5).fixed(lon, 5);
+            }
+            Kind::NearbyPoint(meters) => {
+                let (lat, lon) = st.rng.point();
+                e.array(7)
+                    .bulk(b"NEARBY")
+                    .bulk(KEY)
+                    .bulk(b"COUNT")
+                    .bulk(b"POINT");
+                e.fixed(lat, 5).fixed(lon, 5).bulk(meters);
+            }
+            Kind::EvalSet(cmd) => {
+                let (lat, lon) = st.rng.point();
+                let id = st.id();
+                e.array(7)
+                    .bulk(cmd)
+                    .bulk(SET_SCRIPT)
+                    .bulk(b"1")
+                    .bulk(KEY)
+                    .id(id);
+                e.fixed(lat, 5).fixed(lon, 5);
+            }
+            Kind::EvalGet(cmd) => {
+                let id = st.id();
+                e.array(5)
+                    .bulk(cmd)
+                    .bulk(GET_SCRIPT)
+                    .bulk(b"1")
+                    .bulk(KEY)
+                    .id(id);
+            }
+            Kind::EvalGet4 => {
+                let id = st.id();
+                e.array(8)
+                    .bulk(b"EVALRO")
+                    .bulk(GET4_SCRIPT)
+                    .bulk(b"1")
+                    .bulk(KEY);
+                for i in id..id + 4 {
+                    e.id(i);
+                }
+            }
+            Kind::RedisSet | Kind::RedisGet => {
+                let mut key = b"key:".to_vec();
+                crate::wire::push_u64(&mut key, (st.rng.unit() * 100_000.0) as u64);
+                if matches!(self.kind, Kind::RedisSet) {
+                    e.array(3).bulk(b"SET").bulk(&key).bulk(b"xxx");
+                } else {
+                    e.array(2).bulk(b"GET").bulk(&key);
+                }
+            }
+            Kind::GeoAdd => {
+                // Redis's GEOADD takes longitude first and latitudes within ±85.05.
+                let (lat, lon) = (st.rng.range(-85.0, 85.0), st.rng.range(-180.0, 180.0));
+                let id = st.id();
+                e.array(5)
+                    .bulk(b"GEOADD")
+                    .bulk(KEY)
+                    .fixed(lon, 5)
+                    .fixed(lat, 5)
+                    .id(id);
+            }
         }
-    };
-    ($cmd:literal, bounds, $km:literal) => {
-        |s: &mut State| {
-            let mut a = v(&[$cmd, KEY, "COUNT", "BOUNDS"]);
-            a.extend(rect(s, $km));
-            a
-        }
-    };
-}
+    }
 
-macro_rules! nearby {
-    (limit $n:literal) => {
-        |s: &mut State| {
-            let (lat, lon) = (s.rng.lat(), s.rng.lon());
-            v(&["NEARBY", KEY, "LIMIT", $n, "COUNT", "POINT", &lat, &lon])
-        }
-    };
-    (point $m:literal) => {
-        |s: &mut State| {
-            let (lat, lon) = (s.rng.lat(), s.rng.lon());
-            v(&["NEARBY", KEY, "COUNT", "POINT", &lat, &lon, $m])
-        }
-    };
-}
-
-/// Every test, in Tile38's order (the EVAL tests need scripting, which
-/// this server does not have yet, and are left out).
-pub fn all() -> Vec<Test> {
-    vec![
-        Test {
-            name: "PING",
-            make: |_| v(&["PING"]),
-        },
-        Test {
-            name: "SET (point)",
-            make: |s| {
-                let (i, lat, lon) = (id(s), s.rng.lat(), s.rng.lon());
-                v(&["SET", KEY, &i, "POINT", &lat, &lon])
-            },
-        },
-        Test {
-            name: "SET (rect)",
-            make: |s| {
-                let i = id(s);
-                let mut a = v(&["SET", KEY, &i, "BOUNDS"]);
-                s.rect = None;
-                a.extend(rect(s, 20.0));
-                s.rect = None;
-                a
-            },
-        },
-        Test {
-            name: "SET (string)",
-            make: |s| v(&["SET", KEY, &id(s), "STRING", "xxx"]),
-        },
-        Test {
-            name: "GET (point)",
-            make: |s| v(&["GET", KEY, &id(s), "POINT"]),
-        },
-        Test {
-            name: "INTERSECTS (intersects-circle 1km)",
-            make: search!("INTERSECTS", circle, "1000"),
-        },
-        Test {
-            name: "INTERSECTS (intersects-circle 10km)",
-            make: search!("INTERSECTS", circle, "10000"),
-        },
-        Test {
-            name: "INTERSECTS (intersects-circle 100km)",
-            make: search!("INTERSECTS", circle, "100000"),
-        },
-        Test {
-            name: "INTERSECTS (intersects-bounds 1km)",
-            make: search!("INTERSECTS", bounds, 1.0),
-        },
-        Test {
-            name: "INTERSECTS (intersects-bounds 10km)",
-            make: search!("INTERSECTS", bounds, 10.0),
-        },
-        Test {
-            name: "INTERSECTS (intersects-bounds 100km)",
-            make: search!("INTERSECTS", bounds, 100.0),
-        },
-        Test {
-            name: "WITHIN (within-circle 1km)",
-            make: search!("WITHIN", circle, "1000"),
-        },
-        Test {
-            name: "WITHIN (within-circle 10km)",
-            make: search!("WITHIN", circle, "10000"),
-        },
-        Test {
-            name: "WITHIN (within-circle 100km)",
-            make: search!("WITHIN", circle, "100000"),
-        },
-        Test {
-            name: "WITHIN (within-bounds 1km)",
-            make: search!("WITHIN", bounds, 1.0),
-        },
-        Test {
-            name: "WITHIN (within-bounds 10km)",
-            make: search!("WITHIN", bounds, 10.0),
-        },
-        Test {
-            name: "WITHIN (within-bounds 100km)",
-            make: search!("WITHIN", bounds, 100.0),
-        },
-        Test {
-            name: "NEARBY (limit 1)",
-            make: nearby!(limit "1"),
-        },
-        Test {
-            name: "NEARBY (limit 10)",
-            make: nearby!(limit "10"),
-        },
-        Test {
-            name: "NEARBY (limit 100)",
-            make: nearby!(limit "100"),
-        },
-        Test {
-            name: "NEARBY (point 1km)",
-            make: nearby!(point "1000"),
-        },
-        Test {
-            name: "NEARBY (point 10km)",
-            make: nearby!(point "10000"),
-        },
-        Test {
-            name: "NEARBY (point 100km)",
-            make: nearby!(point "100000"),
-        },
-    ]
-}
-
-/// Tile38's `-t` rule: each comma-separated word matches a test whose
-/// first word equals it, case-insensitively.
-pub fn selected(filter: Option<&str>) -> Vec<Test> {
-    let words: Option<Vec<String>> = filter.map(|f| {
-        f.split(',')
-            .map(|w| w.trim().to_ascii_lowercase())
-            .collect()
-    });
-    all()
-        .into_iter()
-        .filter(|t| {
-            let first = t.name.split(' ').next().unwrap_or("").to_ascii_lowercase();
-            words.as_ref().is_none_or(|w| w.contains(&first))
+    /// What to send once, on its own connection, before the test.
+    pub fn setup(&self) -> Option<Vec<u8>> {
+        matches!(self.kind, Kind::IntersectsAz).then(|| {
+            let mut out = Vec::new();
+            let az = crate::arizona::multipolygon();
+            Enc(&mut out)
+                .array(5)
+                .bulk(b"SET")
+                .bulk(GEO_KEY)
+                .bulk(b"az")
+                .bulk(b"OBJECT")
+                .bulk(&az);
+            out
         })
+    }
+
+    /// Whether `-t` word `w` (lower case, trimmed) selects this test: its
+    /// full name, its first word or its group.
+    fn matches(&self, w: &str) -> bool {
+        let first = self.name.split(' ').next().unwrap_or("");
+        self.name.eq_ignore_ascii_case(w)
+            || first.eq_ignore_ascii_case(w)
+            || self.group.eq_ignore_ascii_case(w)
+    }
+}
+
+const fn t(name: &'static str, group: &'static str, kind: Kind, id_block: u64) -> Test {
+    Test {
+        name,
+        group,
+        kind,
+        id_block,
+    }
+}
+
+/// Every Tile38 test, in Tile38's order.
+#[rustfmt::skip]
+pub const TILE38: &[Test] = &[
+    t("PING", "PING", Kind::Ping, 0),
+    t("SET (point)", "SET", Kind::SetPoint, 0),
+    t("SET (rect)", "SET", Kind::SetRect, 1),
+    t("SET (line)", "SET", Kind::SetLine, 2),
+    t("SET (string)", "SET", Kind::SetString, 3),
+    t("GET (point)", "GET", Kind::Get(b"POINT"), 0),
+    t("GET (rect)", "GET", Kind::Get(b"BOUNDS"), 1),
+    t("GET (string)", "GET", Kind::Get(b"OBJECT"), 3),
+    t("INTERSECTS (intersects-circle 1km)", "INTERSECTS", Kind::Circle(b"INTERSECTS", b"1000"), 0),
+    t("INTERSECTS (intersects-circle 10km)", "INTERSECTS", Kind::Circle(b"INTERSECTS", b"10000"), 0),
+    t("INTERSECTS (intersects-circle 100km)", "INTERSECTS", Kind::Circle(b"INTERSECTS", b"100000"), 0),
+    t("INTERSECTS (intersects-bounds 1km)", "INTERSECTS", Kind::Bounds(b"INTERSECTS", 1.0), 0),
+    t("INTERSECTS (intersects-bounds 10km)", "INTERSECTS", Kind::Bounds(b"INTERSECTS", 10.0), 0),
+    t("INTERSECTS (intersects-bounds 100km)", "INTERSECTS", Kind::Bounds(b"INTERSECTS", 100.0), 0),
+    t("INTERSECTS (intersects-az limit 5)", "INTERSECTS", Kind::IntersectsAz, 0),
+    t("WITHIN (within-circle 1km)", "WITHIN", Kind::Circle(b"WITHIN", b"1000"), 0),
+    t("WITHIN (within-circle 10km)", "WITHIN", Kind::Circle(b"WITHIN", b"10000"), 0),
+    t("WITHIN (within-circle 100km)", "WITHIN", Kind::Circle(b"WITHIN", b"100000"), 0),
+    t("WITHIN (within-bounds 1km)", "WITHIN", Kind::Bounds(b"WITHIN", 1.0), 0),
+    t("WITHIN (within-bounds 10km)", "WITHIN", Kind::Bounds(b"WITHIN", 10.0), 0),
+    t("WITHIN (within-bounds 100km)", "WITHIN", Kind::Bounds(b"WITHIN", 100.0), 0),
+    t("NEARBY (limit 1)", "NEARBY", Kind::NearbyLimit(b"1"), 0),
+    t("NEARBY (limit 10)", "NEARBY", Kind::NearbyLimit(b"10"), 0),
+    t("NEARBY (limit 100)", "NEARBY", Kind::NearbyLimit(b"100"), 0),
+    t("NEARBY (point 1km)", "NEARBY", Kind::NearbyPoint(b"1000"), 0),
+    t("NEARBY (point 10km)", "NEARBY", Kind::NearbyPoint(b"10000"), 0),
+    t("NEARBY (point 100km)", "NEARBY", Kind::NearbyPoint(b"100000"), 0),
+    t("EVAL (set point)", "EVAL", Kind::EvalSet(b"EVAL"), 0),
+    t("EVALNA (set point)", "EVAL", Kind::EvalSet(b"EVALNA"), 1),
+    t("EVALRO (get point)", "EVAL", Kind::EvalGet(b"EVALRO"), 0),
+    t("EVALRO (get 4 points)", "EVAL", Kind::EvalGet4, 0),
+    t("EVALNA (get point)", "EVAL", Kind::EvalGet(b"EVALNA"), 0),
+];
+
+/// `--redis`: the tests that make sense against a Redis server.
+pub const REDIS: &[Test] = &[
+    t("PING", "PING", Kind::Ping, 0),
+    t("SET", "SET", Kind::RedisSet, 0),
+    t("GET", "GET", Kind::RedisGet, 0),
+    t("GEOADD", "GEOADD", Kind::GeoAdd, 0),
+];
+
+/// The tests `-t` selects (all without `-t`), in run order. Each
+/// comma-separated word matches a full test name, a first word or a group,
+/// case-insensitively (Tile38 matches first words only).
+pub fn selected(filter: Option<&str>, redis: bool) -> Vec<Test> {
+    let all = if redis { REDIS } else { TILE38 };
+    let words: Option<Vec<String>> =
+        filter.map(|f| f.split(',').map(|w| w.trim().to_string()).collect());
+    all.iter()
+        .filter(|t| {
+            words
+                .as_ref()
+                .is_none_or(|ws| ws.iter().any(|w| t.matches(w)))
+        })
+        .copied()
         .collect()
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn names(filter: &str) -> Vec<&'static str> {
+        selected(Some(filter), false)
+            .iter()
+            .map(|t| t.name)
+            .collect()
+    }
+
+    #[test]
+    fn selection_by_word_group_or_name() {
+        assert_eq!(names("PING,GET (point)"), ["PING", "GET (point)"]);
+        assert_eq!(names("get,nearby").len(), 9);
+        assert_eq!(names("eval").len(), 5);
+        assert_eq!(names("EVALRO").len(), 2);
+        assert!(names("NOSUCH").is_empty());
+        assert_eq!(selected(None, false).len(), TILE38.len());
+    }
+
+    fn request(test: &str, seed: u64) -> String {
+        let t = selected(Some(test), false)[0];
+        let mut st = State {
+            rng: Rng::new(seed),
+            next_id: 6,
+            rect: None,
+        };
+        let mut out = Vec::new();
+        t.write(&mut st, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn requests_as_tile38_sends_them() {
+        assert_eq!(request("PING", 1), "*1\r\n$4\r\nPING\r\n");
+        let set = request("SET (string)", 1);
+        assert_eq!(
+            set,
+            "*5\r\n$3\r\nSET\r\n$9\r\nkey:bench\r\n$4\r\nid:7\r\n$6\r\nSTRING\r\n$3\r\nxxx\r\n"
+        );
+        let line = request("SET (line)", 2);
+        assert!(
+            line.contains("{\"type\":\"LineString\",\"coordinates\":[["),
+            "{line}"
+        );
+        let json = line.split("\r\n").nth(10).unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["coordinates"].as_array().unwrap().len(), 2);
+        let near = request("NEARBY (limit 10)", 3);
+        assert!(near
+            .starts_with("*8\r\n$6\r\nNEARBY\r\n$9\r\nkey:bench\r\n$5\r\nLIMIT\r\n$2\r\n10\r\n"));
+        let eval = request("EVALRO (get 4 points)", 3);
+        assert!(eval.contains("id:7\r\n$4\r\nid:8\r\n$4\r\nid:9\r\n$5\r\nid:10\r\n"));
+    }
+
+    #[test]
+    fn bounds_rectangle_fixed_per_connection() {
+        let t = selected(Some("INTERSECTS (intersects-bounds 100km)"), false)[0];
+        let mut st = State {
+            rng: Rng::new(9),
+            next_id: 0,
+            rect: None,
+        };
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        t.write(&mut st, &mut a);
+        t.write(&mut st, &mut b);
+        assert_eq!(a, b);
+        let r = st.rect.unwrap();
+        assert!((r[2] - r[0] - 200.0 * DEG_PER_KM).abs() < 1e-9);
+    }
 }

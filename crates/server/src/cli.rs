@@ -79,8 +79,7 @@ struct Flags {
     /// Accepted for compatibility, ignored.
     #[arg(long = "evio")]
     evio: Option<String>,
-    /// Prometheus endpoint address (metrics arrive with the operations work;
-    /// accepted now so that existing command lines keep starting).
+    /// Serve Prometheus metrics at http://<addr>/metrics (e.g. `:4321`).
     #[arg(long = "metrics-addr")]
     metrics_addr: Option<String>,
     /// Follow this leader (`host:port`) from startup, as `FOLLOW host port`
@@ -193,9 +192,6 @@ pub fn run_cli() -> i32 {
         }
     };
     init_logging(&flags);
-    if let Some(addr) = &flags.metrics_addr {
-        tracing::warn!("--metrics-addr {addr}: metrics are not served yet");
-    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -206,7 +202,8 @@ pub fn run_cli() -> i32 {
             return 1;
         }
     };
-    let code = match rt.block_on(run(opts, flags.pidfile.clone(), flags.nohup)) {
+    let metrics = flags.metrics_addr.clone();
+    let code = match rt.block_on(run(opts, flags.pidfile.clone(), flags.nohup, metrics)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e}");
@@ -299,6 +296,7 @@ async fn run(
     opts: Options,
     pidfile: Option<PathBuf>,
     nohup: bool,
+    metrics_addr: Option<String>,
 ) -> Result<i32, Box<dyn std::error::Error>> {
     // Handlers first: a SIGTERM at any point after start must shut down cleanly.
     let signals = Signals::install()?;
@@ -344,6 +342,9 @@ async fn run(
 
     server.loading.store(true, Ordering::Release);
     tokio::spawn(accept_loop(server.clone(), listener));
+    if let Some(addr) = &metrics_addr {
+        crate::metrics::listen(server.clone(), addr).await?;
+    }
     if server.aof.is_some() {
         let s = server.clone();
         let path = aof_path.clone();

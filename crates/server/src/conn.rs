@@ -88,6 +88,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
         out: Vec::with_capacity(16 * 1024),
         last_was_resp: false,
         commands: 0,
+        timer: Default::default(),
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let limits = Limits::default();
@@ -150,6 +151,8 @@ pub(crate) struct Conn {
     /// whether a protocol error is reported before closing).
     last_was_resp: bool,
     commands: u64,
+    /// This batch's command timings (`--metrics-addr`).
+    timer: crate::metrics::CmdTimer,
 }
 
 impl Conn {
@@ -250,13 +253,17 @@ impl Conn {
     pub(crate) fn execute(&mut self, json: bool) -> Result<(), (Error, bool)> {
         self.reply.reset(json);
         let is_timeout = self.args.get(0).eq_ignore_ascii_case(b"timeout");
-        cmd::execute(
+        let timing = self
+            .timer
+            .begin(self.server.metrics.enabled(), self.args.get(0));
+        let res = cmd::execute(
             &self.server,
             &mut self.state,
             &mut self.args,
             &mut self.reply,
-        )
-        .map_err(|e| (e, is_timeout))
+        );
+        self.timer.end(timing);
+        res.map_err(|e| (e, is_timeout))
     }
 
     /// The reply bytes: RESP value, or the JSON text (unframed).
@@ -304,6 +311,8 @@ impl Conn {
 
     /// Per-batch bookkeeping: counters are published once per batch.
     fn finish_batch(&mut self) {
+        self.timer
+            .flush(&self.server.metrics.durations, self.state.client.id);
         if self.commands > 0 {
             self.server
                 .stats

@@ -5,6 +5,7 @@
 //! * [`cmd`]: the command table; one struct per command.
 //! * [`server`]: shared state; [`config`]: CONFIG and the config file.
 //! * [`background`]: expiry sweep, AOF fsync, memory checks.
+//! * [`metrics`]: the Prometheus endpoint (`--metrics-addr`).
 
 pub mod background;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 mod http;
+pub mod metrics;
 pub mod repl;
 pub mod reply;
 pub mod server;

@@ -87,6 +87,8 @@ pub struct Server {
     pub follow_wake: Notify,
     /// This server's own handle, for commands that start background tasks.
     me: std::sync::OnceLock<std::sync::Weak<Server>>,
+    /// Command timings for `--metrics-addr`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// A database write lock that a connection keeps across the consecutive
@@ -159,6 +161,7 @@ impl Server {
             aof_written,
             follow_wake: Notify::new(),
             me: Default::default(),
+            metrics: Default::default(),
             next_client_id: AtomicU64::new(1),
             shutdown: Notify::new(),
         }

@@ -1,0 +1,60 @@
+//! Prometheus metrics: `tile38-server --metrics-addr host:port` serves
+//! `GET /metrics` (text format 0.0.4) on a separate listener, with
+//! Tile38's `tile38_*` families and some it lacks.
+//!
+//! * [`summary`]: `tile38_cmd_duration_seconds`, timed per command by each
+//!   connection and handed over once per batch.
+//! * [`gather`]: gauges read from the server's state at scrape time.
+//! * [`text`]: the exposition format as Go's client writes it.
+//! * `http`: the listener.
+
+pub mod gather;
+mod http;
+pub mod summary;
+pub mod text;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+pub use summary::CmdTimer;
+
+use crate::server::Server;
+
+/// The server's metrics state.
+#[derive(Default)]
+pub struct Metrics {
+    /// Commands are timed only while a metrics listener runs.
+    enabled: AtomicBool,
+    pub durations: summary::Durations,
+}
+
+impl Metrics {
+    #[inline]
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+}
+
+/// The text of one scrape.
+pub fn scrape(server: &Server) -> String {
+    text::render(gather::families(server))
+}
+
+/// `--metrics-addr`: binds `addr` (Go style `:port` means every
+/// interface), starts timing commands and serves scrapes. A bind failure
+/// is returned: the server exits with status 1, as Tile38 does.
+pub async fn listen(server: Arc<Server>, addr: &str) -> std::io::Result<()> {
+    let bind = match addr.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => addr.to_string(),
+    };
+    let listener = TcpListener::bind(bind.as_str())
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("metrics: listen on {addr}: {e}")))?;
+    server.metrics.enabled.store(true, Ordering::Relaxed);
+    tracing::info!("Metrics at http://{}/metrics", listener.local_addr()?);
+    tokio::spawn(http::accept_loop(server, listener));
+    Ok(())
+}

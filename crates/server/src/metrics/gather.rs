@@ -1,0 +1,232 @@
+//! What a scrape reports, read from the server's state at scrape time:
+//! Tile38's 23 `tile38_*` families (names, types, labels and help texts as
+//! Tile38 1.37 prints them) and the extras that Tile38 lacks (replication
+//! offset and lag, streaming followers, AOF rewrite, `process_*`).
+
+use std::sync::atomic::Ordering;
+
+use super::summary::QUANTILES;
+use super::text::{go_float, Family, Kind};
+use crate::server::{rss_bytes, Server};
+use crate::VERSION;
+
+fn per_collection(server: &Server) -> Vec<Family> {
+    let mut objects = Family::new(
+        "tile38_collection_objects",
+        "Total number of objects per collection",
+        Kind::Gauge,
+    );
+    let mut points = Family::new(
+        "tile38_collection_points",
+        "Total number of points per collection",
+        Kind::Gauge,
+    );
+    let mut strings = Family::new(
+        "tile38_collection_strings",
+        "Total number of strings per collection",
+        Kind::Gauge,
+    );
+    let mut weight = Family::new(
+        "tile38_collection_weight_bytes",
+        "Total weight of collection in bytes",
+        Kind::Gauge,
+    );
+    let (mut total_points, mut total_weight) = (0usize, 0usize);
+    let db = server.db.read();
+    let count = db.len();
+    for (key, col) in db.iter() {
+        let col_label = || vec![("col", String::from_utf8_lossy(key).into_owned())];
+        objects.push(col_label(), col.len() as f64);
+        points.push(col_label(), col.num_points() as f64);
+        strings.push(col_label(), col.num_strings() as f64);
+        weight.push(col_label(), col.weight() as f64);
+        total_points += col.num_points();
+        total_weight += col.weight();
+    }
+    drop(db);
+    let heap = crate::cmd::server_heap_alloc();
+    let avg_item = if total_points > 0 {
+        heap / total_points as u64
+    } else {
+        0
+    };
+    let totals = [
+        (
+            "tile38_collections",
+            "Total number of collections",
+            count as f64,
+        ),
+        ("tile38_in_memory_size_bytes", "", total_weight as f64),
+        ("tile38_heap_size_bytes", "", heap as f64),
+        ("tile38_avg_item_size_bytes", "", avg_item as f64),
+    ];
+    let mut families = vec![objects, points, strings, weight];
+    families.extend(
+        totals
+            .into_iter()
+            .map(|(name, help, v)| Family::single(name, help, Kind::Gauge, v)),
+    );
+    families
+}
+
+fn cmd_durations(server: &Server) -> Family {
+    let mut f = Family::new("tile38_cmd_duration_seconds", "", Kind::Summary);
+    for s in server.metrics.durations.snapshot() {
+        for (q, v) in QUANTILES.iter().zip(s.quantiles) {
+            let mut qs = String::new();
+            go_float(*q, &mut qs);
+            f.push(
+                vec![("cmd", s.label.clone()), ("quantile", qs)],
+                v.unwrap_or(f64::NAN),
+            );
+        }
+        for (suffix, value) in [("_sum", s.sum_seconds), ("_count", s.count as f64)] {
+            f.samples.push(super::text::Sample {
+                suffix,
+                labels: vec![("cmd", s.label.clone())],
+                value,
+            });
+        }
+    }
+    f
+}
+
+fn replication(server: &Server) -> Vec<Family> {
+    let snap = server.repl.snapshot(server.aof_size());
+    let mut info = Family::new("tile38_replication_info", "Replication info", Kind::Gauge);
+    let mut families = Vec::new();
+    let labels = match &snap.following {
+        Some(target) => {
+            for (name, help, v) in [
+                (
+                    "tile38_replication_offset_bytes",
+                    "Leader AOF offset this follower has applied",
+                    snap.offset as f64,
+                ),
+                (
+                    "tile38_replication_lag_bytes",
+                    "Bytes of the leader's AOF this follower has not applied yet",
+                    snap.lag_bytes as f64,
+                ),
+                (
+                    "tile38_replication_lag_seconds",
+                    "Seconds this follower is behind its leader",
+                    snap.lag_seconds,
+                ),
+            ] {
+                families.push(Family::single(name, help, Kind::Gauge, v));
+            }
+            [
+                snap.caught_up.to_string(),
+                snap.caught_up_once.to_string(),
+                target.to_string(),
+                "follower".to_string(),
+            ]
+        }
+        None => [String::new(), String::new(), String::new(), "leader".into()],
+    };
+    let [caught_up, caught_up_once, following, role] = labels;
+    info.push(
+        vec![
+            ("caught_up", caught_up),
+            ("caught_up_once", caught_up_once),
+            ("following", following),
+            ("role", role),
+        ],
+        1.0,
+    );
+    families.push(info);
+    families.push(Family::single(
+        "tile38_connected_slaves",
+        "Followers streaming this server's AOF",
+        Kind::Gauge,
+        snap.streaming as f64,
+    ));
+    families
+}
+
+/// Open file descriptors of this process (`/proc/self/fd`).
+fn open_fds() -> f64 {
+    std::fs::read_dir("/proc/self/fd").map_or(0.0, |d| d.count() as f64)
+}
+
+/// Every family of a scrape.
+pub fn families(server: &Server) -> Vec<Family> {
+    let mut families = per_collection(server);
+    families.push(cmd_durations(server));
+    families.extend(replication(server));
+    let st = &server.stats;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let gauges = [
+        ("tile38_aof_size_bytes", "", server.aof_size() as f64),
+        ("tile38_connected_clients", "", load(&st.connected_clients)),
+        (
+            "tile38_connections_received_total",
+            "",
+            load(&st.total_connections),
+        ),
+        ("tile38_expired_keys_total", "", load(&st.expired_keys)),
+        ("tile38_hooks", "", crate::cmd::hooks::count(server) as f64),
+        (
+            "tile38_memory_max_heap_size_bytes",
+            "",
+            server.config.props().maxmemory as f64,
+        ),
+        // A process without a garbage collector returns nothing to reap.
+        ("tile38_memory_reap_released_bytes", "", 0.0),
+        (
+            "tile38_messages_sent_total",
+            "",
+            load(&st.total_messages_sent),
+        ),
+        ("tile38_num_cpus", "", cpus as f64),
+        ("tile38_pid", "", std::process::id() as f64),
+        (
+            "tile38_pointer_size_bytes",
+            "",
+            std::mem::size_of::<usize>() as f64,
+        ),
+        ("tile38_start_time_seconds", "", server.start_unix.floor()),
+        (
+            "tile38_aof_rewrite_in_progress",
+            "Whether an AOF rewrite (AOFSHRINK) is running",
+            f64::from(u8::from(server.shrink.running.load(Ordering::Relaxed))),
+        ),
+        (
+            "tile38_aof_rewrite_duration_seconds",
+            "Duration of the last AOF rewrite in whole seconds",
+            server.shrink.last_secs.load(Ordering::Relaxed) as f64,
+        ),
+        (
+            "process_open_fds",
+            "Number of open file descriptors.",
+            open_fds(),
+        ),
+        (
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+            rss_bytes() as f64,
+        ),
+        (
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds.",
+            server.start_unix,
+        ),
+    ];
+    families.extend(
+        gauges
+            .into_iter()
+            .map(|(name, help, v)| Family::single(name, help, Kind::Gauge, v)),
+    );
+    let mut info = Family::new("tile38_server_info", "Server info", Kind::Gauge);
+    info.push(
+        vec![
+            ("id", server.config.identity().server_id),
+            ("version", VERSION.to_string()),
+        ],
+        1.0,
+    );
+    families.push(info);
+    families
+}
