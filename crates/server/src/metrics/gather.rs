@@ -230,3 +230,66 @@ pub fn families(server: &Server) -> Vec<Family> {
     families.push(info);
     families
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::server::Options;
+
+    fn server() -> Server {
+        let opts = Options {
+            host: "127.0.0.1".into(),
+            port: 0,
+            dir: "/nonexistent-tile38-metrics".into(),
+            output_json: None,
+            http_transport: true,
+            protected_mode: false,
+            appendonly: false,
+            appendfilename: None,
+            http_500_errors: false,
+        };
+        Server::new(opts, Config::load(None).expect("config"), None)
+    }
+
+    #[test]
+    fn a_follower_reports_its_leader_offset_and_lag() {
+        let s = server();
+        let text = crate::metrics::scrape(&s);
+        assert!(text.contains(
+            "tile38_replication_info{caught_up=\"\",caught_up_once=\"\",following=\"\",role=\"leader\"} 1\n"
+        ));
+        assert!(!text.contains("tile38_replication_lag_bytes"));
+
+        s.repl.set_target(Some(tile38_repl::Target {
+            host: "127.0.0.1".into(),
+            port: 37851,
+        }));
+        s.repl.connected(100, 150);
+        s.repl.mark_caught_up();
+        let text = crate::metrics::scrape(&s);
+        assert!(text.contains(
+            "tile38_replication_info{caught_up=\"true\",caught_up_once=\"true\",\
+             following=\"127.0.0.1:37851\",role=\"follower\"} 1\n"
+        ));
+        assert!(
+            text.contains("\ntile38_replication_offset_bytes 100\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\ntile38_replication_lag_bytes 50\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n# TYPE tile38_replication_lag_seconds gauge\n"));
+        assert!(text.contains("\ntile38_connected_slaves 0\n"));
+    }
+
+    #[test]
+    fn a_leader_counts_its_streaming_followers() {
+        let s = server();
+        s.repl.announce(7, "127.0.0.1", Some("9852"), None);
+        assert!(crate::metrics::scrape(&s).contains("\ntile38_connected_slaves 0\n"));
+        let _progress = s.repl.start_stream(7, "127.0.0.1");
+        assert!(crate::metrics::scrape(&s).contains("\ntile38_connected_slaves 1\n"));
+    }
+}

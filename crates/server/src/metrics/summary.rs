@@ -55,6 +55,9 @@ pub fn label(name: &[u8]) -> Label {
 #[derive(Default)]
 pub struct CmdTimer {
     pending: Vec<(Label, u64)>,
+    /// When the batch's previous command ended: the next one is timed from
+    /// there (its framing included), one clock read per command, not two.
+    last_end: Option<Instant>,
 }
 
 /// A command being timed (see [`CmdTimer::begin`]).
@@ -64,20 +67,23 @@ impl CmdTimer {
     /// Starts timing the command `name`; `None` (and no clock read) while
     /// metrics are off.
     #[inline]
-    pub fn begin(&self, enabled: bool, name: &[u8]) -> Option<Running> {
-        enabled.then(|| Running(label(name), Instant::now()))
+    pub fn begin(&mut self, enabled: bool, name: &[u8]) -> Option<Running> {
+        enabled.then(|| Running(label(name), self.last_end.unwrap_or_else(Instant::now)))
     }
 
     #[inline]
     pub fn end(&mut self, running: Option<Running>) {
         if let Some(Running(label, started)) = running {
-            let nanos = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+            let now = Instant::now();
+            let nanos = now.duration_since(started).as_nanos().min(u64::MAX as u128) as u64;
             self.pending.push((label, nanos));
+            self.last_end = Some(now);
         }
     }
 
     /// Hands the batch's timings over (once per batch).
     pub fn flush(&mut self, durations: &Durations, client_id: u64) {
+        self.last_end = None;
         if !self.pending.is_empty() {
             durations.record(client_id, &mut self.pending);
         }
@@ -171,9 +177,13 @@ impl Durations {
     fn fold(&self, samples: Vec<(Label, u64)>) {
         let now = Instant::now();
         let mut series = self.series.lock();
-        for (label, nanos) in samples {
-            let key = if series.len() < MAX_LABELS || series.contains_key(&label) {
-                label
+        // Batches are mostly one command repeated: one map lookup per run
+        // of equal labels.
+        let mut rest = &samples[..];
+        while let Some((label, _)) = rest.first() {
+            let run = rest.iter().take_while(|(l, _)| l == label).count();
+            let key = if series.len() < MAX_LABELS || series.contains_key(label) {
+                label.clone()
             } else {
                 Cow::Borrowed(OTHER)
             };
@@ -182,10 +192,14 @@ impl Durations {
                 sum_nanos: 0,
                 window: Window::new(now),
             });
-            s.count += 1;
-            s.sum_nanos += u128::from(nanos);
             s.window.rotate(now);
-            s.window.buckets[s.window.head].add(nanos as f64 / 1e9);
+            let sketch = &mut s.window.buckets[s.window.head];
+            for &(_, nanos) in &rest[..run] {
+                s.sum_nanos += u128::from(nanos);
+                sketch.add(nanos as f64 / 1e9);
+            }
+            s.count += run as u64;
+            rest = &rest[run..];
         }
     }
 

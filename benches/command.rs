@@ -1,0 +1,198 @@
+//! Command parse + apply without sockets: an in-process `Server` (no AOF)
+//! and `tile38_server::cmd::execute`, as a connection calls it for each
+//! framed command. Measures the command table, argument parsing, the
+//! database lock and the reply writing of the hot commands.
+//! Run with `cargo bench --bench command`.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use divan::{black_box, Bencher};
+use tile38::Lcg;
+use tile38_proto::Args;
+use tile38_server::cmd;
+use tile38_server::conn::ConnState;
+use tile38_server::reply::Reply;
+use tile38_server::server::Server;
+
+fn main() {
+    divan::main();
+}
+
+/// Objects in the `fleet` collection the searches run against.
+const FLEET: usize = 100_000;
+
+/// One session: runs commands as a RESP connection would.
+struct Session {
+    server: Server,
+    conn: ConnState,
+    args: Args,
+    reply: Reply,
+}
+
+impl Session {
+    fn new() -> Session {
+        let (server, conn) = common::in_process_server();
+        Session {
+            server,
+            conn,
+            args: Args::new(),
+            reply: Reply::new(false),
+        }
+    }
+
+    /// Runs one command; returns the reply's length.
+    fn run(&mut self, words: &[&[u8]]) -> usize {
+        self.args.clear();
+        for w in words {
+            self.args.push(w);
+        }
+        self.reply.reset(false);
+        let res = cmd::execute(
+            &self.server,
+            &mut self.conn,
+            &mut self.args,
+            &mut self.reply,
+        );
+        // A connection releases the batch's write lock after each batch.
+        self.conn.lock.release();
+        assert!(res.is_ok(), "{words:?}");
+        self.reply.buf.len()
+    }
+}
+
+fn coord(v: f64) -> Vec<u8> {
+    format!("{v:.5}").into_bytes()
+}
+
+/// A session whose `fleet` holds `FLEET` random points `truck0…`.
+fn loaded() -> Session {
+    let mut s = Session::new();
+    let mut rng = Lcg(7);
+    for i in 0..FLEET {
+        let (lat, lon) = (
+            coord(rng.range(-90.0, 90.0)),
+            coord(rng.range(-180.0, 180.0)),
+        );
+        let id = format!("truck{i}");
+        s.run(&[b"SET", b"fleet", id.as_bytes(), b"POINT", &lat, &lon]);
+    }
+    s
+}
+
+/// Random query points, prepared outside the timed loop.
+fn points(n: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut rng = Lcg(11);
+    (0..n)
+        .map(|_| {
+            (
+                coord(rng.range(-90.0, 90.0)),
+                coord(rng.range(-180.0, 180.0)),
+            )
+        })
+        .collect()
+}
+
+#[divan::bench]
+fn ping(b: Bencher) {
+    let mut s = Session::new();
+    b.bench_local(|| black_box(s.run(&[b"PING"])));
+}
+
+/// `SET fleet truckN <extra…> POINT lat lon`, moving 10k ids around.
+fn set_points(b: Bencher, extra: &[&'static [u8]]) {
+    let mut s = Session::new();
+    let ids: Vec<String> = (0..10_000).map(|i| format!("truck{i}")).collect();
+    let pts = points(10_000);
+    let mut i = 0;
+    b.bench_local(|| {
+        i = (i + 1) % ids.len();
+        let (lat, lon) = &pts[i];
+        let mut words: [&[u8]; 12] = [b""; 12];
+        words[..3].copy_from_slice(&[b"SET", b"fleet", ids[i].as_bytes()]);
+        words[3..3 + extra.len()].copy_from_slice(extra);
+        let n = 3 + extra.len();
+        words[n..n + 3].copy_from_slice(&[b"POINT", lat, lon]);
+        black_box(s.run(&words[..n + 3]))
+    });
+}
+
+#[divan::bench]
+fn set_point(b: Bencher) {
+    set_points(b, &[]);
+}
+
+#[divan::bench]
+fn set_point_with_field(b: Bencher) {
+    set_points(b, &[b"FIELD", b"speed", b"42"]);
+}
+
+fn fleet() -> &'static std::sync::Mutex<Session> {
+    static S: OnceLock<std::sync::Mutex<Session>> = OnceLock::new();
+    S.get_or_init(|| std::sync::Mutex::new(loaded()))
+}
+
+#[divan::bench]
+fn get_point(b: Bencher) {
+    let mut s = fleet().lock().unwrap();
+    let ids: Vec<String> = (0..10_000).map(|i| format!("truck{i}")).collect();
+    let mut i = 0;
+    b.bench_local(|| {
+        i = (i + 1) % ids.len();
+        black_box(s.run(&[b"GET", b"fleet", ids[i].as_bytes(), b"POINT"]))
+    });
+}
+
+/// The searches of `tile38-benchmark`, over 100k points, COUNT output.
+#[divan::bench(args = ["nearby-limit-1", "nearby-limit-10", "within-circle-1km", "intersects-bounds-1km"])]
+fn search_in_100k(b: Bencher, which: &str) {
+    let mut s = fleet().lock().unwrap();
+    let pts = points(1024);
+    let mut i = 0;
+    b.bench_local(|| {
+        i = (i + 1) % pts.len();
+        let (lat, lon) = (&pts[i].0[..], &pts[i].1[..]);
+        let n = match which {
+            "nearby-limit-1" => s.run(&[
+                b"NEARBY", b"fleet", b"LIMIT", b"1", b"COUNT", b"POINT", lat, lon,
+            ]),
+            "nearby-limit-10" => s.run(&[
+                b"NEARBY", b"fleet", b"LIMIT", b"10", b"COUNT", b"POINT", lat, lon,
+            ]),
+            "within-circle-1km" => {
+                s.run(&[b"WITHIN", b"fleet", b"COUNT", b"CIRCLE", lat, lon, b"1000"])
+            }
+            _ => s.run(&[
+                b"INTERSECTS",
+                b"fleet",
+                b"COUNT",
+                b"BOUNDS",
+                b"26.48018",
+                b"150.88448",
+                b"26.49817",
+                b"150.90457",
+            ]),
+        };
+        black_box(n)
+    });
+}
+
+/// What `--metrics-addr` adds to each command: the `cmd` label, two clock
+/// reads, the hand-over to a shard once per 16-command batch, and the
+/// fold into the summary's sketches (every 4096 samples).
+#[divan::bench(sample_size = 1000)]
+fn metrics_timing_per_command(b: Bencher) {
+    use tile38_server::metrics::{summary::Durations, CmdTimer};
+    let durations = Durations::default();
+    let mut timer = CmdTimer::default();
+    let mut n = 0u32;
+    b.bench_local(|| {
+        let running = timer.begin(true, b"SET");
+        timer.end(black_box(running));
+        n += 1;
+        if n.is_multiple_of(16) {
+            timer.flush(&durations, 7);
+        }
+    });
+}
