@@ -22,16 +22,14 @@
 #![no_main]
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use tile38_proto::Args;
 use tile38_server::cmd;
-use tile38_server::config::Config;
 use tile38_server::conn::ConnState;
 use tile38_server::reply::Reply;
-use tile38_server::server::{Options, Server};
+use tile38_server::server::Server;
 
 const NAMES: &[&str] = &[
     "SET", "GET", "DEL", "PDEL", "DROP", "FLUSHDB", "RENAME", "RENAMENX", "KEYS", "TYPE", "EXISTS",
@@ -69,21 +67,7 @@ const FIXTURE: &[&[&str]] = &[
 ];
 
 fn new_server() -> (Server, ConnState) {
-    let opts = Options {
-        host: "127.0.0.1".into(),
-        port: 0,
-        dir: PathBuf::from("/nonexistent-tile38-fuzz"),
-        output_json: None,
-        http_transport: true,
-        protected_mode: false,
-        appendonly: false,
-        appendfilename: None,
-        follow: None,
-        http_500_errors: false,
-    };
-    // `None`: configuration in memory only; CONFIG REWRITE / READONLY write nothing.
-    let config = Config::load(None).expect("in-memory config");
-    let server = Server::new(opts, config, None);
+    let server = Server::in_process();
     let client = server.register_client(SocketAddr::from((Ipv4Addr::LOCALHOST, 1)));
     let conn = ConnState::new(client);
     (server, conn)

@@ -193,11 +193,7 @@ impl ReplState {
     /// Leader side: client `id` starts an `AOF` stream; returns its
     /// progress counters.
     #[allow(clippy::type_complexity)]
-    pub fn start_stream(
-        &self,
-        id: u64,
-        ip: &str,
-    ) -> (Arc<AtomicU64>, Arc<Mutex<Option<Instant>>>) {
+    pub fn start_stream(&self, id: u64, ip: &str) -> (Arc<AtomicU64>, Arc<Mutex<Option<Instant>>>) {
         self.announce(id, ip, None, None);
         let mut f = self.followers.lock();
         let link = f.get_mut(&id).expect("announced above");
@@ -215,7 +211,11 @@ impl ReplState {
         let (lag_bytes, lag_seconds, leader_size) = {
             let lag = self.lag.lock();
             let off = self.offset();
-            (lag.lag_bytes(off), lag.lag_seconds(off, now), lag.leader_size())
+            (
+                lag.lag_bytes(off),
+                lag.lag_seconds(off, now),
+                lag.leader_size(),
+            )
         };
         let followers = self.followers.lock();
         Snapshot {

@@ -33,7 +33,10 @@ pub enum Step {
     /// Compare `md5(local[pos, pos+len))` with the leader's `AOFMD5 pos len`
     /// and report the outcome with [`Probe::answer`] (an `EOF` reply is a
     /// mismatch).
-    Compare { pos: u64, len: u64 },
+    Compare {
+        pos: u64,
+        len: u64,
+    },
     Done(Resume),
 }
 

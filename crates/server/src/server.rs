@@ -35,6 +35,34 @@ pub struct Options {
     pub http_500_errors: bool,
 }
 
+impl Options {
+    /// A server without sockets, data dir or AOF, for driving commands
+    /// in-process (benches, fuzzing, unit tests).
+    pub fn in_process() -> Options {
+        Options {
+            host: "127.0.0.1".into(),
+            port: 0,
+            dir: PathBuf::from("/nonexistent-tile38-in-process"),
+            output_json: None,
+            http_transport: true,
+            protected_mode: false,
+            appendonly: false,
+            appendfilename: None,
+            follow: None,
+            http_500_errors: false,
+        }
+    }
+}
+
+impl Server {
+    /// An in-process server ([`Options::in_process`], configuration in
+    /// memory only).
+    pub fn in_process() -> Server {
+        let config = Config::load(None).expect("an in-memory config cannot fail");
+        Server::new(Options::in_process(), config, None)
+    }
+}
+
 /// Process-wide counters (INFO / SERVER EXT / metrics).
 #[derive(Default)]
 pub struct Stats {

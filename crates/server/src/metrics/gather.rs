@@ -234,22 +234,9 @@ pub fn families(server: &Server) -> Vec<Family> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::server::Options;
 
     fn server() -> Server {
-        let opts = Options {
-            host: "127.0.0.1".into(),
-            port: 0,
-            dir: "/nonexistent-tile38-metrics".into(),
-            output_json: None,
-            http_transport: true,
-            protected_mode: false,
-            appendonly: false,
-            appendfilename: None,
-            http_500_errors: false,
-        };
-        Server::new(opts, Config::load(None).expect("config"), None)
+        Server::in_process()
     }
 
     #[test]
