@@ -14,8 +14,9 @@
 //!   notifier set with [`Aof::on_durable`]) so the server can hold replies
 //!   until their records are on disk: group commit, one fsync for every
 //!   record that arrived while the previous one ran.
-//! * [`load`] replays a file with the network framing parser (RESP, native
-//!   and plain-text lines are all accepted) and truncates a torn tail.
+//! * [`load`] / [`load_pipelined`] replay a file with the network framing
+//!   parser (RESP, native and plain-text lines are all accepted) and
+//!   truncate a torn tail.
 //! * [`Aof::md5`] serves `AOFMD5 pos size` for followers.
 
 use std::fs::{File, OpenOptions};
@@ -25,13 +26,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod load;
 mod rewrite;
 
+pub use load::{load, load_pipelined, LoadError, LoadStats};
 pub use rewrite::Rewrite;
 
 use md5::{Digest, Md5};
 use parking_lot::{Condvar, Mutex};
-use tile38_proto::{parse_next, resp, Args, Limits};
+use tile38_proto::resp;
 
 /// An open AOF; dropping it stops the writer thread after a final flush.
 pub struct Aof {
@@ -119,117 +122,6 @@ struct Shared {
 /// How long the writer waits after a wake-up so that one `write(2)` carries
 /// the records of many clients.
 const COALESCE: Duration = Duration::from_millis(1);
-
-/// Why loading stopped.
-#[derive(Debug)]
-pub enum LoadError {
-    Io(io::Error),
-    /// A record could not be framed (`Protocol error: …`) or a command failed;
-    /// `offset` is the byte offset of the record.
-    Command {
-        offset: u64,
-        message: String,
-    },
-}
-
-impl std::fmt::Display for LoadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LoadError::Io(e) => write!(f, "{e}"),
-            LoadError::Command { offset, message } => {
-                write!(f, "{message} (at byte offset {offset})")
-            }
-        }
-    }
-}
-
-impl std::error::Error for LoadError {}
-
-impl From<io::Error> for LoadError {
-    fn from(e: io::Error) -> Self {
-        LoadError::Io(e)
-    }
-}
-
-/// Summary of a load.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LoadStats {
-    pub commands: u64,
-    pub bytes: u64,
-    /// Bytes of an incomplete final record that were cut off.
-    pub truncated: u64,
-}
-
-/// Replays the AOF at `path` (missing file = empty), calling `apply` for each
-/// command in order. A torn final record is truncated from the file with a
-/// warning; any other framing error or an `apply` error stops the load.
-pub fn load(
-    path: &Path,
-    mut apply: impl FnMut(&Args) -> Result<(), String>,
-) -> Result<LoadStats, LoadError> {
-    let mut data = Vec::new();
-    match File::open(path) {
-        Ok(mut f) => {
-            f.read_to_end(&mut data)?;
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(LoadStats::default()),
-        Err(e) => return Err(e.into()),
-    }
-    let limits = Limits::default();
-    let mut args = Args::new();
-    let mut pos = 0usize;
-    let mut stats = LoadStats::default();
-    // Large files report progress every 64 MiB.
-    const PROGRESS: usize = 64 << 20;
-    let mut next_report = PROGRESS;
-    while pos < data.len() {
-        if pos >= next_report {
-            next_report += PROGRESS;
-            tracing::info!(
-                "Loading AOF: {:.0}% ({} of {} bytes, {} commands)",
-                pos as f64 * 100.0 / data.len() as f64,
-                pos,
-                data.len(),
-                stats.commands
-            );
-        }
-        if data[pos] == 0 {
-            // Zero-filled tails (preallocation, crashes) are skipped, as Tile38 does.
-            pos += 1;
-            continue;
-        }
-        match parse_next(&data[pos..], &mut args, &limits) {
-            Ok(Some(frame)) => {
-                if !args.is_empty() {
-                    apply(&args).map_err(|message| LoadError::Command {
-                        offset: pos as u64,
-                        message,
-                    })?;
-                    stats.commands += 1;
-                }
-                pos += frame.consumed;
-            }
-            Ok(None) => {
-                let cut = data.len() - pos;
-                tracing::warn!("Truncating {cut} bytes due to an incomplete command");
-                OpenOptions::new()
-                    .write(true)
-                    .open(path)?
-                    .set_len(pos as u64)?;
-                stats.truncated = cut as u64;
-                break;
-            }
-            Err(e) => {
-                return Err(LoadError::Command {
-                    offset: pos as u64,
-                    message: e.to_string(),
-                });
-            }
-        }
-    }
-    stats.bytes = pos as u64;
-    Ok(stats)
-}
 
 impl Shared {
     /// Writes the pending records; returns the file offset written up to.

@@ -2,6 +2,7 @@
 //! `always` durable offsets, and rewrites.
 
 use super::*;
+use tile38_proto::Args;
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tile38-aof-test-{}-{name}", std::process::id()));
@@ -106,4 +107,94 @@ fn rewrite_keeps_records_appended_meanwhile() {
     assert!(!rewrite::shrink_path(&path).exists());
     drop(aof);
     std::fs::remove_file(&path).unwrap();
+}
+
+/// Both loaders on one file: what `apply` saw and how it ended. The
+/// pipelined one's `prepare` uppercases the command name, to show that
+/// `apply` gets what `prepare` made of the same record.
+/// The commands `apply` saw, and `(commands, truncated)` or the error.
+type Run = (Vec<String>, Result<(u64, u64), String>);
+
+fn both(path: &Path, fail_on: &str) -> [Run; 2] {
+    let bytes = std::fs::read(path).unwrap();
+    let one = |a: &Args, seen: &mut Vec<String>| {
+        let line = a.to_strings().join(" ");
+        seen.push(line.clone());
+        if line == fail_on {
+            Err("refused".to_string())
+        } else {
+            Ok(())
+        }
+    };
+    let outcome = |r: Result<LoadStats, LoadError>| {
+        r.map(|s| (s.commands, s.truncated))
+            .map_err(|e| e.to_string())
+    };
+    let mut seen = Vec::new();
+    let plain = outcome(load(path, |a| one(a, &mut seen)));
+    let size = std::fs::metadata(path).unwrap().len();
+    std::fs::write(path, &bytes).unwrap();
+    let mut piped = Vec::new();
+    let prepare = |a: &Args| a.to_strings()[0].to_uppercase();
+    let pipelined = outcome(load_pipelined(path, prepare, |a, name| {
+        assert_eq!(name, a.to_strings()[0].to_uppercase());
+        one(a, &mut piped)
+    }));
+    assert_eq!(std::fs::metadata(path).unwrap().len(), size);
+    [(seen, plain), (piped, pipelined)]
+}
+
+#[test]
+fn pipelined_load_ends_like_load() {
+    let path = tmp("pipelined");
+    let (mut file, mut cut) = (Vec::new(), 0);
+    for i in 0..5000 {
+        if i == 300 {
+            cut = file.len();
+        }
+        resp::command(
+            &mut file,
+            [&b"SET"[..], b"k", format!("id{i}").as_bytes()].into_iter(),
+        );
+        if i % 1000 == 0 {
+            file.extend_from_slice(b"\0\0set k text\r\n*0\r\n");
+        }
+    }
+    let whole = file.len() as u64;
+    // A torn tail is cut once everything applied.
+    file.extend_from_slice(b"*3\r\n$3\r\nSET");
+    std::fs::write(&path, &file).unwrap();
+    let [a, b] = both(&path, "");
+    assert_eq!(a, b);
+    assert_eq!(a.0.len(), 5005);
+    assert_eq!(a.1, Ok((5005, 11)));
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
+    // A failing command stops both at its offset, and a torn tail after
+    // it stays in the file.
+    file.extend_from_slice(b"*3\r\n$3\r\nSET");
+    std::fs::write(&path, &file).unwrap();
+    let [a, b] = both(&path, "SET k id4321");
+    assert_eq!(a, b);
+    assert!(a
+        .1
+        .as_ref()
+        .unwrap_err()
+        .starts_with("refused (at byte offset "));
+    assert_eq!(a.0.last().map(String::as_str), Some("SET k id4321"));
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), file.len() as u64);
+    // So does a framing error, after applying everything before it.
+    let mut bad = file[..cut].to_vec();
+    bad.extend_from_slice(b"*2\r\n+3\r\nDEL\r\n");
+    bad.extend_from_slice(&file[cut..]);
+    std::fs::write(&path, &bad).unwrap();
+    let [a, b] = both(&path, "");
+    assert_eq!(a, b);
+    assert_eq!(a.0.len(), 301);
+    let err = a.1.unwrap_err();
+    assert!(err.starts_with("Protocol error: "), "{err}");
+    assert!(err.ends_with(&format!("(at byte offset {cut})")), "{err}");
+    // A missing file loads nothing.
+    std::fs::remove_file(&path).unwrap();
+    let r = load_pipelined(&path, |_| (), |_, ()| Ok(())).unwrap();
+    assert_eq!((r.commands, r.bytes), (0, 0));
 }

@@ -8,9 +8,12 @@
 //! * strings by value (SEARCH) and slots by deadline (expiry sweep).
 //!
 //! The indexes hold slots, not ids, so an id is stored once.
+//!
+//! An AOF load defers the spatial index and the id order ([`bulk`]).
 
 use std::collections::BTreeSet;
 use std::num::NonZeroI64;
+use std::sync::OnceLock;
 
 use tile38_geo::{FieldList, FieldValue, Position, Rect, Value};
 
@@ -83,7 +86,8 @@ fn rect(e: &[f64; 4]) -> Rect {
 #[derive(Default)]
 pub struct Collection {
     store: Store,
-    order: Order,
+    /// Always set, except while deferred ([`bulk`]) until first needed.
+    order: OnceLock<Order>,
     spatial: SpatialIndex,
     /// String objects by (value, id): SEARCH order.
     strings: BTreeSet<(Box<[u8]>, Id)>,
@@ -92,7 +96,11 @@ pub struct Collection {
     num_strings: usize,
     weight: usize,
     seq: u64,
+    /// The indexes are deferred ([`bulk`]).
+    deferred: bool,
 }
+
+mod bulk;
 
 impl Collection {
     pub fn new() -> Self {
@@ -163,7 +171,8 @@ impl Collection {
     ) -> bool {
         let new_env = envelope(&value);
         let deadline = to_deadline(expires);
-        let Some(slot) = self.store.find(id) else {
+        let hash = self.store.hash(id);
+        let Some(slot) = self.store.find_hashed(hash, id) else {
             if cond == SetCond::IfExists {
                 return false;
             }
@@ -181,10 +190,12 @@ impl Collection {
                 expires: deadline,
                 seq: self.seq,
             };
-            let slot = self.store.insert(Id::new(id), item);
+            let slot = self.store.insert_hashed(hash, Id::new(id), item);
             let store = &self.store;
-            self.order.insert(slot, id, |s| store.id(s));
-            if let Some(e) = new_env {
+            if let Some(order) = bulk::order_mut(&mut self.order, self.deferred) {
+                order.insert(slot, id, |s| store.id(s));
+            }
+            if let Some(e) = new_env.filter(|_| !self.deferred) {
                 self.spatial.insert(&mut self.store, slot, bbox(&e));
             }
             if let Some(at) = deadline {
@@ -201,7 +212,7 @@ impl Collection {
         // An unchanged box keeps its index entry: moving nothing is the
         // common update.
         let old_env = envelope(&self.store.get(slot).item.value);
-        if old_env != new_env {
+        if old_env != new_env && !self.deferred {
             match (old_env, new_env) {
                 (Some(_), Some(e)) => self.spatial.update(&mut self.store, slot, bbox(&e)),
                 (Some(_), None) => {
@@ -241,7 +252,9 @@ impl Collection {
         let slot = self.store.find(id)?;
         self.account(slot, false);
         let store = &self.store;
-        self.order.remove(slot, id, |s| store.id(s));
+        if let Some(order) = bulk::order_mut(&mut self.order, self.deferred) {
+            order.remove(slot, id, |s| store.id(s));
+        }
         self.spatial.remove(&mut self.store, slot);
         let entry = self.store.remove(slot);
         if let Value::String(v) = &entry.item.value {
@@ -305,10 +318,14 @@ impl Collection {
         desc: bool,
     ) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
         let store = &self.store;
-        Box::new(self.order.iter(start, desc, |s| store.id(s)).map(move |s| {
-            let e = store.get(s);
-            (&e.id, &e.item)
-        }))
+        Box::new(
+            self.order()
+                .iter(start, desc, |s| store.id(s))
+                .map(move |s| {
+                    let e = store.get(s);
+                    (&e.id, &e.item)
+                }),
+        )
     }
 
     /// String objects in value order (ties by id), or reversed.
@@ -388,11 +405,13 @@ impl Collection {
     /// Checks that every index agrees with the objects (tests; O(n log n)).
     #[doc(hidden)]
     pub fn check(&self) {
-        self.spatial.check(&self.store);
+        if !self.deferred {
+            self.spatial.check(&self.store);
+        }
         let mut spatial = 0;
         for (slot, e) in self.store.iter() {
             assert_eq!(self.store.find(&e.id), Some(slot), "id map: {:?}", e.id);
-            let env = envelope(&e.item.value);
+            let env = envelope(&e.item.value).filter(|_| !self.deferred);
             assert_eq!(self.store.page_of(slot).is_some(), env.is_some());
             if let Some(env) = env {
                 spatial += 1;
@@ -408,8 +427,11 @@ impl Collection {
         assert_eq!(spatial, self.spatial.len());
         let with_deadline = self.store.iter().filter(|(_, e)| e.item.expires.is_some());
         assert_eq!(self.expires.len(), with_deadline.count());
-        self.order.check(|s| self.store.id(s));
-        let ordered: Vec<&[u8]> = self.order.all().map(|s| self.store.id(s)).collect();
+        if self.deferred && self.order.get().is_none() {
+            return;
+        }
+        self.order().check(|s| self.store.id(s));
+        let ordered: Vec<&[u8]> = self.order().all().map(|s| self.store.id(s)).collect();
         assert_eq!(ordered.len(), self.len());
         assert!(ordered.windows(2).all(|w| w[0] < w[1]), "id order");
     }

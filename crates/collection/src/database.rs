@@ -1,5 +1,8 @@
 //! The keyed database: collection name → [`Collection`], in byte order.
 //! A collection exists while it holds at least one object.
+//!
+//! During an AOF load ([`Database::defer_indexes`] … [`Database::build_indexes`])
+//! every collection defers its spatial index and builds it in bulk at the end.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +12,8 @@ use crate::glob;
 #[derive(Default)]
 pub struct Database {
     cols: BTreeMap<Box<[u8]>, Collection>,
+    /// Collections defer their spatial index (an AOF load is running).
+    deferred: bool,
 }
 
 impl Database {
@@ -35,7 +40,11 @@ impl Database {
     /// The collection for a write, created if missing.
     pub fn get_or_create(&mut self, key: &[u8]) -> &mut Collection {
         if !self.cols.contains_key(key) {
-            self.cols.insert(key.into(), Collection::new());
+            let mut col = Collection::new();
+            if self.deferred {
+                col.defer_indexes();
+            }
+            self.cols.insert(key.into(), col);
         }
         self.cols.get_mut(key).expect("just inserted")
     }
@@ -51,8 +60,30 @@ impl Database {
         self.cols.remove(key)
     }
 
-    pub fn insert(&mut self, key: &[u8], col: Collection) {
+    pub fn insert(&mut self, key: &[u8], mut col: Collection) {
+        if self.deferred {
+            col.defer_indexes();
+        }
         self.cols.insert(key.into(), col);
+    }
+
+    /// Until [`Database::build_indexes`], collections (existing and new)
+    /// leave their spatial index empty: writes get cheaper, searches find
+    /// nothing. For loading an AOF, when no search runs.
+    pub fn defer_indexes(&mut self) {
+        self.deferred = true;
+        for col in self.cols.values_mut() {
+            col.defer_indexes();
+        }
+    }
+
+    /// Builds every deferred spatial index, each in one go, and goes back to
+    /// maintaining them on every write.
+    pub fn build_indexes(&mut self) {
+        self.deferred = false;
+        for col in self.cols.values_mut() {
+            col.build_indexes();
+        }
     }
 
     pub fn clear(&mut self) {

@@ -43,22 +43,35 @@ impl Store {
         self.entries.is_empty()
     }
 
-    fn hash(&self, id: &[u8]) -> u64 {
+    /// The hash of `id` in this store's table (to look it up and then
+    /// insert it without hashing twice).
+    #[inline]
+    pub fn hash(&self, id: &[u8]) -> u64 {
         self.hasher.hash_one(id)
     }
 
     /// The slot of `id`.
     #[inline]
     pub fn find(&self, id: &[u8]) -> Option<u32> {
+        self.find_hashed(self.hash(id), id)
+    }
+
+    /// The slot of `id`, whose [`Store::hash`] is `hash`.
+    #[inline]
+    pub fn find_hashed(&self, hash: u64, id: &[u8]) -> Option<u32> {
         let entries = &self.entries;
         self.by_id
-            .find(self.hash(id), |&s| entries.get(s).id.as_bytes() == id)
+            .find(hash, |&s| entries.get(s).id.as_bytes() == id)
             .copied()
     }
 
     /// Stores a new object (its id must not be present); returns its slot.
     pub fn insert(&mut self, id: Id, item: Item) -> u32 {
-        let hash = self.hash(&id);
+        self.insert_hashed(self.hash(&id), id, item)
+    }
+
+    /// [`Store::insert`] with the id's [`Store::hash`] known.
+    pub fn insert_hashed(&mut self, hash: u64, id: Id, item: Item) -> u32 {
         let page = NO_PAGE;
         let slot = self.entries.insert(Entry { id, page, item });
         let (entries, hasher) = (&self.entries, &self.hasher);

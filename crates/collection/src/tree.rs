@@ -182,6 +182,44 @@ impl PageTree {
             .page
     }
 
+    /// A tree over `pages`, none of them linked yet (a bulk load): pages
+    /// with equal boxes form groups, and the heads go into
+    /// `RTree::bulk_load` at once rather than one insert each.
+    pub fn bulk(mut pages: Pages) -> PageTree {
+        // Box bits, with -0.0 as 0.0: the tree compares boxes with `==`.
+        let key = |b: &Bbox| [b.min, b.max].map(|c| c.map(|v| (v + 0.0).to_bits()));
+        let mut heads: hashbrown::HashMap<[[u32; 2]; 2], u32> =
+            hashbrown::HashMap::with_capacity(pages.len());
+        let mut refs = Vec::with_capacity(pages.len());
+        let all: Vec<(u32, Bbox)> = pages.iter().map(|(p, page)| (p, page.bbox)).collect();
+        for (p, b) in all {
+            match heads.entry(key(&b)) {
+                hashbrown::hash_map::Entry::Vacant(v) => {
+                    v.insert(p);
+                    refs.push(PageRef {
+                        bbox: b.aabb(),
+                        page: p,
+                    });
+                }
+                hashbrown::hash_map::Entry::Occupied(o) => {
+                    // Behind the head, as `link` does.
+                    let h = *o.get();
+                    let next = pages.get(h).next;
+                    let page = pages.get_mut(p);
+                    (page.prev, page.next) = (h, next);
+                    if next != NO_PAGE {
+                        pages.get_mut(next).prev = p;
+                    }
+                    pages.get_mut(h).next = p;
+                }
+            }
+        }
+        PageTree {
+            rtree: RTree::bulk_load(refs),
+            pages,
+        }
+    }
+
     /// Checks the groups (tests): each tree entry heads a list of pages
     /// with the entry's box, linked both ways, and no two entries share a
     /// box; every page is in one group.

@@ -264,3 +264,104 @@ fn crowds_at_one_position_move_cheaply() {
     c.check();
     assert_eq!(c.spatial_len(), 0);
 }
+
+/// What searches see of a collection: hits of a few windows (sorted),
+/// nearest neighbours as (distance, id) with ties sorted, the bounds.
+type Seen = (Vec<Vec<Vec<u8>>>, Vec<(f64, Vec<u8>)>, Option<Rect>);
+
+fn searches(c: &Collection) -> Seen {
+    let windows = [
+        (-6.0, -6.0, 6.0, 6.0),
+        (-1.5, -2.0, 2.3, 0.7),
+        (0.0, 0.0, 0.0, 0.0),
+    ];
+    let hits = windows
+        .iter()
+        .map(|&(x0, y0, x1, y1)| {
+            let q = Rect::new(Position::new(x0, y0), Position::new(x1, y1));
+            sorted(c.intersecting(q).map(|(id, _)| id.to_vec()).collect())
+        })
+        .collect();
+    let mut near: Vec<(f64, Vec<u8>)> = c
+        .nearest(|r: &Rect| box_dist(r, 0.3, -0.2))
+        .map(|(d, id, _)| (d, id.to_vec()))
+        .collect();
+    near.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    (hits, near, c.bounds())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Indexes deferred at any point of a sequence and built in bulk at
+    /// the end answer every search as the ones maintained write by write,
+    /// and stay correct under the writes that follow. An id-order read
+    /// while deferred (PDEL) is right too.
+    #[test]
+    fn bulk_built_index_equals_insert_built(ops in proptest::collection::vec(op(), 1..300),
+                                            defer_at in 0usize..300,
+                                            read_at in 0usize..400,
+                                            from in 0u8..200,
+                                            after in proptest::collection::vec(op(), 0..60)) {
+        let (mut live, mut bulk) = (Collection::new(), Collection::new());
+        let ids = |c: &Collection, from: &[u8], desc: bool| -> Vec<Vec<u8>> {
+            c.range(Some(from), desc).map(|(id, _)| id.to_vec()).collect()
+        };
+        for (i, op) in ops.iter().enumerate() {
+            if i == defer_at.min(ops.len() - 1) {
+                bulk.defer_indexes();
+                bulk.check();
+            }
+            if i == read_at {
+                prop_assert_eq!(ids(&bulk, &name(from), false), ids(&live, &name(from), false));
+                prop_assert_eq!(ids(&bulk, &name(from), true), ids(&live, &name(from), true));
+            }
+            apply(&mut live, op);
+            apply(&mut bulk, op);
+        }
+        bulk.check();
+        prop_assert_eq!(ids(&bulk, b"", false), ids(&live, b"", false));
+        bulk.build_indexes();
+        bulk.check();
+        prop_assert_eq!(bulk.spatial_len(), live.spatial_len());
+        prop_assert_eq!(searches(&bulk), searches(&live));
+        for op in &after {
+            apply(&mut live, op);
+            apply(&mut bulk, op);
+        }
+        bulk.check();
+        prop_assert_eq!(searches(&bulk), searches(&live));
+    }
+}
+
+/// A bulk build of many objects (enough for two threads), a crowd at one
+/// spot included, keeps the invariants (one tree entry per distinct page
+/// box) and later moves too.
+#[test]
+fn bulk_build_of_crowds_then_moves() {
+    let mut c = Collection::new();
+    c.defer_indexes();
+    for i in 0..30_000u32 {
+        let v = if i % 4 == 0 {
+            point(-112.1, 33.5)
+        } else {
+            point(f64::from(i % 97) / 7.0, f64::from(i % 89) / 3.0)
+        };
+        c.set(format!("t{i}").as_bytes(), v, vec![], None, SetCond::Always);
+    }
+    c.build_indexes();
+    c.check();
+    let crowd = c
+        .intersecting(Rect::point(Position::new(-112.1, 33.5)))
+        .count();
+    assert_eq!(crowd, 7500);
+    let scanned: Vec<_> = c.range(None, false).map(|(id, _)| id.to_vec()).collect();
+    assert_eq!(scanned.len(), 30_000);
+    assert!(scanned.windows(2).all(|w| w[0] < w[1]));
+    for i in (0..30_000u32).step_by(3) {
+        let v = point(f64::from(i % 13), -f64::from(i % 11));
+        c.set(format!("t{i}").as_bytes(), v, vec![], None, SetCond::Always);
+    }
+    c.check();
+    assert_eq!(c.spatial_len(), 30_000);
+}

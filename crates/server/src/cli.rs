@@ -345,48 +345,7 @@ async fn run(
     if let Some(addr) = &metrics_addr {
         crate::metrics::listen(server.clone(), addr).await?;
     }
-    if server.aof.is_some() {
-        let s = server.clone();
-        let path = aof_path.clone();
-        let started = std::time::Instant::now();
-        let shown = aof_path.display().to_string();
-        let stats = tokio::task::spawn_blocking(move || {
-            tile38_aof::load(&path, |args| crate::cmd::replay(&s, args))
-        })
-        .await?
-        .map_err(|e| match e {
-            tile38_aof::LoadError::Command { offset, message } => std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "AOF {shown} cannot be loaded at byte offset {offset}: {message}. \
-                     Nothing was changed. The {offset} bytes before it are intact: to \
-                     start from them, keep a copy of the file and cut it there \
-                     (`truncate -s {offset} {shown}`), or repair that record"
-                ),
-            ),
-            tile38_aof::LoadError::Io(e) => e,
-        })?;
-        if let Some(aof) = &server.aof {
-            aof.reread_size()?;
-            // The writer thread holds only the channel, never the server.
-            let durable = server.durable.clone();
-            aof.on_durable(move |offset| {
-                durable.send_replace(offset);
-            });
-            let written = server.aof_written.clone();
-            written.send_replace(aof.written());
-            aof.on_written(move |offset| {
-                written.send_replace(offset);
-            });
-        }
-        server.apply_fsync_policy();
-        tracing::info!(
-            "AOF loaded {} commands: {:.2}s, {} bytes",
-            stats.commands,
-            started.elapsed().as_secs_f64(),
-            stats.bytes
-        );
-    }
+    crate::load::load_at_startup(&server, &aof_path).await?;
     server.loading.store(false, Ordering::Release);
     crate::background::spawn(server.clone());
     let id = server.config.identity();

@@ -6,6 +6,7 @@
 //! * [`server`]: shared state; [`config`]: CONFIG and the config file.
 //! * [`background`]: expiry sweep, AOF fsync, memory checks.
 //! * [`metrics`]: the Prometheus endpoint (`--metrics-addr`).
+//! * [`load`]: the AOF load at startup.
 
 pub mod background;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 mod http;
+pub mod load;
 pub mod metrics;
 pub mod repl;
 pub mod reply;

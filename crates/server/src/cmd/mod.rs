@@ -27,7 +27,7 @@ pub mod repl;
 mod results;
 mod scan;
 mod server_info;
-mod set;
+pub(crate) mod set;
 mod testcmd;
 mod within;
 
@@ -335,7 +335,14 @@ pub fn apply_replicated(
         return Err(Error::UnknownCommand(name.to_vec()).message());
     };
     let mut out = Reply::new(true);
-    match f(args, &mut WriteCx { db, server }, &mut out) {
+    replayed(f(args, &mut WriteCx { db, server }, &mut out))
+}
+
+/// The outcome of a replayed write: the errors a client would get when a
+/// write changes nothing (`key not found`, `id not found`, …) are not
+/// errors when replaying.
+pub fn replayed(result: Result<bool>) -> std::result::Result<(), String> {
+    match result {
         Ok(_) | Err(Error::KeyNotFound) | Err(Error::IdNotFound) => Ok(()),
         Err(Error::IdAlreadyExists) | Err(Error::PathNotFound) => Ok(()),
         Err(e) => Err(e.message()),

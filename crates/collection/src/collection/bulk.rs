@@ -1,0 +1,94 @@
+//! Deferred indexes, for an AOF load: while deferred, writes leave the
+//! spatial index empty and the id order unbuilt, and
+//! [`Collection::build_indexes`] builds each in one go at the end (a sort
+//! each), far cheaper than placing objects one at a time.
+//!
+//! Nothing searches while loading, so the spatial index just waits. The id
+//! order is also read by PDEL: the first read builds it from the objects
+//! (`OnceLock`), and from then on writes keep it up to date.
+
+use std::sync::OnceLock;
+
+use super::{bbox, envelope, Collection};
+use crate::order::Order;
+use crate::spatial::{PageOf, SpatialIndex};
+
+/// The id order for a write to keep up to date: `None` while deferred and
+/// not built yet. An order never built outside a deferral belongs to a
+/// collection that has had no object yet: it starts empty.
+pub(super) fn order_mut(order: &mut OnceLock<Order>, deferred: bool) -> Option<&mut Order> {
+    if !deferred {
+        order.get_or_init(Order::default);
+    }
+    order.get_mut()
+}
+
+impl Collection {
+    /// The id order, built first if deferred.
+    pub(super) fn order(&self) -> &Order {
+        self.order.get_or_init(|| {
+            let slots = self.store.iter().map(|(s, _)| s).collect();
+            Order::bulk(slots, |s| self.store.id(s))
+        })
+    }
+
+    /// Stops maintaining the spatial index (emptied) and the id order
+    /// (dropped) until [`Collection::build_indexes`]; meanwhile searches
+    /// find nothing.
+    pub fn defer_indexes(&mut self) {
+        if self.deferred {
+            return;
+        }
+        self.deferred = true;
+        self.order = OnceLock::new();
+        if !self.spatial.is_empty() {
+            let slots: Vec<u32> = self.store.iter().map(|(s, _)| s).collect();
+            for s in slots {
+                self.store.set_page_of(s, None);
+            }
+            self.spatial = SpatialIndex::default();
+        }
+    }
+
+    /// Builds the indexes deferred by [`Collection::defer_indexes`] from
+    /// all objects at once (no-op when not deferred). For a big collection
+    /// the id order is sorted on a second thread while the spatial index
+    /// is packed.
+    pub fn build_indexes(&mut self) {
+        if !self.deferred {
+            return;
+        }
+        self.deferred = false;
+        let mut entries = Vec::with_capacity(self.store.len() - self.num_strings);
+        for (s, e) in self.store.iter() {
+            if let Some(env) = envelope(&e.item.value) {
+                entries.push((bbox(&env), s));
+            }
+        }
+        let (store, order) = (&self.store, &self.order);
+        let build_order = || {
+            if order.get().is_none() {
+                let slots = store.iter().map(|(s, _)| s).collect();
+                let _ = order.set(Order::bulk(slots, |s| store.id(s)));
+            }
+        };
+        let packed = if self.store.len() >= PARALLEL_FROM {
+            std::thread::scope(|scope| {
+                let sorting = scope.spawn(build_order);
+                let packed = SpatialIndex::pack(entries);
+                if let Err(panic) = sorting.join() {
+                    std::panic::resume_unwind(panic);
+                }
+                packed
+            })
+        } else {
+            build_order();
+            SpatialIndex::pack(entries)
+        };
+        self.spatial = packed.record(&mut self.store);
+    }
+}
+
+/// Collections of at least this many objects build their two indexes on
+/// two threads.
+const PARALLEL_FROM: usize = 20_000;
