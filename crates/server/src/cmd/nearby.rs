@@ -10,7 +10,7 @@
 use std::iter::Peekable;
 
 use tile38_collection::Item;
-use tile38_geo::gomath::{distance_from_h, distance_to, haversine_h};
+use tile38_geo::gomath::{cos, distance_from_h, distance_to, haversine_h, sin};
 use tile38_geo::predicate::Area;
 use tile38_geo::{Position, Rect, Value};
 use tile38_proto::Args;
@@ -115,7 +115,10 @@ impl ReadCommand<'_> for Nearby {
         // object is Tile38's point "a".
         // Ordered by the haversine term: the arcsine only for results.
         let candidates = col
-            .nearest(move |r: &Rect| bbox_h(r, qlat, qlon))
+            .nearest_bounded(
+                move |r: &Rect| bbox_h_bound(r, qlat, qlon),
+                move |r: &Rect| bbox_h(r, qlat, qlon),
+            )
             .map(|(h, id, item)| (distance_from_h(h), id, item))
             .take_while(move |(d, _, _)| !(meters > 0.0 && *d > meters))
             .map(|(d, id, item)| Hit {
@@ -145,6 +148,45 @@ fn sparse_distance(v: &Value, qlat: f64, qlon: f64) -> f64 {
 fn bbox_h(r: &Rect, qlat: f64, qlon: f64) -> f64 {
     let (lat, lon) = clamp(r, qlat, qlon);
     haversine_h(lat, lon, qlat, qlon)
+}
+
+/// A lower bound of [`bbox_h`] for everything inside the box `r` (an index
+/// node, page or entry), which orders the best-first walk. The clamped
+/// point is the box's nearest only when the query's longitude is within
+/// the box's: otherwise a point nearer a pole (smaller cos φ) can be
+/// nearer, so the longitude term takes the box's smallest cos φ; and a box
+/// whose far side is over 180° of longitude away (nearer the other way
+/// round) gets the latitude term alone. Without it the walk could report
+/// objects out of distance order, depending on the shape of the index.
+fn bbox_h_bound(r: &Rect, qlat: f64, qlon: f64) -> f64 {
+    let (lat, lon) = clamp(r, qlat, qlon);
+    let (south, north) = (r.min.y.min(r.max.y), r.min.y.max(r.max.y));
+    let (west, east) = (r.min.x.min(r.max.x), r.min.x.max(r.max.x));
+    let on_earth = |l: f64| (-90.0..=90.0).contains(&l);
+    if lon == qlon {
+        return haversine_h(lat, lon, qlat, qlon);
+    }
+    if (west - qlon).abs() > 180.0
+        || (east - qlon).abs() > 180.0
+        || !(on_earth(south) && on_earth(north) && on_earth(qlat))
+    {
+        return haversine_h(lat, qlon, qlat, qlon);
+    }
+    if south == north {
+        return haversine_h(lat, lon, qlat, qlon);
+    }
+    let polar = if south.abs() > north.abs() {
+        south
+    } else {
+        north
+    };
+    // `haversine_h` with the latitude of the cosine moved to `polar`.
+    let rad = |deg: f64| deg * std::f64::consts::PI / 180.0;
+    let (s1, s2) = (
+        sin((rad(qlat) - rad(lat)) / 2.0),
+        sin((rad(qlon) - rad(lon)) / 2.0),
+    );
+    s1 * s1 + s2 * s2 * cos(rad(polar)) * cos(rad(qlat))
 }
 
 /// The point of a box nearest the query in each coordinate.
@@ -191,5 +233,51 @@ impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for NewestFirstTies<'a, I> {
         // Popped from the back, so the newest goes last.
         self.run.sort_by_key(|h| h.item.seq);
         self.run.pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rect(w: f64, s: f64, e: f64, n: f64) -> Rect {
+        Rect::new(Position::new(w, s), Position::new(e, n))
+    }
+
+    #[test]
+    fn box_bound_is_below_everything_inside() {
+        // The clamped point of this box, (70, 30), is farther from (70, 0)
+        // than the box's point (72.5, 30) nearer the pole: 1 129 km vs
+        // 1 095 km.
+        let (qlat, qlon) = (70.0, 0.0);
+        let b = rect(30.0, 60.0, 40.0, 85.0);
+        let inner = rect(30.0, 72.5, 30.0, 72.5);
+        assert!(bbox_h(&b, qlat, qlon) > bbox_h(&inner, qlat, qlon));
+        assert!(bbox_h_bound(&b, qlat, qlon) <= bbox_h(&inner, qlat, qlon));
+        // Every point of many boxes, against many query points.
+        let mut x = 12345u64;
+        let mut unit = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..2000 {
+            let (w, s) = (unit() * 360.0 - 180.0, unit() * 180.0 - 90.0);
+            let (e, n) = (w + unit() * (180.0 - w), s + unit() * (90.0 - s));
+            let (qlat, qlon) = (unit() * 180.0 - 90.0, unit() * 360.0 - 180.0);
+            let bound = bbox_h_bound(&rect(w, s, e, n), qlat, qlon);
+            for i in 0..=4 {
+                for j in 0..=4 {
+                    let (lon, lat) = (w + (e - w) * i as f64 / 4.0, s + (n - s) * j as f64 / 4.0);
+                    let p = rect(lon, lat, lon, lat);
+                    assert!(
+                        bound <= bbox_h(&p, qlat, qlon),
+                        "{w} {s} {e} {n} / {qlat} {qlon}"
+                    );
+                }
+            }
+        }
+        // A point's box bounds itself exactly.
+        let p = rect(-112.1, 33.5, -112.1, 33.5);
+        assert_eq!(bbox_h_bound(&p, 10.0, 20.0), bbox_h(&p, 10.0, 20.0));
     }
 }
