@@ -1,4 +1,4 @@
-//! Replaying an AOF at startup: the file is read whole and its records
+//! Replaying an AOF at startup: the file is read in chunks and its records
 //! framed with the network parser (RESP, native and plain-text lines are
 //! all accepted). `0x00` bytes at a record boundary are skipped (zero-filled
 //! tails), a torn final record is cut off the file with a warning once
@@ -59,23 +59,91 @@ pub struct LoadStats {
 }
 
 /// Large files report progress every 64 MiB.
-const PROGRESS: usize = 64 << 20;
+const PROGRESS: u64 = 64 << 20;
 
-/// Walks the records of a file image.
-struct Framer<'a> {
-    data: &'a [u8],
+/// Bytes read from the file at a time.
+const CHUNK: usize = 4 << 20;
+
+/// The file, read a chunk at a time into a window that starts at the
+/// record being framed.
+struct Window {
+    file: Option<File>,
+    buf: Vec<u8>,
+    /// Bytes of `buf` holding file data.
+    filled: usize,
+    /// File offset of `buf[0]`.
+    base: u64,
+    /// Size of the file when it was opened.
+    size: u64,
+    eof: bool,
+}
+
+impl Window {
+    /// The file at `path`; a missing file is empty.
+    fn open(path: &Path) -> Result<Window, LoadError> {
+        let (file, size) = match File::open(path) {
+            Ok(f) => {
+                let size = f.metadata()?.len();
+                (Some(f), size)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (None, 0),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Window {
+            eof: file.is_none(),
+            file,
+            buf: Vec::new(),
+            filled: 0,
+            base: 0,
+            size,
+        })
+    }
+
+    /// Drops the bytes before `from` (the window then starts there) and
+    /// reads more after the rest (the window grows for a record longer than
+    /// it); false at the end of the file.
+    fn refill(&mut self, from: usize) -> io::Result<bool> {
+        let Some(file) = &mut self.file else {
+            return Ok(false);
+        };
+        self.buf.copy_within(from..self.filled, 0);
+        self.base += from as u64;
+        self.filled -= from;
+        if self.buf.len() < self.filled + CHUNK {
+            self.buf.resize(self.filled + CHUNK, 0);
+        }
+        let before = self.filled;
+        while self.filled < self.buf.len() {
+            match file.read(&mut self.buf[self.filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.filled > before)
+    }
+}
+
+/// Walks the records of a file.
+struct Framer {
+    win: Window,
+    /// Where the next record starts in the window.
     pos: usize,
     limits: Limits,
     commands: u64,
-    next_report: usize,
-    /// The rest of the image is an incomplete record.
+    next_report: u64,
+    /// The rest of the file is an incomplete record.
     torn: bool,
 }
 
-impl<'a> Framer<'a> {
-    fn new(data: &'a [u8]) -> Self {
+impl Framer {
+    fn new(win: Window) -> Self {
         Framer {
-            data,
+            win,
             pos: 0,
             limits: Limits::default(),
             commands: 0,
@@ -84,53 +152,70 @@ impl<'a> Framer<'a> {
         }
     }
 
-    /// Frames the next command into `args`; returns its offset, or `None`
-    /// at the end of the image or at a torn tail.
+    /// Frames the next command into `args`; returns its file offset, or
+    /// `None` at the end of the file or at a torn tail. A record that does
+    /// not parse is judged with every byte after it that the file has, as
+    /// if the file had been read whole.
     fn next(&mut self, args: &mut Args) -> Result<Option<u64>, LoadError> {
-        let data = self.data;
-        while self.pos < data.len() && !self.torn {
-            let pos = self.pos;
-            if pos >= self.next_report {
+        loop {
+            if self.pos == self.win.filled {
+                let more = self.win.refill(self.pos)?;
+                self.pos = 0;
+                if !more {
+                    return Ok(None);
+                }
+            }
+            let at = self.win.base + self.pos as u64;
+            if at >= self.next_report {
                 self.next_report += PROGRESS;
                 tracing::info!(
                     "Loading AOF: {:.0}% ({} of {} bytes, {} commands)",
-                    pos as f64 * 100.0 / data.len() as f64,
-                    pos,
-                    data.len(),
+                    at as f64 * 100.0 / self.win.size as f64,
+                    at,
+                    self.win.size,
                     self.commands
                 );
             }
-            if data[pos] == 0 {
+            let data = &self.win.buf[self.pos..self.win.filled];
+            if data[0] == 0 {
                 // Zero-filled tails (preallocation, crashes) are skipped, as Tile38 does.
                 self.pos += 1;
                 continue;
             }
-            match parse_next(&data[pos..], args, &self.limits) {
+            match parse_next(data, args, &self.limits) {
                 Ok(Some(frame)) => {
                     self.pos += frame.consumed;
                     if !args.is_empty() {
                         self.commands += 1;
-                        return Ok(Some(pos as u64));
+                        return Ok(Some(at));
                     }
                 }
-                Ok(None) => self.torn = true,
+                Ok(None) | Err(_) if !self.win.eof => {
+                    self.win.refill(self.pos)?;
+                    self.pos = 0;
+                }
+                Ok(None) => {
+                    self.torn = true;
+                    return Ok(None);
+                }
                 Err(e) => {
                     return Err(LoadError::Command {
-                        offset: pos as u64,
+                        offset: at,
                         message: e.to_string(),
                     })
                 }
             }
         }
-        Ok(None)
     }
 
     /// Where framing ended.
     fn end(&self) -> End {
+        let pos = self.win.base + self.pos as u64;
         End {
             commands: self.commands,
-            pos: self.pos,
-            torn: self.torn.then_some(self.data.len() - self.pos),
+            pos,
+            // Torn: the window holds the rest of the file.
+            torn: self.torn.then_some((self.win.filled - self.pos) as u64),
         }
     }
 }
@@ -139,8 +224,8 @@ impl<'a> Framer<'a> {
 /// `torn` bytes of an incomplete record after it.
 struct End {
     commands: u64,
-    pos: usize,
-    torn: Option<usize>,
+    pos: u64,
+    torn: Option<u64>,
 }
 
 impl End {
@@ -148,7 +233,7 @@ impl End {
     fn finish(&self, path: &Path) -> Result<LoadStats, LoadError> {
         let mut stats = LoadStats {
             commands: self.commands,
-            bytes: self.pos as u64,
+            bytes: self.pos,
             truncated: 0,
         };
         if let Some(cut) = self.torn {
@@ -156,23 +241,10 @@ impl End {
             OpenOptions::new()
                 .write(true)
                 .open(path)?
-                .set_len(self.pos as u64)?;
-            stats.truncated = cut as u64;
+                .set_len(self.pos)?;
+            stats.truncated = cut;
         }
         Ok(stats)
-    }
-}
-
-/// The whole file; `None` when it does not exist.
-fn read(path: &Path) -> Result<Option<Vec<u8>>, LoadError> {
-    let mut data = Vec::new();
-    match File::open(path) {
-        Ok(mut f) => {
-            f.read_to_end(&mut data)?;
-            Ok(Some(data))
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -183,10 +255,7 @@ pub fn load(
     path: &Path,
     mut apply: impl FnMut(&Args) -> Result<(), String>,
 ) -> Result<LoadStats, LoadError> {
-    let Some(data) = read(path)? else {
-        return Ok(LoadStats::default());
-    };
-    let mut framer = Framer::new(&data);
+    let mut framer = Framer::new(Window::open(path)?);
     let mut args = Args::new();
     while let Some(offset) = framer.next(&mut args)? {
         apply(&args).map_err(|message| LoadError::Command { offset, message })?;
@@ -219,19 +288,17 @@ pub fn load_pipelined<T: Send>(
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel::<Result<Batch<T>, LoadError>>(AHEAD);
         let (empty_tx, empty_rx) = mpsc::channel::<Batch<T>>();
-        // The file is read there too: applying starts with the first batch.
+        // The file is read there too, a chunk at a time.
         let framing = std::thread::Builder::new()
             .name("aof-load".into())
             .spawn_scoped(scope, move || {
-                let data = match read(path) {
-                    Ok(Some(data)) => data,
-                    Ok(None) => Vec::new(),
+                let mut framer = match Window::open(path) {
+                    Ok(win) => Framer::new(win),
                     Err(e) => {
                         let _ = full_tx.send(Err(e));
                         return None;
                     }
                 };
-                let mut framer = Framer::new(&data);
                 loop {
                     let mut batch = empty_rx.try_recv().unwrap_or(Batch {
                         items: Vec::with_capacity(BATCH),

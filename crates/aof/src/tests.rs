@@ -198,3 +198,81 @@ fn pipelined_load_ends_like_load() {
     let r = load_pipelined(&path, |_| (), |_, ()| Ok(())).unwrap();
     assert_eq!((r.commands, r.bytes), (0, 0));
 }
+
+#[test]
+fn records_across_chunks_and_longer_than_a_chunk() {
+    let path = tmp("chunks");
+    let mut file = Vec::new();
+    let mut want = Vec::new();
+    let big = "x".repeat(9 << 20);
+    for i in 0..60_000 {
+        let id = format!("id{i}");
+        let value = if i == 30_000 { big.as_str() } else { "v" };
+        resp::command(
+            &mut file,
+            [&b"SET"[..], b"k", id.as_bytes(), value.as_bytes()].into_iter(),
+        );
+        want.push(format!("SET k {id} {}", value.len()));
+        if i % 7000 == 0 {
+            // Zeros and a text line straddle chunk ends somewhere.
+            file.extend_from_slice(&[0; 3000]);
+            file.extend_from_slice(b"del k x\r\n");
+            want.push("del k x 1".to_string());
+        }
+    }
+    file.extend_from_slice(b"*2\r\n$3\r\ndel");
+    std::fs::write(&path, &file).unwrap();
+    let seen = |a: &Args| {
+        let s = a.to_strings();
+        format!(
+            "{} {} {} {}",
+            s[0],
+            s[1],
+            s[2],
+            s.get(3).map_or(1, |v| v.len())
+        )
+    };
+    let mut plain = Vec::new();
+    let stats = load(&path, |a| {
+        plain.push(seen(a));
+        Ok(())
+    })
+    .unwrap();
+    let first_difference = |got: &[String]| got.iter().zip(&want).position(|(a, b)| a != b);
+    assert_eq!((plain.len(), first_difference(&plain)), (want.len(), None));
+    assert_eq!((stats.commands, stats.truncated), (want.len() as u64, 11));
+    assert_eq!(stats.bytes, file.len() as u64 - 11);
+    std::fs::write(&path, &file).unwrap();
+    let mut piped = Vec::new();
+    load_pipelined(
+        &path,
+        |_| (),
+        |a, ()| {
+            piped.push(seen(a));
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!((piped.len(), first_difference(&piped)), (want.len(), None));
+    // Without the torn tail every byte is loaded.
+    std::fs::write(&path, &file[..file.len() - 11]).unwrap();
+    let stats = load(&path, |_| Ok(())).unwrap();
+    assert_eq!(stats.bytes, file.len() as u64 - 11);
+    let stats = load_pipelined(&path, |_| (), |_, ()| Ok(())).unwrap();
+    assert_eq!(stats.bytes, file.len() as u64 - 11);
+    // A bad record past the first chunk stops both at its offset.
+    let at = file.len() - 1000;
+    let at = at + file[at..].windows(3).position(|w| w == b"*4\r").unwrap();
+    file[at + 1] = b'x';
+    for pipelined in [false, true] {
+        std::fs::write(&path, &file).unwrap();
+        let err = if pipelined {
+            load_pipelined(&path, |_| (), |_, ()| Ok(())).unwrap_err()
+        } else {
+            load(&path, |_| Ok(())).unwrap_err()
+        };
+        let err = err.to_string();
+        assert!(err.ends_with(&format!("(at byte offset {at})")), "{err}");
+    }
+    std::fs::remove_file(&path).unwrap();
+}

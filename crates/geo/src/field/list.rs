@@ -9,6 +9,7 @@
 //! names cannot grow the table without bound.
 
 use std::alloc::{self, Layout};
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -29,11 +30,32 @@ type Interner = HashMap<&'static [u8], &'static NameBuf>;
 
 static NAMES: LazyLock<Mutex<Interner>> = LazyLock::new(Mutex::default);
 
+/// Names each thread interned last, newest first: most writes set the same
+/// few names, found here without the global lock.
+const RECENT: usize = 4;
+
+thread_local! {
+    static RECENT_NAMES: Cell<[Option<&'static NameBuf>; RECENT]> = const { Cell::new([None; RECENT]) };
+}
+
 /// The shared copy of `name`, if it is (or can be) interned.
 fn intern(name: &[u8]) -> Option<&'static NameBuf> {
     if name.len() > MAX_NAME_LEN {
         return None;
     }
+    let mut recent = RECENT_NAMES.get();
+    if let Some(found) = recent.iter().flatten().find(|n| *n.0 == *name) {
+        return Some(found);
+    }
+    let found = intern_shared(name)?;
+    recent.rotate_right(1);
+    recent[0] = Some(found);
+    RECENT_NAMES.set(recent);
+    Some(found)
+}
+
+/// [`intern`] through the process-wide table.
+fn intern_shared(name: &[u8]) -> Option<&'static NameBuf> {
     let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(&found) = names.get(name) {
         return Some(found);
@@ -182,10 +204,14 @@ impl FieldList {
 
     /// A list of exactly `fields` (sorted, distinct names).
     fn from_vec(fields: Vec<Field>) -> FieldList {
-        if fields.is_empty() {
+        FieldList::from_exact(fields.len(), fields)
+    }
+
+    /// A list of the `len` fields `fields` yields (sorted, distinct names).
+    fn from_exact(len: usize, fields: impl IntoIterator<Item = Field>) -> FieldList {
+        if len == 0 {
             return FieldList::new();
         }
-        let len = fields.len();
         let layout = layout(len);
         // SAFETY: `layout` is non-zero sized; the header and each field are
         // written once before the list is used.
@@ -196,9 +222,12 @@ impl FieldList {
             };
             ptr.as_ptr().write(Header { len });
             let first = raw.add(OFFSET).cast::<Field>();
-            for (i, f) in fields.into_iter().enumerate() {
-                first.add(i).write(f);
+            let mut written = 0;
+            for f in fields.into_iter().take(len) {
+                first.add(written).write(f);
+                written += 1;
             }
+            assert_eq!(written, len, "field list length");
             FieldList { ptr: Some(ptr) }
         }
     }
@@ -240,9 +269,17 @@ impl FieldList {
                 if value.is_zero() {
                     return false;
                 }
+                let field = Field {
+                    value,
+                    name: Name::new(name),
+                };
+                if self.is_empty() {
+                    // The common first field: no list to copy.
+                    *self = FieldList::from_exact(1, [field]);
+                    return true;
+                }
                 let mut fields = self.take();
-                let name = Name::new(name);
-                fields.insert(i, Field { value, name });
+                fields.insert(i, field);
                 *self = FieldList::from_vec(fields);
                 true
             }
