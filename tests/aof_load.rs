@@ -34,8 +34,15 @@ fn writes() -> Vec<Vec<String>> {
             s(&["DROP", "misc"])
         } else if pick < 0.45 {
             let mut c = s(&["SET", "fleet", &id(&mut r, "truck")]);
-            if r.unit() < 0.5 {
+            let fields = r.unit();
+            if fields < 0.5 {
                 c.extend(s(&["FIELD", "speed", &format!("{}", n % 90)]));
+            } else if fields < 0.53 {
+                // Many fields, a long name, text values.
+                let long = "a-field-name-longer-than-most-names";
+                c.extend(s(&[
+                    "FIELD", long, "1.50", "FIELD", "x", "y", "FIELD", "z", "0",
+                ]));
             }
             if r.unit() < 0.05 {
                 c.extend(s(&["EX", "3600"]));
