@@ -9,6 +9,7 @@
 //! * [`database`]: key → collection, in key order, created on first write and
 //!   removed when emptied.
 //! * [`glob`]: Tile38's `*`/`?` patterns for KEYS, PDEL and MATCH.
+//! * [`radix`]: the sort of bulk loads.
 
 pub mod collection;
 pub mod database;
@@ -17,6 +18,7 @@ pub mod id;
 pub mod nearest;
 pub mod order;
 pub mod page;
+pub mod radix;
 pub mod slab;
 pub mod spatial;
 pub mod store;

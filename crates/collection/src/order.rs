@@ -136,7 +136,17 @@ impl Order {
             u128::from_be_bytes(b)
         };
         let mut keyed: Vec<(u128, u32)> = slots.into_iter().map(|s| (head(key(s)), s)).collect();
-        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
+        keyed.sort_unstable();
+        // Runs of equal heads are put in id order.
+        let mut from = 0;
+        while from < keyed.len() {
+            let head = keyed[from].0;
+            let end = from + keyed[from..].iter().take_while(|e| e.0 == head).count();
+            if end - from > 1 {
+                keyed[from..end].sort_unstable_by(|a, b| key(a.1).cmp(key(b.1)));
+            }
+            from = end;
+        }
         let mut order = Order::default();
         for part in keyed.chunks(BLOCK - SPARE) {
             let first = key(part[0].1);

@@ -30,6 +30,7 @@
 //! in [`crate::nearest`].
 
 use crate::page::{step_up, Bbox, Page, CAP, NO_PAGE};
+use crate::radix;
 use crate::tree::PageTree;
 
 /// A page with fewer entries than this (after a removal) is dissolved.
@@ -111,7 +112,7 @@ impl SpatialIndex {
     /// as compact as the data allows, and a later insert splits one like
     /// any full page. The objects learn their pages in [`Packed::record`]
     /// (so that packing needs no access to them).
-    pub fn pack(entries: Vec<(Bbox, u32)>) -> Packed {
+    pub fn pack(mut entries: Vec<(Bbox, u32)>) -> Packed {
         let len = entries.len();
         if len == 0 {
             return Packed {
@@ -122,35 +123,23 @@ impl SpatialIndex {
         let pages = len.div_ceil(CAP);
         let slices = (pages as f64).sqrt().ceil() as usize;
         let per_slice = pages.div_ceil(slices) * CAP;
-        // Sorting moves 12-byte keys (centre as ordered integers, index),
-        // not entries, and compares integers, not floats.
-        let mut keys: Vec<[u32; 3]> = (0u32..)
-            .zip(&entries)
-            .map(|(i, (b, _))| {
-                let c = b.center();
-                [ordered(c[0]), ordered(c[1]), i]
-            })
-            .collect();
-        let by =
-            |first: usize| move |k: &[u32; 3]| u64::from(k[first]) << 32 | u64::from(k[1 - first]);
-        keys.sort_unstable_by_key(by(0));
+        let centre = |e: &(Bbox, u32), axis: usize| ordered(e.0.center()[axis]);
+        let mut scratch = Vec::new();
+        radix::sort_by_key(&mut entries, &mut scratch, |e| centre(e, 0));
         let mut tree = PageTree::default();
-        // Pages by slot, handed to `at` in slot order: in key order the
-        // slots are scattered over the objects.
+        // Pages by slot, handed to the objects in slot order by
+        // [`Packed::record`]: in box order the slots are scattered.
         let slots = entries
             .iter()
             .map(|&(_, s)| s as usize + 1)
             .max()
             .unwrap_or(0);
         let mut page_of = vec![NO_PAGE; slots];
-        let mut page = Vec::with_capacity(CAP);
-        for slice in keys.chunks_mut(per_slice) {
-            slice.sort_unstable_by_key(by(1));
-            for part in slice.chunks(CAP) {
-                page.clear();
-                page.extend(part.iter().map(|k| entries[k[2] as usize]));
-                let p = tree.pages.insert(Page::new(&page));
-                for &(_, s) in &page {
+        for slice in entries.chunks_mut(per_slice) {
+            radix::sort_by_key(slice, &mut scratch, |e| centre(e, 1));
+            for page in slice.chunks(CAP) {
+                let p = tree.pages.insert(Page::new(page));
+                for &(_, s) in page {
                     page_of[s as usize] = p;
                 }
             }

@@ -59,13 +59,17 @@ impl Collection {
             return;
         }
         self.deferred = false;
-        let mut entries = Vec::with_capacity(self.store.len() - self.num_strings);
-        for (s, e) in self.store.iter() {
-            if let Some(env) = envelope(&e.item.value) {
-                entries.push((bbox(&env), s));
-            }
-        }
         let (store, order) = (&self.store, &self.order);
+        let spatial = self.store.len() - self.num_strings;
+        let pack = || {
+            let mut entries = Vec::with_capacity(spatial);
+            for (s, e) in store.iter() {
+                if let Some(env) = envelope(&e.item.value) {
+                    entries.push((bbox(&env), s));
+                }
+            }
+            SpatialIndex::pack(entries)
+        };
         let build_order = || {
             if order.get().is_none() {
                 let slots = store.iter().map(|(s, _)| s).collect();
@@ -75,7 +79,7 @@ impl Collection {
         let packed = if self.store.len() >= PARALLEL_FROM {
             std::thread::scope(|scope| {
                 let sorting = scope.spawn(build_order);
-                let packed = SpatialIndex::pack(entries);
+                let packed = pack();
                 if let Err(panic) = sorting.join() {
                     std::panic::resume_unwind(panic);
                 }
@@ -83,7 +87,7 @@ impl Collection {
             })
         } else {
             build_order();
-            SpatialIndex::pack(entries)
+            pack()
         };
         self.spatial = packed.record(&mut self.store);
     }
