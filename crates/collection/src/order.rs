@@ -59,6 +59,50 @@ struct Block {
     entries: Vec<(u32, u32)>,
 }
 
+/// Slots in id order, each with the first 16 bytes of its id.
+pub struct Sorted(Vec<(u128, u32)>);
+
+impl Sorted {
+    /// Room for `len` slots: made by the thread that keeps the order, so
+    /// that [`Sorted::sort`] on another thread allocates nothing (glibc
+    /// keeps memory a short-lived thread allocated resident in that
+    /// thread's arena).
+    pub fn with_capacity(len: usize) -> Sorted {
+        Sorted(Vec::with_capacity(len))
+    }
+
+    /// Sorts `slots` (distinct ids; at most the capacity) by id: the costly
+    /// half of [`Order::bulk`], which can run on another thread.
+    pub fn sort<'k>(
+        &mut self,
+        slots: impl IntoIterator<Item = u32>,
+        key: impl Fn(u32) -> &'k [u8],
+    ) {
+        // Sorting compares the first 16 bytes as one integer; ids tie on it
+        // only when they share 16 bytes or differ by trailing zero bytes.
+        let head = |id: &[u8]| {
+            let mut b = [0u8; 16];
+            let n = id.len().min(16);
+            b[..n].copy_from_slice(&id[..n]);
+            u128::from_be_bytes(b)
+        };
+        let keyed = &mut self.0;
+        keyed.clear();
+        keyed.extend(slots.into_iter().map(|s| (head(key(s)), s)));
+        keyed.sort_unstable();
+        // Runs of equal heads are put in id order.
+        let mut from = 0;
+        while from < keyed.len() {
+            let head = keyed[from].0;
+            let end = from + keyed[from..].iter().take_while(|e| e.0 == head).count();
+            if end - from > 1 {
+                keyed[from..end].sort_unstable_by(|a, b| key(a.1).cmp(key(b.1)));
+            }
+            from = end;
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Order {
     blocks: Vec<Block>,
@@ -124,31 +168,20 @@ impl Order {
     }
 
     /// The order of `slots` (distinct ids) built in one go, for an AOF
-    /// load: one sort, then blocks filled to [`BLOCK`] - [`SPARE`] (room
-    /// for inserts before a block splits).
+    /// load: [`Sorted::sort`], then [`Order::from_sorted`].
     pub fn bulk<'k>(slots: Vec<u32>, key: impl Fn(u32) -> &'k [u8]) -> Order {
-        // Sorting compares the first 16 bytes as one integer; ids tie on it
-        // only when they share 16 bytes or differ by trailing zero bytes.
-        let head = |id: &[u8]| {
-            let mut b = [0u8; 16];
-            let n = id.len().min(16);
-            b[..n].copy_from_slice(&id[..n]);
-            u128::from_be_bytes(b)
-        };
-        let mut keyed: Vec<(u128, u32)> = slots.into_iter().map(|s| (head(key(s)), s)).collect();
-        keyed.sort_unstable();
-        // Runs of equal heads are put in id order.
-        let mut from = 0;
-        while from < keyed.len() {
-            let head = keyed[from].0;
-            let end = from + keyed[from..].iter().take_while(|e| e.0 == head).count();
-            if end - from > 1 {
-                keyed[from..end].sort_unstable_by(|a, b| key(a.1).cmp(key(b.1)));
-            }
-            from = end;
-        }
+        let mut sorted = Sorted::with_capacity(slots.len());
+        sorted.sort(slots, &key);
+        Order::from_sorted(sorted, key)
+    }
+
+    /// The order of sorted slots, in blocks filled to [`BLOCK`] - [`SPARE`]
+    /// (room for inserts before a block splits). The blocks are the
+    /// order's memory for good: built by the thread that keeps the
+    /// collection, they stay in its allocator arena with the objects.
+    pub fn from_sorted<'k>(sorted: Sorted, key: impl Fn(u32) -> &'k [u8]) -> Order {
         let mut order = Order::default();
-        for part in keyed.chunks(BLOCK - SPARE) {
+        for part in sorted.0.chunks(BLOCK - SPARE) {
             let first = key(part[0].1);
             let lcp = common(first, key(part[part.len() - 1].1));
             let mut entries = Vec::with_capacity(BLOCK);

@@ -98,6 +98,10 @@ fn replay_file(server: &Server, path: &Path) -> Result<LoadStats, LoadError> {
         }
     });
     build_indexes(&mut db);
+    drop(db);
+    // The load's scratch (batches, sort buffers, the framing thread's
+    // arena) goes back to the system rather than staying resident.
+    crate::background::release_memory();
     result
 }
 

@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use super::{bbox, envelope, Collection};
-use crate::order::Order;
+use crate::order::{Order, Sorted};
 use crate::spatial::{PageOf, SpatialIndex};
 
 /// The id order for a write to keep up to date: `None` while deferred and
@@ -70,15 +70,20 @@ impl Collection {
             }
             SpatialIndex::pack(entries)
         };
-        let build_order = || {
-            if order.get().is_none() {
-                let slots = store.iter().map(|(s, _)| s).collect();
-                let _ = order.set(Order::bulk(slots, |s| store.id(s)));
+        // Sorted on a second thread for a big collection, in room made
+        // here; the blocks are made here too (see `Sorted::with_capacity`).
+        let mut sorted = order
+            .get()
+            .is_none()
+            .then(|| Sorted::with_capacity(store.len()));
+        let sort_ids = |sorted: &mut Option<Sorted>| {
+            if let Some(sorted) = sorted {
+                sorted.sort(store.iter().map(|(s, _)| s), |s| store.id(s));
             }
         };
         let packed = if self.store.len() >= PARALLEL_FROM {
             std::thread::scope(|scope| {
-                let sorting = scope.spawn(build_order);
+                let sorting = scope.spawn(|| sort_ids(&mut sorted));
                 let packed = pack();
                 if let Err(panic) = sorting.join() {
                     std::panic::resume_unwind(panic);
@@ -86,9 +91,12 @@ impl Collection {
                 packed
             })
         } else {
-            build_order();
+            sort_ids(&mut sorted);
             pack()
         };
+        if let Some(sorted) = sorted {
+            let _ = order.set(Order::from_sorted(sorted, |s| store.id(s)));
+        }
         self.spatial = packed.record(&mut self.store);
     }
 }
