@@ -10,7 +10,7 @@
 //! * a second thread frames the records and parses SETs (the bulk of any
 //!   AOF) ahead of the thread applying them
 //!   ([`tile38_aof::load_pipelined`]), handing over as little memory as it
-//!   can ([`Prepared`]).
+//!   can ([`prepared`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,11 +20,11 @@ use parking_lot::RwLockWriteGuard;
 use tile38_aof::{LoadError, LoadStats};
 use tile38_collection::Database;
 
-use tile38_geo::FieldValue;
-use tile38_proto::Args;
+mod prepared;
 
-use crate::cmd::set::Set;
-use crate::cmd::{WriteCommand, WriteCx};
+use prepared::Prepared;
+
+use crate::cmd::WriteCx;
 use crate::reply::Reply;
 use crate::server::Server;
 
@@ -70,95 +70,37 @@ pub async fn load_at_startup(
 /// Replays the file into the database under its write lock, parsing SETs
 /// (most of any AOF) on the framing thread.
 fn replay_file(server: &Server, path: &Path) -> Result<LoadStats, LoadError> {
+    let started = Instant::now();
     let mut db = server.db.write();
     db.defer_indexes();
     let mut out = Reply::new(true);
     let mut n = 0u64;
-    let result = tile38_aof::load_pipelined(path, prepare, |args, prepared| {
+    let result = tile38_aof::load_pipelined(path, Prepared::parse, |args, prepared| {
         n += 1;
         if n.is_multiple_of(BUMP_EVERY) {
             RwLockWriteGuard::bump(&mut db);
         }
         match prepared {
-            Some(prepared) => {
+            Some(set) => {
                 out.reset(true);
-                // The same SET a client would run, parsed ahead.
-                let set = Set {
-                    key: args.get(1),
-                    id: args.get(2),
-                    ..prepared.into_set()
-                };
                 let cx = &mut WriteCx {
                     db: &mut db,
                     server,
                 };
-                crate::cmd::replayed(set.apply(cx, &mut out))
+                crate::cmd::replayed(set.apply(args, cx, &mut out))
             }
             None => crate::cmd::apply_replicated(server, &mut db, args),
         }
     });
+    tracing::debug!("AOF replayed: {:.3}s", started.elapsed().as_secs_f64());
     build_indexes(&mut db);
     drop(db);
-    // The load's scratch (batches, sort buffers, the framing thread's
-    // arena) goes back to the system rather than staying resident.
+    // The load's scratch (batches, sort buffers) goes back to the system
+    // rather than staying resident.
+    let trimming = Instant::now();
     crate::background::release_memory();
+    tracing::debug!("Memory trimmed: {:.3}s", trimming.elapsed().as_secs_f64());
     result
-}
-
-/// Most fields of a SET carried inline from the framing thread.
-const INLINE_FIELDS: usize = 2;
-/// Longest field name carried inline.
-const INLINE_NAME: usize = 23;
-
-/// A SET parsed on the framing thread, as it crosses to the applying one:
-/// its key and id are left empty (they stay in the record's arguments),
-/// and up to [`INLINE_FIELDS`] fields with short names travel inline, to be
-/// allocated again by the applying thread. glibc's `free` of memory another
-/// thread allocated takes that thread's arena lock, and the two threads
-/// contending for it cost a fifth of the framing thread's time.
-struct Prepared {
-    set: Set<'static>,
-    fields: [Option<(u8, [u8; INLINE_NAME], FieldValue)>; INLINE_FIELDS],
-}
-
-impl Prepared {
-    /// The SET (key and id empty) with its fields allocated here.
-    fn into_set(self) -> Set<'static> {
-        let mut set = self.set;
-        if self.fields[0].is_some() {
-            set.fields = self
-                .fields
-                .into_iter()
-                .flatten()
-                .map(|(len, name, value)| (name[..usize::from(len)].into(), value))
-                .collect();
-        }
-        set
-    }
-}
-
-/// A SET parsed ahead; `None` for other commands and for a SET that fails
-/// to parse, which then runs (and fails) as usual.
-fn prepare(args: &Args) -> Option<Prepared> {
-    if !args.get(0).eq_ignore_ascii_case(b"set") {
-        return None;
-    }
-    let mut set = Set {
-        key: b"",
-        id: b"",
-        ..Set::parse(args).ok()?
-    };
-    let mut fields = [None, None];
-    let inline = set.fields.len() <= INLINE_FIELDS
-        && set.fields.iter().all(|(name, _)| name.len() <= INLINE_NAME);
-    if inline {
-        for (slot, (name, value)) in fields.iter_mut().zip(std::mem::take(&mut set.fields)) {
-            let mut bytes = [0; INLINE_NAME];
-            bytes[..name.len()].copy_from_slice(&name);
-            *slot = Some((name.len() as u8, bytes, value));
-        }
-    }
-    Some(Prepared { set, fields })
 }
 
 /// Builds the deferred indexes, logging the time (at info level when long).
