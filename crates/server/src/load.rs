@@ -69,7 +69,7 @@ pub async fn load_at_startup(
 
 /// Replays the file into the database under its write lock, parsing SETs
 /// (most of any AOF) on the framing thread.
-fn replay_file(server: &Server, path: &Path) -> Result<LoadStats, LoadError> {
+pub(crate) fn replay_file(server: &Server, path: &Path) -> Result<LoadStats, LoadError> {
     let started = Instant::now();
     let mut db = server.db.write();
     db.defer_indexes();

@@ -356,7 +356,7 @@ pub fn reload_aof(server: &Server) -> std::result::Result<(), String> {
         return Ok(());
     };
     aof.flush().map_err(|e| e.to_string())?;
-    tile38_aof::load(aof.path(), |args| replay(server, args)).map_err(|e| e.to_string())?;
+    crate::load::replay_file(server, aof.path()).map_err(|e| e.to_string())?;
     aof.reread_size().map_err(|e| e.to_string())
 }
 

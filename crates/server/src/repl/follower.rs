@@ -70,6 +70,9 @@ fn validate(server: &Server, info: &[(String, String)]) -> Result<u64, String> {
 /// starts the follow loop.
 pub fn start(server: &Arc<Server>, target: Option<Target>) {
     let epoch = server.repl.set_target(target.clone());
+    // A full resync defers spatial indexing; whoever takes over serves
+    // searches from now on.
+    server.db.write().build_indexes();
     server.follow_wake.notify_waiters();
     if let Some(t) = target {
         tracing::info!("following {t}");
@@ -176,6 +179,9 @@ async fn stream(
 
 fn check_caught_up(server: &Server, leader_size: u64) {
     if !server.repl.caught_up() && server.repl.offset() >= leader_size {
+        // Indexes deferred by a full resync are built in bulk before any
+        // search may run.
+        server.db.write().build_indexes();
         if let Some(aof) = &server.aof {
             let _ = aof.flush();
         }
@@ -301,6 +307,10 @@ async fn rebuild(server: &Arc<Server>, keep: Option<u64>) -> Result<u64, String>
     tokio::task::spawn_blocking(move || -> Result<u64, String> {
         let mut db = s.db.write();
         *db = tile38_collection::Database::new();
+        if keep.is_none() {
+            // Reads are refused until caught up: index once, at the end.
+            db.defer_indexes();
+        }
         *s.hooks.lock() = Default::default();
         let Some(aof) = &s.aof else {
             return Ok(0);
