@@ -5,8 +5,9 @@
 //! by the same writes. What differs is cost:
 //! * the database write lock is held across records (bumped now and then so
 //!   a waiter is not starved) instead of taken for each;
-//! * spatial indexes are deferred ([`Database::defer_indexes`]) and each is
-//!   built in one go at the end: nothing searches while loading;
+//! * spatial indexes and id orders are deferred
+//!   ([`Database::defer_indexes`]) and each is built in one go at the end:
+//!   nothing searches while loading (a PDEL builds its key's id order);
 //! * a second thread frames the records and parses SETs (the bulk of any
 //!   AOF) ahead of the thread applying them
 //!   ([`tile38_aof::load_pipelined`]), handing over as little memory as it
