@@ -151,42 +151,43 @@ fn bbox_h(r: &Rect, qlat: f64, qlon: f64) -> f64 {
 }
 
 /// A lower bound of [`bbox_h`] for everything inside the box `r` (an index
-/// node, page or entry), which orders the best-first walk. The clamped
-/// point is the box's nearest only when the query's longitude is within
-/// the box's: otherwise a point nearer a pole (smaller cos φ) can be
-/// nearer, so the longitude term takes the box's smallest cos φ; and a box
-/// whose far side is over 180° of longitude away (nearer the other way
-/// round) gets the latitude term alone. Without it the walk could report
-/// objects out of distance order, depending on the shape of the index.
+/// node, page or entry), which orders the best-first walk. Each factor of
+/// the haversine term `sin²(Δφ/2) + cos φ·cos φq·sin²(Δλ/2)` is bounded on
+/// its own: the latitude gap to the box, the box's smallest `cos φ` (its
+/// edge nearest a pole), and the longitude gap to the box measured the
+/// short way round the globe. (The clamped point alone is not a bound: a
+/// point of the box nearer a pole can be nearer, and Tile38's results must
+/// come in distance order whatever the shape of the index.)
 fn bbox_h_bound(r: &Rect, qlat: f64, qlon: f64) -> f64 {
     let (lat, lon) = clamp(r, qlat, qlon);
+    if lon == qlon || (r.min.x == r.max.x && r.min.y == r.max.y) {
+        return haversine_h(lat, lon, qlat, qlon);
+    }
     let (south, north) = (r.min.y.min(r.max.y), r.min.y.max(r.max.y));
     let (west, east) = (r.min.x.min(r.max.x), r.min.x.max(r.max.x));
     let on_earth = |l: f64| (-90.0..=90.0).contains(&l);
-    if lon == qlon {
-        return haversine_h(lat, lon, qlat, qlon);
-    }
-    if (west - qlon).abs() > 180.0
-        || (east - qlon).abs() > 180.0
-        || !(on_earth(south) && on_earth(north) && on_earth(qlat))
-    {
+    if !(on_earth(south) && on_earth(north) && on_earth(qlat)) {
         return haversine_h(lat, qlon, qlat, qlon);
     }
-    if south == north {
-        return haversine_h(lat, lon, qlat, qlon);
-    }
+    let around = |d: f64| {
+        let d = d.abs() % 360.0;
+        d.min(360.0 - d)
+    };
+    let dlon = if west <= qlon && qlon <= east {
+        0.0
+    } else {
+        around(qlon - west).min(around(qlon - east))
+    };
     let polar = if south.abs() > north.abs() {
         south
     } else {
         north
     };
-    // `haversine_h` with the latitude of the cosine moved to `polar`.
     let rad = |deg: f64| deg * std::f64::consts::PI / 180.0;
-    let (s1, s2) = (
-        sin((rad(qlat) - rad(lat)) / 2.0),
-        sin((rad(qlon) - rad(lon)) / 2.0),
-    );
-    s1 * s1 + s2 * s2 * cos(rad(polar)) * cos(rad(qlat))
+    let (s1, s2) = (sin((rad(qlat) - rad(lat)) / 2.0), sin(rad(dlon) / 2.0));
+    // Shaved so rounding (the term is computed in another order than
+    // `haversine_h`) never lifts it above a point's exact term.
+    (s1 * s1 + s2 * s2 * cos(rad(polar)) * cos(rad(qlat))) * (1.0 - 1e-9)
 }
 
 /// The point of a box nearest the query in each coordinate.
