@@ -319,22 +319,7 @@ pub fn resp_strings(reply: &[u8]) -> Vec<String> {
     out
 }
 
-/// A small deterministic generator for tests and benchmarks (no extra
-/// dependency, same sequence everywhere).
-pub struct Lcg(pub u64);
-
-impl Lcg {
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in `[lo, hi)`.
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + self.unit() * (hi - lo)
-    }
-}
+/// A small deterministic generator for tests and benchmarks: the one
+/// tile38-benchmark uses (`Lcg(seed)` takes the state as given, same
+/// sequence everywhere).
+pub use tile38_bench::tests::Rng as Lcg;

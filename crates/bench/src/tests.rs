@@ -20,8 +20,9 @@ local b = tile38.call('GET', KEYS[1], ARGV[2], 'point');\
 local c = tile38.call('GET', KEYS[1], ARGV[3], 'point');\
 local d = tile38.call('GET', KEYS[1], ARGV[4], 'point');return d";
 
-/// A tiny deterministic generator (per client, seeded).
-pub struct Rng(u64);
+/// A tiny deterministic generator (per client, seeded). `Rng(state)` takes
+/// the state as given; [`Rng::new`] mixes a seed first.
+pub struct Rng(pub u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
