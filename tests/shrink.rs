@@ -2,7 +2,7 @@
 //! runs while clients keep writing, loses nothing, the shrunk file is
 //! smaller and loads to the same state.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -186,4 +186,91 @@ fn the_aof_is_rewritten_automatically_when_it_grows() {
         .unwrap()
         .len();
     assert!(file < 64 * 1024, "rewritten file is small: {file}");
+}
+
+/// With `appendfsync always` a reply waits for its record's fsync. A
+/// rewrite replaces the file with a much shorter one while writers are
+/// waiting: no reply may then wait for the new file to grow as long as the
+/// old one (it did, when durability was tracked in file offsets: replies in
+/// flight at the swap hung until enough other writes came, or for ever).
+#[test]
+fn always_replies_keep_flowing_across_rewrites() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.redis();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendfsync")
+        .arg("always")
+        .query(&mut c)
+        .unwrap();
+    // A long history of 10 objects: each rewrite shrinks the file to a
+    // fraction of its size.
+    let mut p = redis::pipe();
+    for i in 0..20_000 {
+        p.cmd("SET")
+            .arg("k")
+            .arg(i % 10)
+            .arg("POINT")
+            .arg(i % 80)
+            .arg(1)
+            .ignore();
+    }
+    let _: () = p.query(&mut c).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (stop, done, port) = (stop.clone(), done.clone(), srv.port);
+            std::thread::spawn(move || {
+                let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+                let mut c = client.get_connection().unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut batches = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut p = redis::pipe();
+                    for i in 0..50 {
+                        p.cmd("SET")
+                            .arg("k")
+                            .arg(i % 10)
+                            .arg("POINT")
+                            .arg(w)
+                            .arg(i)
+                            .ignore();
+                    }
+                    let r: redis::RedisResult<()> = p.query(&mut c);
+                    r.unwrap_or_else(|e| panic!("writer {w}, batch {batches}: {e}"));
+                    batches += 1;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                batches
+            })
+        })
+        .collect();
+    for n in 1..=20 {
+        // Each rewrite swaps files while every writer is busy.
+        let seen = done.load(Ordering::Relaxed);
+        let flowing = wait_until(Duration::from_secs(20), || {
+            done.load(Ordering::Relaxed) >= seen + 16 || writers.iter().any(|w| w.is_finished())
+        });
+        assert!(
+            flowing && !writers.iter().any(|w| w.is_finished()),
+            "writes stalled before rewrite {n}"
+        );
+        let reply: String = redis::cmd("AOFSHRINK").query(&mut c).unwrap();
+        assert_eq!(reply, "OK");
+        assert!(
+            wait_until(Duration::from_secs(20), || rewrites(&srv) >= n),
+            "rewrite {n} did not finish"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        assert!(w.join().expect("a writer's reply never came") > 0);
+    }
+    let count: i64 = redis::cmd("SCAN")
+        .arg("k")
+        .arg("COUNT")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(count, 10);
 }

@@ -10,10 +10,14 @@
 //!   records, so a crash of the process loses at most that millisecond, and
 //!   `everysec` fsyncs once a second ([`Aof::sync`], called in the
 //!   background and at shutdown). With `always` the writer fsyncs after
-//!   every write and reports the durable offset ([`Aof::durable`], and the
-//!   notifier set with [`Aof::on_durable`]) so the server can hold replies
-//!   until their records are on disk: group commit, one fsync for every
-//!   record that arrived while the previous one ran.
+//!   every write and reports how much of what was appended is on disk
+//!   ([`Aof::durable`] against [`Aof::appended`], and the notifier set with
+//!   [`Aof::on_durable`]) so the server can hold replies until their records
+//!   are on disk: group commit, one fsync for every record that arrived
+//!   while the previous one ran. These count bytes appended since open, not
+//!   file offsets: a rewrite replaces the file (offsets shrink), and a reply
+//!   waiting on an offset of the old file would wait for the new one to
+//!   grow that far.
 //! * [`load`] / [`load_pipelined`] replay a file with the network framing
 //!   parser (RESP, native and plain-text lines are all accepted) and
 //!   truncate a torn tail.
@@ -97,7 +101,11 @@ struct Shared {
     /// A rewrite is running: appended records also go to `side`.
     capturing: AtomicBool,
     side: Mutex<Option<Vec<u8>>>,
-    /// Bytes known to be on disk (advanced by fsyncs).
+    /// Bytes appended through this handle since it was opened (monotonic,
+    /// whatever happens to the file).
+    appended: AtomicU64,
+    /// How many of `appended` are known to be on disk (advanced by fsyncs
+    /// and by a rewrite's fsynced file).
     durable: AtomicU64,
     on_durable: Mutex<Option<Notifier>>,
     /// Bytes in the file (written, maybe not fsynced): what `AOF pos`
@@ -124,40 +132,55 @@ struct Shared {
 const COALESCE: Duration = Duration::from_millis(1);
 
 impl Shared {
-    /// Writes the pending records; returns the file offset written up to.
-    fn flush(&self) -> io::Result<u64> {
+    /// Writes the pending records; returns the file offset written up to
+    /// and the [`Shared::appended`] count that covers.
+    fn flush(&self) -> io::Result<(u64, u64)> {
         let mut file = self.file.lock();
-        let (batch, end) = {
+        let (batch, end, seq) = {
             let mut pending = self.pending.lock();
-            // Appends bump `size` under this lock: it counts exactly the
-            // bytes written so far plus `pending`.
+            // Appends bump `size` and `appended` under this lock: they
+            // count exactly the bytes written so far plus `pending`.
             let end = self.size.load(Ordering::Acquire);
+            let seq = self.appended.load(Ordering::Acquire);
             if pending.is_empty() {
-                return Ok(end);
+                return Ok((end, seq));
             }
             let batch = std::mem::replace(&mut *pending, Vec::with_capacity(64 * 1024));
-            (batch, end)
+            (batch, end, seq)
         };
         file.write_all(&batch)?;
         self.dirty.store(true, Ordering::Release);
         self.written.store(end, Ordering::Release);
         drop(file);
         self.notify_written(end);
-        Ok(end)
+        Ok((end, seq))
     }
 
     /// Flushes and fsyncs; marks everything written so far durable.
     fn sync(&self) -> io::Result<()> {
-        let end = self.flush()?;
+        let (_, seq) = self.flush()?;
         if self.dirty.swap(false, Ordering::AcqRel) {
             self.file.lock().sync_data()?;
         }
-        if self.durable.fetch_max(end, Ordering::AcqRel) < end {
+        self.mark_durable(seq);
+        Ok(())
+    }
+
+    /// Records that the first `seq` appended bytes are on disk (or will
+    /// never be written: nobody may wait for them).
+    fn mark_durable(&self, seq: u64) {
+        if self.durable.fetch_max(seq, Ordering::AcqRel) < seq {
             if let Some(notify) = &*self.on_durable.lock() {
-                notify(end);
+                notify(seq);
             }
         }
-        Ok(())
+    }
+
+    /// Counts `n` bytes just added to `pending` (call under its lock);
+    /// returns the file offset where they end.
+    fn count_appended(&self, n: usize) -> u64 {
+        self.appended.fetch_add(n as u64, Ordering::AcqRel);
+        self.size.fetch_add(n as u64, Ordering::AcqRel) + n as u64
     }
 
     fn notify_written(&self, end: u64) {
@@ -188,7 +211,16 @@ impl Shared {
                 self.sync()
             } else {
                 std::thread::sleep(COALESCE);
-                self.flush().map(|_| ())
+                // `always` may have been set meanwhile (CONFIG SET), and a
+                // reply may wait on a record this flush wrote: nothing else
+                // would fsync it.
+                self.flush().and_then(|_| {
+                    if self.policy() == Fsync::Always {
+                        self.sync()
+                    } else {
+                        Ok(())
+                    }
+                })
             };
             if let Err(e) = result {
                 tracing::error!("aof write: {e}");
@@ -218,7 +250,8 @@ impl Aof {
             policy: AtomicU8::new(Fsync::EverySec.to_u8()),
             capturing: AtomicBool::new(false),
             side: Mutex::new(None),
-            durable: AtomicU64::new(size),
+            appended: AtomicU64::new(0),
+            durable: AtomicU64::new(0),
             on_durable: Mutex::new(None),
             written: AtomicU64::new(size),
             on_written: Mutex::new(None),
@@ -260,11 +293,7 @@ impl Aof {
                 side.extend_from_slice(&pending[before..]);
             }
         }
-        let end = self
-            .shared
-            .size
-            .fetch_add((pending.len() - before) as u64, Ordering::AcqRel)
-            + (pending.len() - before) as u64;
+        let end = self.shared.count_appended(pending.len() - before);
         if before == 0 {
             self.shared.wake.notify_one();
         }
@@ -282,11 +311,7 @@ impl Aof {
                 side.extend_from_slice(records);
             }
         }
-        let end = self
-            .shared
-            .size
-            .fetch_add(records.len() as u64, Ordering::AcqRel)
-            + records.len() as u64;
+        let end = self.shared.count_appended(records.len());
         if before == 0 && !records.is_empty() {
             self.shared.wake.notify_one();
         }
@@ -306,8 +331,9 @@ impl Aof {
             file.sync_all()?;
             sh.size.store(len, Ordering::Release);
             sh.written.store(len, Ordering::Release);
-            sh.durable.store(len, Ordering::Release);
             sh.generation.fetch_add(1, Ordering::AcqRel);
+            // The dropped pending records will never be written.
+            sh.mark_durable(sh.appended.load(Ordering::Acquire));
         }
         drop(file);
         sh.notify_written(self.size());
@@ -337,14 +363,13 @@ impl Aof {
         let len = self.shared.file.lock().metadata()?.len();
         let _pending = self.shared.pending.lock();
         self.shared.size.store(len, Ordering::Release);
-        self.shared.durable.store(len, Ordering::Release);
         self.shared.written.store(len, Ordering::Release);
         Ok(())
     }
 
     /// Writes buffered records to the file now (no fsync).
     pub fn flush(&self) -> io::Result<()> {
-        self.shared.flush().map(|_| ())
+        self.shared.flush().map(drop)
     }
 
     /// Flushes and fsyncs.
@@ -362,13 +387,19 @@ impl Aof {
         self.shared.wake.notify_one();
     }
 
-    /// Bytes of the file known to be on disk.
+    /// Bytes appended through this handle since it was opened (not a file
+    /// offset: it never goes back, even when a rewrite shrinks the file).
+    pub fn appended(&self) -> u64 {
+        self.shared.appended.load(Ordering::Acquire)
+    }
+
+    /// How many of the [`Aof::appended`] bytes are known to be on disk.
     pub fn durable(&self) -> u64 {
         self.shared.durable.load(Ordering::Acquire)
     }
 
-    /// Calls `notify(offset)` (from the writer thread) whenever the durable
-    /// offset advances.
+    /// Calls `notify(durable)` (from the writer thread, or from the thread
+    /// finishing a rewrite) whenever [`Aof::durable`] advances.
     pub fn on_durable(&self, notify: impl Fn(u64) + Send + Sync + 'static) {
         *self.shared.on_durable.lock() = Some(Box::new(notify));
     }

@@ -95,11 +95,12 @@ impl Aof {
         let len = reopened.metadata()?.len();
         *file = reopened;
         sh.size.store(len, Ordering::Release);
-        sh.durable.store(len, Ordering::Release);
         sh.written.store(len, Ordering::Release);
         sh.dirty.store(false, Ordering::Release);
         sh.generation.fetch_add(1, Ordering::AcqRel);
         drop(file);
+        // Every record appended so far is in the fsynced new file.
+        sh.mark_durable(sh.appended.load(Ordering::Acquire));
         sh.notify_written(len);
         Ok(len)
     }

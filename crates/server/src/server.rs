@@ -102,8 +102,9 @@ pub struct Server {
     pub clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     next_client_id: AtomicU64,
     pub shutdown: Notify,
-    /// The AOF's durable offset, for connections waiting on `appendfsync
-    /// always` (fed by the AOF writer thread).
+    /// [`Aof::durable`] (bytes appended since start that are on disk), for
+    /// connections waiting on `appendfsync always` (fed by the AOF writer
+    /// thread).
     pub durable: Arc<tokio::sync::watch::Sender<u64>>,
     pub shrink: crate::shrink::ShrinkState,
     /// Leader and follower replication state (INFO, ROLE, SERVER, metrics).
@@ -220,12 +221,14 @@ impl Server {
         }
     }
 
-    /// With `appendfsync always`, the offset a reply must wait for before it
-    /// may be sent: everything appended so far (`None`: nothing to wait for).
+    /// With `appendfsync always`, the [`Aof::durable`] count a reply must
+    /// wait for before it may be sent: everything appended so far (`None`:
+    /// nothing to wait for).
     pub fn durability_target(&self) -> Option<u64> {
         let aof = self.aof.as_ref()?;
-        (aof.fsync_policy() == tile38_aof::Fsync::Always && aof.durable() < aof.size())
-            .then(|| aof.size())
+        let appended = aof.appended();
+        (aof.fsync_policy() == tile38_aof::Fsync::Always && aof.durable() < appended)
+            .then_some(appended)
     }
 
     /// The one place every state-changing write passes through, under the
