@@ -636,7 +636,7 @@ proptest! {
     #[test]
     fn prop_fast_decimal_is_correctly_rounded(v in -1e9f64..1e9, places in 0usize..12) {
         let text = format!("{v:.places$}");
-        if let Some(fast) = super::parse::fast_decimal(text.as_bytes()) {
+        if let Some(fast) = super::parse::coords::fast_decimal(text.as_bytes()) {
             prop_assert_eq!(fast.to_bits(), text.parse::<f64>().unwrap().to_bits(), "{}", text);
         }
     }

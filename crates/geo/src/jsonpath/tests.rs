@@ -1,0 +1,268 @@
+//! JSET/JDEL editing cases, with the results sjson gives.
+
+use super::*;
+
+fn s(doc: &str, path: &str, v: &str) -> String {
+    set_str(doc, path, v).unwrap()
+}
+fn r(doc: &str, path: &str, v: &str) -> String {
+    set_raw(doc, path, v).unwrap()
+}
+fn d(doc: &str, path: &str) -> String {
+    delete(doc, path).unwrap()
+}
+
+#[test]
+fn set_string_members() {
+    let doc = s("", "hello", "world");
+    assert_eq!(doc, r#"{"hello":"world"}"#);
+    let doc = s(&doc, "hello", "planet");
+    assert_eq!(doc, r#"{"hello":"planet"}"#);
+    let doc = s(&doc, "user.name.last", "tom");
+    assert_eq!(doc, r#"{"hello":"planet","user":{"name":{"last":"tom"}}}"#);
+    let doc = s(&doc, "user.name.first", "andrew");
+    let want = r#"{"hello":"planet","user":{"name":{"last":"tom","first":"andrew"}}}"#;
+    assert_eq!(doc, want);
+    assert_eq!(
+        d(&doc, "user.name.last"),
+        r#"{"hello":"planet","user":{"name":{"first":"andrew"}}}"#
+    );
+}
+
+#[test]
+fn append_tags() {
+    let doc =
+        r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[-115,44]},"properties":{}}"#;
+    let doc = s(doc, "properties.tags.-1", "southwest");
+    assert_eq!(
+        doc,
+        r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[-115,44]},"properties":{"tags":["southwest"]}}"#
+    );
+    let doc = s(&doc, "properties.tags.-1", "united states");
+    let doc = s(&doc, "properties.tags.-1", "hot");
+    assert!(doc.ends_with(r#""properties":{"tags":["southwest","united states","hot"]}}"#));
+}
+
+#[test]
+fn arrays() {
+    let doc = r#"{"type":"Point","coordinates":[-115,33]}"#;
+    assert_eq!(
+        r(doc, "coordinates.1", "44"),
+        r#"{"type":"Point","coordinates":[-115,44]}"#
+    );
+    assert_eq!(s(r#"["a","b"]"#, "4", "x"), r#"["a","b",null,null,"x"]"#);
+    assert_eq!(
+        s(r#"{"a":["a","b"]}"#, "a.2", "x"),
+        r#"{"a":["a","b","x"]}"#
+    );
+    assert_eq!(s(r#"{"a":[]}"#, "a.2", "x"), r#"{"a":[null,null,"x"]}"#);
+    assert_eq!(r(r#"{"a":[ ]}"#, "a.-1", "1"), r#"{"a":[ 1]}"#);
+    assert_eq!(r("", "a.2.b", "1"), r#"{"a":[null,null,{"b":1}]}"#);
+    assert_eq!(r("", "a.-1.-1", "1"), r#"{"a":[[1]]}"#);
+    assert_eq!(r("", "0", "1"), "[1]");
+    // A numeric component is a key in an object; `:` forces a key.
+    assert_eq!(r(r#"{"a":{}}"#, "a.0", "1"), r#"{"a":{"0":1}}"#);
+    assert_eq!(r("", "a.:0", "1"), r#"{"a":{"0":1}}"#);
+    assert_eq!(r(r#"{"-1":2}"#, "-1", "1"), r#"{"-1":1}"#);
+    // Elements with spaces are re-joined compactly when padding (sjson).
+    assert_eq!(r("[1, 2]", "3", "9"), "[1,2,null,9]");
+    assert_eq!(set_raw("[1]", "x", "2"), Err(PathError::InvalidPath));
+}
+
+#[test]
+fn raw_values_verbatim() {
+    assert_eq!(r("", "hello", ".5"), r#"{"hello":.5}"#);
+    assert_eq!(r("{}", "hello", ".5"), r#"{"hello":.5}"#);
+    assert_eq!(r("", "hello", "1.0e10"), r#"{"hello":1.0e10}"#);
+    let doc = r("", "a.b.c", "1");
+    assert_eq!(doc, r#"{"a":{"b":{"c":1}}}"#);
+    assert_eq!(
+        r(&doc, "a.list", "[1,2,3]"),
+        r#"{"a":{"b":{"c":1},"list":[1,2,3]}}"#
+    );
+    assert_eq!(r("", "a.list", "[1,2,3]"), r#"{"a":{"list":[1,2,3]}}"#);
+    assert_eq!(r("", "a\\.b", "1"), r#"{"a.b":1}"#);
+    let doc = r(&r(&r("", "t", "true"), "f", "false"), "n", "null");
+    assert_eq!(doc, r#"{"t":true,"f":false,"n":null}"#);
+    // Untouched text keeps its spelling and whitespace.
+    let doc = "{ \"x\" : 1.0e10 ,\n \"y\": [ .5, 2 ] }";
+    assert_eq!(
+        r(doc, "y.1", "3"),
+        "{ \"x\" : 1.0e10 ,\n \"y\": [ .5, 3 ] }"
+    );
+    assert_eq!(
+        r(doc, "z", "3"),
+        "{ \"x\" : 1.0e10 ,\n \"y\": [ .5, 2 ] ,\"z\":3}"
+    );
+}
+
+#[test]
+fn string_escaping() {
+    assert_eq!(s("", "a", "x\"y"), r#"{"a":"x\"y"}"#);
+    assert_eq!(s("", "a", "<b>"), r#"{"a":"<b>"}"#);
+    assert_eq!(s("", "a", "<\n"), r#"{"a":"\u003c\n"}"#);
+    assert_eq!(s("", "a", "é"), r#"{"a":"é"}"#);
+    assert_eq!(s("", "k\"", "1"), r#"{"k\"":"1"}"#);
+}
+
+#[test]
+fn scalars_become_containers() {
+    assert_eq!(r(r#"{"a":5}"#, "a.b", "1"), r#"{"a":{"b":1}}"#);
+    assert_eq!(r(r#"{"a":"s"}"#, "a.1", "1"), r#"{"a":[null,1]}"#);
+    assert_eq!(r("5", "a", "1"), r#"{"a":1}"#);
+    assert_eq!(r("  \n", "a", "1"), r#"{"a":1}"#);
+    assert_eq!(r("nonsense", "a", "1"), r#"{"a":1}"#);
+}
+
+#[test]
+fn deletes() {
+    let doc = r#"{"a":1,"b":2,"c":3}"#;
+    assert_eq!(d(doc, "a"), r#"{"b":2,"c":3}"#);
+    assert_eq!(d(doc, "b"), r#"{"a":1,"c":3}"#);
+    assert_eq!(d(doc, "c"), r#"{"a":1,"b":2}"#);
+    assert_eq!(d(r#"{"a":1}"#, "a"), "{}");
+    assert_eq!(d(r#"{ "a" : 1 , "b":2}"#, "a"), r#"{ "b":2}"#);
+    assert_eq!(d(r#"{"a\"x":1,"b":2}"#, "b"), r#"{"a\"x":1}"#);
+    assert_eq!(d(r#"{"a\u002eb":1}"#, "a\\.b"), "{}");
+    let arr = r#"{"a":[1,[2],{"x":3}]}"#;
+    assert_eq!(d(arr, "a.0"), r#"{"a":[[2],{"x":3}]}"#);
+    assert_eq!(d(arr, "a.1"), r#"{"a":[1,{"x":3}]}"#);
+    assert_eq!(d(arr, "a.2"), r#"{"a":[1,[2]]}"#);
+    assert_eq!(d(arr, "a.-1"), r#"{"a":[1,[2]]}"#);
+    assert_eq!(d(arr, "a.2.x"), r#"{"a":[1,[2],{}]}"#);
+    assert_eq!(d("[5]", "0"), "[]");
+    for missing in ["z", "a.3", "a.0.q", "a.x", "a.-1.y", "a.1.0.0"] {
+        assert_eq!(d(arr, missing), arr, "{missing}");
+    }
+    assert_eq!(d("", "a"), "");
+    assert_eq!(d("[]", "-1"), "[]");
+}
+
+#[test]
+fn odd_paths() {
+    // An empty component is index 0 when building, key "" in objects.
+    assert_eq!(r("", "a.", "1"), r#"{"a":[1]}"#);
+    assert_eq!(r(r#"{"":2}"#, ".", "1"), r#"{"":[1]}"#);
+    assert_eq!(r("", ".a", "1"), r#"[{"a":1}]"#);
+    assert_eq!(r("{}", ".a", "1"), r#"{"":{"a":1}}"#);
+    assert_eq!(r("", "a\\b", "1"), r#"{"ab":1}"#);
+    assert_eq!(r("", "a\\\\b", "1"), r#"{"a\\b":1}"#);
+    // Deep paths are handled without recursion.
+    let path = vec!["k"; 2000].join(".");
+    let doc = r("", &path, "1");
+    assert_eq!(
+        doc,
+        format!("{}1{}", r#"{"k":"#.repeat(2000), "}".repeat(2000))
+    );
+    assert_eq!(r(&doc, &path, "2"), doc.replace('1', "2"));
+    assert_eq!(
+        d(&doc, &path),
+        format!("{}{{}}{}", r#"{"k":"#.repeat(1999), "}".repeat(1999))
+    );
+}
+
+#[test]
+fn path_errors() {
+    assert_eq!(set_raw("{}", "", "1"), Err(PathError::EmptyPath));
+    assert_eq!(delete("{}", ""), Err(PathError::EmptyPath));
+    for p in ["a.*", "a?", "#", "a.#.b", "@this", "a|b"] {
+        assert_eq!(set_str("{}", p, "x"), Err(PathError::InvalidPath), "{p}");
+        assert_eq!(delete("{}", p), Err(PathError::InvalidPath), "{p}");
+    }
+    assert_eq!(r("", "a\\*", "1"), r#"{"a*":1}"#);
+    assert_eq!(
+        set_raw("", "a.99999999999999999999999", "1"),
+        Err(PathError::InvalidPath)
+    );
+    assert_eq!(set_raw("[]", "2000000", "1"), Err(PathError::InvalidPath));
+    assert_eq!(PathError::EmptyPath.to_string(), "path cannot be empty");
+}
+
+#[test]
+fn get_raw_wraps_gjson() {
+    let doc = r#"{"a":{"b":[1, 2.50]}}"#;
+    assert_eq!(get_raw(doc, "a.b.1").as_deref(), Some("2.50"));
+    assert_eq!(get_raw(doc, "a.b"), Some("[1, 2.50]".to_string()));
+    assert_eq!(get_raw(doc, "a.c"), None);
+}
+
+#[test]
+fn json_numbers() {
+    for yes in [
+        "0", "3.14", "1.0e10", "-5", ".5", "-0", "1E+5", "2e-3", "-.5",
+    ] {
+        assert!(is_json_number(yes), "{yes}");
+    }
+    for no in [
+        "0123", "5.", "1e", "abc", "", "-", "+5", "1.e5", "1e+", "5 ", "0x1",
+    ] {
+        assert!(!is_json_number(no), "{no}");
+    }
+}
+
+mod props {
+    use super::super::*;
+    use proptest::prelude::*;
+
+    fn json() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("1".to_string()),
+            Just("-2.5e3".to_string()),
+            Just("null".to_string()),
+            Just("\"s\"".to_string()),
+            Just("\"a\\\"\"".to_string()),
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            let ws = prop_oneof![Just(""), Just(" "), Just("\n ")];
+            prop_oneof![
+                prop::collection::vec((inner.clone(), ws.clone()), 0..4).prop_map(|v| {
+                    let items: Vec<String> =
+                        v.into_iter().map(|(x, w)| format!("{w}{x}")).collect();
+                    format!("[{}]", items.join(","))
+                }),
+                prop::collection::vec(("[abc0-2]", inner, ws), 0..4).prop_map(|v| {
+                    let items: Vec<String> = v
+                        .into_iter()
+                        .map(|(k, x, w)| format!("{w}\"{k}\":{w}{x}"))
+                        .collect();
+                    format!("{{{}}}", items.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(doc in "[ {}\\[\\]\",:a-c0-9\\\\.-]{0,24}", path in "[a-c0-9.:\\\\*#-]{0,10}") {
+            let _ = set_raw(&doc, &path, "1");
+            let _ = set_str(&doc, &path, "x\"");
+            let _ = delete(&doc, &path);
+            let _ = is_json_number(&doc);
+        }
+
+        #[test]
+        fn set_then_get(doc in json(), path in "[abc0-2]{1,2}(\\.[abc0-2]{1,2}){0,3}", v in "[a-z<]{0,5}") {
+            // sjson refuses non-numeric keys for existing arrays.
+            let Ok(out) = set_str(&doc, &path, &v) else {
+                prop_assert!(set_raw(&doc, &path, "1").is_err());
+                return Ok(());
+            };
+            prop_assert!(gjson::valid(&out), "{}", out);
+            let got = gjson::get(&out, &path);
+            prop_assert_eq!(got.str(), v.as_str());
+            let out = set_raw(&doc, &path, "[1, 2.50]").unwrap();
+            let got = get_raw(&out, &path);
+            prop_assert_eq!(got.as_deref(), Some("[1, 2.50]"));
+            let gone = delete(&out, &path).unwrap();
+            prop_assert!(gjson::valid(&gone), "{}", gone);
+            prop_assert_eq!(delete(&doc, "zz").unwrap(), doc);
+        }
+
+        #[test]
+        fn delete_existing(doc in json(), path in "[abc0-2](\\.[abc0-2]){0,3}") {
+            let out = delete(&doc, &path).unwrap();
+            prop_assert!(gjson::valid(&out), "{}", out);
+            prop_assert_eq!(out == doc, get_raw(&doc, &path).is_none());
+        }
+    }
+}
