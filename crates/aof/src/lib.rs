@@ -124,6 +124,9 @@ struct Shared {
     /// File size including pending bytes (Tile38's `aof_size`).
     size: AtomicU64,
     dirty: AtomicBool,
+    /// The writer is to fsync once whatever the policy (the policy changed:
+    /// replies may wait under the old one).
+    sync_asked: AtomicBool,
     stop: AtomicBool,
 }
 
@@ -148,19 +151,38 @@ impl Shared {
             let batch = std::mem::replace(&mut *pending, Vec::with_capacity(64 * 1024));
             (batch, end, seq)
         };
-        file.write_all(&batch)?;
-        self.dirty.store(true, Ordering::Release);
+        if let Err(e) = self.write_batch(&mut file, &batch) {
+            // Back to the front of the queue, for the next attempt.
+            let mut pending = self.pending.lock();
+            let mut batch = batch;
+            batch.extend_from_slice(&pending);
+            *pending = batch;
+            return Err(e);
+        }
         self.written.store(end, Ordering::Release);
         drop(file);
         self.notify_written(end);
         Ok((end, seq))
     }
 
+    /// Writes `batch` at the end of `file` (whose lock the caller holds).
+    /// A failed write (disk full) is cut off again, so that the file never
+    /// keeps half a record in front of the records written after it.
+    fn write_batch(&self, file: &mut File, batch: &[u8]) -> io::Result<()> {
+        self.dirty.store(true, Ordering::Release);
+        file.write_all(batch).inspect_err(|_| {
+            let _ = file.set_len(self.written.load(Ordering::Acquire));
+        })
+    }
+
     /// Flushes and fsyncs; marks everything written so far durable.
     fn sync(&self) -> io::Result<()> {
         let (_, seq) = self.flush()?;
         if self.dirty.swap(false, Ordering::AcqRel) {
-            self.file.lock().sync_data()?;
+            if let Err(e) = self.file.lock().sync_data() {
+                self.dirty.store(true, Ordering::Release);
+                return Err(e);
+            }
         }
         self.mark_durable(seq);
         Ok(())
@@ -170,10 +192,25 @@ impl Shared {
     /// never be written: nobody may wait for them).
     fn mark_durable(&self, seq: u64) {
         if self.durable.fetch_max(seq, Ordering::AcqRel) < seq {
+            // Sent under the lock, and the latest value rather than `seq`:
+            // two threads marking at once must not send the counter
+            // backwards.
             if let Some(notify) = &*self.on_durable.lock() {
-                notify(seq);
+                notify(self.durable.load(Ordering::Acquire));
             }
         }
+    }
+
+    /// Whether the writer has something to do: records to write, a sync
+    /// asked for, or (under `always`) records some other thread wrote
+    /// without fsyncing them (the expiry sweep's and `AOFMD5`'s flushes),
+    /// which replies may be waiting on. Call under the `pending` lock.
+    fn has_work(&self, pending: &[u8]) -> bool {
+        !pending.is_empty()
+            || self.stop.load(Ordering::Acquire)
+            || self.sync_asked.load(Ordering::Acquire)
+            || (self.policy() == Fsync::Always
+                && self.durable.load(Ordering::Acquire) < self.appended.load(Ordering::Acquire))
     }
 
     /// Counts `n` bytes just added to `pending` (call under its lock);
@@ -197,7 +234,7 @@ impl Shared {
         loop {
             {
                 let mut pending = self.pending.lock();
-                while pending.is_empty() && !self.stop.load(Ordering::Acquire) {
+                while !self.has_work(&pending) {
                     self.wake.wait(&mut pending);
                 }
             }
@@ -205,22 +242,14 @@ impl Shared {
                 let _ = self.flush();
                 return;
             }
-            let result = if self.policy() == Fsync::Always {
+            let asked = self.sync_asked.swap(false, Ordering::AcqRel);
+            let result = if asked || self.policy() == Fsync::Always {
                 // No extra wait: records arriving during the fsync form the
                 // next group.
                 self.sync()
             } else {
                 std::thread::sleep(COALESCE);
-                // `always` may have been set meanwhile (CONFIG SET), and a
-                // reply may wait on a record this flush wrote: nothing else
-                // would fsync it.
-                self.flush().and_then(|_| {
-                    if self.policy() == Fsync::Always {
-                        self.sync()
-                    } else {
-                        Ok(())
-                    }
-                })
+                self.flush().map(drop)
             };
             if let Err(e) = result {
                 tracing::error!("aof write: {e}");
@@ -261,6 +290,7 @@ impl Aof {
             file: Mutex::new(file),
             size: AtomicU64::new(size),
             dirty: AtomicBool::new(false),
+            sync_asked: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
         let s = shared.clone();
@@ -382,9 +412,15 @@ impl Aof {
     }
 
     /// Changes the policy (`CONFIG SET appendfsync`).
+    /// Replies waiting under the old policy are released by one fsync.
     pub fn set_fsync_policy(&self, policy: Fsync) {
-        self.shared.policy.store(policy.to_u8(), Ordering::Release);
-        self.shared.wake.notify_one();
+        let sh = &self.shared;
+        // Under the writer's lock, so that it cannot miss the wake-up
+        // between checking for work and waiting.
+        let _pending = sh.pending.lock();
+        sh.policy.store(policy.to_u8(), Ordering::Release);
+        sh.sync_asked.store(true, Ordering::Release);
+        sh.wake.notify_one();
     }
 
     /// Bytes appended through this handle since it was opened (not a file
@@ -438,8 +474,11 @@ impl Aof {
 
 impl Drop for Aof {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Release);
-        self.shared.wake.notify_one();
+        {
+            let _pending = self.shared.pending.lock();
+            self.shared.stop.store(true, Ordering::Release);
+            self.shared.wake.notify_one();
+        }
         if let Some(w) = self.writer.take() {
             let _ = w.join();
         }

@@ -8,7 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use tile38_proto::resp;
@@ -42,11 +42,15 @@ impl Aof {
     /// Starts a rewrite: creates `<aof>-shrink` and starts the side log.
     pub fn begin_rewrite(&self) -> io::Result<Rewrite> {
         let path = shrink_path(&self.shared.path);
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)?;
+        let mut opts = OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            // The AOF's own mode: it holds every object.
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(&path)?;
         *self.shared.side.lock() = Some(Vec::new());
         self.shared.capturing.store(true, Ordering::Release);
         Ok(Rewrite {
@@ -68,31 +72,43 @@ impl Aof {
     /// Completes a rewrite. The caller must hold off appends (the server
     /// holds its database write lock): the side log is appended, the new
     /// file fsynced and renamed over the AOF, and appends continue on it.
-    /// Returns the new size.
-    pub fn finish_rewrite(&self, mut rw: Rewrite) -> io::Result<u64> {
+    /// Returns the new size. On error the AOF is left as it was, holding
+    /// every record, and the rewrite is given up.
+    pub fn finish_rewrite(&self, rw: Rewrite) -> io::Result<u64> {
+        let path = rw.path.clone();
+        self.try_finish_rewrite(rw).inspect_err(|_| {
+            self.shared.capturing.store(false, Ordering::Release);
+            *self.shared.side.lock() = None;
+            let _ = std::fs::remove_file(path);
+        })
+    }
+
+    fn try_finish_rewrite(&self, mut rw: Rewrite) -> io::Result<u64> {
         let sh = &self.shared;
         let mut file = sh.file.lock();
         let side = {
             let mut pending = sh.pending.lock();
             // Records not yet written belong to the old file and, through
             // the side log, to the new one; nothing is pending afterwards.
-            file.write_all(&pending)?;
-            pending.clear();
+            if !pending.is_empty() {
+                sh.write_batch(&mut file, &pending)?;
+                sh.written
+                    .store(sh.size.load(Ordering::Acquire), Ordering::Release);
+                pending.clear();
+            }
             sh.capturing.store(false, Ordering::Release);
             sh.side.lock().take().unwrap_or_default()
         };
         rw.out.write_all(&side)?;
         let new = rw.out.into_inner().map_err(|e| e.into_error())?;
         new.sync_all()?;
+        let len = new.metadata()?.len();
         drop(new);
+        // Opened before the rename: nothing may fail after it, or appends
+        // would go on into the old file, which no longer has a name.
+        let reopened = OpenOptions::new().read(true).append(true).open(&rw.path)?;
         std::fs::rename(&rw.path, &sh.path)?;
-        if let Some(dir) = sh.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        let reopened = OpenOptions::new().read(true).append(true).open(&sh.path)?;
-        let len = reopened.metadata()?.len();
+        sync_dir(&sh.path);
         *file = reopened;
         sh.size.store(len, Ordering::Release);
         sh.written.store(len, Ordering::Release);
@@ -103,5 +119,17 @@ impl Aof {
         sh.mark_durable(sh.appended.load(Ordering::Acquire));
         sh.notify_written(len);
         Ok(len)
+    }
+}
+
+/// Fsyncs the directory holding `path`, so that a rename in it survives a
+/// power loss.
+fn sync_dir(path: &Path) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
+        tracing::warn!("fsync of {}: {e}", dir.display());
     }
 }

@@ -314,3 +314,90 @@ fn records_across_chunks_and_longer_than_a_chunk() {
     }
     std::fs::remove_file(&path).unwrap();
 }
+
+/// Polls until every appended byte is durable; false after 5 s.
+fn becomes_durable(aof: &Aof) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while aof.durable() < aof.appended() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    true
+}
+
+/// Under `always`, records another thread flushed without fsync (the
+/// expiry sweep, `AOFMD5`) still get their fsync, even when the writer
+/// finds nothing pending.
+#[test]
+fn always_fsyncs_records_flushed_by_other_threads() {
+    let path = tmp("always-flush");
+    let aof = Aof::open(&path).unwrap();
+    aof.set_fsync_policy(Fsync::Always);
+    for i in 0..300 {
+        aof.append([&b"SET"[..], b"k", format!("id{i}").as_bytes()].into_iter());
+        aof.flush().unwrap();
+        assert!(becomes_durable(&aof), "round {i}: never fsynced");
+    }
+    drop(aof);
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// A policy change fsyncs what replies may be waiting on: switching to
+/// `always` after a plain write, or away from `always` with a reply
+/// waiting (nothing would fsync it under `no`).
+#[test]
+fn policy_changes_release_waiting_records() {
+    let path = tmp("policy-switch");
+    let aof = Aof::open(&path).unwrap();
+    for i in 0..100 {
+        aof.set_fsync_policy(Fsync::No);
+        aof.append([&b"SET"[..], b"k", format!("a{i}").as_bytes()].into_iter());
+        aof.flush().unwrap();
+        aof.set_fsync_policy(Fsync::Always);
+        assert!(becomes_durable(&aof), "round {i}: no → always");
+        aof.append([&b"SET"[..], b"k", format!("b{i}").as_bytes()].into_iter());
+        aof.set_fsync_policy(Fsync::No);
+        assert!(becomes_durable(&aof), "round {i}: always → no");
+    }
+    drop(aof);
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// A rewrite that fails at the end leaves the AOF whole and appending.
+#[test]
+fn a_failed_rewrite_keeps_every_record() {
+    let path = tmp("rw-fail");
+    let aof = Aof::open(&path).unwrap();
+    aof.append([&b"SET"[..], b"k", b"before"].into_iter());
+    let rw = aof.begin_rewrite().unwrap();
+    aof.append([&b"SET"[..], b"k", b"during"].into_iter());
+    std::fs::remove_file(rewrite::shrink_path(&path)).unwrap();
+    assert!(aof.finish_rewrite(rw).is_err());
+    aof.append([&b"SET"[..], b"k", b"after"].into_iter());
+    aof.sync().unwrap();
+    assert_eq!(aof.durable(), aof.appended());
+    let mut seen = Vec::new();
+    load(&path, |a| {
+        seen.push(a.to_strings().join(" "));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, ["SET k before", "SET k during", "SET k after"]);
+    assert_eq!(aof.size(), std::fs::metadata(&path).unwrap().len());
+    // The next rewrite starts clean (no side log left over).
+    let mut rw = aof.begin_rewrite().unwrap();
+    rw.write([&b"SET"[..], b"k", b"compact"].into_iter())
+        .unwrap();
+    aof.finish_rewrite(rw).unwrap();
+    let mut seen = Vec::new();
+    load(&path, |a| {
+        seen.push(a.to_strings().join(" "));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, ["SET k compact"]);
+    drop(aof);
+    std::fs::remove_file(&path).unwrap();
+}

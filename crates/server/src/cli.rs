@@ -362,6 +362,9 @@ async fn run(
 
     let code = signals.wait(nohup).await;
     tracing::info!("Shutting down");
+    // No write may be acknowledged after the last fsync: writers wait on
+    // the database lock, held until the process exits.
+    std::mem::forget(server.db.write());
     if let Some(aof) = &server.aof {
         aof.sync()?;
     }
