@@ -381,6 +381,14 @@ impl Aof {
         self.shared.generation.load(Ordering::Acquire)
     }
 
+    /// A read handle on the file with the [`Aof::generation`] its bytes
+    /// belong to (taken together: a rewrite renames the new file into
+    /// place before it bumps the generation, both under the file lock).
+    pub fn reader(&self) -> io::Result<(File, u64)> {
+        let _file = self.shared.file.lock();
+        Ok((File::open(&self.shared.path)?, self.generation()))
+    }
+
     /// Calls `notify(offset)` (from the writer thread) whenever records
     /// reach the file, and after the file was replaced.
     pub fn on_written(&self, notify: impl Fn(u64) + Send + Sync + 'static) {

@@ -33,8 +33,9 @@ pub struct ConnState {
     /// for the fsync).
     pub wrote: bool,
     /// `AOF pos` turned this connection into a replication stream from
-    /// that offset (after the pending replies are sent).
-    pub takeover: Option<u64>,
+    /// that offset of that AOF generation (after the pending replies are
+    /// sent).
+    pub takeover: Option<(u64, u64)>,
 }
 
 impl ConnState {
@@ -121,10 +122,10 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
                 conn.out.shrink_to(16 * 1024);
             }
         }
-        if let Some(pos) = conn.state.takeover.take() {
+        if let Some(from) = conn.state.takeover.take() {
             // Anything the follower sent after `AOF` ends the stream.
             if inbuf.is_empty() {
-                crate::repl::leader::stream(server.clone(), stream, client.clone(), pos).await;
+                crate::repl::leader::stream(server.clone(), stream, client.clone(), from).await;
             }
             server.unregister_client(client.id);
             return;

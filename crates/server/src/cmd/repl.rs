@@ -152,6 +152,9 @@ impl ConnCommand<'_> for AofCmd {
 
     fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
         let aof = cx.server.aof.as_ref().ok_or(Error::AofDisabled)?;
+        // Before the size check: a rewrite in between makes `pos` an offset
+        // of another file, and the stream then ends at once.
+        let generation = aof.generation();
         if self.pos > aof.size() {
             return Err(Error::PosTooBig);
         }
@@ -161,7 +164,7 @@ impl ConnCommand<'_> for AofCmd {
         out.buf.extend_from_slice(b"+OK\r\n");
         out.raw = true;
         out.close = true;
-        cx.conn.takeover = Some(self.pos);
+        cx.conn.takeover = Some((self.pos, generation));
         Ok(())
     }
 }

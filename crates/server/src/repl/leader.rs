@@ -24,15 +24,21 @@ const CHUNK: usize = 256 * 1024;
 /// Wake-up interval when no new bytes were announced (Tile38: 250 ms).
 const POLL: Duration = Duration::from_millis(250);
 
-/// Streams the AOF from `pos` until the follower goes away. `+OK` has
-/// already been sent.
-pub async fn stream(server: Arc<Server>, mut sock: TcpStream, client: Arc<ClientInfo>, pos: u64) {
+/// Streams the AOF from `pos` (an offset in AOF generation `generation`)
+/// until the follower goes away. `+OK` has already been sent.
+pub async fn stream(
+    server: Arc<Server>,
+    mut sock: TcpStream,
+    client: Arc<ClientInfo>,
+    (pos, generation): (u64, u64),
+) {
     let Some(aof) = &server.aof else {
         return;
     };
-    let generation = aof.generation();
-    let file = match std::fs::File::open(aof.path()) {
-        Ok(f) => f,
+    let file = match aof.reader() {
+        Ok((f, g)) if g == generation => f,
+        // Replaced since `AOF pos` was checked: the follower reconnects.
+        Ok(_) => return,
         Err(e) => {
             tracing::warn!("aof stream: {e}");
             return;
