@@ -478,3 +478,84 @@ fn acknowledged_write_is_in_the_aof_file() {
         assert_eq!(on_disk(), want);
     }
 }
+
+/// A crash can leave the AOF extended with zeros. They are cut at load, so
+/// new records follow the last valid one: the next load is clean and a
+/// follower streaming the file byte for byte never meets a `\0`.
+#[test]
+fn zero_filled_tail_is_cut_on_load() {
+    let dir = temp_dir("zerotail");
+    let mut good = resp_cmd(&["SET", "fleet", "z1", "POINT", "1", "2"]);
+    good.extend(resp_cmd(&["SET", "fleet", "z2", "POINT", "3", "4"]));
+    let mut data = good.clone();
+    data.extend_from_slice(&[0; 8192]);
+    std::fs::write(aof(&dir), &data).unwrap();
+
+    let srv = TestServer::start_in(&dir, &[]);
+    let logs = srv.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("Truncating 8192 zero bytes at the end of the file")),
+        "{logs:?}"
+    );
+    assert_eq!(std::fs::read(aof(&dir)).unwrap(), good, "zeros must be cut");
+    let mut c = srv.resp();
+    assert_eq!(
+        c.cmd(&["SET", "fleet", "z3", "POINT", "5", "6"]),
+        b"+OK\r\n"
+    );
+    good.extend(resp_cmd(&["SET", "fleet", "z3", "POINT", "5", "6"]));
+    assert!(wait_until(Duration::from_secs(5), || std::fs::read(aof(
+        &dir
+    ))
+    .unwrap()
+        == good));
+
+    let follower = TestServer::start(&[]);
+    let port = srv.port.to_string();
+    assert_eq!(
+        follower.resp().cmd(&["FOLLOW", "127.0.0.1", &port]),
+        b"+OK\r\n"
+    );
+    let mut f = follower.resp();
+    let caught_up = wait_until(Duration::from_secs(10), || {
+        f.cmd(&["HEALTHZ"]) == b"+OK\r\n" && f.cmd(&["SCAN", "fleet", "COUNT"]) == b":3\r\n"
+    });
+    assert!(caught_up, "follower: {}", f.cmd_str(&["SERVER"]));
+    drop(follower);
+
+    stop(srv);
+    let srv = TestServer::start_in(&dir, &[]);
+    assert!(!srv.logs().iter().any(|l| l.contains("Truncating")));
+    assert_eq!(srv.resp().cmd(&["SCAN", "fleet", "COUNT"]), b":3\r\n");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A bulk length corrupted to point past the end of the file is not a torn
+/// tail when complete records follow: cutting would drop them.
+#[test]
+fn corrupt_length_past_the_end_is_refused() {
+    let dir = temp_dir("pasteof");
+    let first = resp_cmd(&["SET", "fleet", "a", "POINT", "1", "2"]);
+    let next = resp_cmd(&["SET", "fleet", "c", "POINT", "1", "2"]);
+    for bad in [
+        &b"*6\r\n$3\r\nSET\r\n$5\r\nfleet\r\n$9999\r\nb\r\n"[..],
+        b"*6\r\n$3\r\nSET\r\n$5\r\nfleet\r\n$1\r\nb\r\n$5\r\nPOINT\r\n$1\r\n1\r\n$999\r\n2\r\n",
+    ] {
+        let data = [&first[..], bad, &next, &next].concat();
+        std::fs::write(aof(&dir), &data).unwrap();
+        let logs = refused_start(&dir);
+        let (at, after) = (first.len(), first.len() + bad.len());
+        assert!(
+            logs.contains(&format!("cannot be loaded at byte offset {at}")),
+            "{logs}"
+        );
+        assert!(
+            logs.contains(&format!("record starts after it at byte offset {after}")),
+            "{logs}"
+        );
+        assert_eq!(std::fs::read(aof(&dir)).unwrap(), data, "nothing is cut");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,10 +1,20 @@
 //! Replaying an AOF at startup: the file is read in chunks and its records
 //! framed with the network parser (RESP, native and plain-text lines are
-//! all accepted). `0x00` bytes at a record boundary are skipped (zero-filled
-//! tails), a torn final record is cut off the file with a warning once
-//! everything before it applied, any other framing error or a failed
-//! command stops the load at that record's offset, leaving the file as it
-//! was. Files over 64 MiB log their progress.
+//! all accepted). Files over 64 MiB log their progress. How a load ends:
+//!
+//! * Zero bytes that end the file (a crash on some filesystems leaves a file
+//!   extended with zeros) are cut off with a warning once everything before
+//!   them applied, so that new records follow the last one and a follower
+//!   streaming the file never meets them. Zeros met at a record boundary
+//!   before other records are skipped, as Tile38 does.
+//! * A torn final record (one that the end of the file, or of its data
+//!   before a zero-filled tail, leaves incomplete) is cut off too, unless a
+//!   complete RESP record starts somewhere after its start: then its length
+//!   was corrupted, not torn, and cutting would drop valid records.
+//! * Any other framing error, or a failed command, stops the load at that
+//!   record's offset and leaves the file as it was. A framing error is
+//!   reported as soon as it is met: more bytes never mend one, so the window
+//!   only grows for an incomplete record.
 //!
 //! * [`load`]: frames and applies on the calling thread.
 //! * [`load_pipelined`]: frames and `prepare`s on a second thread, batches
@@ -12,7 +22,7 @@
 //!   overlap on two cores.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -54,7 +64,8 @@ impl From<io::Error> for LoadError {
 pub struct LoadStats {
     pub commands: u64,
     pub bytes: u64,
-    /// Bytes of an incomplete final record that were cut off.
+    /// Bytes cut off the end of the file: the zeros that ended it and/or
+    /// an incomplete final record.
     pub truncated: u64,
 }
 
@@ -64,10 +75,11 @@ const PROGRESS: u64 = 64 << 20;
 /// Bytes read from the file at a time.
 const CHUNK: usize = 4 << 20;
 
-/// The file, read a chunk at a time into a window that starts at the
-/// record being framed.
+/// The file up to its zero-filled tail, read a chunk at a time into a
+/// window that starts at the record being framed.
 struct Window {
-    file: Option<File>,
+    /// Limited to the bytes before the zero-filled tail.
+    file: Option<io::Take<File>>,
     buf: Vec<u8>,
     /// Bytes of `buf` holding file data.
     filled: usize,
@@ -75,6 +87,7 @@ struct Window {
     base: u64,
     /// Size of the file when it was opened.
     size: u64,
+    /// Set when every byte before the zero-filled tail was read.
     eof: bool,
 }
 
@@ -82,9 +95,10 @@ impl Window {
     /// The file at `path`; a missing file is empty.
     fn open(path: &Path) -> Result<Window, LoadError> {
         let (file, size) = match File::open(path) {
-            Ok(f) => {
+            Ok(mut f) => {
                 let size = f.metadata()?.len();
-                (Some(f), size)
+                let data = zero_tail_start(&mut f, size)?;
+                (Some(f.take(data)), size)
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => (None, 0),
             Err(e) => return Err(e.into()),
@@ -128,6 +142,49 @@ impl Window {
     }
 }
 
+/// Where the zero bytes that end the file start (`size` when it ends
+/// otherwise), read backwards from the end; leaves `file` at its start.
+fn zero_tail_start(file: &mut File, size: u64) -> io::Result<u64> {
+    let mut buf = vec![0; 64 << 10];
+    let mut end = size;
+    while end > 0 {
+        let n = end.min(buf.len() as u64) as usize;
+        file.seek(SeekFrom::Start(end - n as u64))?;
+        file.read_exact(&mut buf[..n])?;
+        if let Some(last) = buf[..n].iter().rposition(|&b| b != 0) {
+            end = end - n as u64 + last as u64 + 1;
+            break;
+        }
+        end -= n as u64;
+    }
+    file.rewind()?;
+    Ok(end)
+}
+
+/// Where the first complete RESP record (`*<n>\r\n$…`, with arguments)
+/// starts in `data` after its first byte, if any. Runs only on an
+/// incomplete final record, which `data` starts with.
+fn complete_record_after(data: &[u8], limits: &Limits) -> Option<usize> {
+    let mut args = Args::new();
+    let mut from = 1;
+    while let Some(i) = data[from..].iter().position(|&b| b == b'*') {
+        let at = from + i;
+        from = at + 1;
+        let digits = data[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits > 0
+            && data[from + digits..].starts_with(b"\r\n$")
+            && matches!(parse_next(&data[at..], &mut args, limits), Ok(Some(_)))
+            && !args.is_empty()
+        {
+            return Some(at);
+        }
+    }
+    None
+}
+
 /// Walks the records of a file.
 struct Framer {
     win: Window,
@@ -136,6 +193,9 @@ struct Framer {
     limits: Limits,
     commands: u64,
     next_report: u64,
+    /// File offset after the last complete record: only zeros and a torn
+    /// record may follow it when the file ends.
+    valid: u64,
     /// The rest of the file is an incomplete record.
     torn: bool,
 }
@@ -148,14 +208,14 @@ impl Framer {
             limits: Limits::default(),
             commands: 0,
             next_report: PROGRESS,
+            valid: 0,
             torn: false,
         }
     }
 
     /// Frames the next command into `args`; returns its file offset, or
-    /// `None` at the end of the file or at a torn tail. A record that does
-    /// not parse is judged with every byte after it that the file has, as
-    /// if the file had been read whole.
+    /// `None` at the end of the file or at a torn tail. The window grows
+    /// only while a record is incomplete: a framing error is final.
     fn next(&mut self, args: &mut Args) -> Result<Option<u64>, LoadError> {
         loop {
             if self.pos == self.win.filled {
@@ -178,23 +238,36 @@ impl Framer {
             }
             let data = &self.win.buf[self.pos..self.win.filled];
             if data[0] == 0 {
-                // Zero-filled tails (preallocation, crashes) are skipped, as Tile38 does.
-                self.pos += 1;
+                // Zeros before more records (a crash, preallocation) are
+                // skipped, as Tile38 does.
+                self.pos += data.iter().position(|&b| b != 0).unwrap_or(data.len());
                 continue;
             }
             match parse_next(data, args, &self.limits) {
                 Ok(Some(frame)) => {
                     self.pos += frame.consumed;
+                    self.valid = self.win.base + self.pos as u64;
                     if !args.is_empty() {
                         self.commands += 1;
                         return Ok(Some(at));
                     }
                 }
-                Ok(None) | Err(_) if !self.win.eof => {
+                Ok(None) if !self.win.eof => {
                     self.win.refill(self.pos)?;
                     self.pos = 0;
                 }
                 Ok(None) => {
+                    // The window holds the rest of the file's data.
+                    if let Some(next) = complete_record_after(data, &self.limits) {
+                        return Err(LoadError::Command {
+                            offset: at,
+                            message: format!(
+                                "Protocol error: the record runs past the end of the file, \
+                                 yet a complete record starts after it at byte offset {}",
+                                at + next as u64
+                            ),
+                        });
+                    }
                     self.torn = true;
                     return Ok(None);
                 }
@@ -210,47 +283,53 @@ impl Framer {
 
     /// Where framing ended.
     fn end(&self) -> End {
-        let pos = self.win.base + self.pos as u64;
         End {
             commands: self.commands,
-            pos,
-            // Torn: the window holds the rest of the file.
-            torn: self.torn.then_some((self.win.filled - self.pos) as u64),
+            valid: self.valid,
+            size: self.win.size,
+            torn: self.torn,
         }
     }
 }
 
-/// Where framing ended: after `commands` commands at byte `pos`, with
-/// `torn` bytes of an incomplete record after it.
+/// Where framing ended: after `commands` commands, the first `valid` bytes
+/// of a file of `size` bytes hold them; the rest is zeros and, when
+/// `torn`, an incomplete record.
 struct End {
     commands: u64,
-    pos: u64,
-    torn: Option<u64>,
+    valid: u64,
+    size: u64,
+    torn: bool,
 }
 
 impl End {
-    /// Once every command applied: cuts a torn tail off the file.
+    /// Once every command applied: cuts a torn record or zero-filled tail
+    /// off the file.
     fn finish(&self, path: &Path) -> Result<LoadStats, LoadError> {
-        let mut stats = LoadStats {
-            commands: self.commands,
-            bytes: self.pos,
-            truncated: 0,
-        };
-        if let Some(cut) = self.torn {
-            tracing::warn!("Truncating {cut} bytes due to an incomplete command");
+        let cut = self.size.saturating_sub(self.valid);
+        if cut > 0 {
+            if self.torn {
+                tracing::warn!("Truncating {cut} bytes due to an incomplete command");
+            } else {
+                tracing::warn!("Truncating {cut} zero bytes at the end of the file");
+            }
             OpenOptions::new()
                 .write(true)
                 .open(path)?
-                .set_len(self.pos)?;
-            stats.truncated = cut;
+                .set_len(self.valid)?;
         }
-        Ok(stats)
+        Ok(LoadStats {
+            commands: self.commands,
+            bytes: self.valid,
+            truncated: cut,
+        })
     }
 }
 
 /// Replays the AOF at `path` (missing file = empty), calling `apply` for each
-/// command in order. A torn final record is truncated from the file with a
-/// warning; any other framing error or an `apply` error stops the load.
+/// command in order. A torn final record and a zero-filled tail are
+/// truncated from the file with a warning; any other framing error or an
+/// `apply` error stops the load (see the module docs).
 pub fn load(
     path: &Path,
     mut apply: impl FnMut(&Args) -> Result<(), String>,
@@ -357,3 +436,6 @@ pub fn load_pipelined<T: Send>(
         }
     })
 }
+
+#[cfg(test)]
+mod tests;
