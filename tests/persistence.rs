@@ -1,7 +1,8 @@
 //! AOF persistence across restarts: every object type with fields and EX,
 //! FSET/DEL/PDEL/DROP/JSET/RENAME replayed byte-exactly after SIGTERM; the
 //! exact AOF record format; `--appendonly no`; `--appendfilename`; a torn
-//! last record is truncated; a corrupt AOF aborts startup; background
+//! last record and a zero-filled tail are truncated; a corrupt AOF (also a
+//! length running past the end with records after it) aborts startup; background
 //! expiry journals `del key id`; SIGKILL after acknowledged writes loses
 //! nothing that was acknowledged. Config-file persistence is in
 //! `persistence_config.rs`.

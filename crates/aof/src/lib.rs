@@ -20,7 +20,9 @@
 //!   grow that far.
 //! * [`load`] / [`load_pipelined`] replay a file with the network framing
 //!   parser (RESP, native and plain-text lines are all accepted) and
-//!   truncate a torn tail.
+//!   truncate a torn tail or a zero-filled one (a record running past the
+//!   end is cut only when no complete record follows it: otherwise it is
+//!   corruption, and loading stops with its offset).
 //! * [`Aof::md5`] serves `AOFMD5 pos size` for followers.
 
 use std::fs::{File, OpenOptions};
