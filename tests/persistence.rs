@@ -560,3 +560,45 @@ fn corrupt_length_past_the_end_is_refused() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Zeros in the middle of a leader's AOF (kept, and skipped on load, as
+/// Tile38 does) do not stop a follower: it skips them too and mirrors
+/// them, so its AOF stays a byte copy of the leader's.
+#[test]
+fn a_follower_streams_past_zeros_inside_the_leaders_aof() {
+    let dir = temp_dir("zeromid");
+    let data = [
+        resp_cmd(&["SET", "fleet", "m1", "POINT", "1", "2"]),
+        vec![0; 300],
+        resp_cmd(&["SET", "fleet", "m2", "POINT", "3", "4"]),
+    ]
+    .concat();
+    std::fs::write(aof(&dir), &data).unwrap();
+    let srv = TestServer::start_in(&dir, &[]);
+    assert_eq!(srv.resp().cmd(&["SCAN", "fleet", "COUNT"]), b":2\r\n");
+    let follower = TestServer::start(&[]);
+    let port = srv.port.to_string();
+    let mut f = follower.resp();
+    assert_eq!(f.cmd(&["FOLLOW", "127.0.0.1", &port]), b"+OK\r\n");
+    let caught_up = wait_until(Duration::from_secs(10), || {
+        f.cmd(&["HEALTHZ"]) == b"+OK\r\n" && f.cmd(&["SCAN", "fleet", "COUNT"]) == b":2\r\n"
+    });
+    assert!(caught_up, "follower: {}", f.cmd_str(&["SERVER"]));
+    assert_eq!(
+        srv.resp().cmd(&["SET", "fleet", "m3", "POINT", "5", "6"]),
+        b"+OK\r\n"
+    );
+    let leader_aof = || std::fs::read(aof(&dir)).unwrap();
+    let mirrored = wait_until(Duration::from_secs(10), || {
+        f.cmd(&["SCAN", "fleet", "COUNT"]) == b":3\r\n"
+            && std::fs::read(aof(&follower.dir)).is_ok_and(|b| b == leader_aof())
+    });
+    assert!(
+        mirrored,
+        "the follower's AOF is the leader's, zeros included"
+    );
+    assert_eq!(leader_aof().iter().filter(|&&b| b == 0).count(), 300);
+    drop(follower);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}

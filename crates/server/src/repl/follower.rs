@@ -206,30 +206,51 @@ fn apply_batch(
     // The record bytes to mirror: everything except injected PUBLISH.
     let mut mirrored = 0u64;
     let mut run_start = 0;
+    let mut failed = None;
     while pos < buf.len() {
-        let Some(frame) = parse_next(&buf[pos..], args, limits).map_err(|e| e.to_string())? else {
-            break;
-        };
-        if frame.framing != Framing::Resp {
-            return Err("invalid multibulk".into());
+        if buf[pos] == 0 {
+            // Zero bytes a crash left in the leader's file, which its load
+            // skips: skipped here too, and mirrored like the records.
+            pos += buf[pos..].iter().take_while(|&&b| b == 0).count();
+            continue;
         }
+        let frame = match parse_next(&buf[pos..], args, limits) {
+            Ok(Some(frame)) if frame.framing == Framing::Resp => frame,
+            Ok(Some(_)) => {
+                failed = Some("invalid multibulk".to_string());
+                break;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                failed = Some(e.to_string());
+                break;
+            }
+        };
         if args.get(0).eq_ignore_ascii_case(b"publish") {
             mirrored += mirror(server, &buf[run_start..pos]);
             run_start = pos + frame.consumed;
         } else if !args.is_empty() {
-            crate::cmd::apply_replicated(server, &mut db, args)?;
+            if let Err(e) = crate::cmd::apply_replicated(server, &mut db, args) {
+                failed = Some(e);
+                break;
+            }
         }
         pos += frame.consumed;
         if pos - run_start > 4 << 20 {
             break;
         }
     }
+    // Also on failure: what was applied is in the AOF and the offset, so
+    // that a reconnect resumes after it rather than applying it twice.
     mirrored += mirror(server, &buf[run_start..pos]);
     drop(db);
     if mirrored > 0 {
         server.repl.applied(server.repl.offset() + mirrored);
     }
-    Ok(pos)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(pos),
+    }
 }
 
 fn mirror(server: &Server, records: &[u8]) -> u64 {
