@@ -13,13 +13,14 @@
 //! Records appended meanwhile are replayed after it (the AOF keeps a side
 //! log), so the only pause is the final swap under the write lock.
 //!
-//! Replaying the side log over the walk's output reproduces every write
-//! that names its objects (`set`, `del`, `drop`, `flushdb`, …: applied
-//! again over a later state they end in the same one), but not a rename:
-//! the walk lists keys once, so `rename zoo alpha` made while it runs can
-//! leave `zoo` gone when the walk reaches it and `alpha` never visited, and
-//! the replayed rename then has nothing to move. A rename therefore
-//! [invalidates](ShrinkState::invalidate) a running rewrite, which is
+//! Replaying the side log over the walk's output reproduces a write that
+//! ends in the same state when applied again over a later state (`set`,
+//! `del`, `fset`, `drop`, `flushdb`, …), but not two kinds: a rename (the
+//! walk lists keys once, so `rename zoo alpha` made while it runs can leave
+//! `zoo` gone when the walk reaches it and `alpha` never visited, and the
+//! replayed rename has nothing to move) and a JSET appending to an array
+//! (replayed over a walk that saw it, it appends twice). Those
+//! [invalidate](ShrinkState::invalidate) a running rewrite, which is
 //! abandoned at its end (the AOF untouched) and done again, up to
 //! [`ATTEMPTS`] times; the automatic trigger tries again later.
 //!
@@ -55,14 +56,15 @@ pub struct ShrinkState {
 
 impl ShrinkState {
     /// Marks a running rewrite as unusable; called, under the database
-    /// write lock, by writes that move a whole key (`RENAME`, `RENAMENX`).
-    /// Harmless when no rewrite runs: each rewrite clears it as it begins.
+    /// write lock, by writes its replay cannot reproduce (`RENAME`,
+    /// `RENAMENX`, appending `JSET`). Harmless when no rewrite runs: each
+    /// rewrite clears it as it begins.
     pub fn invalidate(&self) {
         self.invalidated.store(true, Ordering::Relaxed);
     }
 }
 
-/// Rewrites tried in a row when renames keep invalidating them.
+/// Rewrites tried in a row when writes keep invalidating them.
 pub const ATTEMPTS: u32 = 3;
 
 /// The background task: starts a rewrite on request or when [`due`].
@@ -108,7 +110,7 @@ pub fn start(server: &Arc<Server>) -> bool {
                 if !matches!(outcome, Ok(None)) {
                     break;
                 }
-                tracing::info!("AOF rewrite abandoned: a key was renamed meanwhile; retrying");
+                tracing::info!("AOF rewrite abandoned: a write it cannot reproduce was made meanwhile; retrying");
                 outcome = run(&s);
             }
             match outcome {
@@ -124,7 +126,7 @@ pub fn start(server: &Arc<Server>) -> bool {
                     );
                 }
                 Ok(None) => tracing::warn!(
-                    "AOF rewrite abandoned: a key was renamed meanwhile, {ATTEMPTS} times; giving up"
+                    "AOF rewrite abandoned {ATTEMPTS} times (writes it cannot reproduce); giving up"
                 ),
                 Err(e) => tracing::error!("AOF rewrite failed: {e}"),
             }
@@ -149,12 +151,12 @@ pub fn due(server: &Server) -> bool {
     pct > 0 && size >= min && size >= base.saturating_add(base / 100 * pct)
 }
 
-/// One rewrite: the new size, or `None` when a rename invalidated it.
+/// One rewrite: the new size, or `None` when it was invalidated.
 fn run(server: &Server) -> std::io::Result<Option<u64>> {
     let aof = server.aof.as_ref().expect("checked by start");
-    // Under the write lock, a rename lands either before the side log
-    // starts (the walk sees its result; the flag is cleared) or after (it
-    // is captured and sets the flag, which the finish below sees).
+    // Under the write lock, an invalidating write lands either before the
+    // side log starts (the walk sees its result; the flag is cleared) or
+    // after (it is captured and sets the flag, which the finish sees).
     let mut rw = {
         let _hold = server.db.write();
         server.shrink.invalidated.store(false, Ordering::Relaxed);
