@@ -11,8 +11,20 @@
 //!
 //! then one `sethook`/`setchan` per webhook and channel definition.
 //! Records appended meanwhile are replayed after it (the AOF keeps a side
-//! log), so the only pause is the final swap under the write lock. The
-//! automatic rewrite starts when the AOF has grown by
+//! log), so the only pause is the final swap under the write lock.
+//!
+//! Replaying the side log over the walk's output reproduces a write that
+//! ends in the same state when applied again over a later state (`set`,
+//! `del`, `fset`, `drop`, `flushdb`, …), but not two kinds: a rename (the
+//! walk lists keys once, so `rename zoo alpha` made while it runs can leave
+//! `zoo` gone when the walk reaches it and `alpha` never visited, and the
+//! replayed rename has nothing to move) and a JSET appending to an array
+//! (replayed over a walk that saw it, it appends twice). Those
+//! [invalidate](ShrinkState::invalidate) a running rewrite, which is
+//! abandoned at its end (the AOF untouched) and done again, up to
+//! [`ATTEMPTS`] times; the automatic trigger tries again later.
+//!
+//! The automatic rewrite starts when the AOF has grown by
 //! `auto-aof-rewrite-percentage` % over its size after the last rewrite (or
 //! at startup) and is at least `auto-aof-rewrite-min-size`, as in Redis.
 
@@ -37,7 +49,23 @@ pub struct ShrinkState {
     pub count: AtomicU64,
     /// `AOFSHRINK` asks the background task (which owns a server handle).
     pub request: tokio::sync::Notify,
+    /// A write the walk cannot reproduce was made since the current
+    /// rewrite began. Set and read only under the database write lock.
+    invalidated: AtomicBool,
 }
+
+impl ShrinkState {
+    /// Marks a running rewrite as unusable; called, under the database
+    /// write lock, by writes its replay cannot reproduce (`RENAME`,
+    /// `RENAMENX`, appending `JSET`). Harmless when no rewrite runs: each
+    /// rewrite clears it as it begins.
+    pub fn invalidate(&self) {
+        self.invalidated.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Rewrites tried in a row when writes keep invalidating them.
+pub const ATTEMPTS: u32 = 3;
 
 /// The background task: starts a rewrite on request or when [`due`].
 pub async fn task(server: Arc<Server>) {
@@ -77,8 +105,16 @@ pub fn start(server: &Arc<Server>) -> bool {
         .name("aof-shrink".into())
         .spawn(move || {
             let started = Instant::now();
-            match run(&s) {
-                Ok(size) => {
+            let mut outcome = run(&s);
+            for _ in 1..ATTEMPTS {
+                if !matches!(outcome, Ok(None)) {
+                    break;
+                }
+                tracing::info!("AOF rewrite abandoned: a write it cannot reproduce was made meanwhile; retrying");
+                outcome = run(&s);
+            }
+            match outcome {
+                Ok(Some(size)) => {
                     s.shrink.base_size.store(size, Ordering::Release);
                     s.shrink
                         .last_secs
@@ -89,6 +125,9 @@ pub fn start(server: &Arc<Server>) -> bool {
                         started.elapsed().as_secs_f64()
                     );
                 }
+                Ok(None) => tracing::warn!(
+                    "AOF rewrite abandoned {ATTEMPTS} times (writes it cannot reproduce); giving up"
+                ),
                 Err(e) => tracing::error!("AOF rewrite failed: {e}"),
             }
             s.shrink.running.store(false, Ordering::Release);
@@ -112,19 +151,24 @@ pub fn due(server: &Server) -> bool {
     pct > 0 && size >= min && size >= base.saturating_add(base / 100 * pct)
 }
 
-fn run(server: &Server) -> std::io::Result<u64> {
+/// One rewrite: the new size, or `None` when it was invalidated.
+fn run(server: &Server) -> std::io::Result<Option<u64>> {
     let aof = server.aof.as_ref().expect("checked by start");
-    let mut rw = aof.begin_rewrite()?;
-    match write_objects(server, &mut rw) {
-        Ok(()) => {
-            let _hold = server.db.write();
-            aof.finish_rewrite(rw)
-        }
-        Err(e) => {
-            aof.abort_rewrite(rw);
-            Err(e)
-        }
+    // Under the write lock, an invalidating write lands either before the
+    // side log starts (the walk sees its result; the flag is cleared) or
+    // after (it is captured and sets the flag, which the finish sees).
+    let mut rw = {
+        let _hold = server.db.write();
+        server.shrink.invalidated.store(false, Ordering::Relaxed);
+        aof.begin_rewrite()?
+    };
+    let walked = write_objects(server, &mut rw);
+    let _hold = server.db.write();
+    if walked.is_err() || server.shrink.invalidated.load(Ordering::Relaxed) {
+        aof.abort_rewrite(rw);
+        return walked.map(|()| None);
     }
+    aof.finish_rewrite(rw).map(Some)
 }
 
 fn write_objects(server: &Server, rw: &mut Rewrite) -> std::io::Result<()> {

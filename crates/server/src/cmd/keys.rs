@@ -74,7 +74,8 @@ impl ReadCommand<'_> for Type {
 }
 
 /// `RENAME` and `RENAMENX` share parsing; `nx` refuses an existing target.
-/// Both refuse a key that a hook or channel watches (`cmd::hooks`).
+/// Both refuse a key that a hook or channel watches (`cmd::hooks`), and
+/// both invalidate a running AOF rewrite (`crate::shrink`).
 pub struct Rename {
     key: Vec<u8>,
     new_key: Vec<u8>,
@@ -109,6 +110,8 @@ impl WriteCommand<'_> for Rename {
             return Ok(false);
         }
         if self.key != self.new_key {
+            // A running AOF rewrite cannot reproduce a moved key.
+            cx.server.shrink.invalidate();
             let col = cx.db.remove(&self.key).expect("checked above");
             cx.db.insert(&self.new_key, col);
         }
