@@ -426,3 +426,62 @@ fn an_array_append_during_a_rewrite_is_not_doubled() {
     srv.terminate();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A FOLLOW while a rewrite runs: the AOF becomes the leader's copy, so the
+/// rewrite (of the old data) must not be swapped in at its end.
+#[test]
+fn a_follow_during_a_rewrite_gives_the_rewrite_up() {
+    let leader = TestServer::start(&[]);
+    let mut l = leader.redis();
+    let _: () = redis::cmd("SET")
+        .arg("lead")
+        .arg("x")
+        .arg("POINT")
+        .arg(1)
+        .arg(2)
+        .query(&mut l)
+        .unwrap();
+    let srv = TestServer::start(&[]);
+    let mut c = srv.redis();
+    let in_progress = |c: &mut redis::Connection| {
+        let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
+        info.contains("aof_rewrite_in_progress:1")
+    };
+    let mut followed = false;
+    for _ in 0..10 {
+        fill_fleet(&mut c);
+        let done = rewrites(&srv);
+        let reply: String = redis::cmd("AOFSHRINK").query(&mut c).unwrap();
+        assert_eq!(reply, "OK");
+        assert!(wait_until(Duration::from_secs(5), || in_progress(&mut c)
+            || rewrites(&srv) > done));
+        if in_progress(&mut c) {
+            let reply: String = redis::cmd("FOLLOW")
+                .arg("127.0.0.1")
+                .arg(leader.port)
+                .query(&mut c)
+                .unwrap();
+            assert_eq!(reply, "OK");
+            followed = true;
+            break;
+        }
+    }
+    assert!(followed, "no FOLLOW landed inside a rewrite");
+    assert!(
+        wait_until(Duration::from_secs(10), || srv.logs().iter().any(
+            |l| l.contains("AOF rewrite failed: the server now follows a leader")
+        )),
+        "{:?}",
+        srv.logs()
+    );
+    let leader_aof = std::fs::read(leader.dir.join("appendonly.aof")).unwrap();
+    let copied = wait_until(Duration::from_secs(10), || {
+        std::fs::read(srv.dir.join("appendonly.aof")).is_ok_and(|b| b == leader_aof)
+    });
+    assert!(copied, "the follower's AOF is its leader's");
+    let mut f = srv.resp();
+    assert!(wait_until(Duration::from_secs(10), || f.cmd(&["HEALTHZ"])
+        == b"+OK\r\n"));
+    assert_eq!(f.cmd(&["SCAN", "fleet", "COUNT"]), b":0\r\n");
+    assert_eq!(f.cmd(&["SCAN", "lead", "COUNT"]), b":1\r\n");
+}

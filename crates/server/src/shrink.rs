@@ -164,6 +164,11 @@ fn run(server: &Server) -> std::io::Result<Option<u64>> {
     };
     let walked = write_objects(server, &mut rw);
     let _hold = server.db.write();
+    if server.repl.following() {
+        // FOLLOW came meanwhile: the AOF is now its leader's copy.
+        aof.abort_rewrite(rw);
+        return Err(std::io::Error::other("the server now follows a leader"));
+    }
     if walked.is_err() || server.shrink.invalidated.load(Ordering::Relaxed) {
         aof.abort_rewrite(rw);
         return walked.map(|()| None);
