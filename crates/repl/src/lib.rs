@@ -156,6 +156,26 @@ impl ReplState {
         self.syncing.store(false, Ordering::Release);
     }
 
+    /// [`ReplState::mark_caught_up`] for the follow loop of `epoch` only: a
+    /// loop whose target was replaced must not declare the server caught
+    /// up with the new one. Returns whether it did.
+    pub fn mark_caught_up_in(&self, epoch: u64) -> bool {
+        let _target = self.target.lock();
+        let current = self.epoch() == epoch;
+        if current {
+            self.mark_caught_up();
+        }
+        current
+    }
+
+    /// [`ReplState::disconnected`] for the follow loop of `epoch` only.
+    pub fn disconnected_in(&self, epoch: u64) {
+        let _target = self.target.lock();
+        if self.epoch() == epoch {
+            self.disconnected();
+        }
+    }
+
     /// Records applied up to `offset`.
     pub fn applied(&self, offset: u64) {
         self.offset.store(offset, Ordering::Release);

@@ -114,6 +114,9 @@ pub struct Server {
     pub aof_written: Arc<tokio::sync::watch::Sender<u64>>,
     /// Wakes the follow loop when the follow target changes.
     pub follow_wake: Notify,
+    /// Held by the running follow loop: a new one (after FOLLOW) starts
+    /// only once the previous one has stopped touching the data.
+    pub follow_running: tokio::sync::Mutex<()>,
     /// This server's own handle, for commands that start background tasks.
     me: std::sync::OnceLock<std::sync::Weak<Server>>,
     /// Command timings for `--metrics-addr`.
@@ -189,6 +192,7 @@ impl Server {
             repl: Default::default(),
             aof_written,
             follow_wake: Notify::new(),
+            follow_running: tokio::sync::Mutex::new(()),
             me: Default::default(),
             metrics: Default::default(),
             next_client_id: AtomicU64::new(1),

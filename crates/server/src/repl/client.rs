@@ -12,6 +12,10 @@ use tokio::net::TcpStream;
 /// How long dialing and each handshake reply may take.
 pub const TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Idle time before TCP keepalive probes, and between them (3 unanswered
+/// probes end the connection: a dead leader is noticed in about 20 s).
+const KEEPALIVE: Duration = Duration::from_secs(5);
+
 /// A RESP reply.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -39,10 +43,21 @@ impl Value {
     }
 }
 
+/// Deepest array nesting accepted in a reply (a leader's replies nest at
+/// most once; a broken or hostile peer must not exhaust the stack).
+const MAX_DEPTH: usize = 4;
+/// Largest bulk string and array accepted in a reply.
+const MAX_BULK: i64 = 512 << 20;
+const MAX_ARRAY: i64 = 1 << 20;
+
 /// Parses one reply from the front of `buf`: `Ok(None)` = incomplete.
 pub fn parse_value(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
+    parse_nested(buf, 0)
+}
+
+fn parse_nested(buf: &[u8], depth: usize) -> Result<Option<(Value, usize)>, String> {
     fn line(buf: &[u8]) -> Option<(&[u8], usize)> {
-        let end = buf.windows(2).position(|w| w == b"\r\n")?;
+        let end = 1 + buf[1..].windows(2).position(|w| w == b"\r\n")?;
         Some((&buf[1..end], end + 2))
     }
     fn int(s: &[u8]) -> Result<i64, String> {
@@ -54,6 +69,9 @@ pub fn parse_value(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
     let Some(&kind) = buf.first() else {
         return Ok(None);
     };
+    if !b"+-:$*".contains(&kind) || depth > MAX_DEPTH {
+        return Err("invalid reply".into());
+    }
     let Some((head, used)) = line(buf) else {
         return Ok(None);
     };
@@ -66,6 +84,9 @@ pub fn parse_value(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
             if n < 0 {
                 return Ok(Some((Value::Bulk(None), used)));
             }
+            if n > MAX_BULK {
+                return Err("invalid reply".into());
+            }
             let end = used + n as usize;
             if buf.len() < end + 2 {
                 return Ok(None);
@@ -74,10 +95,13 @@ pub fn parse_value(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
         }
         b'*' => {
             let n = int(head)?;
+            if n > MAX_ARRAY {
+                return Err("invalid reply".into());
+            }
             let mut items = Vec::new();
             let mut at = used;
             for _ in 0..n.max(0) {
-                match parse_value(&buf[at..])? {
+                match parse_nested(&buf[at..], depth + 1)? {
                     Some((v, u)) => {
                         items.push(v);
                         at += u;
@@ -117,6 +141,14 @@ impl LeaderConn {
             Err(_) => return Err(format!("dial tcp {addr}: i/o timeout")),
         };
         let _ = stream.set_nodelay(true);
+        // An idle stream carries nothing: without probes, a leader whose
+        // host vanished (reset, partition) would never be noticed.
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(
+            &socket2::TcpKeepalive::new()
+                .with_time(KEEPALIVE)
+                .with_interval(KEEPALIVE)
+                .with_retries(3),
+        );
         let mut conn = LeaderConn {
             stream,
             buf: BytesMut::with_capacity(64 * 1024),
@@ -194,5 +226,14 @@ mod tests {
         assert_eq!(parse_value(b"$5\r\nab").unwrap(), None);
         assert!(parse_value(b"+OK\r\n").unwrap().unwrap().0.is_ok());
         assert!(parse_value(b"?\r\n").is_err());
+        // A broken or hostile peer: no panic, no deep recursion, no huge
+        // allocation.
+        assert!(parse_value(b"\r\n+OK\r\n").is_err());
+        assert_eq!(parse_value(b"+").unwrap(), None);
+        assert_eq!(parse_value(b"+\r").unwrap(), None);
+        assert_eq!(parse_value(b"+\r\n").unwrap().unwrap().1, 3);
+        assert!(parse_value(&b"*1\r\n".repeat(200_000)).is_err());
+        assert!(parse_value(b"$99999999999\r\n").is_err());
+        assert!(parse_value(b"*99999999999\r\n").is_err());
     }
 }

@@ -81,6 +81,7 @@ pub fn start(server: &Arc<Server>, target: Option<Target>) {
 }
 
 async fn follow_loop(server: Arc<Server>, epoch: u64) {
+    let _running = server.follow_running.lock().await;
     let mut delay = BACKOFF.0;
     while server.repl.epoch() == epoch {
         let mut streamed = false;
@@ -88,7 +89,7 @@ async fn follow_loop(server: Arc<Server>, epoch: u64) {
             Ok(()) => tracing::info!("follow: leader closed the stream"),
             Err(e) => tracing::warn!("follow: {e}"),
         }
-        server.repl.disconnected();
+        server.repl.disconnected_in(epoch);
         if streamed {
             delay = BACKOFF.0;
         }
@@ -105,8 +106,14 @@ async fn attempt(server: &Arc<Server>, epoch: u64, streamed: &mut bool) -> Resul
     let target = server.repl.target().ok_or("not following")?;
     let auth = server.config.props().leaderauth.clone();
     let mut conn = LeaderConn::connect(&target.host, target.port, &auth).await?;
-    let leader_size = validate(server, &conn.server_info().await?)?;
-    let pos = resume(server, &target, &auth).await?;
+    let info = conn.server_info().await?;
+    let leader_size = validate(server, &info)?;
+    let leader_id = info
+        .iter()
+        .find(|(k, _)| k == "id")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let pos = resume(server, epoch, &target, &auth).await?;
     if server.repl.epoch() != epoch {
         return Ok(());
     }
@@ -142,30 +149,38 @@ async fn attempt(server: &Arc<Server>, epoch: u64, streamed: &mut bool) -> Resul
     *streamed = true;
     server.repl.connected(pos, leader_size);
     tracing::info!("follow: streaming from {target} at {pos} (leader at {leader_size})");
-    let poller = tokio::spawn(poll_leader_size(server.clone(), target, auth));
-    let res = stream(server, epoch, conn, leader_size).await;
+    let mut poller = tokio::spawn(poll_leader(server.clone(), target, auth, leader_id));
+    let res = stream(server, epoch, conn, leader_size, &mut poller).await;
     poller.abort();
     res
 }
 
-/// Applies the live stream until it ends or the target changes.
+/// Applies the live stream until it ends, the target changes, or the
+/// poller finds the leader's history replaced.
 async fn stream(
     server: &Arc<Server>,
     epoch: u64,
     mut conn: LeaderConn,
     leader_size: u64,
+    poller: &mut tokio::task::JoinHandle<String>,
 ) -> Result<(), String> {
     use tokio::io::AsyncReadExt;
     let limits = Limits::default();
     let mut args = Args::new();
-    check_caught_up(server, leader_size);
     loop {
-        let used = apply_batch(server, &conn.buf, &mut args, &limits)?;
-        bytes::Buf::advance(&mut conn.buf, used);
-        check_caught_up(server, leader_size);
+        // Everything complete in the buffer first: a batch stops after
+        // 4 MiB, and the leader may send nothing more for a long time.
+        loop {
+            let used = apply_batch(server, epoch, &conn.buf, &mut args, &limits)?;
+            bytes::Buf::advance(&mut conn.buf, used);
+            if used == 0 || conn.buf.is_empty() {
+                break;
+            }
+        }
         if server.repl.epoch() != epoch {
             return Ok(());
         }
+        check_caught_up(server, epoch, leader_size);
         tokio::select! {
             r = conn.stream.read_buf(&mut conn.buf) => match r {
                 Ok(0) => return Ok(()),
@@ -173,11 +188,12 @@ async fn stream(
                 Err(e) => return Err(e.to_string()),
             },
             _ = server.follow_wake.notified() => {}
+            why = &mut *poller => return Err(why.unwrap_or_else(|e| e.to_string())),
         }
     }
 }
 
-fn check_caught_up(server: &Server, leader_size: u64) {
+fn check_caught_up(server: &Server, epoch: u64, leader_size: u64) {
     if !server.repl.caught_up() && server.repl.offset() >= leader_size {
         // Indexes deferred by a full resync are built in bulk before any
         // search may run.
@@ -185,8 +201,9 @@ fn check_caught_up(server: &Server, leader_size: u64) {
         if let Some(aof) = &server.aof {
             let _ = aof.flush();
         }
-        server.repl.mark_caught_up();
-        tracing::info!("follow: caught up at {}", server.repl.offset());
+        if server.repl.mark_caught_up_in(epoch) {
+            tracing::info!("follow: caught up at {}", server.repl.offset());
+        }
     }
 }
 
@@ -194,6 +211,7 @@ fn check_caught_up(server: &Server, leader_size: u64) {
 /// lock, mirrors them into the local AOF, and returns the bytes used.
 fn apply_batch(
     server: &Server,
+    epoch: u64,
     buf: &[u8],
     args: &mut Args,
     limits: &Limits,
@@ -202,6 +220,11 @@ fn apply_batch(
         return Ok(0);
     }
     let mut db = server.db.write();
+    // Under the lock: once FOLLOW (which waits for this lock) has
+    // answered, a replaced loop applies nothing more.
+    if server.repl.epoch() != epoch {
+        return Ok(0);
+    }
     let mut pos = 0;
     // The record bytes to mirror: everything except injected PUBLISH.
     let mut mirrored = 0u64;
@@ -263,7 +286,12 @@ fn mirror(server: &Server, records: &[u8]) -> u64 {
 /// Finds where to resume and makes the local state match it: keeps the
 /// AOF and data (resume at its end), or cuts the AOF and reloads, or drops
 /// everything.
-async fn resume(server: &Arc<Server>, target: &Target, auth: &str) -> Result<u64, String> {
+async fn resume(
+    server: &Arc<Server>,
+    epoch: u64,
+    target: &Target,
+    auth: &str,
+) -> Result<u64, String> {
     let local = match &server.aof {
         Some(aof) => aof.size(),
         None => 0,
@@ -301,13 +329,13 @@ async fn resume(server: &Arc<Server>, target: &Target, auth: &str) -> Result<u64
             tracing::warn!(
                 "follow: history differs from the leader's after {p}: truncating and reloading"
             );
-            rebuild(server, Some(p)).await
+            rebuild(server, epoch, Some(p)).await
         }
         Resume::Reset => {
             if local > 0 || !server.db.read().is_empty() {
                 tracing::warn!("follow: no common history with the leader: dropping local data");
             }
-            rebuild(server, None).await
+            rebuild(server, epoch, None).await
         }
     }
 }
@@ -322,11 +350,15 @@ fn local_md5(server: &Server, pos: u64, len: u64) -> Result<Option<String>, Stri
 /// Drops the data, cuts the AOF to `keep` bytes (`None`: empty) and
 /// reloads what is left (a torn last record is cut by the loader). Reads
 /// are refused meanwhile. Returns the new offset.
-async fn rebuild(server: &Arc<Server>, keep: Option<u64>) -> Result<u64, String> {
-    server.repl.resyncing(true);
+async fn rebuild(server: &Arc<Server>, epoch: u64, keep: Option<u64>) -> Result<u64, String> {
     let s = server.clone();
     tokio::task::spawn_blocking(move || -> Result<u64, String> {
         let mut db = s.db.write();
+        if s.repl.epoch() != epoch {
+            // FOLLOW changed meanwhile: this data is no longer ours to drop.
+            return Err("the follow target changed".into());
+        }
+        s.repl.resyncing(true);
         *db = tile38_collection::Database::new();
         if keep.is_none() {
             // Reads are refused until caught up: index once, at the end.
@@ -349,36 +381,39 @@ async fn rebuild(server: &Arc<Server>, keep: Option<u64>) -> Result<u64, String>
     .map_err(|e| e.to_string())?
 }
 
-/// Polls the leader's AOF size for the lag figures while streaming, and
-/// logs the lag when it stays above a second (at most every 10 s).
-async fn poll_leader_size(server: Arc<Server>, target: Target, auth: String) {
+/// Polls the leader's `SERVER` while streaming: its AOF size for the lag
+/// figures (the lag is logged when it stays above a second, at most every
+/// 10 s), and signs that its history was replaced behind an open stream
+/// (another id: a new process; an AOF shorter than what was applied: a
+/// restart with less data), which end the stream with the returned reason.
+async fn poll_leader(server: Arc<Server>, target: Target, auth: String, id: String) -> String {
     let mut last_report = std::time::Instant::now();
     loop {
         tokio::time::sleep(LAG_POLL).await;
         let Ok(mut conn) = LeaderConn::connect(&target.host, target.port, &auth).await else {
             continue;
         };
-        loop {
-            match conn.server_info().await {
-                Ok(info) => {
-                    if let Some(size) = info
-                        .iter()
-                        .find(|(k, _)| k == "aof_size")
-                        .and_then(|(_, v)| v.parse().ok())
-                    {
-                        server.repl.observe_leader(size);
-                    }
-                    let snap = server.repl.snapshot(0);
-                    if snap.lag_seconds > 1.0 && last_report.elapsed() > Duration::from_secs(10) {
-                        last_report = std::time::Instant::now();
-                        tracing::warn!(
-                            "follow: {:.1}s ({} bytes) behind the leader",
-                            snap.lag_seconds,
-                            snap.lag_bytes
-                        );
-                    }
+        while let Ok(info) = conn.server_info().await {
+            let get = |k: &str| info.iter().find(|(key, _)| key == k).map(|(_, v)| v);
+            if get("id").is_some_and(|now| *now != id) {
+                return "the leader's id changed: reconnecting".into();
+            }
+            if let Some(size) = get("aof_size").and_then(|v| v.parse::<u64>().ok()) {
+                if size < server.repl.offset() {
+                    return format!(
+                        "the leader's AOF ({size} bytes) is shorter than what was applied: reconnecting"
+                    );
                 }
-                Err(_) => break,
+                server.repl.observe_leader(size);
+            }
+            let snap = server.repl.snapshot(0);
+            if snap.lag_seconds > 1.0 && last_report.elapsed() > Duration::from_secs(10) {
+                last_report = std::time::Instant::now();
+                tracing::warn!(
+                    "follow: {:.1}s ({} bytes) behind the leader",
+                    snap.lag_seconds,
+                    snap.lag_bytes
+                );
             }
             tokio::time::sleep(LAG_POLL).await;
         }
