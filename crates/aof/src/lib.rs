@@ -351,7 +351,8 @@ impl Aof {
     }
 
     /// Cuts the file to `len` bytes (a follower dropping history its leader
-    /// no longer has). Buffered records are written first, then cut away.
+    /// no longer has). Buffered records are dropped, and `len` is capped to
+    /// the bytes already in the file.
     pub fn truncate(&self, len: u64) -> io::Result<()> {
         let sh = &self.shared;
         let file = sh.file.lock();

@@ -371,7 +371,16 @@ async fn rebuild(server: &Arc<Server>, epoch: u64, keep: Option<u64>) -> Result<
         aof.truncate(keep.unwrap_or(0)).map_err(|e| e.to_string())?;
         drop(db);
         if keep.is_some_and(|k| k > 0) {
-            crate::cmd::reload_aof(&s)?;
+            if let Err(e) = crate::cmd::reload_aof(&s) {
+                // Half loaded: the next attempt starts from nothing rather
+                // than resuming on top of it.
+                let mut db = s.db.write();
+                *db = tile38_collection::Database::new();
+                db.defer_indexes();
+                *s.hooks.lock() = Default::default();
+                aof.truncate(0).map_err(|e| e.to_string())?;
+                return Err(format!("reload: {e}"));
+            }
         }
         let size = aof.size();
         s.aof_written.send_replace(size);
