@@ -114,9 +114,10 @@ impl ReadCommand<'_> for Nearby {
         // Distance from the query point to the nearest point of a box: the
         // object is Tile38's point "a".
         // Ordered by the haversine term: the arcsine only for results.
+        let bound = BoxBound::new(qlat, qlon);
         let candidates = col
             .nearest_bounded(
-                move |r: &Rect| bbox_h_bound(r, qlat, qlon),
+                move |r: &Rect| bound.of(r),
                 move |r: &Rect| bbox_h(r, qlat, qlon),
             )
             .map(|(h, id, item)| (distance_from_h(h), id, item))
@@ -150,7 +151,13 @@ fn bbox_h(r: &Rect, qlat: f64, qlon: f64) -> f64 {
     haversine_h(lat, lon, qlat, qlon)
 }
 
-/// A lower bound of [`bbox_h`] for everything inside the box `r` (an index
+/// The bound for one query point, in a test's terms.
+#[cfg(test)]
+fn bbox_h_bound(r: &Rect, qlat: f64, qlon: f64) -> f64 {
+    BoxBound::new(qlat, qlon).of(r)
+}
+
+/// A lower bound of [`bbox_h`] for everything inside a box (an index
 /// node, page or entry), which orders the best-first walk. Each factor of
 /// the haversine term `sin²(Δφ/2) + cos φ·cos φq·sin²(Δλ/2)` is bounded on
 /// its own: the latitude gap to the box, the box's smallest `cos φ` (its
@@ -158,41 +165,69 @@ fn bbox_h(r: &Rect, qlat: f64, qlon: f64) -> f64 {
 /// short way round the globe. (The clamped point alone is not a bound: a
 /// point of the box nearer a pole can be nearer, and Tile38's results must
 /// come in distance order whatever the shape of the index.)
-fn bbox_h_bound(r: &Rect, qlat: f64, qlon: f64) -> f64 {
-    let (lat, lon) = clamp(r, qlat, qlon);
-    if lon == qlon || (r.min.x == r.max.x && r.min.y == r.max.y) {
-        return haversine_h(lat, lon, qlat, qlon);
+///
+/// What depends only on the query point is computed once per search: the
+/// bound runs for every index box the walk meets.
+#[derive(Clone, Copy)]
+struct BoxBound {
+    qlat: f64,
+    qlon: f64,
+    rad_qlat: f64,
+    cos_qlat: f64,
+}
+
+fn rad(deg: f64) -> f64 {
+    deg * std::f64::consts::PI / 180.0
+}
+
+impl BoxBound {
+    fn new(qlat: f64, qlon: f64) -> BoxBound {
+        BoxBound {
+            qlat,
+            qlon,
+            rad_qlat: rad(qlat),
+            // A bound need not be Go-exact: the hardware sine and cosine
+            // are cheaper, and the shave below covers their last-bit
+            // differences.
+            cos_qlat: rad(qlat).cos(),
+        }
     }
-    let (south, north) = (r.min.y.min(r.max.y), r.min.y.max(r.max.y));
-    let (west, east) = (r.min.x.min(r.max.x), r.min.x.max(r.max.x));
-    let on_earth = |l: f64| (-90.0..=90.0).contains(&l);
-    if !(on_earth(south) && on_earth(north) && on_earth(qlat)) {
-        return haversine_h(lat, qlon, qlat, qlon);
+
+    fn of(&self, r: &Rect) -> f64 {
+        let (qlat, qlon) = (self.qlat, self.qlon);
+        let (lat, lon) = clamp(r, qlat, qlon);
+        if lon == qlon || (r.min.x == r.max.x && r.min.y == r.max.y) {
+            return haversine_h(lat, lon, qlat, qlon);
+        }
+        let (south, north) = (r.min.y.min(r.max.y), r.min.y.max(r.max.y));
+        let (west, east) = (r.min.x.min(r.max.x), r.min.x.max(r.max.x));
+        let on_earth = |l: f64| (-90.0..=90.0).contains(&l);
+        if !(on_earth(south) && on_earth(north) && on_earth(qlat)) {
+            return haversine_h(lat, qlon, qlat, qlon);
+        }
+        let around = |d: f64| {
+            let d = d.abs();
+            let d = if d < 360.0 { d } else { d % 360.0 };
+            d.min(360.0 - d)
+        };
+        let dlon = if west <= qlon && qlon <= east {
+            0.0
+        } else {
+            around(qlon - west).min(around(qlon - east))
+        };
+        let polar = if south.abs() > north.abs() {
+            south
+        } else {
+            north
+        };
+        let (s1, s2) = (
+            ((self.rad_qlat - rad(lat)) / 2.0).sin(),
+            (rad(dlon) / 2.0).sin(),
+        );
+        // Shaved so rounding (the term is computed in another order than
+        // `haversine_h`) never lifts it above a point's exact term.
+        (s1 * s1 + s2 * s2 * rad(polar).cos() * self.cos_qlat) * (1.0 - 1e-9)
     }
-    let around = |d: f64| {
-        let d = d.abs() % 360.0;
-        d.min(360.0 - d)
-    };
-    let dlon = if west <= qlon && qlon <= east {
-        0.0
-    } else {
-        around(qlon - west).min(around(qlon - east))
-    };
-    let polar = if south.abs() > north.abs() {
-        south
-    } else {
-        north
-    };
-    let rad = |deg: f64| deg * std::f64::consts::PI / 180.0;
-    // A bound need not be Go-exact: the hardware sine and cosine are
-    // cheaper, and the shave below covers their last-bit differences.
-    let (s1, s2) = (
-        ((rad(qlat) - rad(lat)) / 2.0).sin(),
-        (rad(dlon) / 2.0).sin(),
-    );
-    // Shaved so rounding (the term is computed in another order than
-    // `haversine_h`) never lifts it above a point's exact term.
-    (s1 * s1 + s2 * s2 * rad(polar).cos() * rad(qlat).cos()) * (1.0 - 1e-9)
 }
 
 /// The point of a box nearest the query in each coordinate.
