@@ -104,3 +104,42 @@ fn following_another_leader_never_serves_the_old_ones_data() {
     writer.join().unwrap();
     assert_eq!(f.cmd(&["SCAN", "a", "COUNT"]), b":0\r\n");
 }
+
+/// The leader's address comes to point at another server while the old
+/// stream stays open and idle (a replaced pod behind a service, a host
+/// that vanished without a reset): the follower's SERVER poller sees
+/// another id and reconnects, instead of waiting on the old stream for
+/// ever.
+#[test]
+fn a_leader_replaced_behind_an_idle_stream_is_noticed() {
+    let a = TestServer::start(&[]);
+    assert_eq!(
+        a.resp().cmd(&["SET", "a", "x", "POINT", "1", "2"]),
+        b"+OK\r\n"
+    );
+    let relay = tile38::relay::Relay::start(a.port);
+    let follower = TestServer::start(&[]);
+    let reply = follower
+        .resp()
+        .cmd_str(&["FOLLOW", "127.0.0.1", &relay.port.to_string()]);
+    assert_eq!(reply, "+OK\r\n");
+    let mut f = follower.resp();
+    assert!(wait_until(WAIT, || healthy(&follower)
+        && f.cmd(&["SCAN", "a", "COUNT"]) == b":1\r\n"));
+    let b = TestServer::start(&[]);
+    assert_eq!(
+        b.resp().cmd(&["SET", "b", "y", "POINT", "3", "4"]),
+        b"+OK\r\n"
+    );
+    relay.retarget(b.port);
+    let moved = wait_until(WAIT, || {
+        healthy(&follower)
+            && f.cmd(&["SCAN", "b", "COUNT"]) == b":1\r\n"
+            && f.cmd(&["SCAN", "a", "COUNT"]) == b":0\r\n"
+    });
+    assert!(moved, "{:?}", follower.logs());
+    assert!(follower
+        .logs()
+        .iter()
+        .any(|l| l.contains("the leader's id changed")));
+}

@@ -149,7 +149,8 @@ async fn attempt(server: &Arc<Server>, epoch: u64, streamed: &mut bool) -> Resul
     *streamed = true;
     server.repl.connected(pos, leader_size);
     tracing::info!("follow: streaming from {target} at {pos} (leader at {leader_size})");
-    let mut poller = tokio::spawn(poll_leader(server.clone(), target, auth, leader_id));
+    let leader = (leader_id, leader_size);
+    let mut poller = tokio::spawn(poll_leader(server.clone(), target, auth, leader));
     let res = stream(server, epoch, conn, leader_size, &mut poller).await;
     poller.abort();
     res
@@ -392,10 +393,18 @@ async fn rebuild(server: &Arc<Server>, epoch: u64, keep: Option<u64>) -> Result<
 
 /// Polls the leader's `SERVER` while streaming: its AOF size for the lag
 /// figures (the lag is logged when it stays above a second, at most every
-/// 10 s), and signs that its history was replaced behind an open stream
-/// (another id: a new process; an AOF shorter than what was applied: a
-/// restart with less data), which end the stream with the returned reason.
-async fn poll_leader(server: Arc<Server>, target: Target, auth: String, id: String) -> String {
+/// 10 s), and signs that its history was replaced behind an open stream,
+/// which end the stream with the returned reason: another id (a new
+/// process), an AOF shorter than what was applied (a restart with less
+/// data) or than at the handshake (a rewrite between the handshake and
+/// `AOF pos`: the catch-up target and maybe the position belong to the old
+/// file).
+async fn poll_leader(
+    server: Arc<Server>,
+    target: Target,
+    auth: String,
+    (id, handshake_size): (String, u64),
+) -> String {
     let mut last_report = std::time::Instant::now();
     loop {
         tokio::time::sleep(LAG_POLL).await;
@@ -408,10 +417,8 @@ async fn poll_leader(server: Arc<Server>, target: Target, auth: String, id: Stri
                 return "the leader's id changed: reconnecting".into();
             }
             if let Some(size) = get("aof_size").and_then(|v| v.parse::<u64>().ok()) {
-                if size < server.repl.offset() {
-                    return format!(
-                        "the leader's AOF ({size} bytes) is shorter than what was applied: reconnecting"
-                    );
+                if size < server.repl.offset().max(handshake_size) {
+                    return format!("the leader's AOF shrank to {size} bytes: reconnecting");
                 }
                 server.repl.observe_leader(size);
             }
