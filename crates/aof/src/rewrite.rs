@@ -62,10 +62,15 @@ impl Aof {
 
     /// Gives up a rewrite (its file is removed, the AOF is untouched).
     pub fn abort_rewrite(&self, rw: Rewrite) {
-        self.shared.capturing.store(false, Ordering::Release);
-        *self.shared.side.lock() = None;
         let path = rw.path.clone();
         drop(rw);
+        self.give_up(&path);
+    }
+
+    /// Stops the side log and removes the rewrite's file at `path`.
+    fn give_up(&self, path: &Path) {
+        self.shared.capturing.store(false, Ordering::Release);
+        *self.shared.side.lock() = None;
         let _ = std::fs::remove_file(path);
     }
 
@@ -76,11 +81,8 @@ impl Aof {
     /// every record, and the rewrite is given up.
     pub fn finish_rewrite(&self, rw: Rewrite) -> io::Result<u64> {
         let path = rw.path.clone();
-        self.try_finish_rewrite(rw).inspect_err(|_| {
-            self.shared.capturing.store(false, Ordering::Release);
-            *self.shared.side.lock() = None;
-            let _ = std::fs::remove_file(path);
-        })
+        self.try_finish_rewrite(rw)
+            .inspect_err(|_| self.give_up(&path))
     }
 
     fn try_finish_rewrite(&self, mut rw: Rewrite) -> io::Result<u64> {

@@ -114,6 +114,12 @@ pub fn is_json_number(s: &str) -> bool {
     b.is_empty()
 }
 
+/// Whether `path` has an append component (`-1`, which sjson turns into
+/// a push onto an array; `\-1` too, escapes removed).
+pub fn appends(path: &str) -> bool {
+    parse_path(path).is_ok_and(|parts| parts.iter().any(Part::is_append))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Raw,

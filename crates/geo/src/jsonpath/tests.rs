@@ -266,3 +266,14 @@ mod props {
         }
     }
 }
+
+#[test]
+fn append_components() {
+    assert!(appends("a.-1"));
+    assert!(appends("-1"));
+    assert!(appends("a.\\-1.b"));
+    assert!(!appends("a.x-1y"));
+    assert!(!appends("a.:-1"));
+    assert!(!appends("a.1"));
+    assert!(!appends(""));
+}

@@ -84,9 +84,9 @@ impl WriteCommand<'_> for JSet {
         }
         .map_err(path_error)?;
         store(cx, &self.key, &self.id, edited, spatial)?;
-        // An append (`-1`, escapes aside) replayed over an AOF rewrite's
-        // walk that already saw it would append twice (`crate::shrink`).
-        if self.path.replace('\\', "").contains("-1") {
+        // An append replayed over an AOF rewrite's walk that already saw it
+        // would append twice (`crate::shrink`).
+        if jsonpath::appends(&self.path) {
             cx.server.shrink.invalidate();
         }
         out.ok();

@@ -46,12 +46,16 @@ pub async fn check(server: &Server, host: &str, port: u16) -> Result<(), String>
     Ok(())
 }
 
-fn validate(server: &Server, info: &[(String, String)]) -> Result<u64, String> {
-    let get = |k: &str| {
-        info.iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
+/// A field of a leader's `SERVER` reply.
+fn field<'a>(info: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    info.iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Checks a leader's `SERVER` reply; returns its AOF size and id.
+fn validate(server: &Server, info: &[(String, String)]) -> Result<(u64, String), String> {
+    let get = |k: &str| field(info, k);
     let id = get("id").filter(|id| !id.is_empty());
     match id {
         None => return Err("cannot follow: invalid id".into()),
@@ -63,7 +67,8 @@ fn validate(server: &Server, info: &[(String, String)]) -> Result<u64, String> {
     if get("following").is_some_and(|f| !f.is_empty()) {
         return Err("cannot follow a follower".into());
     }
-    Ok(get("aof_size").and_then(|s| s.parse().ok()).unwrap_or(0))
+    let size = get("aof_size").and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok((size, id.unwrap_or_default().to_string()))
 }
 
 /// Makes this server follow `target` (or stop following with `None`) and
@@ -106,13 +111,7 @@ async fn attempt(server: &Arc<Server>, epoch: u64, streamed: &mut bool) -> Resul
     let target = server.repl.target().ok_or("not following")?;
     let auth = server.config.props().leaderauth.clone();
     let mut conn = LeaderConn::connect(&target.host, target.port, &auth).await?;
-    let info = conn.server_info().await?;
-    let leader_size = validate(server, &info)?;
-    let leader_id = info
-        .iter()
-        .find(|(k, _)| k == "id")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let (leader_size, leader_id) = validate(server, &conn.server_info().await?)?;
     let pos = resume(server, epoch, &target, &auth).await?;
     if server.repl.epoch() != epoch {
         return Ok(());
@@ -360,12 +359,9 @@ async fn rebuild(server: &Arc<Server>, epoch: u64, keep: Option<u64>) -> Result<
             return Err("the follow target changed".into());
         }
         s.repl.resyncing(true);
-        *db = tile38_collection::Database::new();
-        if keep.is_none() {
-            // Reads are refused until caught up: index once, at the end.
-            db.defer_indexes();
-        }
-        *s.hooks.lock() = Default::default();
+        // Reads are refused until caught up: a full resync indexes once,
+        // at the end.
+        drop_data(&s, &mut db, keep.is_none());
         let Some(aof) = &s.aof else {
             return Ok(0);
         };
@@ -375,10 +371,7 @@ async fn rebuild(server: &Arc<Server>, epoch: u64, keep: Option<u64>) -> Result<
             if let Err(e) = crate::cmd::reload_aof(&s) {
                 // Half loaded: the next attempt starts from nothing rather
                 // than resuming on top of it.
-                let mut db = s.db.write();
-                *db = tile38_collection::Database::new();
-                db.defer_indexes();
-                *s.hooks.lock() = Default::default();
+                drop_data(&s, &mut s.db.write(), true);
                 aof.truncate(0).map_err(|e| e.to_string())?;
                 return Err(format!("reload: {e}"));
             }
@@ -389,6 +382,15 @@ async fn rebuild(server: &Arc<Server>, epoch: u64, keep: Option<u64>) -> Result<
     })
     .await
     .map_err(|e| e.to_string())?
+}
+
+/// Empties the database and the hooks (indexing deferred with `defer`).
+fn drop_data(server: &Server, db: &mut tile38_collection::Database, defer: bool) {
+    *db = tile38_collection::Database::new();
+    if defer {
+        db.defer_indexes();
+    }
+    *server.hooks.lock() = Default::default();
 }
 
 /// Polls the leader's `SERVER` while streaming: its AOF size for the lag
@@ -412,8 +414,8 @@ async fn poll_leader(
             continue;
         };
         while let Ok(info) = conn.server_info().await {
-            let get = |k: &str| info.iter().find(|(key, _)| key == k).map(|(_, v)| v);
-            if get("id").is_some_and(|now| *now != id) {
+            let get = |k: &str| field(&info, k);
+            if get("id").is_some_and(|now| now != id) {
                 return "the leader's id changed: reconnecting".into();
             }
             if let Some(size) = get("aof_size").and_then(|v| v.parse::<u64>().ok()) {
