@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Checks the Helm chart in deploy/chart:
-#   1. ../shared/tools/chart/check-chart.sh deploy/chart: Helm SDK lint and render,
+#   1. tools/chart/check-chart.sh deploy/chart: Helm SDK lint and render,
 #      Kubernetes 1.31 strict schemas, API-server rules, CRD schemas, checkov, yamllint,
 #      for the chart defaults and every deploy/chart/ci/*values.yaml;
 #   2. pytest tests/chart: unit tests on the rendered manifests, and the rehearsal that
 #      runs the rendered pods as local processes against target/ci/tile38-server and
 #      tile38-cli (build them first: cargo build --profile ci --workspace --bins).
 # Installs what it needs, idempotently, under ~/.cache (check-chart's venv, and pytest
-# beside it). Each stage ends with a cargo-style "test result:" line, which
-# scripts/test.sh's closing tally counts. Exit status 1 if anything failed.
+# beside it; node and npm, when present, add check-chart's CRD step). TILE38_SHARED=DIR
+# takes check-chart from DIR/tools/chart instead of the repository's tools/chart. Each
+# stage ends with a cargo-style "test result:" line, which scripts/test.sh's closing tally
+# counts. Exit status 1 if anything failed.
 # Usage: scripts/chart-tests.sh [pytest arguments, e.g. -k rehearsal]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-SHARED="${TILE38_SHARED:-../shared}"
+if [ -n "${TILE38_SHARED:-}" ]; then CHART_TOOLS="$TILE38_SHARED/tools/chart"; else CHART_TOOLS=tools/chart; fi
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}"
 export CHART_TOOLS_VENV="${CHART_TOOLS_VENV:-$CACHE/chart-tools}"
 PYTEST_VERSION=9.2.0
@@ -29,7 +31,7 @@ result_line() { # passed failed skipped label
 }
 
 # 1. check-chart (installs its venv on first use)
-"$SHARED/tools/chart/check-chart.sh" deploy/chart 2>&1 | tee target/chart-check.txt
+"$CHART_TOOLS/check-chart.sh" deploy/chart 2>&1 | tee target/chart-check.txt
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 read -r passed failed skipped < <(awk '/^TOTAL:/ { p = $2; f = $4; s = $6 }
     END { print p + 0, f + 0, s + 0 }' target/chart-check.txt)

@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # Runs every test: unit and property tests of each crate, the integration
-# tests against the real binaries, and the Tile38 conformance corpus replay.
-# Installs what the tests need (idempotently) first. Usage: scripts/test.sh
+# tests against the real binaries, the Tile38 conformance corpus replay and
+# fixtures (tests/data, replayed with tools/conformance), the Docker check
+# and the chart checks (tools/chart, tests/chart).
+# Needs only this checkout (cargo, and apt for what is missing): installs
+# what the tests need, idempotently, first; the pinned Python tools go under
+# ~/.cache (scripts/chart-tests.sh, scripts/docker-check.sh).
+# Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
-command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+if ! command -v python3 >/dev/null 2>&1; then
+    need_apt+=(python3 python3-venv python3-pip)
+else
+    # Debian/Ubuntu split these out: check-chart makes a venv, docker-check uses pip.
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+    python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
-
-if [ ! -d "${TILE38_SHARED:-../shared}/conformance" ]; then
-    echo "error: ../shared (the Tile38 spec, corpus and fixtures) must sit beside this checkout" >&2
-    exit 1
 fi
 
 export CARGO_TERM_COLOR=never

@@ -1,8 +1,12 @@
-//! Replays the recorded Tile38 1.37 conformance corpus (`../shared/conformance`)
-//! against the real server with `replay.py --any-order`, both output modes,
-//! one server per group. `tests/conformance/groups.txt` lists the groups the
-//! issues so far cover; `tests/conformance/skip.txt` the cases waiting for a
-//! later issue. Set `TILE38_SHARED` to point at another copy of `shared/`.
+//! Replays the recorded Tile38 1.37 conformance corpus
+//! (`tests/data/conformance`, copied from `shared/` by
+//! `scripts/refresh-test-data.sh`) against the real server with
+//! `tools/conformance/replay.py --any-order`, both output modes, one server
+//! per group. `tests/conformance/groups.txt` lists the groups the issues so
+//! far cover; `tests/conformance/skip.txt` the cases waiting for a later
+//! issue. For development, `TILE38_SHARED=DIR` replays `DIR/conformance`
+//! with `DIR/tools/conformance/replay.py` instead (a newer `shared/` before
+//! it is refreshed in).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -10,10 +14,30 @@ use std::process::Command;
 
 use tile38::{temp_dir, TestServer};
 
-fn shared() -> PathBuf {
-    std::env::var_os("TILE38_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+/// `(corpus directory, replay.py)`: the repository's copies, or those of
+/// the `shared/` directory `TILE38_SHARED` names.
+fn sources() -> (PathBuf, PathBuf) {
+    match std::env::var_os("TILE38_SHARED") {
+        Some(shared) => {
+            let shared = PathBuf::from(shared);
+            (
+                shared.join("conformance"),
+                shared.join("tools/conformance/replay.py"),
+            )
+        }
+        None => {
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            (
+                root.join("tests/data/conformance"),
+                root.join("tools/conformance/replay.py"),
+            )
+        }
+    }
+}
+
+fn corpus(group: &str) -> String {
+    let path = sources().0.join(format!("{group}.jsonl"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn list(name: &str) -> Vec<String> {
@@ -49,9 +73,7 @@ fn replay(group: &str) {
         list("groups.txt").iter().any(|g| g == group),
         "{group} is not listed in groups.txt"
     );
-    let corpus = shared().join("conformance").join(format!("{group}.jsonl"));
-    let text =
-        std::fs::read_to_string(&corpus).unwrap_or_else(|e| panic!("{}: {e}", corpus.display()));
+    let text = corpus(group);
     let skip = skipped();
     let kept: Vec<&str> = text
         .lines()
@@ -62,7 +84,7 @@ fn replay(group: &str) {
     std::fs::write(&file, kept.join("\n") + "\n").unwrap();
     let server = TestServer::start(&[]);
     let out = Command::new("python3")
-        .arg(shared().join("tools/conformance/replay.py"))
+        .arg(sources().1)
         .args(["--any-order", "--port", &server.port.to_string()])
         .arg(&file)
         .output()
@@ -75,6 +97,7 @@ fn replay(group: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
     let summary = report.lines().last().unwrap_or_default();
+    println!("{group}: {summary}");
     assert_eq!(
         summary,
         format!("{} passed, 0 failed", kept.len()),
@@ -120,11 +143,8 @@ fn skip_list_names_existing_cases_and_their_issue() {
             groups.iter().any(|g| g == group),
             "{case}: group not replayed"
         );
-        let corpus =
-            std::fs::read_to_string(shared().join("conformance").join(format!("{group}.jsonl")))
-                .unwrap();
         assert!(
-            corpus
+            corpus(group)
                 .lines()
                 .filter(|l| !l.trim().is_empty())
                 .any(|l| case_name(l) == case),

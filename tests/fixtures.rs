@@ -1,11 +1,12 @@
-//! Data directories written by a real Tile38 1.37 (`../shared/fixtures`):
+//! Data directories written by a real Tile38 1.37 (`tests/data/fixtures`,
+//! copied from `shared/` by `scripts/refresh-test-data.sh`):
 //! our server must load each recorded AOF and serve exactly the recorded
 //! state. For every fixture, the AOF is copied into a fresh data directory
 //! as `appendonly.aof`, the real server starts there, and every line of the
 //! `*.expected.txt` file is checked byte for byte on one RESP connection,
 //! with the README's TTL rule: a non-negative expected TTL `v` accepts any
 //! `r` with `v - (seconds since our server started) - 1 <= r <= v`.
-//! Set `TILE38_SHARED` to point at another copy of `shared/`.
+//! For development, `TILE38_SHARED=DIR` reads `DIR/fixtures` instead.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use tile38::{temp_dir, wait_until, Resp, TestServer};
 fn fixtures() -> PathBuf {
     std::env::var_os("TILE38_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data"))
         .join("fixtures")
 }
 
@@ -110,7 +111,8 @@ fn compare(c: &mut Resp, text: &str, started: Instant) -> (Vec<String>, usize) {
 fn assert_fixture(aof: &str, expected: &str) {
     assert!(
         fixtures().join(aof).exists(),
-        "missing fixture {aof} (is ../shared beside this checkout?)"
+        "missing fixture {}",
+        fixtures().join(aof).display()
     );
     let (bad, n) = check_fixture(aof, expected);
     assert!(n > 0, "{expected}: no lines checked");

@@ -1,6 +1,7 @@
 """Rendering the chart for the tests, with the Helm SDK library that check-chart.sh installs
-(no helm binary): the same calls as ../shared/tools/chart/check_chart.py, which is imported
-from there so that the tests and the checker render identically."""
+(no helm binary): the same calls as tools/chart/check_chart.py, which is imported from there
+(or from $TILE38_SHARED/tools/chart when set) so that the tests and the checker render
+identically."""
 from __future__ import annotations
 
 import base64
@@ -11,8 +12,9 @@ from typing import Any
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CHART = os.path.join(ROOT, "deploy", "chart")
-SHARED = os.path.abspath(os.environ.get("TILE38_SHARED", os.path.join(ROOT, "..", "shared")))
-sys.path.insert(0, os.path.join(SHARED, "tools", "chart"))
+SHARED = os.environ.get("TILE38_SHARED")  # a shared/ directory to take the tools from instead
+TOOLS = os.path.join(SHARED, "tools") if SHARED else os.path.join(ROOT, "tools")
+sys.path.insert(0, os.path.abspath(os.path.join(TOOLS, "chart")))
 
 import check_chart as cc  # noqa: E402  (the checker's own render path)
 import helm_python as helm  # noqa: E402
