@@ -14,6 +14,9 @@
 //!   Tile38 checks every 4 s (so bursts overshoot by hundreds of MB) and
 //!   refuses JSET only when it rewrites a GeoJSON object; here every JSET
 //!   counts, since a string grows the heap as well.
+//!
+//! A follower takes no client writes; its stream waits instead
+//! ([`Server::aof_writable`]).
 
 use std::sync::atomic::Ordering;
 
@@ -48,6 +51,17 @@ impl Server {
             self.oom.store(over, Ordering::Relaxed);
         }
         over.then_some(Error::Oom)
+    }
+
+    /// A follower's counterpart of the MISCONF refusal: returns once the
+    /// AOF can be written (or the follow target changed, `epoch`), so that
+    /// the leader's stream is not applied faster than it can be mirrored.
+    pub async fn aof_writable(&self, epoch: u64) {
+        while self.aof.as_ref().is_some_and(|a| a.write_error().is_some())
+            && self.repl.epoch() == epoch
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 }
 
