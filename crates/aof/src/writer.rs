@@ -1,7 +1,7 @@
 //! Moving appended records to the file, and what happens when that fails.
 //!
-//! The writer thread (and any thread calling [`Aof::flush`] or
-//! [`Aof::sync`]) takes the whole pending buffer and writes it at the end
+//! The writer thread (and any thread calling [`crate::Aof::flush`] or
+//! [`crate::Aof::sync`]) takes the whole pending buffer and writes it at the end
 //! of the file. A write can fail (`No space left on device`, `Input/output
 //! error`, quota); then:
 //!
@@ -13,12 +13,12 @@
 //!   progresses once the queue outgrows the free space (the data loss of
 //!   issue 13: writes acknowledged after space was freed were gone after a
 //!   restart);
-//! * the AOF enters its error state ([`Aof::write_error`]): the server
+//! * the AOF enters its error state ([`crate::Aof::write_error`]): the server
 //!   refuses new writes with Redis's `MISCONF Errors writing to the AOF
 //!   file: …` (Redis's behaviour for `appendonly yes`; Tile38 1.37 logs and
 //!   answers `+OK`), so the queue holds only the writes in flight at the
 //!   moment of failure. One log line at the transition, one when it ends,
-//!   and a counter of failed attempts ([`Aof::write_errors`]);
+//!   and a counter of failed attempts ([`crate::Aof::write_errors`]);
 //! * the writer retries with a full write + fsync, after 100 ms, doubling
 //!   to 1 s. The first attempt that succeeds ends the error state; replies
 //!   held by `appendfsync always` are then released by the fsync.
@@ -94,7 +94,7 @@ impl Health {
         if self.failing.swap(false, Ordering::AcqRel) {
             *error = None;
             tracing::info!(
-                "AOF writable again after {} failed attempts: accepting writes",
+                "AOF writable again: accepting writes ({} failed attempts since start)",
                 self.errors()
             );
         }

@@ -7,6 +7,9 @@
 //!   AOF writer's retry succeeds (`tile38_aof::Aof::write_error`). The
 //!   in-memory state never runs ahead of what can be made durable by more
 //!   than the writes in flight when the failure happened, which stay queued.
+//!   With `appendfsync always` those in-flight writes are not answered
+//!   until their records are on disk, after the recovery (they are visible
+//!   to readers meanwhile, as during any fsync); no later write is applied.
 //! * Over `maxmemory`: `SET`, `FSET` and `JSET` get Tile38's `OOM command not
 //!   allowed when used memory > 'maxmemory'` when the live heap
 //!   ([`crate::alloc`]) plus the request's size is over the limit; other
