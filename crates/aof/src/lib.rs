@@ -18,6 +18,9 @@
 //!   file offsets: a rewrite replaces the file (offsets shrink), and a reply
 //!   waiting on an offset of the old file would wait for the new one to
 //!   grow that far.
+//! * A write that fails (disk full) keeps the records queued in order and
+//!   puts the AOF in an error state ([`Aof::write_error`]) until a retry
+//!   succeeds: see `writer`.
 //! * [`load`] / [`load_pipelined`] replay a file with the network framing
 //!   parser (RESP, native and plain-text lines are all accepted) and
 //!   truncate a torn tail or a zero-filled one (a record running past the
@@ -26,14 +29,14 @@
 //! * [`Aof::md5`] serves `AOFMD5 pos size` for followers.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 mod load;
 mod rewrite;
+mod writer;
 
 pub use load::{load, load_pipelined, LoadError, LoadStats};
 pub use rewrite::Rewrite;
@@ -130,66 +133,14 @@ struct Shared {
     /// replies may wait under the old one).
     sync_asked: AtomicBool,
     stop: AtomicBool,
+    /// Whether the file can be written (`writer`).
+    health: writer::Health,
+    /// The file may end in part of a record that a failed write left and
+    /// that could not be cut off yet (under the `file` lock).
+    torn: AtomicBool,
 }
 
-/// How long the writer waits after a wake-up so that one `write(2)` carries
-/// the records of many clients.
-const COALESCE: Duration = Duration::from_millis(1);
-
 impl Shared {
-    /// Writes the pending records; returns the file offset written up to
-    /// and the [`Shared::appended`] count that covers.
-    fn flush(&self) -> io::Result<(u64, u64)> {
-        let mut file = self.file.lock();
-        let (batch, end, seq) = {
-            let mut pending = self.pending.lock();
-            // Appends bump `size` and `appended` under this lock: they
-            // count exactly the bytes written so far plus `pending`.
-            let end = self.size.load(Ordering::Acquire);
-            let seq = self.appended.load(Ordering::Acquire);
-            if pending.is_empty() {
-                return Ok((end, seq));
-            }
-            let batch = std::mem::replace(&mut *pending, Vec::with_capacity(64 * 1024));
-            (batch, end, seq)
-        };
-        if let Err(e) = self.write_batch(&mut file, &batch) {
-            // Back to the front of the queue, for the next attempt.
-            let mut pending = self.pending.lock();
-            let mut batch = batch;
-            batch.extend_from_slice(&pending);
-            *pending = batch;
-            return Err(e);
-        }
-        self.written.store(end, Ordering::Release);
-        drop(file);
-        self.notify_written(end);
-        Ok((end, seq))
-    }
-
-    /// Writes `batch` at the end of `file` (whose lock the caller holds).
-    /// A failed write (disk full) is cut off again, so that the file never
-    /// keeps half a record in front of the records written after it.
-    fn write_batch(&self, file: &mut File, batch: &[u8]) -> io::Result<()> {
-        self.dirty.store(true, Ordering::Release);
-        file.write_all(batch).inspect_err(|_| {
-            let _ = file.set_len(self.written.load(Ordering::Acquire));
-        })
-    }
-
-    /// Flushes and fsyncs; marks everything written so far durable.
-    fn sync(&self) -> io::Result<()> {
-        let (_, seq) = self.flush()?;
-        if self.dirty.swap(false, Ordering::AcqRel) {
-            if let Err(e) = self.file.lock().sync_data() {
-                self.dirty.store(true, Ordering::Release);
-                return Err(e);
-            }
-        }
-        self.mark_durable(seq);
-        Ok(())
-    }
-
     /// Records that the first `seq` appended bytes are on disk (or will
     /// never be written: nobody may wait for them).
     fn mark_durable(&self, seq: u64) {
@@ -201,18 +152,6 @@ impl Shared {
                 notify(self.durable.load(Ordering::Acquire));
             }
         }
-    }
-
-    /// Whether the writer has something to do: records to write, a sync
-    /// asked for, or (under `always`) records some other thread wrote
-    /// without fsyncing them (the expiry sweep's and `AOFMD5`'s flushes),
-    /// which replies may be waiting on. Call under the `pending` lock.
-    fn has_work(&self, pending: &[u8]) -> bool {
-        !pending.is_empty()
-            || self.stop.load(Ordering::Acquire)
-            || self.sync_asked.load(Ordering::Acquire)
-            || (self.policy() == Fsync::Always
-                && self.durable.load(Ordering::Acquire) < self.appended.load(Ordering::Acquire))
     }
 
     /// Counts `n` bytes just added to `pending` (call under its lock);
@@ -230,34 +169,6 @@ impl Shared {
 
     fn policy(&self) -> Fsync {
         Fsync::from_u8(self.policy.load(Ordering::Acquire))
-    }
-
-    fn writer_loop(&self) {
-        loop {
-            {
-                let mut pending = self.pending.lock();
-                while !self.has_work(&pending) {
-                    self.wake.wait(&mut pending);
-                }
-            }
-            if self.stop.load(Ordering::Acquire) {
-                let _ = self.flush();
-                return;
-            }
-            let asked = self.sync_asked.swap(false, Ordering::AcqRel);
-            let result = if asked || self.policy() == Fsync::Always {
-                // No extra wait: records arriving during the fsync form the
-                // next group.
-                self.sync()
-            } else {
-                std::thread::sleep(COALESCE);
-                self.flush().map(drop)
-            };
-            if let Err(e) = result {
-                tracing::error!("aof write: {e}");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
     }
 }
 
@@ -294,6 +205,8 @@ impl Aof {
             dirty: AtomicBool::new(false),
             sync_asked: AtomicBool::new(false),
             stop: AtomicBool::new(false),
+            health: Default::default(),
+            torn: AtomicBool::new(false),
         });
         let s = shared.clone();
         let writer = std::thread::Builder::new()
@@ -359,8 +272,12 @@ impl Aof {
         {
             let mut pending = sh.pending.lock();
             pending.clear();
-            let len = len.min(file.metadata()?.len());
+            // Not into part of a record a failed write left.
+            let len = len
+                .min(file.metadata()?.len())
+                .min(sh.written.load(Ordering::Acquire));
             file.set_len(len)?;
+            sh.torn.store(false, Ordering::Release);
             file.sync_all()?;
             sh.size.store(len, Ordering::Release);
             sh.written.store(len, Ordering::Release);
@@ -416,6 +333,19 @@ impl Aof {
     /// Flushes and fsyncs.
     pub fn sync(&self) -> io::Result<()> {
         self.shared.sync()
+    }
+
+    /// While the file cannot be written (disk full, I/O error): the OS
+    /// error text (`No space left on device`). The records already
+    /// appended stay queued and are written as soon as the writer's retry
+    /// succeeds; writes should be refused meanwhile.
+    pub fn write_error(&self) -> Option<String> {
+        self.shared.health.error()
+    }
+
+    /// Failed write or fsync attempts since open (retries included).
+    pub fn write_errors(&self) -> u64 {
+        self.shared.health.errors()
     }
 
     pub fn fsync_policy(&self) -> Fsync {
@@ -493,7 +423,10 @@ impl Drop for Aof {
         if let Some(w) = self.writer.take() {
             let _ = w.join();
         }
-        let _ = self.shared.sync();
+        if let Err(e) = self.shared.sync() {
+            let lost = self.shared.pending.lock().len();
+            tracing::error!("AOF: {lost} bytes of records not written at close: {e}");
+        }
     }
 }
 

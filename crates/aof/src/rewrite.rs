@@ -88,19 +88,14 @@ impl Aof {
     fn try_finish_rewrite(&self, mut rw: Rewrite) -> io::Result<u64> {
         let sh = &self.shared;
         let mut file = sh.file.lock();
-        let side = {
-            let mut pending = sh.pending.lock();
-            // Records not yet written belong to the old file and, through
-            // the side log, to the new one; nothing is pending afterwards.
-            if !pending.is_empty() {
-                sh.write_batch(&mut file, &pending)?;
-                sh.written
-                    .store(sh.size.load(Ordering::Acquire), Ordering::Release);
-                pending.clear();
-            }
-            sh.capturing.store(false, Ordering::Release);
-            sh.side.lock().take().unwrap_or_default()
-        };
+        // Held until the swap: records not yet written stay queued for the
+        // old file until the new one, which holds them, replaces it (those
+        // appended before the rewrite began are in the walk's output, the
+        // later ones in the side log). So the swap needs no write to the
+        // old file, and a rewrite can succeed while it cannot be written.
+        let mut pending = sh.pending.lock();
+        sh.capturing.store(false, Ordering::Release);
+        let side = sh.side.lock().take().unwrap_or_default();
         rw.out.write_all(&side)?;
         let new = rw.out.into_inner().map_err(|e| e.into_error())?;
         new.sync_all()?;
@@ -112,10 +107,13 @@ impl Aof {
         std::fs::rename(&rw.path, &sh.path)?;
         sync_dir(&sh.path);
         *file = reopened;
+        pending.clear();
         sh.size.store(len, Ordering::Release);
         sh.written.store(len, Ordering::Release);
         sh.dirty.store(false, Ordering::Release);
+        sh.torn.store(false, Ordering::Release);
         sh.generation.fetch_add(1, Ordering::AcqRel);
+        drop(pending);
         drop(file);
         // Every record appended so far is in the fsynced new file.
         sh.mark_durable(sh.appended.load(Ordering::Acquire));

@@ -2,6 +2,7 @@
 //! `always` durable offsets, and rewrites.
 
 use super::*;
+use std::time::Duration;
 use tile38_proto::Args;
 
 fn tmp(name: &str) -> PathBuf {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tile38_aof::Fsync;
 
-use crate::cmd::server_heap_alloc;
+use crate::gate::used_memory;
 use crate::server::{now_nanos, Server};
 
 /// Most objects one sweep deletes, so the write lock is never held long.
@@ -53,10 +53,13 @@ pub fn sweep_expired(server: &Server) -> usize {
     total
 }
 
-/// Sets the OOM flag when the heap exceeds `maxmemory`.
+/// Takes `maxmemory` over (startup, `CONFIG SET`) and sets the OOM flag
+/// when the heap exceeds it. Writes check the heap themselves
+/// (`crate::gate`); this keeps the flag right between writes.
 pub fn check_memory(server: &Server) {
     let max = server.config.props().maxmemory;
-    let over = max > 0 && server_heap_alloc() > max;
+    server.memory_limit.store(max, Ordering::Relaxed);
+    let over = max > 0 && used_memory() > max;
     server.oom.store(over, Ordering::Relaxed);
 }
 
@@ -97,12 +100,9 @@ pub fn spawn(server: Arc<Server>) {
                 .as_ref()
                 .is_some_and(|a| a.fsync_policy() == Fsync::EverySec)
             {
+                // A failure is logged by the AOF once, when it begins.
                 let s = s.clone();
-                let res =
-                    tokio::task::spawn_blocking(move || s.aof.as_ref().map(|a| a.sync())).await;
-                if let Ok(Some(Err(e))) = res {
-                    tracing::error!("aof fsync: {e}");
-                }
+                let _ = tokio::task::spawn_blocking(move || s.aof.as_ref().map(|a| a.sync())).await;
             }
         }
     });

@@ -33,6 +33,9 @@ pub enum Error {
     TimeoutNotSupported(String),
     Eof,
     AofDisabled,
+    /// `MISCONF Errors writing to the AOF file: <OS error text>` (Redis's
+    /// refusal while the AOF cannot be written; `crate::gate`).
+    AofWrite(String),
     PosTooBig,
     GeoJson(GeoJsonError),
     /// Any other exact message (`Unsupported CONFIG parameter: x`, …).
@@ -69,6 +72,7 @@ impl Error {
             Error::TimeoutNotSupported(c) => format!("timeout not supported for '{c}'"),
             Error::Eof => "EOF".into(),
             Error::AofDisabled => "aof disabled".into(),
+            Error::AofWrite(e) => format!("MISCONF Errors writing to the AOF file: {e}"),
             Error::PosTooBig => "pos is too big, must be less that the aof_size of leader".into(),
             Error::GeoJson(e) => e.to_string(),
             Error::Message(m) => m.clone(),
@@ -122,6 +126,10 @@ mod tests {
             "OOM command not allowed when used memory > 'maxmemory'"
         );
         assert_eq!(resp(Error::Eof, "AOFMD5"), "EOF");
+        assert_eq!(
+            resp(Error::AofWrite("No space left on device".into()), "SET"),
+            "MISCONF Errors writing to the AOF file: No space left on device"
+        );
         assert_eq!(
             resp(Error::Message("DESC is not allowed for NEARBY".into()), "x"),
             "DESC is not allowed for NEARBY"

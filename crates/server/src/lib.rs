@@ -5,15 +5,19 @@
 //! * [`cmd`]: the command table; one struct per command.
 //! * [`server`]: shared state; [`config`]: CONFIG and the config file.
 //! * [`background`]: expiry sweep, AOF fsync, memory checks.
+//! * [`gate`]: what refuses a write before it runs (AOF errors,
+//!   `maxmemory`); [`alloc`]: the heap counter it reads.
 //! * [`metrics`]: the Prometheus endpoint (`--metrics-addr`).
 //! * [`load`]: the AOF load at startup.
 
+pub mod alloc;
 pub mod background;
 pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod gate;
 mod http;
 pub mod load;
 pub mod metrics;

@@ -99,6 +99,9 @@ pub struct Server {
     pub loading: AtomicBool,
     /// Set by the memory check when used memory exceeds `maxmemory`.
     pub oom: AtomicBool,
+    /// `maxmemory` in bytes (0: none), read by every write's memory check
+    /// (`crate::gate`); refreshed by `background::check_memory`.
+    pub memory_limit: AtomicU64,
     pub clients: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
     next_client_id: AtomicU64,
     pub shutdown: Notify,
@@ -172,7 +175,9 @@ impl Server {
         let durable = Arc::new(tokio::sync::watch::Sender::new(
             aof.as_ref().map_or(0, Aof::durable),
         ));
+        let memory_limit = AtomicU64::new(config.props().maxmemory);
         Server {
+            memory_limit,
             opts,
             config,
             db: Arc::new(RwLock::new(Database::new())),

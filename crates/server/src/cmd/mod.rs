@@ -301,6 +301,7 @@ pub fn run_spec(
             if server.config.read_only() {
                 return Err(Error::ReadOnly);
             }
+            server.write_refusal(args).map_or(Ok(()), Err)?;
             let db = conn.lock.write(&server.db);
             let changed = f(args, &mut WriteCx { db, server }, out)?;
             if changed {

@@ -150,11 +150,32 @@ fn open_fds() -> f64 {
     std::fs::read_dir("/proc/self/fd").map_or(0.0, |d| d.count() as f64)
 }
 
+/// Whether the AOF can be written: while it cannot, writes are refused
+/// with `MISCONF` (`crate::gate`).
+fn aof_health(server: &Server) -> [Family; 2] {
+    let aof = server.aof.as_ref();
+    [
+        Family::single(
+            "tile38_aof_write_errors_total",
+            "Failed AOF write or fsync attempts, retries included",
+            Kind::Counter,
+            aof.map_or(0, |a| a.write_errors()) as f64,
+        ),
+        Family::single(
+            "tile38_aof_writable",
+            "Whether the AOF can be written (0: writes are refused with MISCONF)",
+            Kind::Gauge,
+            f64::from(u8::from(aof.is_none_or(|a| a.write_error().is_none()))),
+        ),
+    ]
+}
+
 /// Every family of a scrape.
 pub fn families(server: &Server) -> Vec<Family> {
     let mut families = per_collection(server);
     families.push(cmd_durations(server));
     families.extend(replication(server));
+    families.extend(aof_health(server));
     let st = &server.stats;
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -168,6 +168,7 @@ async fn stream(
     let limits = Limits::default();
     let mut args = Args::new();
     loop {
+        server.aof_writable(epoch).await;
         // Everything complete in the buffer first: a batch stops after
         // 4 MiB, and the leader may send nothing more for a long time.
         loop {
