@@ -206,6 +206,19 @@ const CASES: &[Case] = &[
         ],
         "*2\r\n:0\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n",
     ),
+    // SPARSE 16 (4^16 cells) answers at once: empty quadrants are not split.
+    Case(
+        &[
+            "WITHIN", "fleet", "SPARSE", "16", "IDS", "BOUNDS", "30", "-115", "35", "-110",
+        ],
+        "*2\r\n:0\r\n*2\r\n$1\r\nb\r\n$1\r\na\r\n",
+    ),
+    Case(
+        &[
+            "NEARBY", "fleet", "SPARSE", "16", "IDS", "POINT", "33", "-112", "100000",
+        ],
+        "*2\r\n:0\r\n*2\r\n$1\r\nb\r\n$1\r\na\r\n",
+    ),
     // TILE: x, y ≥ 0 and z ≤ 23 for the searches, not for TEST.
     Case(
         &["WITHIN", "fleet", "IDS", "TILE", "0", "0", "24"],

@@ -92,9 +92,9 @@ impl ReadCommand<'_> for Nearby {
                 meters,
             };
             let prepared = circle.prepare();
-            let picked = sparse(col, circle.bbox(), depth, &|item: &Item| {
+            let picked = sparse(cx, col, circle.bbox(), depth, &|item: &Item| {
                 prepared.intersects(&item.value)
-            });
+            })?;
             let hits = picked.into_iter().map(|(id, item)| Hit {
                 id: id.as_bytes(),
                 item,
