@@ -454,3 +454,47 @@ fn timeout_passes_the_auth_gate_and_http_auth_follows_tile38() {
         "{\"ok\":true,\"ping\":\"pong\"}"
     );
 }
+
+/// The gates with the server in states a test cannot hold the binary in
+/// (LOADING lasts as long as the AOF load): the real command path, run in
+/// process. TIMEOUT gets no shortcut past LOADING or READONLY.
+#[test]
+fn timeout_passes_the_loading_and_read_only_gates() {
+    use tile38_proto::Args;
+    use tile38_server::{cmd, conn::ConnState, reply::Reply, server::Server};
+
+    let server = Server::in_process();
+    let client = server.register_client(std::net::SocketAddr::from(([127, 0, 0, 1], 1)));
+    let mut conn = ConnState::new(client);
+    let mut run = |server: &Server, words: &[&str]| {
+        let mut args = Args::from_slices(words);
+        let mut out = Reply::new(false);
+        let res = cmd::execute(server, &mut conn, &mut args, &mut out);
+        conn.lock.release();
+        res.map(|()| text(&out.buf)).unwrap_or_else(|e| e.message())
+    };
+    server.loading.store(true, Ordering::SeqCst);
+    assert_eq!(run(&server, &["PING"]), "+PONG\r\n");
+    for words in [
+        &["TIMEOUT", "1", "GET", "k", "id"][..],
+        &["TIMEOUT", "1", "PING"],
+        &["TIMEOUT"],
+        &["FOO"],
+    ] {
+        assert_eq!(
+            run(&server, words),
+            "LOADING Tile38 is loading the dataset in memory",
+            "{words:?}"
+        );
+    }
+    server.loading.store(false, Ordering::SeqCst);
+    assert_eq!(run(&server, &["READONLY", "yes"]), "+OK\r\n");
+    assert_eq!(
+        run(
+            &server,
+            &["TIMEOUT", "1", "SET", "k", "id", "POINT", "1", "2"]
+        ),
+        "read only"
+    );
+    assert_eq!(run(&server, &["TIMEOUT", "1", "GET", "k", "id"]), "$-1\r\n");
+}
