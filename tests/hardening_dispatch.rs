@@ -25,9 +25,8 @@ fn text(reply: &[u8]) -> String {
     String::from_utf8_lossy(reply).into_owned()
 }
 
-/// `SET key id OBJECT <MultiPoint of n points>` as one RESP request,
-/// built without an intermediate copy of the object.
-fn big_set(key: &str, id: &str, n: usize) -> Vec<u8> {
+/// A GeoJSON MultiPoint of `n` points.
+fn multipoint(n: usize) -> Vec<u8> {
     let mut obj = Vec::with_capacity(n * 17 + 64);
     obj.extend_from_slice(b"{\"type\":\"MultiPoint\",\"coordinates\":[");
     for i in 0..n {
@@ -37,6 +36,12 @@ fn big_set(key: &str, id: &str, n: usize) -> Vec<u8> {
         write!(obj, "[{}.{},{}.{}]", i % 170, i % 997, i % 80, i % 991).unwrap();
     }
     obj.extend_from_slice(b"]}");
+    obj
+}
+
+/// `SET key id OBJECT <MultiPoint of n points>` as one RESP request.
+fn big_set(key: &str, id: &str, n: usize) -> Vec<u8> {
+    let obj = multipoint(n);
     let mut req = Vec::with_capacity(obj.len() + 128);
     write!(req, "*5\r\n$3\r\nSET\r\n${}\r\n{key}\r\n", key.len()).unwrap();
     write!(req, "${}\r\n{id}\r\n$6\r\nOBJECT\r\n", id.len()).unwrap();
@@ -497,4 +502,40 @@ fn timeout_passes_the_loading_and_read_only_gates() {
         "read only"
     );
     assert_eq!(run(&server, &["TIMEOUT", "1", "GET", "k", "id"]), "$-1\r\n");
+}
+
+/// A connection keeps the write lock across its pipelined writes; a big
+/// command after one is parsed with that lock released (in process: the
+/// lock is observed directly).
+#[test]
+fn a_big_command_after_a_pipelined_write_parses_unlocked() {
+    use tile38_proto::Args;
+    use tile38_server::{cmd, conn::ConnState, reply::Reply, server::Server};
+
+    let server = Server::in_process();
+    let client = server.register_client(std::net::SocketAddr::from(([127, 0, 0, 1], 1)));
+    let mut conn = ConnState::new(client);
+    let mut out = Reply::new(false);
+    let mut tiny = Args::from_slices(&["SET", "fleet", "tiny", "POINT", "1", "2"]);
+    cmd::execute(&server, &mut conn, &mut tiny, &mut out).unwrap();
+    assert!(server.db.try_read().is_none(), "the batch keeps the lock");
+    let obj = multipoint(2_000_000);
+    let mut big = Args::from_slices(&[&b"SET"[..], b"fleet", b"big", b"OBJECT", &obj]);
+    out.reset(false);
+    let done = AtomicBool::new(false);
+    let unlocked = std::thread::scope(|scope| {
+        let setter = scope.spawn(|| {
+            let res = cmd::execute(&server, &mut conn, &mut big, &mut out);
+            done.store(true, Ordering::SeqCst);
+            res
+        });
+        let mut unlocked = 0u64;
+        while !done.load(Ordering::SeqCst) {
+            unlocked += u64::from(server.db.try_read().is_some());
+        }
+        setter.join().unwrap().unwrap();
+        unlocked
+    });
+    assert!(unlocked > 0, "the lock was held while the big SET parsed");
+    assert_eq!(text(&out.buf), "+OK\r\n");
 }
