@@ -47,7 +47,7 @@ impl WriteCommand<'_> for Expire {
 /// and a sum past the year 2262 (which wraps) all lie in the past, so the
 /// object expires at the next sweep. Stored as `now` then, never as an
 /// extreme value later arithmetic could overflow on.
-fn deadline(now: i64, secs: f64) -> i64 {
+pub(crate) fn deadline(now: i64, secs: f64) -> i64 {
     let nanos = go_duration(secs);
     match now.checked_add(nanos) {
         Some(at) if nanos > 0 => at,

@@ -15,7 +15,7 @@ mod client;
 mod config_cmd;
 mod crud;
 mod del;
-mod expire;
+pub(crate) mod expire;
 mod expr;
 mod fields;
 mod filter;
