@@ -67,23 +67,19 @@ pub fn admit(server: &Server, conn: &mut ConnState, args: &mut Args, via: Via) -
             deadline = Some(unwrap_timeout(args)?);
         }
     }
-    if !authenticate(server, conn, args, first, via)? {
-        return Ok(Admitted {
+    // The command switch's "unknown command" (inside TIMEOUT it still
+    // gets the deadline's `timeout`).
+    let unknown = || {
+        Ok(Admitted {
             spec: None,
             deadline,
-        });
+        })
+    };
+    if !authenticate(server, conn, args, first, via)? {
+        return unknown();
     }
-    let spec = match first {
-        Some(spec) => spec,
-        None => match lookup(args.get(0)) {
-            Some(spec) => spec,
-            None => {
-                return Ok(Admitted {
-                    spec: None,
-                    deadline,
-                })
-            }
-        },
+    let Some(spec) = first.or_else(|| lookup(args.get(0))) else {
+        return unknown();
     };
     refuse_by_kind(server, spec)?;
     if deadline.is_some() {
@@ -91,10 +87,7 @@ pub fn admit(server: &Server, conn: &mut ConnState, args: &mut Args, via: Via) -
             return Err(Error::TimeoutNotSupported(spec.name.to_string()));
         }
         if matches!(spec.name, "ping" | "echo") || (spec.name == "auth" && conn.authed) {
-            return Ok(Admitted {
-                spec: None,
-                deadline,
-            });
+            return unknown();
         }
     }
     Ok(Admitted {
@@ -141,8 +134,8 @@ fn check_password(server: &Server, given: &[u8]) -> Result<()> {
 }
 
 /// Step 6: the refusals that depend on the command's kind and the
-/// server's role. Every write refusal (follower, READONLY, and the
-/// MISCONF/OOM ones) is here, next to `read_only()`.
+/// server's role. The one place for every write refusal: follower,
+/// READONLY, and any other (MISCONF, OOM) next to `read_only()`.
 fn refuse_by_kind(server: &Server, spec: &Spec) -> Result<()> {
     if matches!(spec.run, Run::Write(_)) {
         if server.repl.following() {
