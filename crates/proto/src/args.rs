@@ -53,6 +53,11 @@ impl Args {
         self.ends.is_empty()
     }
 
+    /// Total bytes of all arguments (what parsing them has to read).
+    pub fn total_bytes(&self) -> usize {
+        self.data.len()
+    }
+
     pub fn get(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.data[start..self.ends[i]]

@@ -252,16 +252,22 @@ impl Conn {
 
     /// Executes the command in `self.args` into `self.reply`.
     pub(crate) fn execute(&mut self, json: bool) -> Result<(), (Error, bool)> {
+        self.execute_via(json, cmd::Via::Stream)
+    }
+
+    /// [`Conn::execute`] for a request that arrived `via` HTTP.
+    pub(crate) fn execute_via(&mut self, json: bool, via: cmd::Via) -> Result<(), (Error, bool)> {
         self.reply.reset(json);
         let is_timeout = self.args.get(0).eq_ignore_ascii_case(b"timeout");
         let timing = self
             .timer
             .begin(self.server.metrics.enabled(), self.args.get(0));
-        let res = cmd::execute(
+        let res = cmd::execute_via(
             &self.server,
             &mut self.state,
             &mut self.args,
             &mut self.reply,
+            via,
         );
         self.timer.end(timing);
         res.map_err(|e| (e, is_timeout))
@@ -342,9 +348,6 @@ fn write_elapsed(out: &mut Vec<u8>, started: Instant, quoted: bool) {
 impl Conn {
     pub(crate) fn server(&self) -> &Arc<Server> {
         &self.server
-    }
-    pub(crate) fn state_mut(&mut self) -> &mut ConnState {
-        &mut self.state
     }
     pub(crate) fn args_ref(&self) -> &Args {
         &self.args

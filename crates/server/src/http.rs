@@ -1,5 +1,7 @@
 //! Answers an HTTP request or WebSocket upgrade on the main port: one
-//! command per connection, JSON reply, then close.
+//! command per connection, JSON reply, then close. The command passes the
+//! same gates as on any other transport (`cmd::gate`), the
+//! `Authorization` header standing for an AUTH.
 
 use std::time::Instant;
 
@@ -9,7 +11,6 @@ use tile38_proto::http::{self as wire, Method};
 use tile38_proto::Frame;
 
 use crate::conn::Conn as Connection;
-use crate::error::Error;
 
 /// Writes the response for `frame` (whose command is in the connection's
 /// args) into the connection's output buffer.
@@ -36,19 +37,8 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
     let json = server.opts.output_json.unwrap_or(true);
     conn.reset_reply(json);
     let started = Instant::now();
-    let requirepass = server.config.props().requirepass.clone();
-    let res = match &req.authorization {
-        _ if requirepass.is_empty() => conn.execute(json),
-        Some(pw) if pw.as_slice() == requirepass.as_bytes() => {
-            conn.state_mut().authed = true;
-            conn.execute(json)
-        }
-        Some(_) => Err((Error::InvalidPassword, false)),
-        None if crate::cmd::lookup(conn.args_ref().get(0)).is_some_and(|s| s.no_auth) => {
-            conn.execute(json)
-        }
-        None => Err((Error::AuthRequired, false)),
-    };
+    // The header's password goes through the gates every transport shares.
+    let res = conn.execute_via(json, crate::cmd::Via::Http(req.authorization.as_deref()));
     let is_healthz = conn.args_ref().get(0).eq_ignore_ascii_case(b"healthz");
     let body = conn.render(res, started);
     let failed = conn.reply_ref().failed;

@@ -7,6 +7,11 @@
 //! | SECTOR lat lon meters bearing1 bearing2      [CLIPBY BOUNDS|HASH|TILE|QUADKEY …]…
 //! ```
 //!
+//! The search commands (and hook fences) check TILE's numbers as Tile38
+//! 1.37 does (`x`, `y` ≥ 0, `z` ≤ 23); TEST, like Tile38's, does not. A NaN
+//! or infinite SECTOR bearing, which Tile38 never returns from, is an
+//! `invalid argument`.
+//!
 //! `GET key id` is only looked up when the command runs (parsing has no
 //! database); [`Resolved`] keeps what must happen after the lookup (CLIPBY,
 //! BUFFER, and an error Tile38 would report only if the lookup succeeds).
@@ -15,6 +20,7 @@ use tile38_geo::predicate::Area;
 use tile38_geo::{area, geohash, Geometry, Position, Rect, Value};
 use tile38_proto::Args;
 
+use super::opts::parse_not_negative;
 use super::set::parse_f64;
 use super::ReadCx;
 use crate::error::{Error, Result};
@@ -74,9 +80,33 @@ fn int<T: std::str::FromStr>(arg: &[u8]) -> Result<T> {
         .ok_or_else(|| Error::invalid_arg(arg))
 }
 
+/// The highest TILE zoom the search commands accept.
+const MAX_TILE_Z: i64 = 23;
+
+/// The search commands' (not TEST's) `TILE x y z` checks, in Tile38 1.37's
+/// order: each number is parsed, then checked, before the next one: `x`
+/// and `y` at least 0, `z` in 0..=23; a failure is `invalid argument`
+/// naming that number.
+fn check_tile(args: &Args, i: usize) -> Result<()> {
+    for (k, max) in [(0, i64::MAX), (1, i64::MAX), (2, MAX_TILE_Z)] {
+        let t = token(args, i + k)?;
+        let v = int::<i64>(t)?;
+        if !(0..=max).contains(&v) {
+            return Err(Error::invalid_arg(t));
+        }
+    }
+    Ok(())
+}
+
 /// A rectangle area (BOUNDS, HASH, QUADKEY, TILE) at `args[i..]` (after the
-/// type word); `Ok(None)` when `typ` is not a rectangle type.
-pub fn parse_rect(args: &Args, typ: &[u8], i: usize) -> Result<Option<(Rect, usize)>> {
+/// type word); `Ok(None)` when `typ` is not a rectangle type. `strict`:
+/// the search commands' TILE range checks ([`check_tile`]); TEST has none.
+pub fn parse_rect(
+    args: &Args,
+    typ: &[u8],
+    i: usize,
+    strict: bool,
+) -> Result<Option<(Rect, usize)>> {
     let lower = typ.to_ascii_lowercase();
     let rect = match lower.as_slice() {
         b"bounds" => {
@@ -97,8 +127,16 @@ pub fn parse_rect(args: &Args, typ: &[u8], i: usize) -> Result<Option<(Rect, usi
             (r, i + 1)
         }
         b"tile" => {
+            if strict {
+                check_tile(args, i)?;
+            }
             let (sx, sy, sz) = (token(args, i)?, token(args, i + 1)?, token(args, i + 2)?);
-            let (x, y, z) = (int::<i64>(sx)?, int::<i64>(sy)?, int::<u64>(sz)?);
+            let (x, y) = (int::<i64>(sx)?, int::<i64>(sy)?);
+            // Checked, `z` is a signed number (`-0` passes) in 0..=23.
+            let z = match strict {
+                true => int::<i64>(sz)? as u64,
+                false => int::<u64>(sz)?,
+            };
             (area::tile(x, y, z), i + 3)
         }
         _ => return Ok(None),
@@ -109,7 +147,7 @@ pub fn parse_rect(args: &Args, typ: &[u8], i: usize) -> Result<Option<(Rect, usi
 /// Parses the area whose type word is `args[i]`; returns the area and the
 /// index after it. `nearby_radius` is not used here: NEARBY has its own
 /// POINT syntax.
-pub fn parse(args: &Args, i: usize, clip: ClipMode) -> Result<(Spec, usize)> {
+pub fn parse(args: &Args, i: usize, clip: ClipMode, strict: bool) -> Result<(Spec, usize)> {
     let typ = token(args, i)?;
     let lower = typ.to_ascii_lowercase();
     let refuse_clip = |name: &str| match clip {
@@ -142,10 +180,7 @@ pub fn parse(args: &Args, i: usize, clip: ClipMode) -> Result<(Spec, usize)> {
             let (lat, lon) = (token(args, i)?, token(args, i + 1)?);
             let (lat, lon) = (float(lat)?, float(lon)?);
             let m = token(args, i + 2)?;
-            let meters = float(m)
-                .ok()
-                .filter(|m| *m >= 0.0)
-                .ok_or_else(|| Error::invalid_arg(m))?;
+            let meters = parse_not_negative(m)?;
             let center = Position::new(lon, lat);
             Ok((Spec::Ready(Area::Circle { center, meters }), i + 3))
         }
@@ -158,6 +193,10 @@ pub fn parse(args: &Args, i: usize, clip: ClipMode) -> Result<(Spec, usize)> {
             refuse_clip("sector")?;
             let t: Vec<&[u8]> = (0..5).map(|k| token(args, i + k)).collect::<Result<_>>()?;
             let v: Vec<f64> = t.iter().map(|a| float(a)).collect::<Result<_>>()?;
+            // A NaN or infinite bearing never returns in Tile38: refused.
+            if let Some(k) = (3..5).find(|&k| !v[k].is_finite()) {
+                return Err(Error::invalid_arg(t[k]));
+            }
             if v[3] == v[4] {
                 return Err(Error::Message(format!(
                     "equal bearings ({} == {}), use CIRCLE instead",
@@ -182,7 +221,7 @@ pub fn parse(args: &Args, i: usize, clip: ClipMode) -> Result<(Spec, usize)> {
                 i + 2,
             ))
         }
-        _ => match parse_rect(args, typ, i)? {
+        _ => match parse_rect(args, typ, i, strict)? {
             Some((r, next)) => ready(Value::Rect(r), next),
             None => Err(Error::invalid_arg(typ)),
         },
@@ -209,7 +248,7 @@ impl SearchArea {
         } else {
             ClipMode::None
         };
-        let (spec, mut i) = parse(args, i, mode)?;
+        let (spec, mut i) = parse(args, i, mode, true)?;
         let mut deferred =
             (clip && spec.is_get()).then(|| Error::InvalidArg(b"cannot clip with get".to_vec()));
         let mut clipby = Vec::new();
@@ -224,7 +263,7 @@ impl SearchArea {
                     let word = String::from_utf8_lossy(typ).to_ascii_lowercase();
                     Error::InvalidArg(format!("cannot clipby {word}").into_bytes())
                 };
-                let (rect, next) = parse_rect(args, typ, i + 2)?.ok_or_else(cannot)?;
+                let (rect, next) = parse_rect(args, typ, i + 2, true)?.ok_or_else(cannot)?;
                 clipby.push(rect);
                 i = next;
             }

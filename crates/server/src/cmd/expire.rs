@@ -1,8 +1,10 @@
 //! `EXPIRE key id seconds`, `PERSIST key id`, `TTL key id`. Deadlines are
-//! enforced by the background sweep (see `crate::background`).
+//! enforced by the background sweep (see `crate::background`); seconds
+//! that overflow Go's duration expire the object, as in Tile38.
 
 use tile38_proto::Args;
 
+use super::gate::go_duration;
 use super::set::parse_f64;
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
 use crate::error::{Error, Result};
@@ -27,7 +29,7 @@ impl WriteCommand<'_> for Expire {
     }
 
     fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
-        let at = cx.now().saturating_add((self.secs * 1e9) as i64);
+        let at = deadline(cx.now(), self.secs);
         let Some(col) = cx.db.get_mut(&self.key) else {
             return out.zero_or(Error::KeyNotFound).map(|_| false);
         };
@@ -36,6 +38,20 @@ impl WriteCommand<'_> for Expire {
         }
         out.int_or_ok(1);
         Ok(true)
+    }
+}
+
+/// The unix-nanosecond deadline `secs` from `now`, as Tile38's
+/// `time.Now().Add(time.Duration(secs·1e9)).UnixNano()` behaves: a NaN,
+/// infinite or out-of-range duration (Go's minimum int64), a negative one,
+/// and a sum past the year 2262 (which wraps) all lie in the past, so the
+/// object expires at the next sweep. Stored as `now` then, never as an
+/// extreme value later arithmetic could overflow on.
+pub(crate) fn deadline(now: i64, secs: f64) -> i64 {
+    let nanos = go_duration(secs);
+    match now.checked_add(nanos) {
+        Some(at) if nanos > 0 => at,
+        _ => now,
     }
 }
 

@@ -2,7 +2,8 @@
 //! `WHERE field min max` (inclusive; `(` makes a bound exclusive; `-inf`,
 //! `+inf`), `WHERE field <op> value` (`<` `<=` `>` `>=` `==` `!=`),
 //! `WHERE <expression>` (see [`super::expr`]) and
-//! `WHEREIN field count v1 … vn`. Values compare with Tile38's field order
+//! `WHEREIN field count v1 … vn` (a Go unsigned count, at most the
+//! arguments left). Values compare with Tile38's field order
 //! (kinds first, strings case-insensitively); a missing field is `0`.
 
 use std::borrow::Cow;
@@ -14,6 +15,7 @@ use tile38_geo::{FieldValue, Value};
 use tile38_proto::Args;
 
 use super::expr::Expr;
+use super::opts::parse_go_uint;
 use crate::error::{Error, Result};
 
 #[derive(Debug)]
@@ -155,14 +157,16 @@ impl WhereIn {
         }
         let field = args.get(i).to_vec();
         let count_arg = args.get(i + 1);
-        let count: usize = std::str::from_utf8(count_arg)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| Error::invalid_arg(count_arg))?;
+        let count = parse_go_uint(count_arg).ok_or_else(|| Error::invalid_arg(count_arg))?;
+        // More values than the arguments left is an arity error (Tile38's
+        // answer for every count it does not crash on); compared without
+        // adding, so no count can wrap around.
         let start = i + 2;
-        if start + count > args.len() {
-            return Err(Error::Arity);
-        }
+        let left = args.len() - start;
+        let count = usize::try_from(count)
+            .ok()
+            .filter(|c| *c <= left)
+            .ok_or(Error::Arity)?;
         let values = (start..start + count)
             .map(|k| FieldValue::parse(args.get(k)))
             .collect();

@@ -51,6 +51,7 @@ use parking_lot::MutexGuard;
 use tile38_collection::glob;
 use tile38_proto::Args;
 
+use super::gate::go_duration;
 use super::set::parse_f64;
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
 use crate::error::{Error, Result};
@@ -225,17 +226,6 @@ fn token(args: &Args, i: usize) -> Result<&[u8]> {
     match (i < args.len()).then(|| args.get(i)) {
         Some(t) if !t.is_empty() => Ok(t),
         _ => Err(Error::Arity),
-    }
-}
-
-/// Go's `time.Duration(secs * float64(time.Second))` on amd64, where an
-/// out-of-range or NaN conversion yields the minimum int64.
-fn go_duration(secs: f64) -> i64 {
-    let ns = secs * 1e9;
-    if ns.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&ns) {
-        i64::MIN
-    } else {
-        ns as i64
     }
 }
 

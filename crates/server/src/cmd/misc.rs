@@ -1,17 +1,12 @@
 //! Connection-level commands: `PING [msg]`, `ECHO [msg]`, `OUTPUT [json|resp]`,
-//! `AUTH password`, `READONLY yes|no`, `GC`, and the `TIMEOUT seconds CMD …`
-//! prefix.
-
-use std::time::{Duration, Instant};
+//! `AUTH password`, `READONLY yes|no`, `GC`, `AOFSHRINK`. (The `TIMEOUT
+//! seconds CMD …` prefix is unwrapped by [`super::gate`].)
 
 use tile38_proto::Args;
 
-use super::set::parse_f64;
-use super::{lookup, run_spec, ConnCommand, ConnCx, Run};
-use crate::conn::ConnState;
+use super::{ConnCommand, ConnCx};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::server::Server;
 
 pub struct Ping(Option<Vec<u8>>);
 
@@ -162,33 +157,4 @@ impl ConnCommand<'_> for AofShrink {
         out.ok();
         Ok(())
     }
-}
-
-/// `TIMEOUT seconds CMD args…`: runs a read command with a deadline.
-pub fn run_timeout(
-    server: &Server,
-    conn: &mut ConnState,
-    args: &mut Args,
-    out: &mut Reply,
-) -> Result<()> {
-    if args.len() < 3 {
-        return Err(Error::Arity);
-    }
-    let secs = parse_f64(args.get(1))
-        .ok()
-        .filter(|s| *s >= 0.0)
-        .ok_or_else(|| Error::invalid_arg(args.get(1)))?;
-    let name = args.get(2).to_vec();
-    let spec = lookup(&name).ok_or_else(|| Error::UnknownCommand(name.clone()))?;
-    if matches!(spec.run, Run::Write(_)) {
-        return Err(Error::TimeoutNotSupported(
-            String::from_utf8_lossy(&name).to_ascii_lowercase(),
-        ));
-    }
-    if !conn.authed && !spec.no_auth && server.config.has_password() {
-        return Err(Error::AuthRequired);
-    }
-    let deadline = Instant::now().checked_add(Duration::from_secs_f64(secs.min(1e9)));
-    args.drop_front(2);
-    run_spec(server, conn, spec, args, out, deadline)
 }

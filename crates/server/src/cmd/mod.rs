@@ -2,20 +2,25 @@
 //!
 //! Each command is a struct with `parse` (arguments → typed request, no
 //! locks held) and `apply` (under the database lock). The table says what
-//! kind each command is; dispatch applies Tile38's gates (AUTH, LOADING,
-//! READONLY) and sends every write that changed something through
-//! [`Server::journal`], the single seam for the AOF, replication and
-//! geofencing.
+//! kind each command is; a table entry parses first and only then asks its
+//! [`ReadGate`]/[`WriteGate`] for the lock, so a big or slow argument list
+//! never stalls other clients (Tile38 keeps answering them too). Every
+//! request, whatever its transport, passes [`gate::admit`] (Tile38's AUTH,
+//! LOADING, follower, READONLY and TIMEOUT rules) first, and every write
+//! that changed something goes through [`Server::journal`], the single seam
+//! for the AOF, replication and geofencing.
 
 mod areas;
 mod client;
 mod config_cmd;
 mod crud;
 mod del;
-mod expire;
+pub(crate) mod expire;
 mod expr;
 mod fields;
 mod filter;
+mod gate;
+pub use gate::Via;
 pub mod hooks;
 mod json;
 mod keys;
@@ -39,7 +44,7 @@ use tile38_proto::Args;
 use crate::conn::ConnState;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::server::{now_nanos, Server};
+use crate::server::{now_nanos, BatchLock, Server};
 
 /// Context of a read command (shared database lock held).
 pub struct ReadCx<'a> {
@@ -102,8 +107,63 @@ pub trait ConnCommand<'a>: Sized {
     fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()>;
 }
 
-type ReadFn = fn(&Args, &ReadCx, &mut Reply) -> Result<()>;
-type WriteFn = fn(&Args, &mut WriteCx, &mut Reply) -> Result<bool>;
+/// Where a parsed read command takes the database from: the shared lock,
+/// taken only once the command has parsed, or the write lock its
+/// connection already holds for a pipelined batch.
+pub struct ReadGate<'a> {
+    server: &'a Server,
+    deadline: Option<Instant>,
+    held: Option<&'a Database>,
+}
+
+impl ReadGate<'_> {
+    /// Runs `f` with the database locked for reading.
+    pub fn run<R>(&self, f: impl FnOnce(&ReadCx) -> R) -> R {
+        let (server, deadline) = (self.server, self.deadline);
+        match self.held {
+            Some(db) => f(&ReadCx {
+                db,
+                server,
+                deadline,
+            }),
+            None => f(&ReadCx {
+                db: &server.db.read(),
+                server,
+                deadline,
+            }),
+        }
+    }
+}
+
+/// Where a parsed write command takes the database from: a database its
+/// caller has locked already (AOF replay, a leader's stream), or its
+/// connection's [`BatchLock`], taken only once the command has parsed.
+pub struct WriteGate<'a> {
+    server: &'a Server,
+    db: WriteDb<'a>,
+}
+
+enum WriteDb<'a> {
+    Locked(&'a mut Database),
+    Batch(&'a mut BatchLock),
+}
+
+impl WriteGate<'_> {
+    /// The write context, taking the lock if it is not held yet.
+    pub fn cx(&mut self) -> WriteCx<'_> {
+        let db = match &mut self.db {
+            WriteDb::Locked(db) => &mut **db,
+            WriteDb::Batch(lock) => lock.write(&self.server.db),
+        };
+        WriteCx {
+            db,
+            server: self.server,
+        }
+    }
+}
+
+type ReadFn = fn(&Args, &ReadGate, &mut Reply) -> Result<()>;
+type WriteFn = fn(&Args, &mut WriteGate, &mut Reply) -> Result<bool>;
 type ConnFn = fn(&Args, &mut ConnCx, &mut Reply) -> Result<()>;
 
 #[derive(Clone, Copy)]
@@ -124,15 +184,22 @@ pub struct Spec {
     pub while_loading: bool,
 }
 
-// Table entries: `parse` then `apply`, as plain function pointers.
+// Table entries: `parse`, then (no lock is held while parsing) the lock,
+// then `apply`, as plain function pointers.
 macro_rules! read {
     ($t:ty) => {
-        Run::Read(|args, cx, out| <$t>::parse(args)?.apply(cx, out))
+        Run::Read(|args, gate, out| {
+            let cmd = <$t>::parse(args)?;
+            gate.run(|cx| cmd.apply(cx, out))
+        })
     };
 }
 macro_rules! write {
     ($t:ty) => {
-        Run::Write(|args, cx, out| <$t>::parse(args)?.apply(cx, out))
+        Run::Write(|args, gate, out| {
+            let cmd = <$t>::parse(args)?;
+            cmd.apply(&mut gate.cx(), out)
+        })
     };
 }
 macro_rules! conn {
@@ -234,6 +301,18 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
     TABLE.iter().find(|s| s.name.as_bytes() == lower)
 }
 
+/// Arguments longer than this (bytes, all together) are not parsed under
+/// the write lock a connection keeps across its pipelined writes: it is
+/// released first, so that parsing a big object never holds other clients
+/// up, while small commands keep one lock round-trip per batch.
+const PARSE_UNLOCKED_BYTES: usize = 16 * 1024;
+
+/// Commands with more argument bytes than this run off the async worker
+/// ([`tokio::task::block_in_place`]): parsing megabytes takes long enough
+/// to stall the other connections queued on that worker, PING on a new
+/// connection included, and Tile38 keeps answering those.
+const OFFLOAD_BYTES: usize = 256 * 1024;
+
 /// Runs one command (`args[0]` is its name) and writes the reply into `out`.
 /// Errors are returned for the caller to render in the reply's mode.
 pub fn execute(
@@ -242,30 +321,34 @@ pub fn execute(
     args: &mut Args,
     out: &mut Reply,
 ) -> Result<()> {
-    let name = args.get(0);
-    if name.eq_ignore_ascii_case(b"timeout") {
-        return misc::run_timeout(server, conn, args, out);
-    }
-    let spec = lookup(name).ok_or_else(|| Error::UnknownCommand(name.to_vec()))?;
-    if !conn.authed && !spec.no_auth && server.config.has_password() {
-        return Err(Error::AuthRequired);
-    }
-    if !spec.while_loading && server.loading.load(std::sync::atomic::Ordering::Acquire) {
-        return Err(Error::Loading);
-    }
-    if server.repl.following() {
-        if matches!(spec.run, Run::Write(_)) {
-            return Err(Error::NotLeader);
-        }
-        if !server.repl.caught_up_once() && repl::GATED_READS.contains(&spec.name) {
-            return Err(Error::CatchingUp);
-        }
-    }
-    run_spec(server, conn, spec, args, out, None)
+    execute_via(server, conn, args, out, Via::Stream)
 }
 
-/// Runs a looked-up command with an optional `TIMEOUT` deadline.
-pub fn run_spec(
+/// [`execute`] for a request that arrived `via` HTTP. Every transport
+/// comes through here: the same [`gate`]s for all.
+pub fn execute_via(
+    server: &Server,
+    conn: &mut ConnState,
+    args: &mut Args,
+    out: &mut Reply,
+    via: Via,
+) -> Result<()> {
+    let gate::Admitted { spec, deadline } = gate::admit(server, conn, args, via)?;
+    let res = match spec {
+        Some(spec) => run_spec(server, conn, spec, args, out, deadline),
+        None => Err(Error::UnknownCommand(args.get(0).to_vec())),
+    };
+    match deadline {
+        // As Tile38: once the deadline has passed the answer is `timeout`,
+        // whatever the command answered.
+        Some(d) if Instant::now() >= d => Err(Error::Timeout),
+        _ => res,
+    }
+}
+
+/// Runs an admitted command: parsed with no lock taken, then applied
+/// under the lock its kind needs; a changing write is journaled.
+fn run_spec(
     server: &Server,
     conn: &mut ConnState,
     spec: &Spec,
@@ -273,38 +356,29 @@ pub fn run_spec(
     out: &mut Reply,
     deadline: Option<Instant>,
 ) -> Result<()> {
-    match spec.run {
-        Run::Read(f) => match conn.lock.held() {
-            Some(db) => f(
-                args,
-                &ReadCx {
-                    db,
-                    server,
-                    deadline,
-                },
-                out,
-            ),
-            None => {
-                let db = server.db.read();
-                f(
-                    args,
-                    &ReadCx {
-                        db: &db,
-                        server,
-                        deadline,
-                    },
-                    out,
-                )
-            }
-        },
+    let bytes = args.total_bytes();
+    if bytes > PARSE_UNLOCKED_BYTES {
+        conn.lock.release();
+    }
+    let on_worker = || {
+        tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+    };
+    let mut run = || match spec.run {
+        Run::Read(f) => {
+            let gate = ReadGate {
+                server,
+                deadline,
+                held: conn.lock.held(),
+            };
+            f(args, &gate, out)
+        }
         Run::Write(f) => {
-            if server.config.read_only() {
-                return Err(Error::ReadOnly);
-            }
-            server.write_refusal(args).map_or(Ok(()), Err)?;
-            let db = conn.lock.write(&server.db);
-            let changed = f(args, &mut WriteCx { db, server }, out)?;
-            if changed {
+            let mut gate = WriteGate {
+                server,
+                db: WriteDb::Batch(&mut conn.lock),
+            };
+            if f(args, &mut gate, out)? {
                 server.journal(args);
                 conn.wrote = true;
             }
@@ -314,7 +388,11 @@ pub fn run_spec(
             conn.lock.release();
             f(args, &mut ConnCx { server, conn }, out)
         }
+    };
+    if bytes > OFFLOAD_BYTES && on_worker() {
+        return tokio::task::block_in_place(run);
     }
+    run()
 }
 
 /// Replays one AOF command at startup: like a client write, but `key not
@@ -327,7 +405,7 @@ pub fn replay(server: &Server, args: &Args) -> std::result::Result<(), String> {
 /// the caller has locked: errors a replay tolerates are not errors.
 pub fn apply_replicated(
     server: &Server,
-    db: &mut tile38_collection::Database,
+    db: &mut Database,
     args: &Args,
 ) -> std::result::Result<(), String> {
     let name = args.get(0);
@@ -336,7 +414,11 @@ pub fn apply_replicated(
         return Err(Error::UnknownCommand(name.to_vec()).message());
     };
     let mut out = Reply::new(true);
-    replayed(f(args, &mut WriteCx { db, server }, &mut out))
+    let mut gate = WriteGate {
+        server,
+        db: WriteDb::Locked(db),
+    };
+    replayed(f(args, &mut gate, &mut out))
 }
 
 /// The outcome of a replayed write: the errors a client would get when a

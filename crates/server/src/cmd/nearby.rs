@@ -15,7 +15,7 @@ use tile38_geo::predicate::Area;
 use tile38_geo::{Position, Rect, Value};
 use tile38_proto::Args;
 
-use super::opts::SearchOpts;
+use super::opts::{parse_not_negative, SearchOpts};
 use super::results::{write_results, Hit};
 use super::set::parse_f64;
 use super::within::sparse;
@@ -53,10 +53,7 @@ impl ReadCommand<'_> for Nearby {
         let mut meters = 0.0;
         if i < args.len() {
             let a = args.get(i);
-            meters = parse_f64(a)
-                .ok()
-                .filter(|m| *m >= 0.0)
-                .ok_or_else(|| Error::invalid_arg(a))?;
+            meters = parse_not_negative(a)?;
             i += 1;
         }
         if i < args.len() {
@@ -95,9 +92,9 @@ impl ReadCommand<'_> for Nearby {
                 meters,
             };
             let prepared = circle.prepare();
-            let picked = sparse(col, circle.bbox(), depth, &|item: &Item| {
+            let picked = sparse(cx, col, circle.bbox(), depth, &|item: &Item| {
                 prepared.intersects(&item.value)
-            });
+            })?;
             let hits = picked.into_iter().map(|(id, item)| Hit {
                 id: id.as_bytes(),
                 item,

@@ -9,14 +9,16 @@
 //! Parsed in Tile38's order (`parseSearchScanBaseTokens`): keywords in any
 //! order, then the conflict checks, then the output keyword, and only then
 //! the numeric values of CURSOR, HASHES, LIMIT and SPARSE — so which error a
-//! malformed command gets matches Tile38. Also the paging loop every search
+//! malformed command gets matches Tile38. Those values are Go unsigned
+//! integers (`+5` is refused); none of them sizes an allocation: LIMIT and
+//! CURSOR only bound the paging loop. Also the paging loop every search
 //! runs its candidates through.
 
 use tile38_collection::{glob, Item};
 use tile38_proto::Args;
 
 use super::filter::{Where, WhereIn};
-use super::output::{parse_precision, Form};
+use super::output::Form;
 use super::results::{Hit, Page};
 use super::set::parse_f64;
 use super::ReadCx;
@@ -54,11 +56,26 @@ pub struct SearchOpts {
     pub fence: bool,
 }
 
+/// Go's `strconv.ParseUint(s, 10, 64)`, which Tile38 reads every client
+/// count with: digits only (no sign, no space), at most `u64::MAX`.
+pub fn parse_go_uint(arg: &[u8]) -> Option<u64> {
+    if arg.is_empty() || !arg.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(arg).ok()?.parse().ok()
+}
+
+/// A Go float that Tile38 refuses only when `< 0` (radii, seconds): NaN
+/// passes, as it does there.
+pub fn parse_not_negative(arg: &[u8]) -> Result<f64> {
+    match parse_f64(arg) {
+        Ok(v) if v.is_nan() || v >= 0.0 => Ok(v),
+        _ => Err(Error::invalid_arg(arg)),
+    }
+}
+
 fn parse_u64(arg: &[u8]) -> Result<u64> {
-    std::str::from_utf8(arg)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| Error::invalid_arg(arg))
+    parse_go_uint(arg).ok_or_else(|| Error::invalid_arg(arg))
 }
 
 const DETECT_KINDS: [&str; 5] = ["inside", "outside", "enter", "exit", "cross"];
@@ -257,7 +274,11 @@ impl SearchOpts {
             o.cursor = parse_u64(c)?;
         }
         if let Some(p) = precision {
-            o.output = Output::Form(Form::Hash(parse_precision(p)?));
+            let p = parse_u64(p)
+                .ok()
+                .filter(|p| (1..=12).contains(p))
+                .ok_or_else(|| Error::invalid_arg(p))?;
+            o.output = Output::Form(Form::Hash(p as usize));
         }
         if let Some(l) = limit {
             o.limit = Some(

@@ -121,7 +121,7 @@ impl Expr {
                     i += 1;
                 }
                 w if AREA_WORDS.contains(&w) => {
-                    let (spec, next) = areas::parse(args, i, clip)?;
+                    let (spec, next) = areas::parse(args, i, clip, false)?;
                     let n = new(&mut nodes, negate, Some(spec), Op::None, Vec::new());
                     (negate, need_obj) = (false, false);
                     match ae {

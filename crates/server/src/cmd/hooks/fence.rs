@@ -14,7 +14,7 @@
 use tile38_proto::Args;
 
 use crate::cmd::areas::{parse_rect, SearchArea};
-use crate::cmd::opts::{Output, SearchOpts};
+use crate::cmd::opts::{parse_not_negative, Output, SearchOpts};
 use crate::cmd::output::Form;
 use crate::cmd::set::parse_f64;
 use crate::error::{Error, Result};
@@ -107,10 +107,7 @@ fn nearby_area(args: &Args, i: usize) -> Result<usize> {
         if next < args.len() {
             let m = args.get(next);
             if !m.is_empty() {
-                parse_f64(m)
-                    .ok()
-                    .filter(|v| *v >= 0.0)
-                    .ok_or_else(|| Error::invalid_arg(m))?;
+                parse_not_negative(m)?;
             }
             next += 1;
         }
@@ -145,7 +142,7 @@ fn clipby(args: &Args, mut i: usize) -> Result<()> {
             let word = String::from_utf8_lossy(typ).to_ascii_lowercase();
             Error::InvalidArg(format!("cannot clipby {word}").into_bytes())
         };
-        let (_, next) = parse_rect(args, typ, i + 2)?.ok_or_else(cannot)?;
+        let (_, next) = parse_rect(args, typ, i + 2, true)?.ok_or_else(cannot)?;
         i = next;
     }
     Ok(())
