@@ -151,8 +151,11 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
         if step == Step::Close {
             break;
         }
-        if inbuf.capacity() > 1 << 20 && inbuf.is_empty() {
+        if inbuf.capacity() > KEEP_CAPACITY && inbuf.is_empty() {
+            // A big message went through: give its buffers back.
             inbuf = BytesMut::with_capacity(16 * 1024);
+            conn.args = Args::new();
+            conn.progress = Progress::new();
         }
     }
     let _ = stream.shutdown().await;
