@@ -190,7 +190,7 @@ fn dispatch(
     }
     if matches!(first, b'G' | b'P' | b'O') {
         let from = match p.stage {
-            Stage::Line(n) => n,
+            Stage::Line(n) => n.min(buf.len()),
             _ => 0,
         };
         let Some(end) = find_crlf(buf, from) else {
@@ -434,7 +434,8 @@ fn parse_telnet(
     p: &mut Progress,
 ) -> Result<Option<Frame>, ProtoError> {
     let from = match p.stage {
-        Stage::Line(n) => n,
+        // Clamped: a caller breaking the contract gets a rescan, not a panic.
+        Stage::Line(n) => n.min(buf.len()),
         _ => 0,
     };
     let Some(nl) = memchr(b'\n', &buf[from..]).map(|i| from + i) else {
