@@ -54,7 +54,22 @@ impl TestServer {
 
     /// Starts a server on `dir` (kept after the server stops).
     pub fn start_in(dir: &Path, extra: &[&str]) -> TestServer {
-        let mut child = Command::new(bin_path("tile38-server"))
+        Self::start_under(&[], dir, extra)
+    }
+
+    /// Starts a server on `dir` through a program that execs it (the same
+    /// process), e.g. `["prlimit", "--nofile=64:64", "--"]`.
+    pub fn start_under(wrapper: &[&str], dir: &Path, extra: &[&str]) -> TestServer {
+        let server = bin_path("tile38-server");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&server);
+                c
+            }
+            None => Command::new(&server),
+        };
+        let mut child = cmd
             .args(["-h", "127.0.0.1", "-p", "0", "-d"])
             .arg(dir)
             .args(extra)

@@ -4,14 +4,16 @@
 //! * every frame consumes `1..=remaining` bytes;
 //! * the same stream delivered in two reads (split at an input-derived point)
 //!   yields the same frames and the same final state as one read;
+//! * so does the stream delivered in small input-derived pieces to
+//!   `parse_resume`, its `Progress` carried from read to read;
 //! * every frame's arguments survive `resp::command` → `parse_next`;
 //! * the same loop with tiny `Limits` (to reach the limit branches);
 //! * `tokenize_native` and `query_unescape` on the raw input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tile38_proto::request::tokenize_native;
-use tile38_proto::{http, parse_next, resp, Args, Framing, Limits, ProtoError};
+use tile38_proto::request::{parse_resume, tokenize_native, Progress};
+use tile38_proto::{http, parse_next, resp, Args, Frame, Framing, Limits, ProtoError};
 
 /// (method, authorization, websocket key) of an HTTP frame.
 type HttpInfo = (String, Option<Vec<u8>>, Option<Vec<u8>>);
@@ -30,6 +32,18 @@ enum End {
     Error(ProtoError, usize),
 }
 
+/// What is observable of `frame`, whose arguments are in `args`.
+fn parsed(frame: Frame, args: &Args) -> Parsed {
+    Parsed {
+        framing: frame.framing,
+        consumed: frame.consumed,
+        args: args.iter().map(<[u8]>::to_vec).collect(),
+        http: frame
+            .http
+            .map(|h| (format!("{:?}", h.method), h.authorization, h.websocket_key)),
+    }
+}
+
 /// Parses frames from `buf[start..]` until more bytes are needed or an error.
 fn drain_from(buf: &[u8], start: usize, limits: &Limits, out: &mut Vec<Parsed>) -> End {
     let mut args = Args::new();
@@ -46,19 +60,34 @@ fn drain_from(buf: &[u8], start: usize, limits: &Limits, out: &mut Vec<Parsed>) 
                     rest.len()
                 );
                 pos += frame.consumed;
-                out.push(Parsed {
-                    framing: frame.framing,
-                    consumed: frame.consumed,
-                    args: args.iter().map(<[u8]>::to_vec).collect(),
-                    http: frame
-                        .http
-                        .map(|h| (format!("{:?}", h.method), h.authorization, h.websocket_key)),
-                });
+                out.push(parsed(frame, &args));
             }
             Ok(None) => return End::NeedMore(pos),
             Err(e) => return End::Error(e, pos),
         }
     }
+}
+
+/// Parses `buf` received `step` bytes at a time, resuming incomplete
+/// messages with one `Progress`, as a connection does.
+fn drain_resumed(buf: &[u8], step: usize, limits: &Limits, out: &mut Vec<Parsed>) -> End {
+    let mut args = Args::new();
+    let mut progress = Progress::new();
+    let (mut pos, mut end) = (0, 0);
+    while end < buf.len() {
+        end = (end + step).min(buf.len());
+        loop {
+            match parse_resume(&buf[pos..end], &mut args, limits, &mut progress) {
+                Ok(Some(frame)) => {
+                    pos += frame.consumed;
+                    out.push(parsed(frame, &args));
+                }
+                Ok(None) => break,
+                Err(e) => return End::Error(e, pos),
+            }
+        }
+    }
+    End::NeedMore(pos)
 }
 
 fn check_round_trip(frames: &[Parsed]) {
@@ -102,6 +131,13 @@ fuzz_target!(|data: &[u8]| {
     }
     assert_eq!(chunked, whole, "frames differ when split at {split}");
     assert_eq!(end, whole_end, "final state differs when split at {split}");
+
+    // Small pieces, the scan of each incomplete message resumed.
+    let step = 1 + data.first().map_or(0, |&b| b as usize % 16);
+    let mut resumed = Vec::new();
+    let end = drain_resumed(data, step, &limits, &mut resumed);
+    assert_eq!(resumed, whole, "frames differ when resumed in pieces of {step}");
+    assert_eq!(end, whole_end, "final state differs when resumed in pieces of {step}");
 
     // Tiny limits reach the TooBigInline / length-limit branches.
     let tiny = Limits {

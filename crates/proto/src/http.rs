@@ -25,10 +25,6 @@ pub struct HttpRequest {
     pub websocket_key: Option<Vec<u8>>,
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 fn trim(s: &[u8]) -> &[u8] {
     let start = s
         .iter()
@@ -41,19 +37,16 @@ fn trim(s: &[u8]) -> &[u8] {
     &s[start..end]
 }
 
-/// Parses one HTTP request (head + `Content-Length` body) into `args`.
+/// Parses one HTTP request (head + `Content-Length` body) into `args`;
+/// `head_end` is where the head's closing `\r\n\r\n` starts (found by the
+/// caller, which resumes that search across reads). `Ok(Err(n))`: the
+/// request is `n` bytes long and not all of them are buffered yet.
 pub(crate) fn parse_request(
     buf: &[u8],
+    head_end: usize,
     args: &mut Args,
     limits: &Limits,
-) -> Result<Option<Frame>, ProtoError> {
-    let Some(head_end) = find(buf, b"\r\n\r\n") else {
-        return if buf.len() > limits.max_inline {
-            Err(ProtoError::TooBigInline)
-        } else {
-            Ok(None)
-        };
-    };
+) -> Result<Result<Frame, usize>, ProtoError> {
     let head = &buf[..head_end];
     let mut lines = head
         .split(|&b| b == b'\n')
@@ -107,7 +100,7 @@ pub(crate) fn parse_request(
     }
     let body_start = head_end + 4;
     if buf.len() < body_start + content_length {
-        return Ok(None);
+        return Ok(Err(body_start + content_length));
     }
     let mut text = query_unescape(&path[1..]).ok_or(ProtoError::BadHttp)?;
     text.extend_from_slice(&buf[body_start..body_start + content_length]);
@@ -122,7 +115,7 @@ pub(crate) fn parse_request(
     } else {
         Framing::Http
     };
-    Ok(Some(Frame {
+    Ok(Ok(Frame {
         framing,
         consumed: body_start + content_length,
         http: Some(HttpRequest {

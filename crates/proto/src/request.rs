@@ -4,9 +4,19 @@
 //! `G`/`P`/`O` + a request line ending in ` HTTP/x.y\r\n` → HTTP;
 //! `*` → RESP array; `$` → native `$<n> <payload>\r\n`; anything else → a
 //! telnet line (`SET fleet truck1 POINT 33 -112\r\n`).
+//!
+//! A message that arrives in pieces is not scanned again from its first
+//! byte on every read: [`parse_resume`] keeps in a [`Progress`] how far the
+//! scan of the incomplete message got (bytes of a line without its end, the
+//! RESP elements already read, the length an HTTP request needs), so a
+//! 32 MiB line read 64 KiB at a time costs one pass, not 512.
 
 use crate::args::Args;
 use crate::http::{self, HttpRequest};
+
+mod tokenize;
+pub use tokenize::tokenize_native;
+use tokenize::tokenize_telnet;
 
 /// How a message was framed; decides the default output mode and the reply
 /// framing (RESP for RESP/telnet, JSON for the others).
@@ -85,18 +95,106 @@ pub struct Frame {
 /// Parses the next message of `buf` into `args` (cleared first).
 ///
 /// `Ok(None)`: more bytes are needed. A frame with empty `args` (`*0\r\n`, an
-/// empty telnet line) is complete but carries no command.
+/// empty telnet line) is complete but carries no command. Stateless: a
+/// caller that retries as bytes arrive should use [`parse_resume`].
 pub fn parse_next(
     buf: &[u8],
     args: &mut Args,
     limits: &Limits,
 ) -> Result<Option<Frame>, ProtoError> {
+    let mut progress = Progress::default();
+    let res = parse_resume(buf, args, limits, &mut progress);
+    if matches!(progress.stage, Stage::Resp { .. }) {
+        // Give the incomplete array's argument storage back to the caller.
+        std::mem::swap(args, &mut progress.partial);
+        args.clear();
+    }
+    res
+}
+
+/// How far the scan of an incomplete message got (see [`parse_resume`]).
+#[derive(Debug, Default)]
+pub struct Progress {
+    stage: Stage,
+    /// The elements of an incomplete RESP array read so far.
+    partial: Args,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Stage {
+    /// Nothing of the next message has been looked at.
+    #[default]
+    Start,
+    /// A line (telnet, or a `G`/`P`/`O` request line) whose first `n`
+    /// bytes hold no line end.
+    Line(usize),
+    /// An HTTP head whose end (`\r\n\r\n`) does not start before byte `n`.
+    HttpHead(usize),
+    /// An HTTP request of `total` bytes whose head ends at `head_end`.
+    HttpBody { head_end: usize, total: usize },
+    /// A RESP array of `count` elements: the first `done` are in
+    /// `Progress::partial`, the next one starts at byte `pos`.
+    Resp {
+        count: usize,
+        done: usize,
+        pos: usize,
+    },
+}
+
+impl Progress {
+    pub fn new() -> Progress {
+        Progress::default()
+    }
+
+    /// Whether part of a message has been scanned (more bytes are awaited).
+    pub fn in_message(&self) -> bool {
+        self.stage != Stage::Start
+    }
+}
+
+/// [`parse_next`] for a buffer that grows between calls: the scan of an
+/// incomplete message resumes where the previous call stopped.
+///
+/// Contract: after an `Ok(None)`, the next call gets the same bytes (the
+/// same message first) with more appended. `progress` starts afresh after a
+/// frame or an error, so the caller may drop the consumed bytes then.
+pub fn parse_resume(
+    buf: &[u8],
+    args: &mut Args,
+    limits: &Limits,
+    progress: &mut Progress,
+) -> Result<Option<Frame>, ProtoError> {
     args.clear();
+    let res = dispatch(buf, args, limits, progress);
+    if !matches!(res, Ok(None)) {
+        progress.stage = Stage::Start;
+        progress.partial.clear();
+    }
+    res
+}
+
+fn dispatch(
+    buf: &[u8],
+    args: &mut Args,
+    limits: &Limits,
+    p: &mut Progress,
+) -> Result<Option<Frame>, ProtoError> {
     let Some(&first) = buf.first() else {
         return Ok(None);
     };
+    match p.stage {
+        Stage::HttpHead(from) => return parse_http(buf, from, args, limits, p),
+        Stage::HttpBody { total, .. } if buf.len() < total => return Ok(None),
+        Stage::HttpBody { head_end, .. } => return http_request(buf, head_end, args, limits, p),
+        _ => {}
+    }
     if matches!(first, b'G' | b'P' | b'O') {
-        let Some(end) = find_crlf(buf) else {
+        let from = match p.stage {
+            Stage::Line(n) => n.min(buf.len()),
+            _ => 0,
+        };
+        let Some(end) = find_crlf(buf, from) else {
+            p.stage = Stage::Line(buf.len());
             return if buf.len() > limits.max_inline {
                 Err(ProtoError::TooBigInline)
             } else {
@@ -105,19 +203,74 @@ pub fn parse_next(
         };
         let line = &buf[..end + 2];
         if line.len() > 11 && &line[line.len() - 11..line.len() - 5] == b" HTTP/" {
-            return http::parse_request(buf, args, limits);
+            // The head's end cannot start before the first line end.
+            return parse_http(buf, end, args, limits, p);
         }
+        // A telnet line after all: its first `\n` may be a bare one the
+        // CRLF search went past, so the line scan starts at 0 (once: a line
+        // end is buffered).
+        p.stage = Stage::Start;
     }
     match first {
-        b'*' => parse_resp(buf, args, limits),
+        b'*' => parse_resp(buf, args, limits, p),
         b'$' => parse_native(buf, args, limits),
-        _ => parse_telnet(buf, args, limits),
+        _ => parse_telnet(buf, args, limits, p),
     }
 }
 
-/// Position of the first `\n` that is preceded by `\r` (index of the `\r`).
-fn find_crlf(buf: &[u8]) -> Option<usize> {
-    let mut from = 0;
+/// An HTTP request whose head's end does not start before `from`.
+fn parse_http(
+    buf: &[u8],
+    from: usize,
+    args: &mut Args,
+    limits: &Limits,
+    p: &mut Progress,
+) -> Result<Option<Frame>, ProtoError> {
+    let Some(head_end) = find_head_end(buf, from) else {
+        // An end may start in the last three bytes and finish later.
+        p.stage = Stage::HttpHead(buf.len().saturating_sub(3).max(from));
+        return if buf.len() > limits.max_inline {
+            Err(ProtoError::TooBigInline)
+        } else {
+            Ok(None)
+        };
+    };
+    http_request(buf, head_end, args, limits, p)
+}
+
+fn http_request(
+    buf: &[u8],
+    head_end: usize,
+    args: &mut Args,
+    limits: &Limits,
+    p: &mut Progress,
+) -> Result<Option<Frame>, ProtoError> {
+    match http::parse_request(buf, head_end, args, limits)? {
+        Ok(frame) => Ok(Some(frame)),
+        Err(total) => {
+            p.stage = Stage::HttpBody { head_end, total };
+            Ok(None)
+        }
+    }
+}
+
+/// Where the first `\r\n\r\n` at or after `from` starts.
+fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(i) = memchr(b'\n', buf.get(at + 3..)?) {
+        let nl = at + 3 + i;
+        if &buf[nl - 3..nl] == b"\r\n\r" {
+            return Some(nl - 3);
+        }
+        at = nl - 2;
+    }
+    None
+}
+
+/// Position of the first `\n` at or after `from` that is preceded by `\r`
+/// (index of the `\r`).
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    let mut from = from;
     while let Some(i) = memchr(b'\n', &buf[from..]) {
         let at = from + i;
         if at > 0 && buf[at - 1] == b'\r' {
@@ -165,50 +318,81 @@ fn parse_len(s: &[u8]) -> Option<i64> {
     Some(if neg { -n } else { n })
 }
 
-fn parse_resp(buf: &[u8], args: &mut Args, limits: &Limits) -> Result<Option<Frame>, ProtoError> {
-    let Some((line, mut pos)) = read_line(buf, 1) else {
-        return if buf.len() > 32 {
-            Err(ProtoError::InvalidMultibulkLength)
-        } else {
-            Ok(None)
-        };
-    };
-    let count = match parse_len(line) {
-        Some(n) if n >= 0 && n as usize <= limits.max_args => n as usize,
-        _ => return Err(ProtoError::InvalidMultibulkLength),
-    };
-    for _ in 0..count {
-        let Some(&b) = buf.get(pos) else {
-            return Ok(None);
-        };
-        if b != b'$' {
-            return Err(ProtoError::ExpectedDollar(b));
+fn parse_resp(
+    buf: &[u8],
+    args: &mut Args,
+    limits: &Limits,
+    p: &mut Progress,
+) -> Result<Option<Frame>, ProtoError> {
+    let (count, mut done, mut pos) = match p.stage {
+        Stage::Resp { count, done, pos } => {
+            std::mem::swap(args, &mut p.partial);
+            (count, done, pos)
         }
-        let Some((line, next)) = read_line(buf, pos + 1) else {
-            return if buf.len() - pos > 32 {
-                Err(ProtoError::InvalidBulkLength)
-            } else {
-                Ok(None)
+        _ => {
+            let Some((line, pos)) = read_line(buf, 1) else {
+                return if buf.len() > 32 {
+                    Err(ProtoError::InvalidMultibulkLength)
+                } else {
+                    Ok(None)
+                };
             };
-        };
-        let len = match parse_len(line) {
-            Some(n) if n >= 0 && n as usize <= limits.max_bulk => n as usize,
-            _ => return Err(ProtoError::InvalidBulkLength),
-        };
-        if buf.len() < next + len + 2 {
+            match parse_len(line) {
+                Some(n) if n >= 0 && n as usize <= limits.max_args => (n as usize, 0, pos),
+                _ => return Err(ProtoError::InvalidMultibulkLength),
+            }
+        }
+    };
+    while done < count {
+        let Some(next) = resp_bulk(buf, pos, args, limits)? else {
+            p.stage = Stage::Resp { count, done, pos };
+            std::mem::swap(args, &mut p.partial);
             return Ok(None);
-        }
-        if &buf[next + len..next + len + 2] != b"\r\n" {
-            return Err(ProtoError::InvalidBulkLength);
-        }
-        args.push(&buf[next..next + len]);
-        pos = next + len + 2;
+        };
+        pos = next;
+        done += 1;
     }
     Ok(Some(Frame {
         framing: Framing::Resp,
         consumed: pos,
         http: None,
     }))
+}
+
+/// One `$len\r\nbytes\r\n` element at `pos`, pushed to `args`; returns
+/// where the next element starts.
+#[inline]
+fn resp_bulk(
+    buf: &[u8],
+    pos: usize,
+    args: &mut Args,
+    limits: &Limits,
+) -> Result<Option<usize>, ProtoError> {
+    let Some(&b) = buf.get(pos) else {
+        return Ok(None);
+    };
+    if b != b'$' {
+        return Err(ProtoError::ExpectedDollar(b));
+    }
+    let Some((line, next)) = read_line(buf, pos + 1) else {
+        return if buf.len() - pos > 32 {
+            Err(ProtoError::InvalidBulkLength)
+        } else {
+            Ok(None)
+        };
+    };
+    let len = match parse_len(line) {
+        Some(n) if n >= 0 && n as usize <= limits.max_bulk => n as usize,
+        _ => return Err(ProtoError::InvalidBulkLength),
+    };
+    if buf.len() < next + len + 2 {
+        return Ok(None);
+    }
+    if &buf[next + len..next + len + 2] != b"\r\n" {
+        return Err(ProtoError::InvalidBulkLength);
+    }
+    args.push(&buf[next..next + len]);
+    Ok(Some(next + len + 2))
 }
 
 fn parse_native(buf: &[u8], args: &mut Args, limits: &Limits) -> Result<Option<Frame>, ProtoError> {
@@ -243,38 +427,19 @@ fn parse_native(buf: &[u8], args: &mut Args, limits: &Limits) -> Result<Option<F
     }))
 }
 
-/// Tile38's native/HTTP tokeniser: split on single spaces (empty tokens
-/// dropped); a token starting with `{` takes the rest of the line (GeoJSON);
-/// after `SET … STRING` a `"quoted rest"` is one argument.
-pub fn tokenize_native(payload: &[u8], args: &mut Args) {
-    let mut rest = payload;
-    while !rest.is_empty() {
-        if rest[0] == b' ' {
-            rest = &rest[1..];
-            continue;
-        }
-        if rest[0] == b'{' {
-            args.push(rest);
-            return;
-        }
-        if rest.len() >= 2
-            && rest[0] == b'"'
-            && rest[rest.len() - 1] == b'"'
-            && args.len() >= 2
-            && args.get(0).eq_ignore_ascii_case(b"set")
-            && args.get(args.len() - 1).eq_ignore_ascii_case(b"string")
-        {
-            args.push(&rest[1..rest.len() - 1]);
-            return;
-        }
-        let end = memchr(b' ', rest).unwrap_or(rest.len());
-        args.push(&rest[..end]);
-        rest = &rest[end..];
-    }
-}
-
-fn parse_telnet(buf: &[u8], args: &mut Args, limits: &Limits) -> Result<Option<Frame>, ProtoError> {
-    let Some(nl) = memchr(b'\n', buf) else {
+fn parse_telnet(
+    buf: &[u8],
+    args: &mut Args,
+    limits: &Limits,
+    p: &mut Progress,
+) -> Result<Option<Frame>, ProtoError> {
+    let from = match p.stage {
+        // Clamped: a caller breaking the contract gets a rescan, not a panic.
+        Stage::Line(n) => n.min(buf.len()),
+        _ => 0,
+    };
+    let Some(nl) = memchr(b'\n', &buf[from..]).map(|i| from + i) else {
+        p.stage = Stage::Line(buf.len());
         return if buf.len() > limits.max_inline {
             Err(ProtoError::TooBigInline)
         } else {
@@ -297,145 +462,5 @@ fn parse_telnet(buf: &[u8], args: &mut Args, limits: &Limits) -> Result<Option<F
     }))
 }
 
-/// redcon's inline tokeniser: spaces separate tokens; a token may be wrapped
-/// in `"` or `'` (with `\n`, `\r`, `\t` and `\x` escapes inside); a quote must
-/// start a token and the closing quote must end it.
-fn tokenize_telnet(line: &[u8], args: &mut Args) -> Result<(), ProtoError> {
-    let mut i = 0;
-    while i < line.len() {
-        let c = line[i];
-        if c == b' ' {
-            i += 1;
-            continue;
-        }
-        if c == b'"' || c == b'\'' {
-            let quote = c;
-            i += 1;
-            args.push_empty();
-            let mut closed = false;
-            while i < line.len() {
-                let c = line[i];
-                if c == b'\\' && i + 1 < line.len() {
-                    let e = match line[i + 1] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        other => other,
-                    };
-                    args.extend_last(&[e]);
-                    i += 2;
-                    continue;
-                }
-                if c == quote {
-                    closed = true;
-                    i += 1;
-                    break;
-                }
-                args.extend_last(&[c]);
-                i += 1;
-            }
-            if !closed || (i < line.len() && line[i] != b' ') {
-                return Err(ProtoError::UnbalancedQuotes);
-            }
-            continue;
-        }
-        let start = i;
-        while i < line.len() && line[i] != b' ' {
-            if line[i] == b'"' || line[i] == b'\'' {
-                return Err(ProtoError::UnbalancedQuotes);
-            }
-            i += 1;
-        }
-        args.push(&line[start..i]);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(buf: &[u8]) -> Result<Option<(Framing, usize, Vec<String>)>, ProtoError> {
-        let mut args = Args::new();
-        Ok(parse_next(buf, &mut args, &Limits::default())?
-            .map(|f| (f.framing, f.consumed, args.to_strings())))
-    }
-
-    #[test]
-    fn resp_arrays() {
-        let (k, n, a) = parse(b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\nrest")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (k, n, a),
-            (
-                Framing::Resp,
-                22,
-                vec!["ECHO".to_string(), "hi".to_string()]
-            )
-        );
-        assert_eq!(parse(b"*2\r\n$4\r\nECHO\r\n$2\r\nh").unwrap(), None);
-        assert_eq!(parse(b"*0\r\n").unwrap().unwrap().2.len(), 0);
-        assert_eq!(parse(b"*x\r\n"), Err(ProtoError::InvalidMultibulkLength));
-        assert_eq!(parse(b"*-1\r\n"), Err(ProtoError::InvalidMultibulkLength));
-        assert_eq!(
-            parse(b"*1\r\n$x\r\nPING\r\n"),
-            Err(ProtoError::InvalidBulkLength)
-        );
-        assert_eq!(
-            parse(b"*1\r\n+PING\r\n"),
-            Err(ProtoError::ExpectedDollar(b'+'))
-        );
-        assert_eq!(
-            ProtoError::ExpectedDollar(b'+').to_string(),
-            "Protocol error: expected '$', got '+'"
-        );
-    }
-
-    #[test]
-    fn telnet_lines() {
-        let (k, _, a) = parse(b"SET k \"a b\" STRING 'x y'\r\n").unwrap().unwrap();
-        assert_eq!(k, Framing::Telnet);
-        assert_eq!(a, vec!["SET", "k", "a b", "STRING", "x y"]);
-        assert_eq!(
-            parse(b"ECHO    spaced   \r\n").unwrap().unwrap().2,
-            vec!["ECHO", "spaced"]
-        );
-        assert_eq!(
-            parse(b"PING \"unbalanced\r\n"),
-            Err(ProtoError::UnbalancedQuotes)
-        );
-        assert_eq!(parse(b"\"\" a\r\n").unwrap().unwrap().2, vec!["", "a"]);
-        assert_eq!(parse(b"\r\n").unwrap().unwrap().2.len(), 0);
-        assert_eq!(
-            parse(b"\"a\\tb\\\"\"\n").unwrap().unwrap().2,
-            vec!["a\tb\""]
-        );
-    }
-
-    #[test]
-    fn g_p_o_lines_need_crlf() {
-        assert_eq!(parse(b"PING\n").unwrap(), None);
-        assert_eq!(parse(b"PING\r\n").unwrap().unwrap().2, vec!["PING"]);
-        assert_eq!(
-            parse(b"GET fleet truck1\r\n").unwrap().unwrap().0,
-            Framing::Telnet
-        );
-    }
-
-    #[test]
-    fn native_messages() {
-        let (k, n, a) = parse(b"$17 SET k i POINT 1 2\r\n$7 GET k i\r\n")
-            .unwrap()
-            .unwrap();
-        assert_eq!((k, n), (Framing::Native, 23));
-        assert_eq!(a, vec!["SET", "k", "i", "POINT", "1", "2"]);
-        let mut args = Args::new();
-        tokenize_native(b"SET k i OBJECT {\"type\": \"Point\"}", &mut args);
-        assert_eq!(args.get(4), b"{\"type\": \"Point\"}");
-        args.clear();
-        tokenize_native(b"set k i string \"a b\"", &mut args);
-        assert_eq!(args.get(4), b"a b");
-        assert_eq!(parse(b"$x SET\r\n"), Err(ProtoError::InvalidMessage));
-    }
-}
+mod tests;

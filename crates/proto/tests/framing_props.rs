@@ -2,7 +2,8 @@
 //!
 //! * (a) `parse_next` never panics on arbitrary (and adversarially biased)
 //!   bytes, always makes progress, and gives the same frames however the
-//!   stream is chunked;
+//!   stream is chunked, also when `parse_resume` carries its progress
+//!   across the chunks;
 //! * (b) RESP command encoding round-trips through `parse_next`, alone and
 //!   pipelined;
 //! * (c) every strict prefix of a valid stream asks for more bytes instead of
@@ -20,7 +21,8 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use tile38_proto::fmt::{write_duration, write_f64, write_json_str};
-use tile38_proto::{parse_next, resp, Args, Framing, Limits, ProtoError};
+use tile38_proto::request::{parse_resume, Progress};
+use tile38_proto::{parse_next, resp, Args, Frame, Framing, Limits, ProtoError};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -59,14 +61,27 @@ fn parse_one(buf: &[u8], args: &mut Args, limits: &Limits) -> Result<Option<Pars
         frame.consumed,
         buf.len()
     );
-    Ok(Some(Parsed {
+    Ok(Some(parsed(frame, args)))
+}
+
+/// What is observable of `frame`, whose arguments are in `args`.
+fn parsed(frame: Frame, args: &Args) -> Parsed {
+    Parsed {
         framing: frame.framing,
         consumed: frame.consumed,
         args: args.iter().map(<[u8]>::to_vec).collect(),
         http: frame
             .http
             .map(|h| (format!("{:?}", h.method), h.authorization, h.websocket_key)),
-    }))
+    }
+}
+
+/// Random cut points of a buffer of `len` bytes, sorted, ending at `len`.
+fn sorted_cuts(cuts: &[prop::sample::Index], len: usize) -> Vec<usize> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(len + 1)).collect();
+    cuts.push(len);
+    cuts.sort_unstable();
+    cuts
 }
 
 /// A connection loop: parses frames from `buf[start..]` until more bytes are
@@ -497,14 +512,10 @@ proptest! {
     ) {
         let limits = Limits::default();
         let whole = drain(&buf, &limits);
-
-        let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(buf.len() + 1)).collect();
-        cuts.push(buf.len());
-        cuts.sort_unstable();
         let mut frames = Vec::new();
         let mut pos = 0;
         let mut end = End::NeedMore(0);
-        for cut in cuts {
+        for cut in sorted_cuts(&cuts, buf.len()) {
             let (mut got, e) = drain_from(&buf[..cut], pos, &limits);
             frames.append(&mut got);
             end = e.clone();
@@ -516,6 +527,44 @@ proptest! {
         prop_assert_eq!(&frames, &whole.0);
         prop_assert_eq!(end, whole.1);
     }
+
+    /// The same stream fed in arbitrary pieces to `parse_resume`, its
+    /// `Progress` carried from read to read as a connection does (the scan
+    /// of an incomplete message resumes instead of restarting), yields the
+    /// same frames and the same final state as `parse_next` on all of it.
+    #[test]
+    fn a_resumed_chunks_give_the_same_frames(
+        buf in hostile_input(),
+        cuts in vec(any::<prop::sample::Index>(), 0..12),
+    ) {
+        let limits = Limits::default();
+        let whole = drain(&buf, &limits);
+        let cuts = sorted_cuts(&cuts, buf.len());
+        prop_assert_eq!(drain_resumed(&buf, &cuts, &limits), whole);
+    }
+}
+
+/// A connection loop over `buf` received up to each of `cuts` in turn,
+/// with one `Progress` carried across reads.
+fn drain_resumed(buf: &[u8], cuts: &[usize], limits: &Limits) -> (Vec<Parsed>, End) {
+    let mut args = Args::new();
+    let mut progress = Progress::new();
+    let mut frames = Vec::new();
+    let mut pos = 0;
+    for &cut in cuts {
+        loop {
+            match parse_resume(&buf[pos..cut], &mut args, limits, &mut progress) {
+                Ok(Some(f)) => {
+                    assert!(f.consumed > 0 && f.consumed <= cut - pos);
+                    pos += f.consumed;
+                    frames.push(parsed(f, &args));
+                }
+                Ok(None) => break,
+                Err(e) => return (frames, End::Error(e, pos)),
+            }
+        }
+    }
+    (frames, End::NeedMore(pos))
 }
 
 // ---------------------------------------------------------------------------

@@ -1,16 +1,26 @@
 //! `tile38-server [-p port] [-h host] [-d dir] [-o json|resp] [-q] [-v] [-vv]
 //! [--appendonly yes|no] [--appendfilename path] [--http-transport yes|no]
-//! [--protected-mode yes|no] [--pidfile path] [--version] [--help]`
+//! [--protected-mode yes|no] [--pidfile path] [--tcp-backlog n] [--version]
+//! [--help]`
 //!
 //! Tile38's flags: `-h` is the host (help is `--help`), long flags take one
-//! or two dashes, yes/no values.
+//! or two dashes, yes/no values; `--tcp-backlog` is Redis's setting.
+//!
+//! Startup raises the open-file soft limit to the hard one (as Go, hence
+//! Tile38, does). Shutdown on SIGTERM/SIGINT/SIGQUIT (SIGHUP without
+//! `--nohup`): the listener closes, connections finish the command they
+//! are executing, send their replies and close (up to
+//! [`listen::DRAIN_TIMEOUT`]; a second signal cuts that short), then the
+//! AOF is flushed and fsynced, the pid file removed, the runtime stopped,
+//! and only then the data-dir lock released. Exit status as Tile38's: 0
+//! for SIGTERM, 2 SIGINT, 3 SIGQUIT, 1 SIGHUP.
+
+mod listen;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use clap::{ArgAction, Parser};
-use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::server::{Options, Server};
@@ -86,6 +96,9 @@ struct Flags {
     /// would; retried with backoff until the leader answers.
     #[arg(long = "follow")]
     follow: Option<String>,
+    /// Listen backlog (default: the `tcp-backlog` property, 4096).
+    #[arg(long = "tcp-backlog")]
+    tcp_backlog: Option<u32>,
     /// Print the version and exit.
     #[arg(long = "version", action = ArgAction::SetTrue)]
     version: bool,
@@ -109,6 +122,7 @@ const LONG_FLAGS: &[&str] = &[
     "version",
     "help",
     "follow",
+    "tcp-backlog",
 ];
 
 /// Go's flag package accepts `-name` for long flags; clap wants `--name`.
@@ -192,6 +206,7 @@ pub fn run_cli() -> i32 {
         }
     };
     init_logging(&flags);
+    raise_nofile_limit();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -202,18 +217,54 @@ pub fn run_cli() -> i32 {
             return 1;
         }
     };
-    let metrics = flags.metrics_addr.clone();
-    let code = match rt.block_on(run(opts, flags.pidfile.clone(), flags.nohup, metrics)) {
-        Ok(code) => code,
+    let startup = Startup {
+        pidfile: flags.pidfile.clone(),
+        nohup: flags.nohup,
+        metrics_addr: flags.metrics_addr.clone(),
+        tcp_backlog: flags.tcp_backlog,
+    };
+    let (code, lock) = match rt.block_on(run(opts, startup)) {
+        Ok(done) => done,
         Err(e) => {
             tracing::error!("{e}");
-            1
+            (1, None)
         }
     };
-    // Streams and the follow loop end with the runtime; an idle replication
-    // link must not keep the process (and its data dir) alive.
+    // The follow loop and background tasks end with the runtime; an idle
+    // replication link must not keep the process (and its data dir) alive.
     rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    // Only now may another server open the data dir: nothing of this one
+    // writes to it any more.
+    drop(lock);
     code
+}
+
+/// Go raises the open-file soft limit to the hard one at startup, so
+/// Tile38 serves as many connections as the hard limit allows; so do we.
+fn raise_nofile_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            let old = lim.rlim_cur;
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                tracing::debug!("open file limit raised from {old} to {}", lim.rlim_max);
+            }
+        }
+    }
+}
+
+/// Startup settings that are neither [`Options`] nor CONFIG properties.
+struct Startup {
+    pidfile: Option<PathBuf>,
+    nohup: bool,
+    metrics_addr: Option<String>,
+    /// `--tcp-backlog`, over the `tcp-backlog` property.
+    tcp_backlog: Option<u32>,
 }
 
 /// `--follow host:port` (the port after the last colon, so IPv6 works).
@@ -294,12 +345,10 @@ fn options(flags: &Flags) -> Result<Options, String> {
 
 async fn run(
     opts: Options,
-    pidfile: Option<PathBuf>,
-    nohup: bool,
-    metrics_addr: Option<String>,
-) -> Result<i32, Box<dyn std::error::Error>> {
+    startup: Startup,
+) -> Result<(i32, Option<std::fs::File>), Box<dyn std::error::Error>> {
     // Handlers first: a SIGTERM at any point after start must shut down cleanly.
-    let signals = Signals::install()?;
+    let mut signals = Signals::install()?;
     tracing::info!(
         "Server started, Tile38 version {} (tile38-rs {})",
         crate::VERSION,
@@ -311,12 +360,8 @@ async fn run(
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&opts.dir, std::fs::Permissions::from_mode(0o700));
     }
-    let _lock = lock_data_dir(&opts.dir)?;
-    let config = Config::load(Some(&opts.dir.join("config")))?;
-    apply_env(&config)?;
-    if let Some((host, port)) = &opts.follow {
-        config.set_follow(Some((host, *port)))?;
-    }
+    let lock = lock_data_dir(&opts.dir)?;
+    let config = load_config(&opts, &startup)?;
     let aof_path = opts
         .appendfilename
         .clone()
@@ -331,18 +376,25 @@ async fn run(
     } else {
         opts.host.clone()
     };
-    let listener = TcpListener::bind((host.as_str(), opts.port)).await?;
+    let listener = listen::bind(&host, opts.port, config.props().tcp_backlog)?;
     let mut opts = opts;
     // `-p 0` lets the OS pick; the real port is what gets logged and reported.
     opts.port = listener.local_addr()?.port();
     let server = Server::new(opts, config, aof).into_arc();
-    if let Some(p) = &pidfile {
+    if let Some(p) = &startup.pidfile {
         std::fs::write(p, format!("{}\n", std::process::id()))?;
     }
 
     server.loading.store(true, Ordering::Release);
-    tokio::spawn(accept_loop(server.clone(), listener));
-    if let Some(addr) = &metrics_addr {
+    let conns = listen::Connections::default();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let accepting = tokio::spawn(listen::accept_loop(
+        server.clone(),
+        listener,
+        conns.clone(),
+        stopped,
+    ));
+    if let Some(addr) = &startup.metrics_addr {
         crate::metrics::listen(server.clone(), addr).await?;
     }
     crate::load::load_at_startup(&server, &aof_path).await?;
@@ -360,32 +412,46 @@ async fn run(
     }
     tracing::info!("Ready to accept connections at {host}:{}", server.opts.port);
 
-    let code = signals.wait(nohup).await;
+    let code = signals.wait(startup.nohup).await;
     tracing::info!("Shutting down");
-    // No write may be acknowledged after the last fsync: writers wait on
-    // the database lock, held until the process exits.
-    std::mem::forget(server.db.write());
+    let _ = stop.send(true);
+    // The listener is closed once the loop has returned.
+    let _ = accepting.await;
+    tokio::select! {
+        _ = conns.drain(&server) => {}
+        _ = signals.wait(startup.nohup) => tracing::warn!("Second signal: not waiting for connections"),
+    }
+    finish(&server, &startup)?;
+    Ok((code, Some(lock)))
+}
+
+/// The config file, with the environment and the flags that set
+/// properties applied over it.
+fn load_config(opts: &Options, startup: &Startup) -> Result<Config, Box<dyn std::error::Error>> {
+    let config = Config::load(Some(&opts.dir.join("config")))?;
+    apply_env(&config)?;
+    if let Some(n) = startup.tcp_backlog {
+        config
+            .set("tcp-backlog", &n.to_string())
+            .map_err(|e| format!("--tcp-backlog: {}", e.message()))?;
+    }
+    if let Some((host, port)) = &opts.follow {
+        config.set_follow(Some((host, *port)))?;
+    }
+    Ok(config)
+}
+
+/// The last steps of a shutdown, once no connection executes commands.
+fn finish(server: &Server, startup: &Startup) -> std::io::Result<()> {
+    // Every acknowledged write is in the file and on disk before exit.
     if let Some(aof) = &server.aof {
         aof.sync()?;
     }
-    if let Some(p) = &pidfile {
+    if let Some(p) = &startup.pidfile {
         let _ = std::fs::remove_file(p);
     }
-    Ok(code)
-}
-
-async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, addr)) => {
-                tokio::spawn(crate::conn::serve(server.clone(), stream, addr));
-            }
-            Err(e) => {
-                tracing::warn!("accept: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
-    }
+    tracing::info!("Bye");
+    Ok(())
 }
 
 struct Signals {
@@ -407,7 +473,7 @@ impl Signals {
     }
 
     /// Waits for a terminating signal; returns Tile38's exit code for it.
-    async fn wait(mut self, nohup: bool) -> i32 {
+    async fn wait(&mut self, nohup: bool) -> i32 {
         loop {
             tokio::select! {
                 _ = self.term.recv() => return 0,

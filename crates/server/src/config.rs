@@ -14,6 +14,8 @@ use serde_json::{json, Map, Value as Json};
 
 use tile38_aof::Fsync;
 
+use crate::conn::limit::OutputLimits;
+
 use crate::error::{Error, Result};
 
 /// Properties of ours that Tile38 lacks: readable and settable by their
@@ -23,6 +25,8 @@ pub const EXTRA_PROPERTIES: &[&str] = &[
     "appendfsync",
     "auto-aof-rewrite-percentage",
     "auto-aof-rewrite-min-size",
+    "client-output-buffer-limit",
+    "tcp-backlog",
 ];
 
 /// The property names `CONFIG GET` knows, sorted.
@@ -59,7 +63,16 @@ pub struct Props {
     pub auto_aof_rewrite_percentage: u64,
     /// … and is at least this big (bytes).
     pub auto_aof_rewrite_min_size: u64,
+    /// Redis's `client-output-buffer-limit` for the `pubsub` class
+    /// (`pubsub <hard> <soft> <soft seconds>`), applied at once.
+    pub client_output_buffer_limit: OutputLimits,
+    /// The listen backlog (Redis's `tcp-backlog`); `--tcp-backlog` wins
+    /// over it. Read at startup: a change takes effect at the next start.
+    pub tcp_backlog: u32,
 }
+
+/// Tile38's listen backlog (Go's default on Linux: somaxconn, 4096 here).
+pub const DEFAULT_TCP_BACKLOG: u32 = 4096;
 
 impl Default for Props {
     fn default() -> Self {
@@ -77,6 +90,8 @@ impl Default for Props {
             appendfsync: Fsync::EverySec,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 << 20,
+            client_output_buffer_limit: OutputLimits::default(),
+            tcp_backlog: DEFAULT_TCP_BACKLOG,
         }
     }
 }
@@ -131,6 +146,8 @@ impl Props {
             "appendfsync" => self.appendfsync.as_str().into(),
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => format_mem_size(self.auto_aof_rewrite_min_size),
+            "client-output-buffer-limit" => self.client_output_buffer_limit.text(),
+            "tcp-backlog" => self.tcp_backlog.to_string(),
             _ => String::new(),
         }
     }
@@ -187,6 +204,17 @@ impl Props {
             }
             "auto-aof-rewrite-min-size" => {
                 self.auto_aof_rewrite_min_size = parse_mem_size(value).ok_or_else(invalid)?
+            }
+            "client-output-buffer-limit" => {
+                self.client_output_buffer_limit = OutputLimits::parse(value).ok_or_else(invalid)?
+            }
+            "tcp-backlog" => {
+                // `listen(2)` takes an int; the kernel caps it at somaxconn.
+                self.tcp_backlog = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=i32::MAX as u32).contains(n))
+                    .ok_or_else(invalid)?
             }
             "replica_announce_port" => {
                 self.replica_announce_port = if value.is_empty() {
@@ -252,6 +280,15 @@ impl Props {
                 "auto-aof-rewrite-min-size",
                 json!(format_mem_size(self.auto_aof_rewrite_min_size)),
             );
+        }
+        if self.client_output_buffer_limit != d.client_output_buffer_limit {
+            put(
+                "client-output-buffer-limit",
+                json!(self.client_output_buffer_limit.text()),
+            );
+        }
+        if self.tcp_backlog != d.tcp_backlog {
+            put("tcp-backlog", json!(self.tcp_backlog.to_string()));
         }
         if self.replica_announce_port != 0 {
             put(
@@ -443,35 +480,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mem_sizes() {
-        assert_eq!(parse_mem_size("10mb"), Some(10 << 20));
-        assert_eq!(parse_mem_size("2GB"), Some(2 << 30));
-        assert_eq!(parse_mem_size("notanumber"), None);
-        assert_eq!(format_mem_size(1024 << 10), "1mb");
-        assert_eq!(format_mem_size(0), "");
-        assert_eq!(format_mem_size(1), "1");
-    }
-
-    #[test]
-    fn set_errors() {
-        let mut p = Props::default();
-        assert_eq!(
-            p.set("nosuchprop", "1").unwrap_err().message(),
-            "Unsupported CONFIG parameter: nosuchprop"
-        );
-        assert_eq!(
-            p.set("protected-mode", "maybe").unwrap_err().message(),
-            "Invalid argument 'maybe' for CONFIG SET 'protected-mode'"
-        );
-        assert_eq!(
-            p.set("autogc", "x").unwrap_err().message(),
-            "strconv.ParseUint: parsing \"x\": invalid syntax"
-        );
-        p.set("protected-mode", "NO").unwrap();
-        assert_eq!(p.get("protected-mode"), "no");
-    }
-}
+mod tests;

@@ -4,6 +4,27 @@
 //! Output mode per message: the connection's sticky mode (set by its first
 //! command or by `OUTPUT`), else the server's `-o`, else the framing's
 //! default (RESP for RESP/telnet, JSON for native/HTTP/WebSocket).
+//!
+//! Memory per connection stays bounded whatever the client does:
+//!
+//! * Replies: once [`OUTPUT_PAUSE`] bytes of replies are waiting, the
+//!   connection stops executing its pipelined commands, writes what is
+//!   pending (waiting for a client that does not read, as Redis and Tile38
+//!   do) and only then goes on. A single reply is always sent whole.
+//! * Input: the socket is read only when the buffer holds no complete
+//!   message, so a client pipelining faster than it reads leaves its
+//!   commands in the kernel's buffers, not ours. A message arriving in
+//!   pieces is scanned once ([`tile38_proto::request::parse_resume`]).
+//!
+//! Connections that cannot be paused (pub/sub, live geofences) are held to
+//! `client-output-buffer-limit` instead: see [`limit`].
+//!
+//! A protocol error is answered (`-Protocol error: …`, or its JSON form)
+//! before the connection closes only when the last command run on it was
+//! RESP- or telnet-framed, as Tile38 does: a first message that cannot be
+//! framed closes the connection without a reply (Tile38 1.37 alike).
+
+pub mod limit;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -12,7 +33,8 @@ use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
 use tile38_proto::fmt::{write_duration, write_json_str, write_u64};
-use tile38_proto::{http, parse_next, resp, Args, Framing, Limits, ProtoError};
+use tile38_proto::request::{parse_resume, Progress};
+use tile38_proto::{http, resp, Args, Framing, Limits, ProtoError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -84,6 +106,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
         server: server.clone(),
         state: ConnState::new(client.clone()),
         args: Args::new(),
+        progress: Progress::new(),
         reply: Reply::default(),
         scratch: Vec::new(),
         out: Vec::with_capacity(16 * 1024),
@@ -93,34 +116,25 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let limits = Limits::default();
+    let mut step = Step::NeedInput;
+    // Killed (CLIENT KILL, shutdown) while it had commands in hand.
+    let mut killed_busy = false;
     loop {
-        let read = tokio::select! {
-            r = stream.read_buf(&mut inbuf) => r,
-            _ = client.kill.notified() => break,
-        };
-        if !matches!(read, Ok(n) if n > 0) {
-            break;
+        if step == Step::NeedInput {
+            let read = tokio::select! {
+                r = stream.read_buf(&mut inbuf) => r,
+                _ = client.kill.notified() => break,
+            };
+            if !matches!(read, Ok(n) if n > 0) {
+                break;
+            }
         }
-        let close = conn.process(&mut inbuf, &limits);
+        step = conn.process(&mut inbuf, &limits);
+        // Never held across an await.
         conn.state.lock.release();
         conn.finish_batch();
-        let wrote = std::mem::take(&mut conn.state.wrote);
-        if let Some(target) = server.durability_target().filter(|_| wrote) {
-            // `appendfsync always`: replies wait for their records' fsync
-            // (one fsync covers every connection's records of that moment).
-            let mut durable = server.durable.subscribe();
-            if durable.wait_for(|d| *d >= target).await.is_err() {
-                break;
-            }
-        }
-        if !conn.out.is_empty() {
-            if stream.write_all(&conn.out).await.is_err() {
-                break;
-            }
-            conn.out.clear();
-            if conn.out.capacity() > 1 << 20 {
-                conn.out.shrink_to(16 * 1024);
-            }
+        if !conn.flush(&mut stream).await {
+            break;
         }
         if let Some(from) = conn.state.takeover.take() {
             // Anything the follower sent after `AOF` ends the stream.
@@ -130,21 +144,75 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
             server.unregister_client(client.id);
             return;
         }
-        if close || client.killed.load(Ordering::Acquire) {
+        if client.killed.load(Ordering::Acquire) {
+            killed_busy = true;
             break;
         }
-        if inbuf.capacity() > 1 << 20 && inbuf.is_empty() {
+        if step == Step::Close {
+            break;
+        }
+        if inbuf.capacity() > KEEP_CAPACITY && inbuf.is_empty() {
+            // A big message went through: give its buffers back.
             inbuf = BytesMut::with_capacity(16 * 1024);
+            conn.args = Args::new();
+            conn.progress = Progress::new();
         }
     }
     let _ = stream.shutdown().await;
+    if killed_busy {
+        linger(&mut stream).await;
+    }
     server.unregister_client(client.id);
+}
+
+/// How long a killed connection that still had input coming keeps reading
+/// it after its last reply.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reads and drops input until the client closes or [`LINGER`] passes:
+/// closing a socket with unread input makes the kernel send a reset, and
+/// a client that gets it may lose the last replies it had not read yet.
+async fn linger(stream: &mut TcpStream) {
+    let mut sink = vec![0u8; 64 * 1024];
+    let _ = tokio::time::timeout(LINGER, async {
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
+/// Unsent reply bytes past which a connection executes no more of its
+/// pipelined commands until they are written (backpressure).
+///
+/// 1 MiB: far above a normal pipelined batch (`redis-benchmark -P 16`
+/// replies take a few hundred bytes, 16 searches with COUNT or a page of
+/// 100 objects tens of KiB), so the usual "execute everything read, write
+/// once" is unchanged, while a client that never reads costs at most this
+/// plus one reply (plus the kernel's socket buffers, about 4 MiB at most
+/// on Linux) instead of everything it asked for. Writing in chunks of at
+/// least 1 MiB costs one syscall per MiB, nothing next to producing it.
+pub const OUTPUT_PAUSE: usize = 1 << 20;
+
+/// Buffers whose capacity grew past this (one big reply) are given back
+/// once written, so an idle connection keeps only a small buffer.
+const KEEP_CAPACITY: usize = 1 << 20;
+
+/// Why [`Conn::process`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// Every complete message was executed: read more.
+    NeedInput,
+    /// [`OUTPUT_PAUSE`] reached: write, then execute the rest of the buffer.
+    Paused,
+    /// Write what is pending, then close.
+    Close,
 }
 
 pub(crate) struct Conn {
     server: Arc<Server>,
     state: ConnState,
     args: Args,
+    /// How far the scan of an incomplete message in the input got.
+    progress: Progress,
     reply: Reply,
     scratch: Vec<u8>,
     out: Vec<u8>,
@@ -157,38 +225,74 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// Executes every complete message in `inbuf`; returns whether to close.
-    fn process(&mut self, inbuf: &mut BytesMut, limits: &Limits) -> bool {
+    /// Executes the complete messages in `inbuf` until it holds no more, the
+    /// pending replies reach [`OUTPUT_PAUSE`], or the connection must close.
+    fn process(&mut self, inbuf: &mut BytesMut, limits: &Limits) -> Step {
         loop {
-            match parse_next(inbuf, &mut self.args, limits) {
-                Ok(None) => return false,
-                Ok(Some(frame)) => {
-                    inbuf.advance(frame.consumed);
-                    match frame.framing {
-                        Framing::Http | Framing::WebSocket => {
-                            crate::http::respond(self, frame);
-                            return true;
-                        }
-                        Framing::Resp | Framing::Telnet => self.last_was_resp = true,
-                        Framing::Native => self.last_was_resp = false,
-                    }
-                    if self.args.is_empty() {
-                        continue;
-                    }
-                    if self.args.get(0).is_empty() {
-                        self.out.extend_from_slice(http::BAD_REQUEST);
-                        continue;
-                    }
-                    if self.run(frame.framing) {
-                        return true;
-                    }
-                }
+            if self.out.len() >= OUTPUT_PAUSE {
+                return Step::Paused;
+            }
+            // CLIENT KILL, server shutdown: nothing more is executed.
+            if self.state.client.killed.load(Ordering::Relaxed) {
+                return Step::Close;
+            }
+            let frame = match parse_resume(inbuf, &mut self.args, limits, &mut self.progress) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return Step::NeedInput,
                 Err(e) => {
                     self.protocol_error(&e);
-                    return true;
+                    return Step::Close;
                 }
+            };
+            inbuf.advance(frame.consumed);
+            if matches!(frame.framing, Framing::Http | Framing::WebSocket) {
+                crate::http::respond(self, frame);
+                return Step::Close;
+            }
+            if self.args.is_empty() {
+                continue;
+            }
+            if self.args.get(0).is_empty() {
+                self.out.extend_from_slice(http::BAD_REQUEST);
+                continue;
+            }
+            // Tile38 answers a protocol error only after a command of
+            // these framings (empty messages do not count).
+            self.last_was_resp = frame.framing != Framing::Native;
+            if self.run(frame.framing) {
+                return Step::Close;
+            }
+            if self.state.takeover.is_some() {
+                return Step::NeedInput;
             }
         }
+    }
+
+    /// Sends the pending replies: after the fsync of this batch's writes
+    /// under `appendfsync always`, then in one write. Returns `false` when
+    /// the connection is gone.
+    async fn flush(&mut self, stream: &mut TcpStream) -> bool {
+        let wrote = std::mem::take(&mut self.state.wrote);
+        if let Some(target) = self.server.durability_target().filter(|_| wrote) {
+            // One fsync covers every connection's records of that moment.
+            let mut durable = self.server.durable.subscribe();
+            if durable.wait_for(|d| *d >= target).await.is_err() {
+                return false;
+            }
+        }
+        if self.out.is_empty() {
+            return true;
+        }
+        if stream.write_all(&self.out).await.is_err() {
+            return false;
+        }
+        self.out.clear();
+        for buf in [&mut self.out, &mut self.reply.buf, &mut self.scratch] {
+            if buf.capacity() > KEEP_CAPACITY {
+                *buf = Vec::with_capacity(16 * 1024);
+            }
+        }
+        true
     }
 
     fn protocol_error(&mut self, e: &ProtoError) {
@@ -230,7 +334,7 @@ impl Conn {
         let started = json.then(Instant::now);
         let res = self.execute(json);
         self.state.output = Some(self.reply.json);
-        if res.is_ok() && !self.reply.json {
+        if res.is_ok() && !self.reply.json && framing != Framing::Native {
             self.out.extend_from_slice(&self.reply.buf);
             return self.reply.close;
         }

@@ -6,8 +6,10 @@
 //!   connection and handed over once per batch.
 //! * [`gather`]: gauges read from the server's state at scrape time.
 //! * [`text`]: the exposition format as Go's client writes it.
+//! * [`conn`]: connection-handling counters (output limits, accept errors).
 //! * `http`: the listener.
 
+pub mod conn;
 pub mod gather;
 mod http;
 pub mod summary;
@@ -28,6 +30,8 @@ pub struct Metrics {
     /// Commands are timed only while a metrics listener runs.
     enabled: AtomicBool,
     pub durations: summary::Durations,
+    /// Output-limit disconnects and accept failures.
+    pub conn: conn::ConnCounters,
 }
 
 impl Metrics {

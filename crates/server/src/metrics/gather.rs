@@ -176,6 +176,7 @@ pub fn families(server: &Server) -> Vec<Family> {
     families.push(cmd_durations(server));
     families.extend(replication(server));
     families.extend(aof_health(server));
+    families.extend(super::conn::families(&server.metrics.conn));
     let st = &server.stats;
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
