@@ -337,4 +337,4 @@ pub fn resp_strings(reply: &[u8]) -> Vec<String> {
 /// A small deterministic generator for tests and benchmarks: the one
 /// tile38-benchmark uses (`Lcg(seed)` takes the state as given, same
 /// sequence everywhere).
-pub use tile38_bench::tests::Rng as Lcg;
+pub use tile38_bench::workloads::Rng as Lcg;

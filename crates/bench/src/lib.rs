@@ -16,8 +16,8 @@
 pub mod arizona;
 pub mod report;
 pub mod run;
-pub mod tests;
 pub mod wire;
+pub mod workloads;
 
 use std::io::IsTerminal;
 
@@ -153,7 +153,7 @@ async fn run_all(o: &Opts) -> i32 {
         }
     }
     let tty = std::io::stdout().is_terminal() && !o.csv && !o.json_report;
-    for (k, test) in tests::selected(o.tests.as_deref(), o.redis)
+    for (k, test) in workloads::selected(o.tests.as_deref(), o.redis)
         .into_iter()
         .enumerate()
     {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::tests::{Rng, State, Test};
 use crate::wire::{reply, Enc};
+use crate::workloads::{Rng, State, Test};
 use crate::Opts;
 
 /// A connection with its read buffer.
@@ -259,7 +259,10 @@ pub async fn preload(o: &Opts) -> Result<(), String> {
             let mut speed = Vec::new();
             crate::wire::push_u64(&mut speed, j % 100);
             let mut e = Enc(&mut out);
-            e.array(9).bulk(b"SET").bulk(crate::tests::KEY).bulk(&id);
+            e.array(9)
+                .bulk(b"SET")
+                .bulk(crate::workloads::KEY)
+                .bulk(&id);
             e.bulk(b"FIELD").bulk(b"speed").bulk(&speed).bulk(b"POINT");
             e.fixed(lat, 5).fixed(lon, 5);
         }

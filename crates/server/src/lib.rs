@@ -1,6 +1,6 @@
 //! The Tile38-compatible server (the only crate that uses tokio).
 //!
-//! * [`cli`]: `tile38-server` flags, startup and shutdown.
+//! * [`startup`]: `tile38-server` flags, startup and shutdown.
 //! * [`conn`] / [`http`]: connections, framing dispatch, reply framing.
 //! * [`cmd`]: the command table; one struct per command.
 //! * [`server`]: shared state; [`config`]: CONFIG and the config file.
@@ -12,7 +12,6 @@
 
 pub mod alloc;
 pub mod background;
-pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod conn;
@@ -25,8 +24,9 @@ pub mod repl;
 pub mod reply;
 pub mod server;
 pub mod shrink;
+pub mod startup;
 
-pub use cli::run_cli;
+pub use startup::run_cli;
 
 /// The Tile38 version whose protocol this server speaks (reported by
 /// SERVER/INFO so clients that gate on it keep working).

@@ -13,18 +13,18 @@
 mod areas;
 mod client;
 mod config_cmd;
-mod crud;
 mod del;
 pub(crate) mod expire;
 mod expr;
 mod fields;
 mod filter;
 mod gate;
+mod get;
 pub use gate::Via;
+mod admin;
 pub mod hooks;
 mod json;
 mod keys;
-mod misc;
 mod nearby;
 mod opts;
 pub mod output;
@@ -32,6 +32,7 @@ pub mod repl;
 mod results;
 mod scan;
 mod server_info;
+mod session;
 pub(crate) mod set;
 mod testcmd;
 mod within;
@@ -229,13 +230,13 @@ const fn open(name: &'static str, run: Run) -> Spec {
 /// The command table; hot commands first.
 static TABLE: &[Spec] = &[
     spec("set", write!(set::Set)),
-    spec("get", read!(crud::Get)),
-    open("ping", conn!(misc::Ping)),
+    spec("get", read!(get::Get)),
+    open("ping", conn!(session::Ping)),
     spec("del", write!(del::Del)),
     spec("fset", write!(fields::FSet)),
     spec("fget", read!(fields::FGet)),
     spec("fexists", read!(fields::FExists)),
-    spec("exists", read!(crud::Exists)),
+    spec("exists", read!(get::Exists)),
     spec("scan", read!(scan::Scan)),
     spec("search", read!(scan::Search)),
     spec("nearby", read!(nearby::Nearby)),
@@ -265,9 +266,9 @@ static TABLE: &[Spec] = &[
     spec("pdelchan", write!(hooks::PDelChan)),
     spec("hooks", read!(hooks::ListHooks)),
     spec("chans", read!(hooks::ListChans)),
-    open("echo", conn!(misc::Echo)),
-    open("output", conn!(misc::Output)),
-    open("auth", conn!(misc::Auth)),
+    open("echo", conn!(session::Echo)),
+    open("output", conn!(session::Output)),
+    open("auth", conn!(session::Auth)),
     Spec {
         name: "healthz",
         run: conn!(repl::Healthz),
@@ -278,9 +279,9 @@ static TABLE: &[Spec] = &[
     spec("info", read!(server_info::Info)),
     spec("role", read!(repl::Role)),
     spec("config", conn!(config_cmd::ConfigCmd)),
-    spec("readonly", conn!(misc::ReadOnly)),
-    spec("gc", conn!(misc::Gc)),
-    spec("aofshrink", conn!(misc::AofShrink)),
+    spec("readonly", conn!(admin::ReadOnly)),
+    spec("gc", conn!(admin::Gc)),
+    spec("aofshrink", conn!(admin::AofShrink)),
     spec("client", conn!(client::Client)),
     spec("aofmd5", conn!(repl::AofMd5)),
     spec("aof", conn!(repl::AofCmd)),

@@ -1,6 +1,6 @@
 //! Connection-handling counters: connections closed for breaking their
 //! output-buffer limits (`conn::limit`) and failed `accept(2)` calls (the
-//! file-descriptor limit, see `cli::accept_loop`).
+//! file-descriptor limit, see `startup::accept_loop`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
