@@ -280,6 +280,11 @@ const CASES: &[Case] = &[
         ],
         "-ERR invalid argument 'inf'\r\n",
     ),
+    // `WHERE field "" …` crashes Tile38; an empty bound matches nothing.
+    Case(
+        &["SCAN", "fleet", "WHERE", "speed", "", "5", "IDS"],
+        "*2\r\n:0\r\n*0\r\n",
+    ),
     // A NaN radius is no negative radius.
     Case(
         &["WITHIN", "fleet", "IDS", "CIRCLE", "33", "-112", "NaN"],

@@ -13,8 +13,10 @@
 //!    ECHO, OUTPUT, AUTH and HEALTHZ, and none of them inside TIMEOUT;
 //! 5. the command must exist;
 //! 6. by kind: a write on a follower is `not the leader`, on a read-only
-//!    server `read only`; Tile38's read list on a follower that never
-//!    caught up is `catching up to leader`;
+//!    server `read only`, while the AOF cannot be written `MISCONF …`
+//!    and past `maxmemory` (SET, FSET, JSET) `OOM …`
+//!    ([`Server::write_refusal`]); Tile38's read list on a follower that
+//!    never caught up is `catching up to leader`;
 //! 7. inside TIMEOUT a write is `timeout not supported for '<cmd>'`, and
 //!    PING, ECHO and (once authenticated) AUTH, which Tile38 answers
 //!    before its command switch, are unknown commands.
