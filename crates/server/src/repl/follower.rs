@@ -18,6 +18,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tile38_proto::request::{parse_resume, Progress};
 use tile38_proto::{parse_next, Args, Framing, Limits};
 use tile38_repl::{Probe, Resume, Step, Target};
 
@@ -167,11 +168,15 @@ async fn stream(
     use tokio::io::AsyncReadExt;
     let limits = Limits::default();
     let mut args = Args::new();
+    let mut front = Progress::new();
     loop {
         server.aof_writable(epoch).await;
         // Everything complete in the buffer first: a batch stops after
         // 4 MiB, and the leader may send nothing more for a long time.
         loop {
+            if front_incomplete(&conn.buf, &mut args, &limits, &mut front) {
+                break;
+            }
             let used = apply_batch(server, epoch, &conn.buf, &mut args, &limits)?;
             bytes::Buf::advance(&mut conn.buf, used);
             if used == 0 || conn.buf.is_empty() {
@@ -191,6 +196,19 @@ async fn stream(
             _ = server.follow_wake.notified() => {}
             why = &mut *poller => return Err(why.unwrap_or_else(|e| e.to_string())),
         }
+    }
+}
+
+/// Whether the record at the front of `buf` is still incomplete. Scanned
+/// resumably and without the database lock, so a big record arriving in
+/// many reads is neither rescanned from its start on every read nor
+/// scanned while the lock is held (leading zero bytes and framing errors
+/// are left to [`apply_batch`]).
+fn front_incomplete(buf: &[u8], args: &mut Args, limits: &Limits, front: &mut Progress) -> bool {
+    match buf.first() {
+        None => true,
+        Some(0) => false,
+        Some(_) => matches!(parse_resume(buf, args, limits, front), Ok(None)),
     }
 }
 
