@@ -26,7 +26,7 @@
 //! `properties.type` is `"Circle"` into its special Circle object; here such
 //! a Feature stays an ordinary Feature.
 
-mod json;
+pub(crate) mod json;
 mod parse;
 
 use crate::rect::{Position, Rect};

@@ -15,13 +15,16 @@
 //!   non-JSON document) is replaced by a fresh container;
 //! * a component starting with `:` is always an object key (`:0`).
 //!
-//! Reading (and `JGET`) goes through [`gjson`]; see [`get_raw`].
+//! Reading (`JGET`, `FGET a.b`, WHERE on JSON) goes through [`gjson`] with
+//! a bounded stack: see [`get`].
 
 use std::fmt;
 
 use tile38_proto::fmt::write_json_str;
 
+mod get;
 mod scan;
+pub use get::{get, CHUNK, MAX_NESTING, MAX_WILDCARDS};
 use scan::{locate, skip_ws, trim, Elements};
 
 /// Why a path cannot be used for editing.
@@ -33,6 +36,8 @@ pub enum PathError {
     /// (`* ? # @ |`), a non-numeric key for an existing array, or an array
     /// index needing more than [`MAX_PADDING`] `null`s of padding.
     InvalidPath,
+    /// A read the stack or the wildcard matcher cannot afford: see [`get`].
+    TooComplex,
 }
 
 impl fmt::Display for PathError {
@@ -40,6 +45,7 @@ impl fmt::Display for PathError {
         f.write_str(match self {
             PathError::EmptyPath => "path cannot be empty",
             PathError::InvalidPath => "invalid path",
+            PathError::TooComplex => "path too complex",
         })
     }
 }
@@ -72,9 +78,9 @@ pub fn delete(doc: &str, path: &str) -> Result<String, PathError> {
 }
 
 /// The raw JSON text at `path` read with gjson (so full gjson syntax), or
-/// `None` when nothing is there. Used by `JDEL`/`JGET` to test existence.
+/// `None` when nothing is there (or the path is refused by [`get`]).
 pub fn get_raw(doc: &str, path: &str) -> Option<String> {
-    let v = gjson::get(doc, path);
+    let v = get(doc, path).ok()?;
     v.exists().then(|| v.json().to_string())
 }
 

@@ -310,7 +310,7 @@ impl FieldList {
             return None;
         };
         let path = std::str::from_utf8(&name[dot + 1..]).ok()?;
-        let found = gjson::get(doc, path);
+        let found = crate::jsonpath::get(doc, path).ok()?;
         found
             .exists()
             .then(|| FieldValue::parse(found.json().as_bytes()))

@@ -23,9 +23,8 @@ pub(super) fn skip_ws(b: &[u8], mut i: usize) -> usize {
 
 /// Whether `b` is exactly one JSON value with optional surrounding
 /// whitespace (RFC 8259 grammar, as `gjson.Valid` checks it). UTF-8 is not
-/// checked here.
-#[cfg(test)]
-pub(super) fn valid(b: &[u8]) -> bool {
+/// checked here. Iterative: any depth is fine.
+pub(crate) fn valid(b: &[u8]) -> bool {
     scan_value(b, skip_ws(b, 0)).is_some_and(|end| skip_ws(b, end) == b.len())
 }
 
@@ -284,7 +283,7 @@ pub(super) fn append_compact(out: &mut Vec<u8>, raw: &[u8]) {
 /// The text of the JSON string `raw` (including its quotes), unescaped the
 /// way gjson does it: `\uXXXX` pairs are combined, broken surrogates become
 /// U+FFFD. Borrowed when there is nothing to unescape.
-pub(super) fn string_text(raw: &str) -> Cow<'_, str> {
+pub(crate) fn string_text(raw: &str) -> Cow<'_, str> {
     let inner = raw
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))

@@ -62,28 +62,11 @@ pub enum Op {
     Coalesce,
 }
 
-/// Go's `strconv.ParseFloat` as JavaScript-ish string conversion uses it:
-/// decimal syntax or `inf`/`infinity`/`nan` words; out-of-range input is an
-/// error (`None`), not an infinity.
+/// Go's `strconv.ParseFloat`, as the expression engine converts strings
+/// and number literals: the server-wide parser ([`tile38_geo::number`]);
+/// out-of-range input is an error (`None`), not an infinity.
 pub fn go_parse_float(s: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(s).ok()?;
-    let body = text.strip_prefix(['+', '-']).unwrap_or(text);
-    match body.to_ascii_lowercase().as_str() {
-        "inf" | "infinity" => return text.parse().ok(),
-        // Go takes no sign before `nan`.
-        "nan" => return (body.len() == text.len()).then_some(f64::NAN),
-        _ => {}
-    }
-    // Rust accepts exactly the decimal forms Go does once words, signs and
-    // hex are ruled out; Go has no `_` separators without a base prefix.
-    let ok = body
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-    if !ok || body.is_empty() {
-        return None;
-    }
-    let v: f64 = text.parse().ok()?;
-    v.is_finite().then_some(v)
+    tile38_geo::number::parse_float(s)
 }
 
 impl<'a> Val<'a> {
