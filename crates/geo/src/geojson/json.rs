@@ -225,6 +225,16 @@ pub(super) fn skip_string(b: &[u8], i: usize) -> usize {
 
 /// For valid JSON: the index just past the value starting at `i`.
 pub(super) fn skip_value(b: &[u8], i: usize) -> usize {
+    skip_value_with(b, i, |_| None)
+}
+
+/// [`skip_value`], stepping over a nested object in one move when
+/// `object_end(open)` knows where the object opening at `open` ends.
+pub(super) fn skip_value_with(
+    b: &[u8],
+    i: usize,
+    object_end: impl Fn(usize) -> Option<usize>,
+) -> usize {
     match b.get(i) {
         None => b.len(),
         Some(b'"') => skip_string(b, i),
@@ -235,6 +245,13 @@ pub(super) fn skip_value(b: &[u8], i: usize) -> usize {
                 match b[j] {
                     b'"' => {
                         j = skip_string(b, j);
+                        continue;
+                    }
+                    b'{' if object_end(j).is_some() => {
+                        j = object_end(j).unwrap_or(b.len());
+                        if depth == 0 {
+                            return j;
+                        }
                         continue;
                     }
                     b'{' | b'[' => depth += 1,

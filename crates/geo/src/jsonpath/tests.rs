@@ -281,16 +281,6 @@ fn append_components() {
 mod bounded_get {
     use super::super::{get, set_raw, PathError, CHUNK};
 
-    /// Runs `f` on a thread with a quarter of a server thread's stack.
-    fn small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-        std::thread::Builder::new()
-            .stack_size(512 * 1024)
-            .spawn(f)
-            .expect("spawn")
-            .join()
-            .expect("no stack overflow")
-    }
-
     fn found(doc: &str, path: &str) -> Option<String> {
         get(doc, path)
             .expect("answered")
@@ -300,7 +290,7 @@ mod bounded_get {
 
     #[test]
     fn long_plain_paths_answer_like_tile38() {
-        small_stack(|| {
+        crate::on_quarter_stack(|| {
             for sep in [".", "|"] {
                 let path = vec!["a"; 100_000].join(sep);
                 assert_eq!(found(r#"{"a":1}"#, &path), None, "{sep}");
@@ -311,7 +301,7 @@ mod bounded_get {
 
     #[test]
     fn deep_documents_are_read_chunk_by_chunk() {
-        small_stack(|| {
+        crate::on_quarter_stack(|| {
             let n = 5 * CHUNK + 3;
             let path = vec!["a"; n].join(".");
             let doc = set_raw("", &path, "7").unwrap();
@@ -339,7 +329,7 @@ mod bounded_get {
 
     #[test]
     fn other_paths_are_bounded() {
-        small_stack(|| {
+        crate::on_quarter_stack(|| {
             let doc = r#"{"a":[1,2,3]}"#;
             assert_eq!(found(doc, "a.#"), Some("3".into()));
             assert_eq!(found(doc, "@this|a|@reverse"), Some("[3,2,1]".into()));
