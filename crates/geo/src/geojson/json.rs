@@ -277,6 +277,41 @@ pub(super) fn skip_value_with(
     }
 }
 
+/// The containers of JSON text (objects only with `objects_only`) as
+/// `(open, end)` pairs in order of `open`, `end` just past the closing
+/// bracket (the text's length when unclosed). One pass, strings skipped as
+/// [`skip_string`] does; meant for valid text.
+pub(crate) fn container_ends(b: &[u8], objects_only: bool) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    // Open containers: their slot in `pairs`, if recorded.
+    let mut open: Vec<Option<usize>> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i = skip_string(b, i);
+                continue;
+            }
+            c @ (b'{' | b'[') => {
+                if c == b'{' || !objects_only {
+                    open.push(Some(pairs.len()));
+                    pairs.push((i, b.len()));
+                } else {
+                    open.push(None);
+                }
+            }
+            b'}' | b']' => {
+                if let Some(Some(slot)) = open.pop() {
+                    pairs[slot].1 = i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    pairs
+}
+
 /// Appends valid JSON text with all insignificant whitespace removed (string
 /// contents and number spellings are copied untouched), like
 /// `pretty.UglyInPlace`.

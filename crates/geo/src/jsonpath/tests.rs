@@ -373,3 +373,35 @@ mod bounded_get_mixed {
         assert!(!get(&doc, "a\\").unwrap().exists());
     }
 }
+
+mod deep_edits {
+    use super::super::{delete, set_raw, set_str, PathError, MAX_UNINDEXED_DEPTH};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn editing_a_deep_document_takes_linear_time() {
+        let n = 100_000;
+        let path = vec!["a"; n].join(".");
+        let doc = set_raw("", &path, "1").unwrap();
+        let t = Instant::now();
+        let doc = set_raw(&doc, &path, "2").unwrap();
+        assert!(doc.contains("{\"a\":2}"));
+        let doc = set_str(&doc, &(path.clone() + ".b"), "x").unwrap();
+        assert!(doc.contains(r#"{"a":2,"b":"x"}"#) || doc.contains(r#""b":"x""#));
+        let short = vec!["a"; n - 1].join(".");
+        let doc = delete(&doc, &short).unwrap();
+        assert_eq!(doc.len(), "{\"a\":".len() * (n - 2) + 2 + (n - 2));
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn invalid_documents_are_descended_a_bounded_depth() {
+        // Not JSON (unclosed), so not indexed: each level would rescan the
+        // rest of the text.
+        let open = "{\"a\":".repeat(MAX_UNINDEXED_DEPTH + 10);
+        let path = vec!["a"; MAX_UNINDEXED_DEPTH + 5].join(".");
+        assert_eq!(set_raw(&open, &path, "1"), Err(PathError::TooComplex));
+        let shallow = "a.a.a";
+        assert!(set_raw(&open, shallow, "1").is_ok());
+    }
+}

@@ -12,7 +12,7 @@
 
 #[cfg(doc)]
 use super::super::json::skip_value;
-use super::super::json::{skip_string, skip_value_with};
+use super::super::json::{container_ends, skip_value_with};
 
 /// The objects of a text: `(open, end)` pairs in order of `open`, where
 /// `end` is just past the closing `}`.
@@ -21,31 +21,7 @@ pub(super) struct Ends(Vec<(usize, usize)>);
 impl Ends {
     /// Indexes the objects of valid JSON text `b` (one pass).
     pub(super) fn build(b: &[u8]) -> Ends {
-        let mut pairs = Vec::new();
-        // Open containers: for objects, their slot in `pairs`.
-        let mut open: Vec<Option<usize>> = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'"' => {
-                    i = skip_string(b, i);
-                    continue;
-                }
-                b'{' => {
-                    open.push(Some(pairs.len()));
-                    pairs.push((i, b.len()));
-                }
-                b'[' => open.push(None),
-                b'}' | b']' => {
-                    if let Some(Some(slot)) = open.pop() {
-                        pairs[slot].1 = i + 1;
-                    }
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-        Ends(pairs)
+        Ends(container_ends(b, true))
     }
 
     /// Just past the object opening at `open`, if one does.
