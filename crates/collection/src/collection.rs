@@ -178,9 +178,7 @@ impl Collection {
             }
             self.seq += 1;
             let mut list = FieldList::new();
-            for (name, v) in fields {
-                list.set(&name, v);
-            }
+            list.set_all(fields);
             if let Value::String(v) = &value {
                 self.strings.insert((v.clone(), Id::new(id)));
             }
@@ -240,9 +238,7 @@ impl Collection {
         entry.item.value = value;
         entry.item.expires = deadline;
         entry.item.seq = self.seq;
-        for (name, v) in fields {
-            entry.item.fields.set(&name, v);
-        }
+        entry.item.fields.set_all(fields);
         self.account(slot, true);
         true
     }
@@ -272,10 +268,7 @@ impl Collection {
         let slot = self.store.find(id)?;
         self.account(slot, false);
         let item = &mut self.store.get_mut(slot).item;
-        let changed = fields
-            .into_iter()
-            .filter(|(n, v)| item.fields.set(n, v.clone()))
-            .count();
+        let changed = item.fields.set_all(fields);
         // Tile38 re-inserts the rewritten object into its R-tree.
         self.seq += 1;
         item.seq = self.seq;

@@ -8,6 +8,9 @@ use std::ops::Deref;
 
 use tile38_proto::fmt::{write_f64, write_json_str};
 
+use crate::geojson::json;
+use crate::number::{self, FloatError};
+
 mod list;
 mod pool;
 
@@ -59,54 +62,23 @@ pub fn is_reserved_name(name: &[u8]) -> bool {
     matches!(name, b"z" | b"lat" | b"lon")
 }
 
-/// Strict JSON number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-pub fn is_strict_json_number(s: &[u8]) -> bool {
-    let mut i = 0;
-    if s.first() == Some(&b'-') {
-        i += 1;
-    }
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while *i < s.len() && s[*i].is_ascii_digit() {
-            *i += 1;
-        }
-        *i - start
-    };
-    match s.get(i) {
-        Some(b'0') => i += 1,
-        Some(b'1'..=b'9') => {
-            digits(&mut i);
-        }
-        _ => return false,
-    }
-    if s.get(i) == Some(&b'.') {
-        i += 1;
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    }
-    if matches!(s.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(s.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    }
-    i == s.len()
-}
-
+/// Go's `strings.TrimSpace`: Unicode white space (`\v`, U+00A0, U+3000 …)
+/// off both ends; trimming stops at invalid UTF-8.
 fn trim_space(s: &[u8]) -> &[u8] {
-    let start = s
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let end = s
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &s[start..end]
+    let lead = s.utf8_chunks().next().map_or(0, |c| {
+        let v = c.valid();
+        v.len() - v.trim_start().len()
+    });
+    let s = &s[lead..];
+    let trail = s.utf8_chunks().last().map_or(0, |c| {
+        let v = c.valid();
+        if c.invalid().is_empty() {
+            v.len() - v.trim_end().len()
+        } else {
+            0
+        }
+    });
+    &s[..s.len() - trail]
 }
 
 fn number(value: f64, text: &[u8]) -> FieldValue {
@@ -138,50 +110,61 @@ fn compact_json(s: &[u8]) -> String {
             out.push(b);
         }
     }
-    String::from_utf8(out).unwrap_or_default()
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Tile38's last chance for a number: `nan`, `inf`, `infinity` with an
+/// optional sign (no sign before `nan`), any case.
+fn special_word(text: &[u8]) -> Option<f64> {
+    if !(3..=9).contains(&text.len()) {
+        return None;
+    }
+    match text.to_ascii_lowercase().as_slice() {
+        b"nan" => Some(f64::NAN),
+        b"inf" | b"+inf" | b"infinity" | b"+infinity" => Some(f64::INFINITY),
+        b"-inf" | b"-infinity" => Some(f64::NEG_INFINITY),
+        _ => None,
+    }
 }
 
 impl FieldValue {
-    /// Classifies a client-supplied value (Tile38 `field.ValueOf`).
+    /// Classifies a client-supplied value as Tile38's `field.ValueOf` does:
+    /// after trimming white space, Go's `ParseFloat` decides (NaN and ±Inf
+    /// are numbers whatever their spelling; other numbers only if they are
+    /// JSON numbers too: `017`, `.5`, `0x1p4` stay text); then valid JSON
+    /// (`gjson.Valid`, any depth) is `null`/`true`/`false`/a document, a JSON
+    /// string its unescaped text, an overflowing JSON number ±Inf (or its
+    /// digits as text when it has no `.`/exponent: gjson's `String()`);
+    /// finally the words `nan`, `inf`, `infinity` (signed) are numbers.
     pub fn parse(raw: &[u8]) -> FieldValue {
         let s = trim_space(raw);
-        if is_strict_json_number(s) {
-            if let Some(v) = std::str::from_utf8(s)
-                .ok()
-                .and_then(|t| t.parse::<f64>().ok())
-            {
-                // Go's ParseFloat reports overflow as an error: such text is a string.
-                if v.is_finite() {
-                    return number(v, s);
+        let valid = || json::valid(s);
+        let text = match number::parse_float_go(s) {
+            Ok(value) if !value.is_finite() => return FieldValue::Number { value, text: None },
+            Ok(value) if valid() => return number(value, s),
+            Err(FloatError::Range(value)) if valid() => {
+                let digits = s.strip_prefix(b"-").unwrap_or(s);
+                if digits.iter().all(u8::is_ascii_digit) {
+                    return FieldValue::String(s.into());
                 }
-            }
-        } else if let Some(&first) = s.first() {
-            if matches!(first, b'{' | b'[' | b'"' | b't' | b'f' | b'n')
-                && serde_json::from_slice::<serde::de::IgnoredAny>(s).is_ok()
-            {
-                return match first {
-                    b't' => FieldValue::True,
-                    b'f' => FieldValue::False,
-                    b'n' => FieldValue::Null,
-                    b'"' => match serde_json::from_slice::<String>(s) {
-                        Ok(text) => FieldValue::String(text.into_bytes().into()),
-                        Err(_) => FieldValue::String(s.into()),
-                    },
-                    _ => FieldValue::Json(compact_json(s).into()),
-                };
-            }
-            let lower = s.to_ascii_lowercase();
-            let special = match lower.as_slice() {
-                b"nan" => Some(f64::NAN),
-                b"inf" | b"+inf" | b"infinity" | b"+infinity" => Some(f64::INFINITY),
-                b"-inf" | b"-infinity" => Some(f64::NEG_INFINITY),
-                _ => None,
-            };
-            if let Some(value) = special {
                 return FieldValue::Number { value, text: None };
             }
+            Err(_) if valid() => match s.first() {
+                Some(b'n') => return FieldValue::Null,
+                Some(b't') => return FieldValue::True,
+                Some(b'f') => return FieldValue::False,
+                Some(b'"') => {
+                    let quoted = String::from_utf8_lossy(s);
+                    json::string_text(&quoted).into_owned().into_bytes()
+                }
+                _ => return FieldValue::Json(compact_json(s).into()),
+            },
+            _ => s.to_vec(),
+        };
+        match special_word(&text) {
+            Some(value) => FieldValue::Number { value, text: None },
+            None => FieldValue::String(text.into()),
         }
-        FieldValue::String(raw.into())
     }
 
     /// The zero value: a number spelled exactly `0`. Fields never hold it.
@@ -330,6 +313,42 @@ mod tests {
         assert!(matches!(
             FieldValue::parse(big.as_bytes()),
             FieldValue::String(_)
+        ));
+    }
+
+    #[test]
+    fn go_value_of_quirks() {
+        // Tile38 1.37: `SET k id FIELD a <input> POINT 1 2`, then FGET.
+        let big = "1".to_string() + &"0".repeat(400);
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        for (input, r) in [
+            ("\"nan\"", "NaN"),
+            ("\"inf\"", "+Inf"),
+            ("\"-Infinity\"", "-Inf"),
+            ("\" inf\"", " inf"),
+            ("\"\\ud800\"", "\u{fffd}"),
+            ("\u{b}5", "5"),
+            ("\u{a0}5", "5"),
+            ("\u{2003}5", "5"),
+            ("1e999", "+Inf"),
+            ("-1e999", "-Inf"),
+            ("\"1e999\"", "1e999"),
+            (&big, &big),
+            (&(big.clone() + ".0"), "+Inf"),
+            ("-nan", "-nan"),
+            ("+INF", "+Inf"),
+            ("0x1p4", "0x1p4"),
+            (&deep, &deep),
+        ] {
+            assert_eq!(raw(&FieldValue::parse(input.as_bytes())), r, "{input:?}");
+        }
+        assert!(matches!(
+            FieldValue::parse(big.as_bytes()),
+            FieldValue::String(_)
+        ));
+        assert!(matches!(
+            FieldValue::parse(deep.as_bytes()),
+            FieldValue::Json(_)
         ));
     }
 

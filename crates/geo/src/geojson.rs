@@ -26,8 +26,9 @@
 //! `properties.type` is `"Circle"` into its special Circle object; here such
 //! a Feature stays an ordinary Feature.
 
-mod json;
+pub(crate) mod json;
 mod parse;
+pub use parse::MAX_DEPTH;
 
 use crate::rect::{Position, Rect};
 use tile38_proto::fmt::write_f64;
@@ -395,5 +396,7 @@ fn union_all(rects: impl Iterator<Item = Option<Rect>>) -> Option<Rect> {
     rects.flatten().reduce(|a, b| a.union(&b))
 }
 
+#[cfg(test)]
+mod depth_tests;
 #[cfg(test)]
 mod tests;

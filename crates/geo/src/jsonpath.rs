@@ -15,14 +15,17 @@
 //!   non-JSON document) is replaced by a fresh container;
 //! * a component starting with `:` is always an object key (`:0`).
 //!
-//! Reading (and `JGET`) goes through [`gjson`]; see [`get_raw`].
+//! Reading (`JGET`, `FGET a.b`, WHERE on JSON) goes through [`gjson`] with
+//! a bounded stack: see [`get`].
 
 use std::fmt;
 
 use tile38_proto::fmt::write_json_str;
 
+mod get;
 mod scan;
-use scan::{locate, skip_ws, trim, Elements};
+pub use get::{get, CHUNK, MAX_NESTING, MAX_WILDCARDS};
+use scan::{locate, skip_ws, trim, Elements, Ends};
 
 /// Why a path cannot be used for editing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +36,8 @@ pub enum PathError {
     /// (`* ? # @ |`), a non-numeric key for an existing array, or an array
     /// index needing more than [`MAX_PADDING`] `null`s of padding.
     InvalidPath,
+    /// A read the stack or the wildcard matcher cannot afford: see [`get`].
+    TooComplex,
 }
 
 impl fmt::Display for PathError {
@@ -40,11 +45,21 @@ impl fmt::Display for PathError {
         f.write_str(match self {
             PathError::EmptyPath => "path cannot be empty",
             PathError::InvalidPath => "invalid path",
+            PathError::TooComplex => "path too complex",
         })
     }
 }
 
 impl std::error::Error for PathError {}
+
+/// Path components from which an edit of a valid document indexes its
+/// containers first ([`scan::Ends`]): shorter paths scan less than that.
+const INDEX_FROM: usize = 16;
+
+/// Most levels an edit descends through a document that is not valid JSON
+/// (which cannot be indexed, so each level rescans what is below it);
+/// deeper, the edit is refused with [`PathError::TooComplex`].
+pub const MAX_UNINDEXED_DEPTH: usize = 1024;
 
 /// Most `null`s one edit may add to pad arrays. sjson has no limit; this
 /// guards against `JSET key id arr.99999999999 1` exhausting memory.
@@ -72,9 +87,9 @@ pub fn delete(doc: &str, path: &str) -> Result<String, PathError> {
 }
 
 /// The raw JSON text at `path` read with gjson (so full gjson syntax), or
-/// `None` when nothing is there. Used by `JDEL`/`JGET` to test existence.
+/// `None` when nothing is there (or the path is refused by [`get`]).
 pub fn get_raw(doc: &str, path: &str) -> Option<String> {
-    let v = gjson::get(doc, path);
+    let v = get(doc, path).ok()?;
     v.exists().then(|| v.json().to_string())
 }
 
@@ -227,7 +242,9 @@ fn edit(doc: &str, path: &str, value: &[u8], mode: Mode) -> Result<String, PathE
         padding_left: MAX_PADDING,
     };
     let mut buf = Vec::with_capacity(doc.len() + value.len() + path.len() + 8);
-    match ed.splice(&mut buf, doc.as_bytes(), &parts) {
+    let b = doc.as_bytes();
+    let ends = (parts.len() >= INDEX_FROM && crate::geojson::json::valid(b)).then(|| Ends::new(b));
+    match ed.splice(&mut buf, b, &parts, ends.as_ref()) {
         // Cuts fall on ASCII bytes, so the text stays UTF-8; never panic anyway.
         Ok(()) => Ok(String::from_utf8(buf)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
@@ -239,12 +256,21 @@ fn edit(doc: &str, path: &str, value: &[u8], mode: Mode) -> Result<String, PathE
 impl Edit<'_> {
     /// sjson's `appendRawPaths`, iterative: descend through existing values,
     /// copying the text around each one, then edit or build at the end.
-    fn splice(&mut self, buf: &mut Vec<u8>, doc: &[u8], parts: &[Part]) -> Result<(), Stop> {
+    fn splice(
+        &mut self,
+        buf: &mut Vec<u8>,
+        doc: &[u8],
+        parts: &[Part],
+        ends: Option<&Ends>,
+    ) -> Result<(), Stop> {
         let mut tails: Vec<&[u8]> = Vec::new();
         let mut j = doc;
         let mut k = 0;
         loop {
-            match locate(j, &parts[k], self.mode == Mode::Delete) {
+            match locate(j, &parts[k], self.mode == Mode::Delete, ends) {
+                Some(_) if ends.is_none() && k >= MAX_UNINDEXED_DEPTH => {
+                    return Err(PathError::TooComplex.into());
+                }
                 Some((s, e)) if k + 1 < parts.len() => {
                     buf.extend_from_slice(&j[..s]);
                     tails.push(&j[e..]);

@@ -5,6 +5,8 @@
 //! * [`geohash`]: geohash encode/decode with Tile38's (mmcloughlin) rounding.
 //! * [`gomath`]: Go's sin/cos/asin and Tile38's haversine, bit for bit.
 //! * [`jsonpath`]: SJSON-style set/delete on raw JSON text (JSET/JDEL).
+//! * [`number`]: Go's `ParseFloat`/`ParseInt`/`ParseUint`, the one number
+//!   parser for command arguments.
 //! * [`field`]: field values with Tile38 1.30+ typing and zero semantics.
 //! * [`object`]: the stored value of an object (point, rect, GeoJSON, string).
 
@@ -14,6 +16,7 @@ pub mod geohash;
 pub mod geojson;
 pub mod gomath;
 pub mod jsonpath;
+pub mod number;
 pub mod object;
 pub mod predicate;
 pub mod rect;
@@ -22,3 +25,15 @@ pub use field::{FieldList, FieldValue};
 pub use geojson::{GeoJsonError, Geometry};
 pub use object::Value;
 pub use rect::{Position, Rect};
+
+/// Runs `f` on a thread with a quarter of a server worker's 2 MiB stack:
+/// tests of recursion limits show they leave a wide margin.
+#[cfg(test)]
+pub(crate) fn on_quarter_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow")
+}

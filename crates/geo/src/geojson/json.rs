@@ -23,9 +23,8 @@ pub(super) fn skip_ws(b: &[u8], mut i: usize) -> usize {
 
 /// Whether `b` is exactly one JSON value with optional surrounding
 /// whitespace (RFC 8259 grammar, as `gjson.Valid` checks it). UTF-8 is not
-/// checked here.
-#[cfg(test)]
-pub(super) fn valid(b: &[u8]) -> bool {
+/// checked here. Iterative: any depth is fine.
+pub(crate) fn valid(b: &[u8]) -> bool {
     scan_value(b, skip_ws(b, 0)).is_some_and(|end| skip_ws(b, end) == b.len())
 }
 
@@ -226,6 +225,16 @@ pub(super) fn skip_string(b: &[u8], i: usize) -> usize {
 
 /// For valid JSON: the index just past the value starting at `i`.
 pub(super) fn skip_value(b: &[u8], i: usize) -> usize {
+    skip_value_with(b, i, |_| None)
+}
+
+/// [`skip_value`], stepping over a nested object in one move when
+/// `object_end(open)` knows where the object opening at `open` ends.
+pub(super) fn skip_value_with(
+    b: &[u8],
+    i: usize,
+    object_end: impl Fn(usize) -> Option<usize>,
+) -> usize {
     match b.get(i) {
         None => b.len(),
         Some(b'"') => skip_string(b, i),
@@ -236,6 +245,13 @@ pub(super) fn skip_value(b: &[u8], i: usize) -> usize {
                 match b[j] {
                     b'"' => {
                         j = skip_string(b, j);
+                        continue;
+                    }
+                    b'{' if object_end(j).is_some() => {
+                        j = object_end(j).unwrap_or(b.len());
+                        if depth == 0 {
+                            return j;
+                        }
                         continue;
                     }
                     b'{' | b'[' => depth += 1,
@@ -261,6 +277,41 @@ pub(super) fn skip_value(b: &[u8], i: usize) -> usize {
     }
 }
 
+/// The containers of JSON text (objects only with `objects_only`) as
+/// `(open, end)` pairs in order of `open`, `end` just past the closing
+/// bracket (the text's length when unclosed). One pass, strings skipped as
+/// [`skip_string`] does; meant for valid text.
+pub(crate) fn container_ends(b: &[u8], objects_only: bool) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    // Open containers: their slot in `pairs`, if recorded.
+    let mut open: Vec<Option<usize>> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i = skip_string(b, i);
+                continue;
+            }
+            c @ (b'{' | b'[') => {
+                if c == b'{' || !objects_only {
+                    open.push(Some(pairs.len()));
+                    pairs.push((i, b.len()));
+                } else {
+                    open.push(None);
+                }
+            }
+            b'}' | b']' => {
+                if let Some(Some(slot)) = open.pop() {
+                    pairs[slot].1 = i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    pairs
+}
+
 /// Appends valid JSON text with all insignificant whitespace removed (string
 /// contents and number spellings are copied untouched), like
 /// `pretty.UglyInPlace`.
@@ -284,7 +335,7 @@ pub(super) fn append_compact(out: &mut Vec<u8>, raw: &[u8]) {
 /// The text of the JSON string `raw` (including its quotes), unescaped the
 /// way gjson does it: `\uXXXX` pairs are combined, broken surrogates become
 /// U+FFFD. Borrowed when there is nothing to unescape.
-pub(super) fn string_text(raw: &str) -> Cow<'_, str> {
+pub(crate) fn string_text(raw: &str) -> Cow<'_, str> {
     let inner = raw
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))

@@ -277,3 +277,131 @@ fn append_components() {
     assert!(!appends("a.1"));
     assert!(!appends(""));
 }
+
+mod bounded_get {
+    use super::super::{get, set_raw, PathError, CHUNK};
+
+    fn found(doc: &str, path: &str) -> Option<String> {
+        get(doc, path)
+            .expect("answered")
+            .exists()
+            .then(|| get(doc, path).unwrap().json().to_string())
+    }
+
+    #[test]
+    fn long_plain_paths_answer_like_tile38() {
+        crate::on_quarter_stack(|| {
+            for sep in [".", "|"] {
+                let path = vec!["a"; 100_000].join(sep);
+                assert_eq!(found(r#"{"a":1}"#, &path), None, "{sep}");
+                assert_eq!(found(r#"{"a":1}"#, "a"), Some("1".into()));
+            }
+        });
+    }
+
+    #[test]
+    fn deep_documents_are_read_chunk_by_chunk() {
+        crate::on_quarter_stack(|| {
+            let n = 5 * CHUNK + 3;
+            let path = vec!["a"; n].join(".");
+            let doc = set_raw("", &path, "7").unwrap();
+            assert_eq!(found(&doc, &path), Some("7".into()));
+            let piped = vec!["a"; n].join("|");
+            assert_eq!(found(&doc, &piped), Some("7".into()));
+            let short = vec!["a"; n - 1].join(".");
+            assert_eq!(found(&doc, &short), Some(r#"{"a":7}"#.into()));
+            assert_eq!(found(&doc, &(path.clone() + ".a")), None);
+        });
+    }
+
+    #[test]
+    fn chunk_boundaries_keep_indices_escapes_and_wildcards() {
+        // Exactly one component past a chunk, with an array, an escaped
+        // dot and a wildcard around the boundary.
+        let mut doc = String::from(r#"{"x.y":[10,{"last":"ok"}]}"#);
+        for _ in 0..CHUNK - 1 {
+            doc = format!(r#"{{"k":{doc}}}"#);
+        }
+        let path = "k.".repeat(CHUNK - 1) + r"x\.y|1.l*t";
+        assert_eq!(found(&doc, &path), Some(r#""ok""#.into()));
+        assert_eq!(gjson::get(&doc, &path).json(), r#""ok""#);
+    }
+
+    #[test]
+    fn other_paths_are_bounded() {
+        crate::on_quarter_stack(|| {
+            let doc = r#"{"a":[1,2,3]}"#;
+            assert_eq!(found(doc, "a.#"), Some("3".into()));
+            assert_eq!(found(doc, "@this|a|@reverse"), Some("[3,2,1]".into()));
+            let many = vec!["@this"; 10_000].join("|");
+            assert_eq!(get(doc, &many).err(), Some(PathError::TooComplex));
+            let nested = "[".repeat(10_000) + "a" + &"]".repeat(10_000);
+            assert_eq!(get(doc, &nested).err(), Some(PathError::TooComplex));
+            let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+            assert_eq!(get(&deep, "@valid").err(), Some(PathError::TooComplex));
+            assert!(get("[[1]]", "@valid").unwrap().exists());
+        });
+    }
+
+    #[test]
+    fn wildcards_are_limited() {
+        let doc = r#"{"alpha":1,"beta":{"gamma":2}}"#;
+        assert_eq!(found(doc, "al*"), Some("1".into()));
+        assert_eq!(found(doc, "b*.*mma"), Some("2".into()));
+        assert_eq!(found(doc, "b**a.g?mma"), Some("2".into()));
+        let key = "a".repeat(100_000);
+        let doc = format!(r#"{{"{key}":1}}"#);
+        let slow = "*a".repeat(40) + "b";
+        assert_eq!(get(&doc, &slow).err(), Some(PathError::TooComplex));
+    }
+}
+
+mod bounded_get_mixed {
+    use super::super::{get, set_raw, CHUNK};
+
+    #[test]
+    fn a_long_plain_prefix_before_a_modifier_is_read_in_chunks() {
+        let n = 3 * CHUNK;
+        let path = vec!["a"; n].join(".");
+        let doc = set_raw("", &path, "[1,2]").unwrap();
+        let count = path.clone() + ".#";
+        assert_eq!(get(&doc, &count).unwrap().json(), "2");
+        let reversed = path.clone() + "|@reverse";
+        assert_eq!(get(&doc, &reversed).unwrap().json(), "[2,1]");
+        assert!(!get(&doc, &(path + ".b.#")).unwrap().exists());
+        // A trailing escape is part of the last component.
+        assert!(!get(&doc, "a\\").unwrap().exists());
+    }
+}
+
+mod deep_edits {
+    use super::super::{delete, set_raw, set_str, PathError, MAX_UNINDEXED_DEPTH};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn editing_a_deep_document_takes_linear_time() {
+        let n = 100_000;
+        let path = vec!["a"; n].join(".");
+        let doc = set_raw("", &path, "1").unwrap();
+        let t = Instant::now();
+        let doc = set_raw(&doc, &path, "2").unwrap();
+        assert!(doc.contains("{\"a\":2}"));
+        let doc = set_str(&doc, &(path.clone() + ".b"), "x").unwrap();
+        assert!(doc.contains(r#"{"a":2,"b":"x"}"#) || doc.contains(r#""b":"x""#));
+        let short = vec!["a"; n - 1].join(".");
+        let doc = delete(&doc, &short).unwrap();
+        assert_eq!(doc.len(), "{\"a\":".len() * (n - 2) + 2 + (n - 2));
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn invalid_documents_are_descended_a_bounded_depth() {
+        // Not JSON (unclosed), so not indexed: each level would rescan the
+        // rest of the text.
+        let open = "{\"a\":".repeat(MAX_UNINDEXED_DEPTH + 10);
+        let path = vec!["a"; MAX_UNINDEXED_DEPTH + 5].join(".");
+        assert_eq!(set_raw(&open, &path, "1"), Err(PathError::TooComplex));
+        let shallow = "a.a.a";
+        assert!(set_raw(&open, shallow, "1").is_ok());
+    }
+}

@@ -66,7 +66,7 @@ impl<'a> Children<'a> {
     /// Go's `collection.Search`: the non-empty children whose box meets `r`.
     fn search(self, r: R) -> impl Iterator<Item = Obj<'a>> {
         self.iter()
-            .filter(move |c| !c.empty() && rect_intersects_rect(&c.rect(), &r))
+            .filter(move |c| c.rect_opt().is_some_and(|cr| rect_intersects_rect(&cr, &r)))
     }
 }
 
@@ -117,10 +117,8 @@ impl<'a> Obj<'a> {
     pub fn empty(&self) -> bool {
         match self {
             Obj::Leaf(b) => b.empty(),
-            Obj::Multi(c) => c.iter().all(|c| c.empty()),
-            Obj::Feature(g) => Obj::from_geometry(g).empty(),
             Obj::Circle(_) => false,
-            Obj::None => true,
+            other => other.rect_opt().is_none(),
         }
     }
 
@@ -129,15 +127,24 @@ impl<'a> Obj<'a> {
     pub fn rect(&self) -> R {
         match self {
             Obj::Leaf(b) => b.rect(),
+            other => other.rect_opt().unwrap_or_default(),
+        }
+    }
+
+    /// `Rect()` of a non-empty object, `None` for an empty one: one walk
+    /// over a collection answers both, where Go keeps the two precomputed
+    /// (asking a nested collection for each separately made every level
+    /// walk all the levels below it again and again).
+    fn rect_opt(&self) -> Option<R> {
+        match self {
+            Obj::Leaf(b) => (!b.empty()).then(|| b.rect()),
             Obj::Multi(c) => c
                 .iter()
-                .filter(|c| !c.empty())
-                .map(|c| c.rect())
-                .reduce(|a, b| union_rects(a, &b))
-                .unwrap_or_default(),
-            Obj::Feature(g) => Obj::from_geometry(g).rect(),
-            Obj::Circle(c) => c.rect(),
-            Obj::None => R::default(),
+                .filter_map(|c| c.rect_opt())
+                .reduce(|a, b| union_rects(a, &b)),
+            Obj::Feature(g) => Obj::from_geometry(g).rect_opt(),
+            Obj::Circle(c) => Some(c.rect()),
+            Obj::None => None,
         }
     }
 

@@ -233,7 +233,8 @@ fn properties_value(value: &Value, path: Option<&[u8]>) -> Option<FieldValue> {
         std::str::from_utf8(props).ok()?,
         std::str::from_utf8(path).ok()?,
     );
-    let found = gjson::get(props, path);
+    // Bounded reads: a 5,000-component path overflowed gjson's recursion.
+    let found = tile38_geo::jsonpath::get(props, path).ok()?;
     if !found.exists() {
         return None;
     }

@@ -3,6 +3,11 @@
 //! object is re-validated and stored as GeoJSON; anything else is stored as
 //! a string object. Unlike Tile38, JDEL is journaled (Tile38 loses JDEL
 //! changes on restart: a plain bug).
+//!
+//! Reads go through [`jsonpath::get`]: plain paths of any length are
+//! answered as Tile38 answers them; only paths with modifiers, queries or
+//! multipaths nested too deeply for the stack, or with more than two `*`
+//! wildcards, are refused (`path too complex`).
 
 use tile38_collection::Collection;
 use tile38_geo::jsonpath::{self, is_json_number};
@@ -130,7 +135,8 @@ impl ReadCommand<'_> for JGet {
         let value = match &self.path {
             None => Some(doc),
             Some(path) => {
-                let found = gjson::get(&doc, path);
+                // Bounded: a path of any length must not overflow the stack.
+                let found = jsonpath::get(&doc, path).map_err(path_error)?;
                 found.exists().then(|| {
                     if self.raw {
                         found.json().to_string()

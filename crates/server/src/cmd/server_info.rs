@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
+use tile38_geo::number;
 use tile38_proto::Args;
 
 use super::{ReadCommand, ReadCx};
@@ -339,15 +340,27 @@ impl ReadCommand<'_> for Info {
     }
 }
 
+/// The JSON type of an INFO value, as Tile38 types it: Go's `ParseInt`,
+/// then `ParseFloat` (the shared [`number`] parser; only finite values, as
+/// JSON has no NaN), then `ParseBool`, else a string.
 fn info_value(v: &str) -> Val {
-    if let Ok(n) = v.parse::<i64>() {
+    if let Some(n) = number::parse_int(v.as_bytes()) {
         Val::Int(n)
-    } else if let Ok(f) = v.parse::<f64>() {
+    } else if let Some(f) = number::parse_float(v.as_bytes()).filter(|f| f.is_finite()) {
         Val::Float(f)
-    } else if let Ok(b) = v.parse::<bool>() {
+    } else if let Some(b) = go_parse_bool(v) {
         Val::Bool(b)
     } else {
         Val::Str(v.to_string())
+    }
+}
+
+/// Go's `strconv.ParseBool`.
+fn go_parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
     }
 }
 

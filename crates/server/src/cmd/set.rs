@@ -8,7 +8,7 @@
 
 use tile38_collection::SetCond;
 use tile38_geo::field::is_reserved_name;
-use tile38_geo::{geohash, FieldValue, Geometry, Position, Rect, Value};
+use tile38_geo::{geohash, number, FieldValue, Geometry, Position, Rect, Value};
 use tile38_proto::Args;
 
 use super::output::{parse_precision, write_get, Form, GetForm};
@@ -36,40 +36,11 @@ pub struct Set<'a> {
     pub ret: Option<GetForm>,
 }
 
+/// A float argument (coordinates, EX seconds, radii): Go's
+/// `strconv.ParseFloat`, the parser every command shares
+/// ([`tile38_geo::number`]); anything it rejects is `invalid argument`.
 pub fn parse_f64(arg: &[u8]) -> Result<f64> {
-    std::str::from_utf8(arg)
-        .ok()
-        .and_then(parse_go_float)
-        .ok_or_else(|| Error::invalid_arg(arg))
-}
-
-/// Go's `strconv.ParseFloat`: decimal forms plus `inf`, `infinity`, `nan`
-/// in any case with an optional sign; out-of-range values are errors.
-fn parse_go_float(s: &str) -> Option<f64> {
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if body
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-    {
-        if body.is_empty() {
-            return None;
-        }
-        let v = s.parse::<f64>().ok()?;
-        return v.is_finite().then_some(v);
-    }
-    let special = ["inf", "infinity", "nan"]
-        .iter()
-        .any(|w| body.eq_ignore_ascii_case(w));
-    if !special {
-        return None;
-    }
-    Some(if body.eq_ignore_ascii_case("nan") {
-        f64::NAN
-    } else if s.starts_with('-') {
-        f64::NEG_INFINITY
-    } else {
-        f64::INFINITY
-    })
+    number::parse_float(arg).ok_or_else(|| Error::invalid_arg(arg))
 }
 
 /// Parses `FIELD name value` pairs' value half and checks the name.
@@ -239,21 +210,5 @@ impl<'a> WriteCommand<'a> for Set<'a> {
             None => out.ok(),
         }
         Ok(true)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn go_floats() {
-        assert_eq!(parse_go_float("33"), Some(33.0));
-        assert_eq!(parse_go_float("1e1"), Some(10.0));
-        assert!(parse_go_float("NaN").unwrap().is_nan());
-        assert_eq!(parse_go_float("-Inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_go_float("33f"), None);
-        assert_eq!(parse_go_float("1e400"), None);
-        assert_eq!(parse_go_float(""), None);
     }
 }

@@ -153,6 +153,12 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads the number at the cursor, or `None` if the value is not one.
+    ///
+    /// Not [`crate::number`]: the text was validated against the stricter
+    /// JSON number grammar (no `inf`, `0x1p4`, `1_000`, `.5`), and gjson
+    /// converts JSON numbers ignoring range errors, so `1e999` is +Inf here
+    /// (`[null,1]` when printed, as Tile38 does) where an argument would be
+    /// rejected.
     pub(super) fn number(&mut self) -> Option<f64> {
         let b = self.bytes();
         if !matches!(b.get(self.i), Some(b'-' | b'0'..=b'9')) {

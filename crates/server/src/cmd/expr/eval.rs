@@ -212,7 +212,10 @@ fn json_get<'b>(doc: &'b [u8], path: &[u8], braced: bool) -> Val<'b> {
     let (Ok(doc), Ok(path)) = (std::str::from_utf8(doc), std::str::from_utf8(path)) else {
         return Val::Undefined;
     };
-    let found = gjson::get(doc, path);
+    // A path gjson cannot afford (see `jsonpath::get`) reads as undefined.
+    let Ok(found) = tile38_geo::jsonpath::get(doc, path) else {
+        return Val::Undefined;
+    };
     own(match found.kind() {
         _ if !found.exists() => Val::Undefined,
         gjson::Kind::Null => Val::Null,

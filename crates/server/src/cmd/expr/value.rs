@@ -62,28 +62,24 @@ pub enum Op {
     Coalesce,
 }
 
-/// Go's `strconv.ParseFloat` as JavaScript-ish string conversion uses it:
-/// decimal syntax or `inf`/`infinity`/`nan` words; out-of-range input is an
-/// error (`None`), not an infinity.
+/// Go's `strconv.ParseFloat`, as the expression engine converts strings
+/// and number literals: the server-wide parser ([`tile38_geo::number`]);
+/// out-of-range input is an error (`None`), not an infinity.
 pub fn go_parse_float(s: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(s).ok()?;
-    let body = text.strip_prefix(['+', '-']).unwrap_or(text);
-    match body.to_ascii_lowercase().as_str() {
-        "inf" | "infinity" => return text.parse().ok(),
-        // Go takes no sign before `nan`.
-        "nan" => return (body.len() == text.len()).then_some(f64::NAN),
-        _ => {}
+    tile38_geo::number::parse_float(s)
+}
+
+/// A string as a number: Go's `ParseFloat`, except that of its words only
+/// JavaScript's `Infinity` (signed, exact case) is read, all else is NaN:
+/// Tile38 1.37 answers `'Infinity' * 1 > 5` true but `'inf' * 1 > 5` and
+/// `'+Inf' * 1 > 5` false, while `'1_000' * 1 == 1000` and `'0x1p4' * 1 ==
+/// 16` hold.
+fn string_to_f64(s: &[u8]) -> f64 {
+    let body = s.strip_prefix(b"+").or(s.strip_prefix(b"-")).unwrap_or(s);
+    if matches!(body.first(), Some(b'i' | b'I' | b'n' | b'N')) && body != b"Infinity" {
+        return f64::NAN;
     }
-    // Rust accepts exactly the decimal forms Go does once words, signs and
-    // hex are ruled out; Go has no `_` separators without a base prefix.
-    let ok = body
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-    if !ok || body.is_empty() {
-        return None;
-    }
-    let v: f64 = text.parse().ok()?;
-    v.is_finite().then_some(v)
+    go_parse_float(s).unwrap_or(f64::NAN)
 }
 
 impl<'a> Val<'a> {
@@ -132,8 +128,8 @@ impl<'a> Val<'a> {
             Val::Null | Val::Bool(false) => 0.0,
             Val::Bool(true) => 1.0,
             Val::Num(v) => *v,
-            Val::Str(s) | Val::Json(s) => go_parse_float(s).unwrap_or(f64::NAN),
-            Val::This => go_parse_float(&this_text()).unwrap_or(f64::NAN),
+            Val::Str(s) | Val::Json(s) => string_to_f64(s),
+            Val::This => string_to_f64(&this_text()),
             Val::Undefined | Val::Func(_) => f64::NAN,
         }
     }
@@ -220,4 +216,28 @@ fn compare(op: Op, a: &Val, b: &Val, this_text: &dyn Fn() -> Vec<u8>) -> bool {
 /// Unary minus: multiplication by -1, as tidwall/expr does it.
 pub fn negate<'a>(v: Val<'a>, this_text: &dyn Fn() -> Vec<u8>) -> Val<'a> {
     binary(Op::Mul, v, Val::Num(-1.0), this_text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_to_f64;
+
+    #[test]
+    fn strings_become_numbers_as_in_tile38() {
+        for (s, v) in [
+            ("Infinity", f64::INFINITY),
+            ("-Infinity", f64::NEG_INFINITY),
+            ("+Infinity", f64::INFINITY),
+            ("1_000", 1000.0),
+            ("0x1p4", 16.0),
+            ("+5", 5.0),
+        ] {
+            assert_eq!(string_to_f64(s.as_bytes()), v, "{s}");
+        }
+        for s in [
+            "inf", "+Inf", "-inf", "infinity", "INFINITY", "nan", "NaN", " 5", "5 ", "", "1e999",
+        ] {
+            assert!(string_to_f64(s.as_bytes()).is_nan(), "{s}");
+        }
+    }
 }
