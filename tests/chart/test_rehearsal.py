@@ -93,6 +93,16 @@ def test_followers_start_without_a_leader_and_stay_unready(cl):
         cl.start(f)
     for f in cl.role("follower"):
         cl.wait_probe(f, "startupProbe")  # the process is up and answers PING
+    # PING answers while the AOF still loads; HEALTHZ then says LOADING (not
+    # ready either, as in Tile38): wait for the load to end, never ready meanwhile
+    for f in cl.role("follower"):
+        deadline = time.monotonic() + 10
+        while True:
+            ready, detail = cl.probe(f, "readinessProbe")
+            assert not ready, f"{f.name} ready without a leader: {detail}"
+            if "LOADING" not in detail or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     # no leader yet: the followers keep retrying by themselves and are not ready
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
