@@ -20,7 +20,7 @@
 //!
 //! Every input runs on a fresh `Server::in_process()` (configuration,
 //! clients, replication state, counters all new), into which the fixture
-//! (database and hooks) is moved. Building the fixture (330 objects) per
+//! (database and hooks) is moved. Building the fixture (319 objects) per
 //! input would cost more than most inputs, and `Database` is not `Clone`,
 //! so the harness keeps one fixture and repairs it after each input
 //! ([`Pool::restore`]): keys the input created are dropped; a fixture key
@@ -39,9 +39,7 @@
 //! `conn.rs` wraps it (`{"ok":true` … `,"elapsed":"…"}`). The JSON check
 //! stops for the rest of an input after a fuzzed `JSET` succeeds, because
 //! `JSET … RAW` (and Tile38's loose numbers such as `.5`) store arbitrary
-//! text by design, and after a write with a non-UTF-8 argument succeeds
-//! (known issue: such a JSON field value is stored empty; the README has
-//! the details; `T38FUZZ_NO_SKIP=1` keeps checking).
+//! text by design.
 //!
 //! `T38FUZZ_TRACE=1` prints every command and its reply.
 #![no_main]
@@ -921,13 +919,6 @@ struct Checks {
     docs_tainted: bool,
     /// `T38FUZZ_TRACE=1`: print every command and its reply.
     trace: bool,
-    /// A write with an argument that is not UTF-8 succeeded: a field value
-    /// such as `{"\x8f":1}` is now stored as empty JSON and JSON replies
-    /// that show it are invalid (known issue, see the README). The JSON
-    /// check is off for the rest of the input, unless `T38FUZZ_NO_SKIP=1`.
-    utf8_tainted: bool,
-    /// `T38FUZZ_NO_SKIP=1`: check the inputs that known issues would fail.
-    no_skip: bool,
 }
 
 fn check_reply(reply: &Reply, checks: &Checks, shown: impl Fn() -> Vec<String>) {
@@ -943,7 +934,7 @@ fn check_reply(reply: &Reply, checks: &Checks, shown: impl Fn() -> Vec<String>) 
             shown(),
             String::from_utf8_lossy(&reply.buf)
         );
-    } else if !checks.docs_tainted && !checks.utf8_tainted {
+    } else if !checks.docs_tainted {
         let mut body = b"{\"ok\":true".to_vec();
         body.extend_from_slice(&reply.buf);
         body.extend_from_slice(b",\"elapsed\":\"1s\"}");
@@ -1022,10 +1013,6 @@ fn run(
             if name.eq_ignore_ascii_case(b"jset") {
                 checks.docs_tainted = true;
             }
-            if !checks.no_skip && conn.wrote && tail.iter().any(|a| std::str::from_utf8(a).is_err())
-            {
-                checks.utf8_tainted = true;
-            }
         }
         Err(e) => {
             std::hint::black_box(e.message());
@@ -1047,21 +1034,15 @@ fuzz_target!(|data: &[u8]| {
     let broadcast = flags & 4 != 0;
     let pipeline = flags & 8 != 0;
     let http = flags & 16 != 0;
-    static ENV: std::sync::OnceLock<(bool, bool, bool)> = std::sync::OnceLock::new();
-    let (enabled, trace, no_skip) = *ENV.get_or_init(|| {
+    static ENV: std::sync::OnceLock<(bool, bool)> = std::sync::OnceLock::new();
+    let (enabled, trace) = *ENV.get_or_init(|| {
         let set = |name| std::env::var_os(name).is_some();
-        (
-            !set("T38FUZZ_NO_REPLY_CHECK"),
-            set("T38FUZZ_TRACE"),
-            set("T38FUZZ_NO_SKIP"),
-        )
+        (!set("T38FUZZ_NO_REPLY_CHECK"), set("T38FUZZ_TRACE"))
     });
     let mut checks = Checks {
         enabled,
         docs_tainted: false,
         trace,
-        utf8_tainted: false,
-        no_skip,
     };
 
     POOL.with_borrow_mut(|pool| {
