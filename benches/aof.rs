@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use divan::{black_box, Bencher};
 use tile38::{temp_dir, Lcg};
 use tile38_aof::Aof;
+use tile38_engine::Engine;
 use tile38_proto::resp;
-use tile38_server::server::Server;
 
 fn main() {
     divan::main();
@@ -55,7 +55,7 @@ fn aof_file() -> &'static Path {
     })
 }
 
-fn server() -> Server {
+fn server() -> Engine {
     common::in_process_server().0
 }
 
@@ -105,7 +105,7 @@ fn replay_100k_point_sets(b: Bencher) {
     let path = aof_file();
     b.with_inputs(server).bench_local_values(|s| {
         let stats =
-            tile38_aof::load(path, |args| tile38_server::cmd::replay(&s, args)).expect("replay");
+            tile38_aof::load(path, |args| tile38_engine::cmd::replay(&s, args)).expect("replay");
         assert_eq!(stats.commands, RECORDS as u64);
         s
     });

@@ -1,5 +1,5 @@
 //! Command parse + apply without sockets: an in-process `Server` (no AOF)
-//! and `tile38_server::cmd::execute`, as a connection calls it for each
+//! and `tile38_engine::Session::execute`, as a connection calls it for each
 //! framed command. Measures the command table, argument parsing, the
 //! database lock and the reply writing of the hot commands.
 //! Run with `cargo bench --bench command`.
@@ -10,11 +10,8 @@ use std::sync::OnceLock;
 
 use divan::{black_box, Bencher};
 use tile38::Lcg;
+use tile38_engine::{Engine, Reply};
 use tile38_proto::Args;
-use tile38_server::cmd;
-use tile38_server::conn::ConnState;
-use tile38_server::reply::Reply;
-use tile38_server::server::Server;
 
 fn main() {
     divan::main();
@@ -25,8 +22,8 @@ const FLEET: usize = 100_000;
 
 /// One session: runs commands as a RESP connection would.
 struct Session {
-    server: Server,
-    conn: ConnState,
+    server: Engine,
+    conn: tile38_engine::Session,
     args: Args,
     reply: Reply,
 }
@@ -49,12 +46,9 @@ impl Session {
             self.args.push(w);
         }
         self.reply.reset(false);
-        let res = cmd::execute(
-            &self.server,
-            &mut self.conn,
-            &mut self.args,
-            &mut self.reply,
-        );
+        let res = self
+            .conn
+            .execute(&self.server, &mut self.args, &mut self.reply);
         // A connection releases the batch's write lock after each batch.
         self.conn.lock.release();
         assert!(res.is_ok(), "{words:?}");

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tile38_aof::Fsync;
 
-use crate::gate::used_memory;
 use crate::server::{now_nanos, Server};
+use tile38_engine::refusal::used_memory;
 
 /// Most objects one sweep deletes, so the write lock is never held long.
 const SWEEP_BATCH: usize = 10_000;
@@ -83,7 +83,7 @@ pub fn spawn(server: Arc<Server>) {
                 let s2 = s.clone();
                 let _ = tokio::task::spawn_blocking(move || {
                     sweep_expired(&s2);
-                    crate::cmd::hooks::sweep_expired(&s2)
+                    tile38_engine::cmd::hooks::sweep_expired(&s2)
                 })
                 .await;
             }

@@ -17,14 +17,12 @@
 //!   pieces is scanned once ([`tile38_proto::request::parse_resume`]).
 //!
 //! Connections that cannot be paused (pub/sub, live geofences) are held to
-//! `client-output-buffer-limit` instead: see [`limit`].
+//! `client-output-buffer-limit` instead: see `tile38_engine::output_limit`.
 //!
 //! A protocol error is answered (`-Protocol error: …`, or its JSON form)
 //! before the connection closes only when the last command run on it was
 //! RESP- or telnet-framed, as Tile38 does: a first message that cannot be
 //! framed closes the connection without a reply (Tile38 1.37 alike).
-
-pub mod limit;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -38,42 +36,13 @@ use tile38_proto::{http, resp, Args, Framing, Limits, ProtoError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::cmd;
-use crate::error::Error;
-use crate::reply::Reply;
-use crate::server::{ClientInfo, Server};
+use crate::server::Server;
+use tile38_engine::cmd;
+use tile38_engine::error::Error;
+use tile38_engine::reply::Reply;
 
-/// Per-connection state visible to commands.
-pub struct ConnState {
-    /// Sticky output mode (`Some(true)` = JSON).
-    pub output: Option<bool>,
-    pub authed: bool,
-    pub client: Arc<ClientInfo>,
-    /// The write lock kept across one batch's consecutive writes.
-    pub lock: crate::server::BatchLock,
-    /// Whether this batch journaled a write (its replies may have to wait
-    /// for the fsync).
-    pub wrote: bool,
-    /// `AOF pos` turned this connection into a replication stream from
-    /// that offset of that AOF generation (after the pending replies are
-    /// sent).
-    pub takeover: Option<(u64, u64)>,
-}
-
-impl ConnState {
-    /// A fresh connection's state (also for driving commands in-process:
-    /// benches, fuzzing).
-    pub fn new(client: Arc<ClientInfo>) -> ConnState {
-        ConnState {
-            output: None,
-            authed: false,
-            client,
-            lock: Default::default(),
-            wrote: false,
-            takeover: None,
-        }
-    }
-}
+/// Per-connection state visible to commands: the engine's session.
+pub type ConnState = tile38_engine::Session;
 
 const DENIED: &[u8] = b"-DENIED Tile38 is running in protected mode because protected mode is enabled, no bind address was specified, no authentication password is requested to clients. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Tile38 you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Tile38 from the same host the server is running, however MAKE SURE Tile38 is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Tile38 configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a bind address or an authentication password. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
@@ -102,6 +71,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
     }
     let client = server.register_client(addr);
+    let killed = crate::server::kill_notify(&client);
     let mut conn = Conn {
         server: server.clone(),
         state: ConnState::new(client.clone()),
@@ -123,7 +93,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
         if step == Step::NeedInput {
             let read = tokio::select! {
                 r = stream.read_buf(&mut inbuf) => r,
-                _ = client.kill.notified() => break,
+                _ = killed.notified() => break,
             };
             if !matches!(read, Ok(n) if n > 0) {
                 break;
@@ -366,13 +336,9 @@ impl Conn {
         let timing = self
             .timer
             .begin(self.server.metrics.enabled(), self.args.get(0));
-        let res = cmd::execute_via(
-            &self.server,
-            &mut self.state,
-            &mut self.args,
-            &mut self.reply,
-            via,
-        );
+        let res = self
+            .state
+            .execute_via(&self.server, &mut self.args, &mut self.reply, via);
         self.timer.end(timing);
         res.map_err(|e| (e, is_timeout))
     }

@@ -38,7 +38,10 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
     conn.reset_reply(json);
     let started = Instant::now();
     // The header's password goes through the gates every transport shares.
-    let res = conn.execute_via(json, crate::cmd::Via::Http(req.authorization.as_deref()));
+    let res = conn.execute_via(
+        json,
+        tile38_engine::cmd::Via::Http(req.authorization.as_deref()),
+    );
     let is_healthz = conn.args_ref().get(0).eq_ignore_ascii_case(b"healthz");
     let body = conn.render(res, started);
     let failed = conn.reply_ref().failed;

@@ -1,7 +1,7 @@
 //! Loading the AOF at startup, while clients get `LOADING`.
 //!
 //! Every record is replayed through the command table like a client write
-//! ([`crate::cmd::apply_replicated`]), so the state is the one a live server reached
+//! ([`tile38_engine::cmd::apply_replicated`]), so the state is the one a live server reached
 //! by the same writes. What differs is cost:
 //! * the database write lock is held across records (bumped now and then so
 //!   a waiter is not starved) instead of taken for each;
@@ -25,9 +25,9 @@ mod prepared;
 
 use prepared::Prepared;
 
-use crate::cmd::WriteCx;
-use crate::reply::Reply;
 use crate::server::Server;
+use tile38_engine::cmd::WriteCx;
+use tile38_engine::reply::Reply;
 
 /// Records replayed between bumps of the database lock.
 const BUMP_EVERY: u64 = 4096;
@@ -86,11 +86,11 @@ pub(crate) fn replay_file(server: &Server, path: &Path) -> Result<LoadStats, Loa
                 out.reset(true);
                 let cx = &mut WriteCx {
                     db: &mut db,
-                    server,
+                    engine: server,
                 };
-                crate::cmd::replayed(set.apply(args, cx, &mut out))
+                tile38_engine::cmd::replayed(set.apply(args, cx, &mut out))
             }
-            None => crate::cmd::apply_replicated(server, &mut db, args),
+            None => tile38_engine::cmd::apply_replicated(server, &mut db, args),
         }
     });
     tracing::debug!("AOF replayed: {:.3}s", started.elapsed().as_secs_f64());

@@ -20,7 +20,7 @@
 //! `zoo` gone when the walk reaches it and `alpha` never visited, and the
 //! replayed rename has nothing to move) and a JSET appending to an array
 //! (replayed over a walk that saw it, it appends twice). Those
-//! [invalidate](ShrinkState::invalidate) a running rewrite, which is
+//! [invalidate](tile38_engine::engine::ShrinkState::invalidate) a running rewrite, which is
 //! abandoned at its end (the AOF untouched) and done again, up to
 //! [`ATTEMPTS`] times; the automatic trigger tries again later.
 //!
@@ -28,7 +28,7 @@
 //! `auto-aof-rewrite-percentage` % over its size after the last rewrite (or
 //! at startup) and is at least `auto-aof-rewrite-min-size`, as in Redis.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -37,32 +37,6 @@ use tile38_collection::{Collection, Id, Item};
 use tile38_geo::Value;
 
 use crate::server::{now_nanos, Server};
-
-/// Rewrite state shown by INFO/SERVER and used by the automatic trigger.
-#[derive(Default)]
-pub struct ShrinkState {
-    pub running: AtomicBool,
-    /// AOF size after the last rewrite (or at startup).
-    pub base_size: AtomicU64,
-    /// Seconds the last rewrite took (rounded down).
-    pub last_secs: AtomicU64,
-    pub count: AtomicU64,
-    /// `AOFSHRINK` asks the background task (which owns a server handle).
-    pub request: tokio::sync::Notify,
-    /// A write the walk cannot reproduce was made since the current
-    /// rewrite began. Set and read only under the database write lock.
-    invalidated: AtomicBool,
-}
-
-impl ShrinkState {
-    /// Marks a running rewrite as unusable; called, under the database
-    /// write lock, by writes its replay cannot reproduce (`RENAME`,
-    /// `RENAMENX`, appending `JSET`). Harmless when no rewrite runs: each
-    /// rewrite clears it as it begins.
-    pub fn invalidate(&self) {
-        self.invalidated.store(true, Ordering::Relaxed);
-    }
-}
 
 /// Rewrites tried in a row when writes keep invalidating them.
 pub const ATTEMPTS: u32 = 3;
@@ -75,7 +49,7 @@ pub async fn task(server: Arc<Server>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {
-            _ = server.shrink.request.notified() => {
+            _ = server.shrink_request.notified() => {
                 start(&server);
             }
             _ = tick.tick() => {
@@ -159,7 +133,7 @@ fn run(server: &Server) -> std::io::Result<Option<u64>> {
     // after (it is captured and sets the flag, which the finish sees).
     let mut rw = {
         let _hold = server.db.write();
-        server.shrink.invalidated.store(false, Ordering::Relaxed);
+        server.shrink.begin();
         aof.begin_rewrite()?
     };
     let walked = write_objects(server, &mut rw);
@@ -169,7 +143,7 @@ fn run(server: &Server) -> std::io::Result<Option<u64>> {
         aof.abort_rewrite(rw);
         return Err(std::io::Error::other("the server now follows a leader"));
     }
-    if walked.is_err() || server.shrink.invalidated.load(Ordering::Relaxed) {
+    if walked.is_err() || server.shrink.invalidated() {
         aof.abort_rewrite(rw);
         return walked.map(|()| None);
     }
@@ -205,7 +179,7 @@ fn write_objects(server: &Server, rw: &mut Rewrite) -> std::io::Result<()> {
             }
         }
     }
-    for r in crate::cmd::hooks::shrink_records(server) {
+    for r in tile38_engine::cmd::hooks::shrink_records(server) {
         rw.write(r.iter().map(Vec::as_slice))?;
     }
     Ok(())

@@ -22,8 +22,9 @@ use std::sync::atomic::Ordering;
 
 use clap::{ArgAction, Parser};
 
-use crate::config::Config;
-use crate::server::{Options, Server};
+use crate::server::Server;
+use tile38_engine::config::Config;
+use tile38_engine::Options;
 
 #[derive(Parser, Debug)]
 #[command(

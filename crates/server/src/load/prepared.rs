@@ -12,11 +12,11 @@
 use tile38_geo::{FieldValue, Value};
 use tile38_proto::Args;
 
-use crate::cmd::output::GetForm;
-use crate::cmd::set::{Cond, Set};
-use crate::cmd::{WriteCommand, WriteCx};
-use crate::error::Result;
-use crate::reply::Reply;
+use tile38_engine::cmd::output::GetForm;
+use tile38_engine::cmd::set::{Cond, Set};
+use tile38_engine::cmd::{WriteCommand, WriteCx};
+use tile38_engine::error::Result;
+use tile38_engine::reply::Reply;
 
 /// Bytes of key, id and field names a SET carries inline.
 const TEXT: usize = 64;

@@ -1,5 +1,5 @@
 //! Connection-handling counters: connections closed for breaking their
-//! output-buffer limits (`conn::limit`) and failed `accept(2)` calls (the
+//! output-buffer limits (`tile38_engine::output_limit`) and failed `accept(2)` calls (the
 //! file-descriptor limit, see `startup::accept_loop`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,14 +8,12 @@ use super::text::{Family, Kind};
 
 #[derive(Default)]
 pub struct ConnCounters {
-    /// Connections closed by `client-output-buffer-limit`.
-    pub output_limit_disconnects: AtomicU64,
     /// `accept(2)` failures (EMFILE/ENFILE and the like).
     pub accept_errors: AtomicU64,
 }
 
 /// The families of a scrape.
-pub fn families(c: &ConnCounters) -> Vec<Family> {
+pub fn families(c: &ConnCounters, stats: &tile38_engine::Stats) -> Vec<Family> {
     let mut limit = Family::new(
         "tile38_client_output_limit_disconnects_total",
         "Connections closed for overcoming their output buffer limits",
@@ -23,7 +21,7 @@ pub fn families(c: &ConnCounters) -> Vec<Family> {
     );
     limit.push(
         vec![("class", "pubsub".to_string())],
-        c.output_limit_disconnects.load(Ordering::Relaxed) as f64,
+        stats.output_limit_disconnects.load(Ordering::Relaxed) as f64,
     );
     let accept = Family::single(
         "tile38_accept_errors_total",

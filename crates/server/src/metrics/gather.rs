@@ -44,7 +44,7 @@ fn per_collection(server: &Server) -> Vec<Family> {
         total_weight += col.weight();
     }
     drop(db);
-    let heap = crate::cmd::server_heap_alloc();
+    let heap = tile38_engine::cmd::server_heap_alloc();
     let avg_item = if total_points > 0 {
         heap / total_points as u64
     } else {
@@ -176,7 +176,7 @@ pub fn families(server: &Server) -> Vec<Family> {
     families.push(cmd_durations(server));
     families.extend(replication(server));
     families.extend(aof_health(server));
-    families.extend(super::conn::families(&server.metrics.conn));
+    families.extend(super::conn::families(&server.metrics.conn, &server.stats));
     let st = &server.stats;
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -189,7 +189,11 @@ pub fn families(server: &Server) -> Vec<Family> {
             load(&st.total_connections),
         ),
         ("tile38_expired_keys_total", "", load(&st.expired_keys)),
-        ("tile38_hooks", "", crate::cmd::hooks::count(server) as f64),
+        (
+            "tile38_hooks",
+            "",
+            tile38_engine::cmd::hooks::count(server) as f64,
+        ),
         (
             "tile38_memory_max_heap_size_bytes",
             "",

@@ -37,7 +37,7 @@ pub type Label = Cow<'static, str>;
 
 /// The `cmd` label of a command word, as Tile38 labels it (lower case).
 pub fn label(name: &[u8]) -> Label {
-    if let Some(spec) = crate::cmd::lookup(name) {
+    if let Some(spec) = tile38_engine::cmd::lookup(name) {
         return Cow::Borrowed(spec.name);
     }
     let mut s = String::from_utf8_lossy(name).to_lowercase();

@@ -170,7 +170,7 @@ async fn stream(
     let mut args = Args::new();
     let mut front = Progress::new();
     loop {
-        server.aof_writable(epoch).await;
+        aof_writable(server, epoch).await;
         // Everything complete in the buffer first: a batch stops after
         // 4 MiB, and the leader may send nothing more for a long time.
         loop {
@@ -272,7 +272,7 @@ fn apply_batch(
             mirrored += mirror(server, &buf[run_start..pos]);
             run_start = pos + frame.consumed;
         } else if !args.is_empty() {
-            if let Err(e) = crate::cmd::apply_replicated(server, &mut db, args) {
+            if let Err(e) = tile38_engine::cmd::apply_replicated(server, &mut db, args) {
                 failed = Some(e);
                 break;
             }
@@ -387,7 +387,7 @@ async fn rebuild(server: &Arc<Server>, epoch: u64, keep: Option<u64>) -> Result<
         aof.truncate(keep.unwrap_or(0)).map_err(|e| e.to_string())?;
         drop(db);
         if keep.is_some_and(|k| k > 0) {
-            if let Err(e) = crate::cmd::reload_aof(&s) {
+            if let Err(e) = reload_aof(&s) {
                 // Half loaded: the next attempt starts from nothing rather
                 // than resuming on top of it.
                 drop_data(&s, &mut s.db.write(), true);
@@ -455,4 +455,29 @@ async fn poll_leader(
             tokio::time::sleep(LAG_POLL).await;
         }
     }
+}
+
+/// A follower's counterpart of the MISCONF refusal: returns once the AOF
+/// can be written (or the follow target changed, `epoch`), so that the
+/// leader's stream is not applied faster than it can be mirrored.
+async fn aof_writable(server: &Server, epoch: u64) {
+    while server
+        .aof
+        .as_ref()
+        .is_some_and(|a| a.write_error().is_some())
+        && server.repl.epoch() == epoch
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Reloads the AOF file into the (emptied) database: a follower keeping
+/// the part of its history its leader still has. A torn last record is cut.
+fn reload_aof(server: &Server) -> std::result::Result<(), String> {
+    let Some(aof) = &server.aof else {
+        return Ok(());
+    };
+    aof.flush().map_err(|e| e.to_string())?;
+    crate::load::replay_file(server, aof.path()).map_err(|e| e.to_string())?;
+    aof.reread_size().map_err(|e| e.to_string())
 }

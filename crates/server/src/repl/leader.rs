@@ -44,6 +44,7 @@ pub async fn stream(
             return;
         }
     };
+    let killed = crate::server::kill_notify(&client);
     let ip = client.addr.ip().to_string();
     let (sent, idle_since) = server.repl.start_stream(client.id, &ip);
     tracing::info!("follower {} streaming from {pos}", client.addr);
@@ -68,7 +69,7 @@ pub async fn stream(
             tokio::select! {
                 r = wr.write_all(&buf[..n]) => if r.is_err() { break },
                 _ = rd.read(&mut probe) => break,
-                _ = client.kill.notified() => break,
+                _ = killed.notified() => break,
             }
             pos += n as u64;
             sent.store(pos, Ordering::Release);
@@ -82,7 +83,7 @@ pub async fn stream(
             r = written.changed() => if r.is_err() { break },
             _ = rd.read(&mut probe) => break,
             _ = tokio::time::sleep(POLL) => {}
-            _ = client.kill.notified() => break,
+            _ = killed.notified() => break,
         }
     }
     tracing::info!("follower {} stream closed at {pos}", client.addr);

@@ -156,8 +156,7 @@ impl Connections {
             // Every round: a connection accepted just before the listener
             // closed may register after the previous round.
             for c in server.clients.lock().values() {
-                c.killed.store(true, Ordering::Release);
-                c.kill.notify_one();
+                c.kill();
             }
             let n = self.running();
             if n == 0 {

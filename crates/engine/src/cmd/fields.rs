@@ -1,0 +1,142 @@
+//! `FSET key id [XX] field value [field value …] [RETURN …]`,
+//! `FGET key id field`, `FEXISTS key id field`.
+
+use tile38_geo::FieldValue;
+use tile38_proto::Args;
+
+use super::output::{write_get, GetForm};
+use super::set::{parse_field, parse_return};
+use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+
+pub struct FSet {
+    key: Vec<u8>,
+    id: Vec<u8>,
+    xx: bool,
+    fields: Vec<(Box<[u8]>, FieldValue)>,
+    ret: Option<GetForm>,
+}
+
+impl WriteCommand<'_> for FSet {
+    fn parse(args: &Args) -> Result<Self> {
+        if args.len() < 5 {
+            return Err(Error::Arity);
+        }
+        let mut cmd = FSet {
+            key: args.get(1).to_vec(),
+            id: args.get(2).to_vec(),
+            xx: false,
+            fields: Vec::new(),
+            ret: None,
+        };
+        let mut i = 3;
+        while i < args.len() {
+            let a = args.get(i);
+            if a.eq_ignore_ascii_case(b"xx") {
+                cmd.xx = true;
+                i += 1;
+            } else if a.eq_ignore_ascii_case(b"return") && !cmd.fields.is_empty() {
+                let (form, next) = parse_return(args, i + 1)?;
+                cmd.ret = Some(form);
+                i = next;
+            } else {
+                if i + 1 >= args.len() {
+                    return Err(Error::Arity);
+                }
+                cmd.fields.push(parse_field(a, args.get(i + 1))?);
+                i += 2;
+            }
+        }
+        if cmd.fields.is_empty() {
+            return Err(Error::Arity);
+        }
+        Ok(cmd)
+    }
+
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+        if cx.engine.oom.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Oom);
+        }
+        let col = cx.db.get_mut(&self.key).ok_or(Error::KeyNotFound)?;
+        let Some(changed) = col.set_fields(&self.id, self.fields) else {
+            if self.xx {
+                out.int_or_ok(0);
+                return Ok(false);
+            }
+            return Err(Error::IdNotFound);
+        };
+        match self.ret {
+            Some(form) => write_get(out, col.get(&self.id).expect("present"), form),
+            None => out.int_or_ok(changed as i64),
+        }
+        Ok(changed > 0)
+    }
+}
+
+/// `key id field` lookups shared by FGET and FEXISTS.
+struct FieldRef {
+    key: Vec<u8>,
+    id: Vec<u8>,
+    field: Vec<u8>,
+}
+
+impl FieldRef {
+    fn parse(args: &Args, exact: bool) -> Result<Self> {
+        if args.len() < 4 || (exact && args.len() != 4) {
+            return Err(Error::Arity);
+        }
+        Ok(FieldRef {
+            key: args.get(1).to_vec(),
+            id: args.get(2).to_vec(),
+            field: args.get(3).to_vec(),
+        })
+    }
+
+    fn lookup(&self, cx: &ReadCx) -> Result<Option<FieldValue>> {
+        let col = cx.db.get(&self.key).ok_or(Error::KeyNotFound)?;
+        let item = col.get(&self.id).ok_or(Error::IdNotFound)?;
+        Ok(item.fields.lookup(&self.field))
+    }
+}
+
+pub struct FGet(FieldRef);
+
+impl ReadCommand<'_> for FGet {
+    fn parse(args: &Args) -> Result<Self> {
+        FieldRef::parse(args, false).map(FGet)
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let value = self.0.lookup(cx)?.unwrap_or(FieldValue::Number {
+            value: 0.0,
+            text: None,
+        });
+        if out.json {
+            out.key("value");
+            value.write_json(&mut out.buf);
+        } else {
+            out.resp_bulk(&value.raw_bytes());
+        }
+        Ok(())
+    }
+}
+
+pub struct FExists(FieldRef);
+
+impl ReadCommand<'_> for FExists {
+    fn parse(args: &Args) -> Result<Self> {
+        FieldRef::parse(args, true).map(FExists)
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let exists = self.0.lookup(cx)?.is_some();
+        if out.json {
+            out.key("exists");
+            out.push(if exists { b"true" } else { b"false" });
+        } else {
+            out.resp_int(exists as i64);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,507 @@
+//! Webhook and pub/sub channel *definitions*, as Tile38 1.37 stores them:
+//!
+//! ```text
+//! SETHOOK name endpoint[,endpoint…] [META name value]… [EX seconds] <fence>
+//! SETCHAN name [META name value]… [EX seconds] <fence>
+//!   <fence> = NEARBY|WITHIN|INTERSECTS key [options] [FENCE] … (see `fence`)
+//! DELHOOK name | DELCHAN name | PDELHOOK pattern | PDELCHAN pattern
+//! HOOKS pattern | CHANS pattern
+//! ```
+//!
+//! This module owns the definitions ([`Hooks`], held in `Engine::hooks`)
+//! and the commands above; RENAME asks [`check_rename`], FLUSHDB calls
+//! [`clear`], SERVER reports [`count`]. DROP leaves definitions alone, as in
+//! Tile38. Changes are journaled verbatim through `Engine::journal` (the
+//! command table does it when `apply` reports a change), so an AOF written
+//! by Tile38 (`SETCHAN …`, `PDELCHAN …`, the shrink's lower-case `sethook
+//! … meta … ex 12.3 …`) loads through `cmd::replay` like any other write.
+//!
+//! Out of scope here: event *delivery* (evaluating fences on writes,
+//! posting to endpoints, `SUBSCRIBE`). That belongs to the geofencing issue,
+//! not filed yet; it will find each definition's fence command in
+//! `Hook::command`.
+//!
+//! Tile38 quirks kept:
+//! * Hooks and channels share one namespace; reusing a name across kinds
+//!   fails with `hooks and channels cannot share the same name`, while
+//!   DELHOOK of a channel's name (and vice versa) just answers 0.
+//! * Setting an identical definition answers 0 and logs nothing; the
+//!   comparison includes the deadline, so one with EX always counts as new.
+//! * META names are deduplicated (last value wins) and listed sorted.
+//! * EX follows Go's float-to-Duration conversion on amd64: NaN or a value
+//!   out of int64 nanoseconds range expires at once.
+//! * Expiry logs `delhook name` / `delchan name`, like an expired object's
+//!   `del`. Tile38 sweeps every 100 ms; [`sweep_expired`] is that sweep,
+//!   and until the background tick calls it, expired definitions are
+//!   dropped (and logged) by the next write that touches definitions
+//!   (SETHOOK…, DELHOOK…, PDELHOOK…, RENAME) while reads already leave
+//!   them out, so no reply can tell. Nothing expires while the AOF loads: the
+//!   file's own records decide.
+//! * RENAME/RENAMENX refuse when a definition watches either key, naming
+//!   the first such definition's kind (`key has hooks set` / `key has
+//!   channels set`).
+
+mod endpoint;
+mod fence;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use parking_lot::MutexGuard;
+use tile38_collection::glob;
+use tile38_proto::Args;
+
+use super::gate::go_duration;
+use super::set::parse_f64;
+use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
+use crate::engine::{now_nanos, Engine};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+
+/// One hook or channel.
+#[derive(Debug, PartialEq)]
+pub struct Hook {
+    pub channel: bool,
+    /// The key the fence watches.
+    pub key: Vec<u8>,
+    /// Channels have one: `local://<name>`.
+    pub endpoints: Vec<Vec<u8>>,
+    /// Sorted by name, names unique.
+    pub metas: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Deadline in unix nanoseconds.
+    pub expires: Option<i64>,
+    /// The fence command as given, from its command word on.
+    pub command: Vec<Vec<u8>>,
+}
+
+/// Every definition, by name.
+#[derive(Default)]
+pub struct Hooks {
+    by_name: BTreeMap<Vec<u8>, Hook>,
+}
+
+impl Hooks {
+    /// Drops the definitions whose deadline passed, oldest deadline first,
+    /// journaling the record Tile38's expiry logs for each.
+    fn expire(&mut self, server: &Engine, now: i64) {
+        let mut gone: Vec<(i64, Vec<u8>)> = self
+            .by_name
+            .iter()
+            .filter_map(|(name, h)| {
+                h.expires
+                    .filter(|at| *at <= now)
+                    .map(|at| (at, name.clone()))
+            })
+            .collect();
+        gone.sort();
+        for (_, name) in gone {
+            if let Some(h) = self.by_name.remove(&name) {
+                let verb: &[u8] = if h.channel { b"delchan" } else { b"delhook" };
+                server.journal_internal(&[verb, &name]);
+            }
+        }
+    }
+
+    /// The live definitions of one kind whose names match `pattern`, in
+    /// name order (narrowed by the pattern's literal prefix, as Tile38
+    /// does).
+    fn matching<'a>(
+        &'a self,
+        pattern: &'a [u8],
+        channel: bool,
+        now: i64,
+    ) -> impl Iterator<Item = (&'a [u8], &'a Hook)> + 'a {
+        let prefix = glob::literal_prefix(pattern);
+        self.by_name
+            .range::<[u8], _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .map(|(name, h)| (name.as_slice(), h))
+            .take_while(move |(name, _)| name.starts_with(prefix))
+            .filter(move |(name, h)| {
+                h.channel == channel && h.live(now) && glob::matches(pattern, name)
+            })
+    }
+}
+
+impl Hook {
+    fn live(&self, now: i64) -> bool {
+        self.expires.is_none_or(|at| at > now)
+    }
+}
+
+/// The definitions for a write (the database write lock is held), with the
+/// expired ones dropped and logged first. Lock order: the database lock
+/// (read or write) first, then the definitions.
+fn lock_for_write(server: &Engine) -> MutexGuard<'_, Hooks> {
+    let mut hooks = server.hooks.lock();
+    if !server.loading.load(Ordering::Acquire) {
+        hooks.expire(server, now_nanos());
+    }
+    hooks
+}
+
+/// Tile38's 100 ms hook expiry sweep: drops the definitions whose EX ran
+/// out, journaling `delhook`/`delchan` for each; returns how many. Meant
+/// for the background tick next to the object sweep.
+pub fn sweep_expired(server: &Engine) -> usize {
+    let _db = server.db.write();
+    let mut hooks = server.hooks.lock();
+    let before = hooks.by_name.len();
+    if !server.loading.load(Ordering::Acquire) {
+        hooks.expire(server, now_nanos());
+    }
+    before - hooks.by_name.len()
+}
+
+/// The live definitions as AOFSHRINK writes them, in name order:
+/// `setchan name [meta k v]… [ex secs] command…` and
+/// `sethook name endpoint,… [meta k v]… [ex secs] command…` (seconds left
+/// with one decimal, at least 0.1).
+pub fn shrink_records(server: &Engine) -> Vec<Vec<Vec<u8>>> {
+    let now = now_nanos();
+    let hooks = server.hooks.lock();
+    hooks
+        .by_name
+        .iter()
+        .filter(|(_, h)| h.live(now))
+        .map(|(name, h)| {
+            let verb: &[u8] = if h.channel { b"setchan" } else { b"sethook" };
+            let mut r = vec![verb.to_vec(), name.clone()];
+            if !h.channel {
+                r.push(h.endpoints.join(&b","[..]));
+            }
+            for (k, v) in &h.metas {
+                r.extend([b"meta".to_vec(), k.clone(), v.clone()]);
+            }
+            if let Some(at) = h.expires {
+                let tenths = ((at - now) / 100_000_000).max(1);
+                r.extend([
+                    b"ex".to_vec(),
+                    format!("{}", tenths as f64 / 10.0).into_bytes(),
+                ]);
+            }
+            r.extend(h.command.iter().cloned());
+            r
+        })
+        .collect()
+}
+
+/// How many hooks and channels exist (SERVER `num_hooks`).
+pub fn count(server: &Engine) -> usize {
+    let now = now_nanos();
+    server
+        .hooks
+        .lock()
+        .by_name
+        .values()
+        .filter(|h| h.live(now))
+        .count()
+}
+
+/// FLUSHDB: every hook and channel goes too (FLUSHDB alone is logged).
+pub fn clear(server: &Engine) {
+    server.hooks.lock().by_name.clear();
+}
+
+/// RENAME/RENAMENX refuse to move a key that a definition watches, either
+/// the source or the target.
+pub fn check_rename(server: &Engine, key: &[u8], new_key: &[u8]) -> Result<()> {
+    let hooks = lock_for_write(server);
+    match hooks
+        .by_name
+        .values()
+        .find(|h| h.key == key || h.key == new_key)
+    {
+        Some(h) if h.channel => Err(Error::KeyHasChannels),
+        Some(_) => Err(Error::KeyHasHooks),
+        None => Ok(()),
+    }
+}
+
+/// `args[i]` if present and non-empty, else an arity error (Tile38's
+/// `tokenval` plus its `== ""` checks).
+fn token(args: &Args, i: usize) -> Result<&[u8]> {
+    match (i < args.len()).then(|| args.get(i)) {
+        Some(t) if !t.is_empty() => Ok(t),
+        _ => Err(Error::Arity),
+    }
+}
+
+/// `SETHOOK` (`CHAN == false`) or `SETCHAN`.
+pub struct SetDef<const CHAN: bool> {
+    name: Vec<u8>,
+    endpoints: Vec<Vec<u8>>,
+    metas: Vec<(Vec<u8>, Vec<u8>)>,
+    ex: Option<f64>,
+    command: Vec<Vec<u8>>,
+    fence: fence::Fence,
+}
+
+pub type SetHook = SetDef<false>;
+pub type SetChan = SetDef<true>;
+
+impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
+    fn parse(args: &Args) -> Result<Self> {
+        let name = token(args, 1)?.to_vec();
+        let mut i = 2;
+        let endpoints = if CHAN {
+            vec![[b"local://", name.as_slice()].concat()]
+        } else {
+            i += 1;
+            let mut list = Vec::new();
+            for url in token(args, 2)?.split(|&b| b == b',') {
+                let url = endpoint::trim_space(url);
+                if !endpoint::is_valid(url) {
+                    return Err(Error::invalid_arg(url));
+                }
+                list.push(url.to_vec());
+            }
+            list
+        };
+        let mut metas = BTreeMap::new();
+        let mut ex = None;
+        loop {
+            let word = token(args, i)?;
+            match word.to_ascii_lowercase().as_slice() {
+                b"meta" => {
+                    let (k, v) = (token(args, i + 1)?, token(args, i + 2)?);
+                    metas.insert(k.to_vec(), v.to_vec());
+                    i += 3;
+                }
+                b"ex" => {
+                    ex = Some(parse_f64(token(args, i + 1)?)?);
+                    i += 2;
+                }
+                b"nearby" | b"within" | b"intersects" => break,
+                _ => return Err(Error::invalid_arg(word)),
+            }
+        }
+        let words: Vec<&[u8]> = (i..args.len()).map(|j| args.get(j)).collect();
+        let fence = fence::parse(&words)?;
+        Ok(SetDef {
+            name,
+            endpoints,
+            metas: metas.into_iter().collect(),
+            ex,
+            command: words.iter().map(|w| w.to_vec()).collect(),
+            fence,
+        })
+    }
+
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+        if let Some(area) = self.fence.area.as_ref().filter(|a| a.spec.is_get()) {
+            // Tile38 looks the object up when the hook is set.
+            let read = ReadCx {
+                db: &*cx.db,
+                engine: cx.engine,
+                deadline: None,
+            };
+            area.resolve(&read)?;
+        }
+        let now = cx.now();
+        let hook = Hook {
+            channel: CHAN,
+            key: self.fence.key,
+            endpoints: self.endpoints,
+            metas: self.metas,
+            expires: self.ex.map(|s| now.saturating_add(go_duration(s))),
+            command: self.command,
+        };
+        let mut hooks = lock_for_write(cx.engine);
+        if let Some(prev) = hooks.by_name.get(&self.name) {
+            if prev.channel != CHAN {
+                return Err(Error::Message(
+                    "hooks and channels cannot share the same name".into(),
+                ));
+            }
+            if *prev == hook {
+                out.int_or_ok(0);
+                return Ok(false);
+            }
+        }
+        hooks.by_name.insert(self.name, hook);
+        out.int_or_ok(1);
+        Ok(true)
+    }
+}
+
+/// The single word after the command (`DELHOOK name`, `HOOKS pattern`, …).
+fn one_word(args: &Args) -> Result<Vec<u8>> {
+    if args.len() != 2 {
+        return Err(Error::Arity);
+    }
+    Ok(token(args, 1)?.to_vec())
+}
+
+/// `DELHOOK name` / `DELCHAN name`: 1 if a definition of that kind went.
+pub struct DelDef<const CHAN: bool> {
+    name: Vec<u8>,
+}
+
+pub type DelHook = DelDef<false>;
+pub type DelChan = DelDef<true>;
+
+impl<const CHAN: bool> WriteCommand<'_> for DelDef<CHAN> {
+    fn parse(args: &Args) -> Result<Self> {
+        Ok(DelDef {
+            name: one_word(args)?,
+        })
+    }
+
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+        let mut hooks = lock_for_write(cx.engine);
+        let found = hooks
+            .by_name
+            .get(&self.name)
+            .is_some_and(|h| h.channel == CHAN);
+        if found {
+            hooks.by_name.remove(&self.name);
+        }
+        out.int_or_ok(found as i64);
+        Ok(found)
+    }
+}
+
+/// `PDELHOOK pattern` / `PDELCHAN pattern`: how many of that kind went.
+pub struct PDelDef<const CHAN: bool> {
+    pattern: Vec<u8>,
+}
+
+pub type PDelHook = PDelDef<false>;
+pub type PDelChan = PDelDef<true>;
+
+impl<const CHAN: bool> WriteCommand<'_> for PDelDef<CHAN> {
+    fn parse(args: &Args) -> Result<Self> {
+        Ok(PDelDef {
+            pattern: one_word(args)?,
+        })
+    }
+
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+        let mut hooks = lock_for_write(cx.engine);
+        let names: Vec<Vec<u8>> = hooks
+            // Expired ones are already gone (or, while loading, still count).
+            .matching(&self.pattern, CHAN, i64::MIN)
+            .map(|(name, _)| name.to_vec())
+            .collect();
+        for name in &names {
+            hooks.by_name.remove(name);
+        }
+        out.int_or_ok(names.len() as i64);
+        Ok(!names.is_empty())
+    }
+}
+
+/// `HOOKS pattern` / `CHANS pattern`: the matching definitions in name
+/// order. RESP: `[name, key, [endpoint…], [command word…], [meta name,
+/// value…]]` each; JSON adds `ttl` (-1 without EX) and leaves `endpoints`
+/// out for channels.
+pub struct ListDefs<const CHAN: bool> {
+    pattern: Vec<u8>,
+}
+
+pub type ListHooks = ListDefs<false>;
+pub type ListChans = ListDefs<true>;
+
+impl<const CHAN: bool> ReadCommand<'_> for ListDefs<CHAN> {
+    fn parse(args: &Args) -> Result<Self> {
+        Ok(ListDefs {
+            pattern: one_word(args)?,
+        })
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let now = cx.now();
+        let hooks = cx.engine.hooks.lock();
+        let found: Vec<(&[u8], &Hook)> = hooks.matching(&self.pattern, CHAN, now).collect();
+        if out.json {
+            out.key(if CHAN { "chans" } else { "hooks" });
+            out.push(b"[");
+            for (n, (name, h)) in found.iter().enumerate() {
+                if n > 0 {
+                    out.push(b",");
+                }
+                write_json(out, name, h, now);
+            }
+            out.push(b"]");
+            return Ok(());
+        }
+        out.resp_array(found.len());
+        for (name, h) in found {
+            out.resp_array(5);
+            out.resp_bulk(name);
+            out.resp_bulk(&h.key);
+            out.resp_array(h.endpoints.len());
+            for e in &h.endpoints {
+                out.resp_bulk(e);
+            }
+            out.resp_array(h.command.len());
+            for w in &h.command {
+                out.resp_bulk(w);
+            }
+            out.resp_array(h.metas.len() * 2);
+            for (k, v) in &h.metas {
+                out.resp_bulk(k);
+                out.resp_bulk(v);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One definition as a JSON object; `ttl` is whole seconds left, rounded
+/// down, never below 0.
+fn write_json(out: &mut Reply, name: &[u8], h: &Hook, now: i64) {
+    let ttl = h.expires.map_or(-1, |at| {
+        ((at.saturating_sub(now) as f64 / 1e9) as i64).max(0)
+    });
+    let list = |out: &mut Reply, items: &[Vec<u8>]| {
+        out.push(b"[");
+        for (n, s) in items.iter().enumerate() {
+            if n > 0 {
+                out.push(b",");
+            }
+            out.json_str(s);
+        }
+        out.push(b"]");
+    };
+    out.push(b"{\"name\":");
+    out.json_str(name);
+    out.push(b",\"key\":");
+    out.json_str(&h.key);
+    out.push(b",\"ttl\":");
+    out.json_i64(ttl);
+    if !h.channel {
+        out.push(b",\"endpoints\":");
+        list(out, &h.endpoints);
+    }
+    out.push(b",\"command\":");
+    list(out, &h.command);
+    out.push(b",\"meta\":{");
+    for (n, (k, v)) in h.metas.iter().enumerate() {
+        if n > 0 {
+            out.push(b",");
+        }
+        out.json_str(k);
+        out.push(b":");
+        out.json_str(v);
+    }
+    out.push(b"}}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_duration;
+
+    #[test]
+    fn ex_conversion_matches_go_on_amd64() {
+        assert_eq!(go_duration(1.5), 1_500_000_000);
+        assert_eq!(go_duration(-0.25), -250_000_000);
+        assert_eq!(go_duration(f64::NAN), i64::MIN);
+        assert_eq!(go_duration(f64::INFINITY), i64::MIN);
+        assert_eq!(go_duration(1e10), i64::MIN);
+        assert_eq!(go_duration(9e9), 9_000_000_000_000_000_000);
+    }
+}

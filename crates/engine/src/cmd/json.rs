@@ -1,0 +1,199 @@
+//! JSON documents: `JSET key id path value [RAW|STR]`, `JGET key id [path
+//! [RAW]]`, `JDEL key id path` (GJSON/SJSON paths). A document on a GeoJSON
+//! object is re-validated and stored as GeoJSON; anything else is stored as
+//! a string object. Unlike Tile38, JDEL is journaled (Tile38 loses JDEL
+//! changes on restart: a plain bug).
+//!
+//! Reads go through [`jsonpath::get`]: plain paths of any length are
+//! answered as Tile38 answers them; only paths with modifiers, queries or
+//! multipaths nested too deeply for the stack, or with more than two `*`
+//! wildcards, are refused (`path too complex`).
+
+use tile38_collection::Collection;
+use tile38_geo::jsonpath::{self, is_json_number};
+use tile38_geo::{Geometry, Value};
+use tile38_proto::Args;
+
+use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+
+/// The document text of an object (GeoJSON or the string itself).
+fn document(col: Option<&Collection>, id: &[u8]) -> Option<(String, bool)> {
+    let item = col?.get(id)?;
+    Some((
+        String::from_utf8_lossy(&item.value.to_text()).into_owned(),
+        item.value.is_spatial(),
+    ))
+}
+
+/// Stores an edited document the way JSET/JDEL do (fields kept, TTL cleared).
+fn store(cx: &mut WriteCx, key: &[u8], id: &[u8], doc: String, spatial: bool) -> Result<()> {
+    let value = if spatial {
+        Value::from_geometry(Geometry::parse(doc.as_bytes())?)
+    } else {
+        Value::String(doc.into_bytes().into())
+    };
+    cx.db.get_or_create(key).set(
+        id,
+        value,
+        Vec::new(),
+        None,
+        tile38_collection::SetCond::Always,
+    );
+    Ok(())
+}
+
+fn path_error(e: jsonpath::PathError) -> Error {
+    Error::Message(e.to_string())
+}
+
+pub struct JSet {
+    key: Vec<u8>,
+    id: Vec<u8>,
+    path: String,
+    value: String,
+    raw: Option<bool>,
+}
+
+impl WriteCommand<'_> for JSet {
+    fn parse(args: &Args) -> Result<Self> {
+        if args.len() != 5 && args.len() != 6 {
+            return Err(Error::Arity);
+        }
+        let raw = match args.len() {
+            6 if args.get(5).eq_ignore_ascii_case(b"raw") => Some(true),
+            6 if args.get(5).eq_ignore_ascii_case(b"str") => Some(false),
+            6 => return Err(Error::invalid_arg(args.get(5))),
+            _ => None,
+        };
+        let text = |i: usize| String::from_utf8_lossy(args.get(i)).into_owned();
+        Ok(JSet {
+            key: args.get(1).to_vec(),
+            id: args.get(2).to_vec(),
+            path: text(3),
+            value: text(4),
+            raw,
+        })
+    }
+
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+        let (doc, spatial) = document(cx.db.get(&self.key), &self.id).unwrap_or_default();
+        let as_raw = self.raw.unwrap_or_else(|| {
+            is_json_number(&self.value) || matches!(self.value.as_str(), "true" | "false" | "null")
+        });
+        let edited = if as_raw {
+            jsonpath::set_raw(&doc, &self.path, &self.value)
+        } else {
+            jsonpath::set_str(&doc, &self.path, &self.value)
+        }
+        .map_err(path_error)?;
+        store(cx, &self.key, &self.id, edited, spatial)?;
+        // An append replayed over an AOF rewrite's walk that already saw it
+        // would append twice (`crate::shrink`).
+        if jsonpath::appends(&self.path) {
+            cx.engine.shrink.invalidate();
+        }
+        out.ok();
+        Ok(true)
+    }
+}
+
+pub struct JGet {
+    key: Vec<u8>,
+    id: Vec<u8>,
+    path: Option<String>,
+    raw: bool,
+}
+
+impl ReadCommand<'_> for JGet {
+    fn parse(args: &Args) -> Result<Self> {
+        if !(3..=5).contains(&args.len()) {
+            return Err(Error::Arity);
+        }
+        let raw = match args.len() {
+            5 if args.get(4).eq_ignore_ascii_case(b"raw") => true,
+            5 => return Err(Error::invalid_arg(args.get(4))),
+            _ => false,
+        };
+        let path = (args.len() >= 4).then(|| String::from_utf8_lossy(args.get(3)).into_owned());
+        Ok(JGet {
+            key: args.get(1).to_vec(),
+            id: args.get(2).to_vec(),
+            path,
+            raw,
+        })
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let Some(col) = cx.db.get(&self.key) else {
+            return out.null_or(Error::KeyNotFound);
+        };
+        let Some((doc, _)) = document(Some(col), &self.id) else {
+            return out.null_or(Error::IdNotFound);
+        };
+        let value = match &self.path {
+            None => Some(doc),
+            Some(path) => {
+                // Bounded: a path of any length must not overflow the stack.
+                let found = jsonpath::get(&doc, path).map_err(path_error)?;
+                found.exists().then(|| {
+                    if self.raw {
+                        found.json().to_string()
+                    } else {
+                        found.str().to_string()
+                    }
+                })
+            }
+        };
+        match (value, out.json) {
+            (Some(v), true) => {
+                out.key("value");
+                out.json_str(v.as_bytes());
+            }
+            (Some(v), false) => out.resp_bulk(v.as_bytes()),
+            (None, true) => {}
+            (None, false) => out.resp_null(),
+        }
+        Ok(())
+    }
+}
+
+pub struct JDel {
+    key: Vec<u8>,
+    id: Vec<u8>,
+    path: String,
+}
+
+impl WriteCommand<'_> for JDel {
+    fn parse(args: &Args) -> Result<Self> {
+        if args.len() != 4 {
+            return Err(Error::Arity);
+        }
+        Ok(JDel {
+            key: args.get(1).to_vec(),
+            id: args.get(2).to_vec(),
+            path: String::from_utf8_lossy(args.get(3)).into(),
+        })
+    }
+
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+        let Some(col) = cx.db.get(&self.key) else {
+            return out.zero_or(Error::KeyNotFound).map(|_| false);
+        };
+        let Some((doc, spatial)) = document(Some(col), &self.id) else {
+            return out.zero_or(Error::PathNotFound).map(|_| false);
+        };
+        let edited = jsonpath::delete(&doc, &self.path).map_err(path_error)?;
+        if edited == doc {
+            return out.zero_or(Error::PathNotFound).map(|_| false);
+        }
+        store(cx, &self.key, &self.id, edited, spatial)?;
+        if spatial {
+            out.ok();
+        } else {
+            out.int_or_ok(1);
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,342 @@
+//! The command table and dispatch.
+//!
+//! Each command is a struct with `parse` (arguments → typed request, no
+//! locks held) and `apply` (under the database lock). The table says what
+//! kind each command is; a table entry parses first and only then asks its
+//! [`ReadGate`]/[`WriteGate`] for the lock, so a big or slow argument list
+//! never stalls other clients (Tile38 keeps answering them too). Every
+//! request, whatever its transport, passes [`gate::admit`] (Tile38's AUTH,
+//! LOADING, follower, READONLY and TIMEOUT rules) first, and every write
+//! that changed something goes through [`Engine::journal`], the single seam
+//! for the AOF, replication and geofencing.
+
+mod client;
+mod config_cmd;
+mod del;
+pub mod expire;
+
+mod fields;
+pub(crate) mod gate;
+mod get;
+pub use gate::Via;
+mod admin;
+pub mod hooks;
+mod json;
+mod keys;
+mod nearby;
+pub mod output;
+pub mod repl;
+mod scan;
+mod server_info;
+mod session;
+pub mod set;
+mod testcmd;
+mod within;
+
+use std::time::Instant;
+
+use tile38_collection::Database;
+use tile38_proto::Args;
+
+use crate::engine::{now_nanos, Engine};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::session::BatchLock;
+use crate::session::Session;
+
+/// Context of a read command (shared database lock held).
+pub struct ReadCx<'a> {
+    pub db: &'a Database,
+    pub engine: &'a Engine,
+    /// `TIMEOUT` deadline, checked by long scans.
+    pub deadline: Option<Instant>,
+}
+
+impl ReadCx<'_> {
+    /// Unix nanoseconds (read only by commands that need it: TTL).
+    pub fn now(&self) -> i64 {
+        now_nanos()
+    }
+
+    /// Fails with `timeout` once the `TIMEOUT` deadline has passed.
+    pub fn check_deadline(&self) -> Result<()> {
+        match self.deadline {
+            Some(d) if Instant::now() >= d => Err(Error::Timeout),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Context of a write command (exclusive database lock held).
+pub struct WriteCx<'a> {
+    pub db: &'a mut Database,
+    pub engine: &'a Engine,
+}
+
+impl WriteCx<'_> {
+    /// Unix nanoseconds (read only by commands that need it: EX, EXPIRE).
+    pub fn now(&self) -> i64 {
+        now_nanos()
+    }
+}
+
+/// Context of a connection-level command (no database lock).
+pub struct ConnCx<'a> {
+    pub engine: &'a Engine,
+    pub conn: &'a mut Session,
+}
+
+/// A read-only command; `'a` lets hot commands borrow their arguments.
+pub trait ReadCommand<'a>: Sized {
+    fn parse(args: &'a Args) -> Result<Self>;
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()>;
+}
+
+/// A command that may change the database; `apply` returns whether it did
+/// (only then is it journaled).
+pub trait WriteCommand<'a>: Sized {
+    fn parse(args: &'a Args) -> Result<Self>;
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool>;
+}
+
+/// A command about the connection or the server, not the data.
+pub trait ConnCommand<'a>: Sized {
+    fn parse(args: &'a Args) -> Result<Self>;
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()>;
+}
+
+/// Where a parsed read command takes the database from: the shared lock,
+/// taken only once the command has parsed, or the write lock its
+/// connection already holds for a pipelined batch.
+pub struct ReadGate<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) held: Option<&'a Database>,
+}
+
+impl ReadGate<'_> {
+    /// Runs `f` with the database locked for reading.
+    pub fn run<R>(&self, f: impl FnOnce(&ReadCx) -> R) -> R {
+        let (engine, deadline) = (self.engine, self.deadline);
+        match self.held {
+            Some(db) => f(&ReadCx {
+                db,
+                engine,
+                deadline,
+            }),
+            None => f(&ReadCx {
+                db: &engine.db.read(),
+                engine,
+                deadline,
+            }),
+        }
+    }
+}
+
+/// Where a parsed write command takes the database from: a database its
+/// caller has locked already (AOF replay, a leader's stream), or its
+/// connection's [`BatchLock`], taken only once the command has parsed.
+pub struct WriteGate<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) db: WriteDb<'a>,
+}
+
+pub(crate) enum WriteDb<'a> {
+    Locked(&'a mut Database),
+    Batch(&'a mut BatchLock),
+}
+
+impl WriteGate<'_> {
+    /// The write context, taking the lock if it is not held yet.
+    pub fn cx(&mut self) -> WriteCx<'_> {
+        let db = match &mut self.db {
+            WriteDb::Locked(db) => &mut **db,
+            WriteDb::Batch(lock) => lock.write(&self.engine.db),
+        };
+        WriteCx {
+            db,
+            engine: self.engine,
+        }
+    }
+}
+
+type ReadFn = fn(&Args, &ReadGate, &mut Reply) -> Result<()>;
+type WriteFn = fn(&Args, &mut WriteGate, &mut Reply) -> Result<bool>;
+type ConnFn = fn(&Args, &mut ConnCx, &mut Reply) -> Result<()>;
+
+#[derive(Clone, Copy)]
+pub enum Run {
+    Read(ReadFn),
+    Write(WriteFn),
+    Conn(ConnFn),
+}
+
+/// One row of the command table.
+pub struct Spec {
+    /// Lower-case name.
+    pub name: &'static str,
+    pub run: Run,
+    /// Allowed before `AUTH` when a password is set.
+    pub no_auth: bool,
+    /// Allowed while the AOF is loading.
+    pub while_loading: bool,
+}
+
+// Table entries: `parse`, then (no lock is held while parsing) the lock,
+// then `apply`, as plain function pointers.
+macro_rules! read {
+    ($t:ty) => {
+        Run::Read(|args, gate, out| {
+            let cmd = <$t>::parse(args)?;
+            gate.run(|cx| cmd.apply(cx, out))
+        })
+    };
+}
+macro_rules! write {
+    ($t:ty) => {
+        Run::Write(|args, gate, out| {
+            let cmd = <$t>::parse(args)?;
+            cmd.apply(&mut gate.cx(), out)
+        })
+    };
+}
+macro_rules! conn {
+    ($t:ty) => {
+        Run::Conn(|args, cx, out| <$t>::parse(args)?.apply(cx, out))
+    };
+}
+
+const fn spec(name: &'static str, run: Run) -> Spec {
+    Spec {
+        name,
+        run,
+        no_auth: false,
+        while_loading: false,
+    }
+}
+
+const fn open(name: &'static str, run: Run) -> Spec {
+    Spec {
+        name,
+        run,
+        no_auth: true,
+        while_loading: true,
+    }
+}
+
+/// The command table; hot commands first.
+static TABLE: &[Spec] = &[
+    spec("set", write!(set::Set)),
+    spec("get", read!(get::Get)),
+    open("ping", conn!(session::Ping)),
+    spec("del", write!(del::Del)),
+    spec("fset", write!(fields::FSet)),
+    spec("fget", read!(fields::FGet)),
+    spec("fexists", read!(fields::FExists)),
+    spec("exists", read!(get::Exists)),
+    spec("scan", read!(scan::Scan)),
+    spec("search", read!(scan::Search)),
+    spec("nearby", read!(nearby::Nearby)),
+    spec("within", read!(within::Within)),
+    spec("intersects", read!(within::Intersects)),
+    spec("test", read!(testcmd::TestCmd)),
+    spec("pdel", write!(del::PDel)),
+    spec("drop", write!(del::Drop)),
+    spec("flushdb", write!(del::FlushDb)),
+    spec("rename", write!(keys::Rename)),
+    spec("renamenx", write!(keys::RenameNx)),
+    spec("keys", read!(keys::Keys)),
+    spec("type", read!(keys::Type)),
+    spec("bounds", read!(keys::Bounds)),
+    spec("stats", read!(keys::Stats)),
+    spec("expire", write!(expire::Expire)),
+    spec("persist", write!(expire::Persist)),
+    spec("ttl", read!(expire::Ttl)),
+    spec("jset", write!(json::JSet)),
+    spec("jget", read!(json::JGet)),
+    spec("jdel", write!(json::JDel)),
+    spec("sethook", write!(hooks::SetHook)),
+    spec("setchan", write!(hooks::SetChan)),
+    spec("delhook", write!(hooks::DelHook)),
+    spec("delchan", write!(hooks::DelChan)),
+    spec("pdelhook", write!(hooks::PDelHook)),
+    spec("pdelchan", write!(hooks::PDelChan)),
+    spec("hooks", read!(hooks::ListHooks)),
+    spec("chans", read!(hooks::ListChans)),
+    open("echo", conn!(session::Echo)),
+    open("output", conn!(session::Output)),
+    open("auth", conn!(session::Auth)),
+    Spec {
+        name: "healthz",
+        run: conn!(repl::Healthz),
+        no_auth: true,
+        while_loading: false,
+    },
+    spec("server", read!(server_info::ServerCmd)),
+    spec("info", read!(server_info::Info)),
+    spec("role", read!(repl::Role)),
+    spec("config", conn!(config_cmd::ConfigCmd)),
+    spec("readonly", conn!(admin::ReadOnly)),
+    spec("gc", conn!(admin::Gc)),
+    spec("aofshrink", conn!(admin::AofShrink)),
+    spec("client", conn!(client::Client)),
+    spec("aofmd5", conn!(repl::AofMd5)),
+    spec("aof", conn!(repl::AofCmd)),
+    spec("follow", conn!(repl::Follow)),
+    spec("replconf", conn!(repl::Replconf)),
+];
+
+/// Finds a command by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    if name.len() > 16 {
+        return None;
+    }
+    let mut lower = [0u8; 16];
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    let lower = &lower[..name.len()];
+    TABLE.iter().find(|s| s.name.as_bytes() == lower)
+}
+
+/// Replays one AOF command at startup: like a client write, but `key not
+/// found` / `id not found` are not errors and nothing is journaled again.
+pub fn replay(engine: &Engine, args: &Args) -> std::result::Result<(), String> {
+    apply_replicated(engine, &mut engine.db.write(), args)
+}
+
+/// Applies a logged write (AOF replay, a leader's stream) to `db`, which
+/// the caller has locked: errors a replay tolerates are not errors.
+pub fn apply_replicated(
+    engine: &Engine,
+    db: &mut Database,
+    args: &Args,
+) -> std::result::Result<(), String> {
+    let name = args.get(0);
+    let spec = lookup(name).ok_or_else(|| Error::UnknownCommand(name.to_vec()).message())?;
+    let Run::Write(f) = spec.run else {
+        return Err(Error::UnknownCommand(name.to_vec()).message());
+    };
+    let mut out = Reply::new(true);
+    let mut gate = WriteGate {
+        engine,
+        db: WriteDb::Locked(db),
+    };
+    replayed(f(args, &mut gate, &mut out))
+}
+
+/// The outcome of a replayed write: the errors a client would get when a
+/// write changes nothing (`key not found`, `id not found`, …) are not
+/// errors when replaying.
+pub fn replayed(result: Result<bool>) -> std::result::Result<(), String> {
+    match result {
+        Ok(_) | Err(Error::KeyNotFound) | Err(Error::IdNotFound) => Ok(()),
+        Err(Error::IdAlreadyExists) | Err(Error::PathNotFound) => Ok(()),
+        Err(e) => Err(e.message()),
+    }
+}
+
+/// Bytes allocated on the heap (the figure `maxmemory` is compared with).
+pub fn server_heap_alloc() -> u64 {
+    server_info::heap().alloc
+}

@@ -1,0 +1,321 @@
+//! `NEARBY key [CURSOR start] [LIMIT count] [MATCH pattern] [DISTANCE]
+//! [WHERE …] [WHEREIN …] [NOFIELDS] [COUNT|IDS|OBJECTS|POINTS|BOUNDS|(HASHES p)]
+//! POINT lat lon [meters]`
+//!
+//! k-nearest objects in ascending haversine distance (Tile38's Go-math
+//! formula, R = 6 371 000 m) from the point to each object's bounding box
+//! (0 inside it). A radius of 0 or none means unlimited; with a radius the
+//! walk stops at the first object farther away.
+
+use std::iter::Peekable;
+
+use tile38_collection::Item;
+use tile38_geo::gomath::{distance_from_h, distance_to, haversine_h};
+use tile38_geo::predicate::Area;
+use tile38_geo::{Position, Rect, Value};
+use tile38_proto::Args;
+
+use super::set::parse_f64;
+use super::within::sparse;
+use super::{ReadCommand, ReadCx};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::search::opts::{parse_not_negative, SearchOpts};
+use crate::search::results::{write_results, Hit};
+
+pub struct Nearby {
+    opts: SearchOpts,
+    lat: f64,
+    lon: f64,
+    meters: f64,
+}
+
+impl ReadCommand<'_> for Nearby {
+    fn parse(args: &Args) -> Result<Self> {
+        let (opts, mut i) = SearchOpts::parse(args, "NEARBY")?;
+        if i >= args.len() {
+            return Err(Error::Arity);
+        }
+        let area = args.get(i);
+        if !area.eq_ignore_ascii_case(b"point") {
+            if area.eq_ignore_ascii_case(b"roam") && opts.fence {
+                return Err(Error::Message(
+                    "ROAM geofences are not supported yet".into(),
+                ));
+            }
+            return Err(Error::invalid_arg(area));
+        }
+        if i + 2 >= args.len() {
+            return Err(Error::Arity);
+        }
+        let (lat, lon) = (parse_f64(args.get(i + 1))?, parse_f64(args.get(i + 2))?);
+        i += 3;
+        let mut meters = 0.0;
+        if i < args.len() {
+            let a = args.get(i);
+            meters = parse_not_negative(a)?;
+            i += 1;
+        }
+        if i < args.len() {
+            return Err(Error::Arity);
+        }
+        if opts.sparse.is_some() && meters <= 0.0 {
+            return Err(Error::Message(
+                "cannot use SPARSE without a point distance".into(),
+            ));
+        }
+        if opts.fence {
+            return Err(Error::Message(
+                "FENCE geofences are not supported yet".into(),
+            ));
+        }
+        Ok(Nearby {
+            opts,
+            lat,
+            lon,
+            meters,
+        })
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let o = &self.opts;
+        let Some(col) = cx.db.get(&o.key) else {
+            write_results(out, o, &[], 0);
+            return Ok(());
+        };
+        let (qlat, qlon, meters) = (self.lat, self.lon, self.meters);
+        if let Some(depth) = o.sparse {
+            // Tile38 runs SPARSE as INTERSECTS with the circle: no distance
+            // order, one object per cell.
+            let circle = Area::Circle {
+                center: Position::new(qlon, qlat),
+                meters,
+            };
+            let prepared = circle.prepare();
+            let picked = sparse(cx, col, circle.bbox(), depth, &|item: &Item| {
+                prepared.intersects(&item.value)
+            })?;
+            let hits = picked.into_iter().map(|(id, item)| Hit {
+                id: id.as_bytes(),
+                item,
+                dist: if o.distance {
+                    sparse_distance(&item.value, qlat, qlon)
+                } else {
+                    0.0
+                },
+            });
+            let (found, cursor) = o.collect(cx, hits, |id, _| o.matches_id(id))?;
+            write_results(out, o, &found, cursor);
+            return Ok(());
+        }
+        // Distance from the query point to the nearest point of a box: the
+        // object is Tile38's point "a".
+        // Ordered by the haversine term: the arcsine only for results.
+        let bound = BoxBound::new(qlat, qlon);
+        let candidates = col
+            .nearest_bounded(
+                move |r: &Rect| bound.of(r),
+                move |r: &Rect| bbox_h(r, qlat, qlon),
+            )
+            .map(|(h, id, item)| (distance_from_h(h), id, item))
+            .take_while(move |(d, _, _)| !(meters > 0.0 && *d > meters))
+            .map(|(d, id, item)| Hit {
+                id: id.as_bytes(),
+                item,
+                dist: d,
+            });
+        let candidates = NewestFirstTies::new(candidates);
+        let (found, cursor) = o.collect(cx, candidates, |id, _| o.matches_id(id))?;
+        write_results(out, o, &found, cursor);
+        Ok(())
+    }
+}
+
+/// Tile38's `Object.Distance(circle)`: from the centre to a point object
+/// (`geo.DistanceTo`, centre first); other objects are measured to their
+/// bounding box.
+fn sparse_distance(v: &Value, qlat: f64, qlon: f64) -> f64 {
+    match v {
+        Value::Point { x, y, .. } => distance_to(qlat, qlon, *y, *x),
+        _ => distance_from_h(bbox_h(&v.bbox(), qlat, qlon)),
+    }
+}
+
+/// The haversine term from the query point to the nearest point of a box
+/// (Tile38 measures from the object's box, the box's point first).
+fn bbox_h(r: &Rect, qlat: f64, qlon: f64) -> f64 {
+    let (lat, lon) = clamp(r, qlat, qlon);
+    haversine_h(lat, lon, qlat, qlon)
+}
+
+/// The bound for one query point, in a test's terms.
+#[cfg(test)]
+fn bbox_h_bound(r: &Rect, qlat: f64, qlon: f64) -> f64 {
+    BoxBound::new(qlat, qlon).of(r)
+}
+
+/// A lower bound of [`bbox_h`] for everything inside a box (an index
+/// node, page or entry), which orders the best-first walk. Each factor of
+/// the haversine term `sin²(Δφ/2) + cos φ·cos φq·sin²(Δλ/2)` is bounded on
+/// its own: the latitude gap to the box, the box's smallest `cos φ` (its
+/// edge nearest a pole), and the longitude gap to the box measured the
+/// short way round the globe. (The clamped point alone is not a bound: a
+/// point of the box nearer a pole can be nearer, and Tile38's results must
+/// come in distance order whatever the shape of the index.)
+///
+/// What depends only on the query point is computed once per search: the
+/// bound runs for every index box the walk meets.
+#[derive(Clone, Copy)]
+struct BoxBound {
+    qlat: f64,
+    qlon: f64,
+    rad_qlat: f64,
+    cos_qlat: f64,
+}
+
+fn rad(deg: f64) -> f64 {
+    deg * std::f64::consts::PI / 180.0
+}
+
+impl BoxBound {
+    fn new(qlat: f64, qlon: f64) -> BoxBound {
+        BoxBound {
+            qlat,
+            qlon,
+            rad_qlat: rad(qlat),
+            // A bound need not be Go-exact: the hardware sine and cosine
+            // are cheaper, and the shave below covers their last-bit
+            // differences.
+            cos_qlat: rad(qlat).cos(),
+        }
+    }
+
+    fn of(&self, r: &Rect) -> f64 {
+        let (qlat, qlon) = (self.qlat, self.qlon);
+        let (lat, lon) = clamp(r, qlat, qlon);
+        if lon == qlon || (r.min.x == r.max.x && r.min.y == r.max.y) {
+            return haversine_h(lat, lon, qlat, qlon);
+        }
+        let (south, north) = (r.min.y.min(r.max.y), r.min.y.max(r.max.y));
+        let (west, east) = (r.min.x.min(r.max.x), r.min.x.max(r.max.x));
+        let on_earth = |l: f64| (-90.0..=90.0).contains(&l);
+        if !(on_earth(south) && on_earth(north) && on_earth(qlat)) {
+            return haversine_h(lat, qlon, qlat, qlon);
+        }
+        let around = |d: f64| {
+            let d = d.abs();
+            let d = if d < 360.0 { d } else { d % 360.0 };
+            d.min(360.0 - d)
+        };
+        let dlon = if west <= qlon && qlon <= east {
+            0.0
+        } else {
+            around(qlon - west).min(around(qlon - east))
+        };
+        let polar = if south.abs() > north.abs() {
+            south
+        } else {
+            north
+        };
+        let (s1, s2) = (
+            ((self.rad_qlat - rad(lat)) / 2.0).sin(),
+            (rad(dlon) / 2.0).sin(),
+        );
+        // Shaved so rounding (the term is computed in another order than
+        // `haversine_h`) never lifts it above a point's exact term.
+        (s1 * s1 + s2 * s2 * rad(polar).cos() * self.cos_qlat) * (1.0 - 1e-9)
+    }
+}
+
+/// The point of a box nearest the query in each coordinate.
+fn clamp(r: &Rect, qlat: f64, qlon: f64) -> (f64, f64) {
+    let (lo, hi) = (r.min, r.max);
+    (
+        qlat.clamp(lo.y.min(hi.y), lo.y.max(hi.y)),
+        qlon.clamp(lo.x.min(hi.x), lo.x.max(hi.x)),
+    )
+}
+
+/// Reorders runs of equal distance newest first, as Tile38's kNN returns
+/// them (its queue favours the most recently inserted entry).
+struct NewestFirstTies<'a, I: Iterator<Item = Hit<'a>>> {
+    inner: Peekable<I>,
+    run: Vec<Hit<'a>>,
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> NewestFirstTies<'a, I> {
+    fn new(inner: I) -> Self {
+        NewestFirstTies {
+            inner: inner.peekable(),
+            run: Vec::new(),
+        }
+    }
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for NewestFirstTies<'a, I> {
+    type Item = Hit<'a>;
+
+    fn next(&mut self) -> Option<Hit<'a>> {
+        if let Some(h) = self.run.pop() {
+            return Some(h);
+        }
+        let first = self.inner.next()?;
+        if self.inner.peek().is_none_or(|n| n.dist != first.dist) {
+            return Some(first);
+        }
+        let dist = first.dist;
+        self.run.push(first);
+        while let Some(h) = self.inner.next_if(|n| n.dist == dist) {
+            self.run.push(h);
+        }
+        // Popped from the back, so the newest goes last.
+        self.run.sort_by_key(|h| h.item.seq);
+        self.run.pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rect(w: f64, s: f64, e: f64, n: f64) -> Rect {
+        Rect::new(Position::new(w, s), Position::new(e, n))
+    }
+
+    #[test]
+    fn box_bound_is_below_everything_inside() {
+        // The clamped point of this box, (70, 30), is farther from (70, 0)
+        // than the box's point (72.5, 30) nearer the pole: 1 129 km vs
+        // 1 095 km.
+        let (qlat, qlon) = (70.0, 0.0);
+        let b = rect(30.0, 60.0, 40.0, 85.0);
+        let inner = rect(30.0, 72.5, 30.0, 72.5);
+        assert!(bbox_h(&b, qlat, qlon) > bbox_h(&inner, qlat, qlon));
+        assert!(bbox_h_bound(&b, qlat, qlon) <= bbox_h(&inner, qlat, qlon));
+        // Every point of many boxes, against many query points.
+        let mut x = 12345u64;
+        let mut unit = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..2000 {
+            let (w, s) = (unit() * 360.0 - 180.0, unit() * 180.0 - 90.0);
+            let (e, n) = (w + unit() * (180.0 - w), s + unit() * (90.0 - s));
+            let (qlat, qlon) = (unit() * 180.0 - 90.0, unit() * 360.0 - 180.0);
+            let bound = bbox_h_bound(&rect(w, s, e, n), qlat, qlon);
+            for i in 0..=4 {
+                for j in 0..=4 {
+                    let (lon, lat) = (w + (e - w) * i as f64 / 4.0, s + (n - s) * j as f64 / 4.0);
+                    let p = rect(lon, lat, lon, lat);
+                    assert!(
+                        bound <= bbox_h(&p, qlat, qlon),
+                        "{w} {s} {e} {n} / {qlat} {qlon}"
+                    );
+                }
+            }
+        }
+        // A point's box bounds itself exactly.
+        let p = rect(-112.1, 33.5, -112.1, 33.5);
+        assert_eq!(bbox_h_bound(&p, 10.0, 20.0), bbox_h(&p, 10.0, 20.0));
+    }
+}

@@ -1,0 +1,331 @@
+//! Replication commands: `FOLLOW host port | no one`, `REPLCONF
+//! listening-port p | ip-address ip`, `AOF pos`, `AOFMD5 pos size`, `ROLE`,
+//! `HEALTHZ`, and the INFO replication section.
+
+use tile38_proto::Args;
+use tile38_repl::Target;
+
+use super::{ConnCommand, ConnCx, ReadCommand, ReadCx};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+
+/// Read commands refused with `catching up to leader` until a follower has
+/// caught up once (Tile38's list, plus HEALTHZ which says so itself).
+pub const GATED_READS: &[&str] = &[
+    "get",
+    "keys",
+    "scan",
+    "nearby",
+    "within",
+    "intersects",
+    "hooks",
+    "chans",
+    "search",
+    "ttl",
+    "bounds",
+    "server",
+    "info",
+    "type",
+    "jget",
+    "evalro",
+    "evalrosha",
+    "role",
+    "fget",
+    "exists",
+    "fexists",
+    "test",
+];
+
+fn parse_nonneg(arg: &[u8]) -> Result<u64> {
+    std::str::from_utf8(arg)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .map(|n| n as u64)
+        .ok_or_else(|| Error::invalid_arg(arg))
+}
+
+/// `FOLLOW host port` / `FOLLOW no one`.
+pub struct Follow {
+    target: Option<Target>,
+}
+
+impl ConnCommand<'_> for Follow {
+    fn parse(args: &Args) -> Result<Self> {
+        if args.len() != 3 {
+            return Err(Error::Arity);
+        }
+        let host = String::from_utf8_lossy(args.get(1)).to_lowercase();
+        let port = String::from_utf8_lossy(args.get(2)).to_lowercase();
+        if host == "no" && port == "one" {
+            return Ok(Follow { target: None });
+        }
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| Error::invalid_arg(args.get(2)))?;
+        Ok(Follow {
+            target: Some(Target { host, port }),
+        })
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        let server = cx.engine;
+        if server.repl.target() == self.target {
+            out.ok();
+            return Ok(());
+        }
+        let runtime = server.runtime();
+        if let Some(t) = &self.target {
+            runtime
+                .check_leader(&t.host, t.port)
+                .map_err(Error::Message)?;
+        }
+        server
+            .config
+            .set_follow(self.target.as_ref().map(|t| (t.host.as_str(), t.port)))
+            .map_err(|e| Error::Message(e.to_string()))?;
+        runtime
+            .start_following(self.target)
+            .map_err(Error::Message)?;
+        out.ok();
+        Ok(())
+    }
+}
+
+/// `REPLCONF listening-port <port>` / `REPLCONF ip-address <ip>`.
+pub struct Replconf {
+    port: Option<String>,
+    ip: Option<String>,
+}
+
+impl ConnCommand<'_> for Replconf {
+    fn parse(args: &Args) -> Result<Self> {
+        if args.len() != 3 {
+            return Err(Error::Arity);
+        }
+        let value = String::from_utf8_lossy(args.get(2)).into_owned();
+        match args.get(1).to_ascii_lowercase().as_slice() {
+            b"listening-port" => Ok(Replconf {
+                port: Some(value),
+                ip: None,
+            }),
+            b"ip-address" => Ok(Replconf {
+                port: None,
+                ip: Some(value),
+            }),
+            _ => Err(Error::Message("cannot find follower".into())),
+        }
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        let client = &cx.conn.client;
+        cx.engine.repl.announce(
+            client.id,
+            &client.addr.ip().to_string(),
+            self.port.as_deref(),
+            self.ip.as_deref(),
+        );
+        out.ok();
+        Ok(())
+    }
+}
+
+/// `AOF pos`: answers `+OK` (RESP in every output mode) and turns the
+/// connection into a stream of the AOF from `pos` ([`crate::repl::leader`]).
+pub struct AofCmd {
+    pos: u64,
+}
+
+impl ConnCommand<'_> for AofCmd {
+    fn parse(args: &Args) -> Result<Self> {
+        if args.len() != 2 {
+            return Err(Error::Arity);
+        }
+        Ok(AofCmd {
+            pos: parse_nonneg(args.get(1))?,
+        })
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        let aof = cx.engine.aof.as_ref().ok_or(Error::AofDisabled)?;
+        // Before the size check: a rewrite in between makes `pos` an offset
+        // of another file, and the stream then ends at once.
+        let generation = aof.generation();
+        if self.pos > aof.size() {
+            return Err(Error::PosTooBig);
+        }
+        // The stream reads the file: records still buffered must be in it.
+        aof.flush().map_err(|e| Error::Message(e.to_string()))?;
+        out.buf.clear();
+        out.buf.extend_from_slice(b"+OK\r\n");
+        out.raw = true;
+        out.close = true;
+        cx.conn.takeover = Some((self.pos, generation));
+        Ok(())
+    }
+}
+
+/// `AOFMD5 pos size`: MD5 of bytes `[pos, pos+size)` of the AOF.
+pub struct AofMd5 {
+    pos: u64,
+    size: u64,
+}
+
+impl ConnCommand<'_> for AofMd5 {
+    fn parse(args: &Args) -> Result<Self> {
+        if args.len() != 3 {
+            return Err(Error::Arity);
+        }
+        Ok(AofMd5 {
+            pos: parse_nonneg(args.get(1))?,
+            size: parse_nonneg(args.get(2))?,
+        })
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        let aof = cx.engine.aof.as_ref().ok_or(Error::AofDisabled)?;
+        let md5 = aof
+            .md5(self.pos, self.size)
+            .map_err(|e| Error::Message(e.to_string()))?
+            .ok_or(Error::Eof)?;
+        if out.json {
+            out.key("md5");
+            out.json_str(md5.as_bytes());
+        } else {
+            out.resp_simple(md5.as_bytes());
+        }
+        Ok(())
+    }
+}
+
+/// `ROLE`: `master offset [[ip port offset]…]` or
+/// `slave host port connected offset`.
+pub struct Role;
+
+impl ReadCommand<'_> for Role {
+    fn parse(_: &Args) -> Result<Self> {
+        Ok(Role)
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let own = cx.engine.aof_size();
+        let snap = cx.engine.repl.snapshot(own);
+        match (&snap.following, out.json) {
+            (Some(t), true) => {
+                out.push(b",\"role\":{\"role\":\"slave\",\"host\":");
+                out.json_str(t.host.as_bytes());
+                out.push(b",\"port\":");
+                out.json_i64(t.port as i64);
+                out.push(b",\"state\":\"connected\",\"offset\":");
+                out.json_i64(snap.offset as i64);
+                out.push(b"}");
+            }
+            (Some(t), false) => {
+                out.resp_array(5);
+                out.resp_bulk(b"slave");
+                out.resp_bulk(t.host.as_bytes());
+                out.resp_int(t.port as i64);
+                out.resp_bulk(b"connected");
+                out.resp_int(snap.offset as i64);
+            }
+            (None, true) => {
+                out.push(b",\"role\":{\"role\":\"master\",\"offset\":");
+                out.json_i64(own as i64);
+                out.push(b",\"slaves\":[");
+                for (i, (ip, port, _, _)) in snap.followers.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b",");
+                    }
+                    out.push(b"{\"ip\":");
+                    out.json_str(ip.as_bytes());
+                    out.push(b",\"port\":");
+                    out.json_str(port.as_bytes());
+                    out.push(b",\"offset\":");
+                    out.json_str(own.to_string().as_bytes());
+                    out.push(b"}");
+                }
+                out.push(b"]}");
+            }
+            (None, false) => {
+                out.resp_array(3);
+                out.resp_bulk(b"master");
+                out.resp_int(own as i64);
+                out.resp_array(snap.followers.len());
+                for (ip, port, _, _) in &snap.followers {
+                    out.resp_array(3);
+                    out.resp_bulk(ip.as_bytes());
+                    out.resp_bulk(port.as_bytes());
+                    out.resp_bulk(own.to_string().as_bytes());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `HEALTHZ`: OK on a leader and on a caught-up follower.
+pub struct Healthz;
+
+impl ConnCommand<'_> for Healthz {
+    fn parse(args: &Args) -> Result<Self> {
+        if args.len() != 1 {
+            return Err(Error::Arity);
+        }
+        Ok(Healthz)
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        let r = &cx.engine.repl;
+        if r.following() {
+            if !r.caught_up_once() {
+                return Err(Error::CatchingUp);
+            }
+            if !r.caught_up() {
+                return Err(Error::NotCaughtUp);
+            }
+        }
+        out.ok();
+        Ok(())
+    }
+}
+
+/// The `# Replication` lines of INFO: Tile38's, then what it lacks (link
+/// status, lag, per-follower offsets in Redis's `slaveN` syntax).
+pub fn info_lines(s: &Engine) -> Vec<(String, String)> {
+    let own = s.aof_size();
+    let snap = s.repl.snapshot(own);
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    let mut slaves = Vec::new();
+    match &snap.following {
+        Some(t) => {
+            lines.push(("role", "slave".to_string()));
+            lines.push(("master_host", t.host.clone()));
+            lines.push(("master_port", t.port.to_string()));
+            lines.push(("slave_repl_offset", snap.offset.to_string()));
+            let up = if snap.connected { "up" } else { "down" };
+            lines.push(("master_link_status", up.into()));
+            lines.push((
+                "master_sync_in_progress",
+                u8::from(snap.syncing).to_string(),
+            ));
+            lines.push(("master_aof_size", snap.leader_size.to_string()));
+            lines.push(("slave_repl_lag_bytes", snap.lag_bytes.to_string()));
+            lines.push(("slave_repl_lag_seconds", format!("{:.3}", snap.lag_seconds)));
+        }
+        None => {
+            lines.push(("role", "master".to_string()));
+            for (i, (ip, port, sent, behind)) in snap.followers.iter().enumerate() {
+                slaves.push((
+                    format!("slave{i}"),
+                    format!("ip={ip},port={port},state=online,offset={sent},lag={behind:.0}"),
+                ));
+            }
+        }
+    }
+    let mut all: Vec<(String, String)> =
+        lines.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    all.extend(slaves);
+    all.push(("connected_slaves".into(), snap.streaming.to_string()));
+    all
+}

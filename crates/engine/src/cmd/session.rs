@@ -1,0 +1,105 @@
+//! Session commands a connection sends about itself: `PING [msg]`,
+//! `ECHO [msg]`, `OUTPUT [json|resp]`, `AUTH password`. (The `TIMEOUT
+//! seconds CMD …` prefix is unwrapped by [`super::gate`].)
+
+use tile38_proto::Args;
+
+use super::{ConnCommand, ConnCx};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+
+pub struct Ping(Option<Vec<u8>>);
+
+impl ConnCommand<'_> for Ping {
+    fn parse(args: &Args) -> Result<Self> {
+        Ok(Ping((args.len() > 1).then(|| args.get(1).to_vec())))
+    }
+
+    fn apply(self, _: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        match (&self.0, out.json) {
+            (Some(m), false) => out.resp_bulk(m),
+            (None, false) => out.resp_simple(b"PONG"),
+            (m, true) => {
+                out.key("ping");
+                out.json_str(m.as_deref().unwrap_or(b"pong"));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct Echo(Option<Vec<u8>>);
+
+impl ConnCommand<'_> for Echo {
+    fn parse(args: &Args) -> Result<Self> {
+        Ok(Echo((args.len() > 1).then(|| args.get(1).to_vec())))
+    }
+
+    fn apply(self, _: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        match (&self.0, out.json) {
+            (Some(m), false) => out.resp_bulk(m),
+            // Tile38 answers a bare ECHO like PING; clients may rely on it.
+            (None, false) => out.resp_simple(b"PONG"),
+            (m, true) => {
+                out.key("echo");
+                out.json_str(m.as_deref().unwrap_or(b"pong"));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct Output(Option<bool>);
+
+impl ConnCommand<'_> for Output {
+    fn parse(args: &Args) -> Result<Self> {
+        match args.len() {
+            1 => Ok(Output(None)),
+            2 if args.get(1).eq_ignore_ascii_case(b"json") => Ok(Output(Some(true))),
+            2 if args.get(1).eq_ignore_ascii_case(b"resp") => Ok(Output(Some(false))),
+            2 => Err(Error::invalid_arg(args.get(1))),
+            _ => Err(Error::Arity),
+        }
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        match self.0 {
+            Some(json) => {
+                cx.conn.output = Some(json);
+                out.json = json;
+                out.ok();
+            }
+            None if out.json => {
+                // Tile38 prints this elapsed unquoted (invalid JSON); clients
+                // that parse it expect exactly that text, so keep it.
+                out.key("output");
+                out.json_str(b"json");
+                out.elapsed_unquoted = true;
+            }
+            None => out.resp_bulk(b"resp"),
+        }
+        Ok(())
+    }
+}
+
+pub struct Auth(Vec<u8>);
+
+impl ConnCommand<'_> for Auth {
+    fn parse(args: &Args) -> Result<Self> {
+        Ok(Auth(if args.len() > 1 {
+            args.get(1).to_vec()
+        } else {
+            Vec::new()
+        }))
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        let pass = cx.engine.config.props().requirepass.clone();
+        if pass.is_empty() || pass.as_bytes() != self.0.trim_ascii() {
+            return Err(Error::InvalidPassword);
+        }
+        cx.conn.authed = true;
+        out.ok();
+        Ok(())
+    }
+}

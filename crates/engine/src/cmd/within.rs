@@ -1,0 +1,229 @@
+//! `WITHIN key [options] [output] <area> [CLIPBY …]` and
+//! `INTERSECTS key [options] [CLIP] [output] <area> [CLIPBY …]`.
+//!
+//! Candidates are the objects whose bounding box meets the area's; each is
+//! then tested exactly (`obj WITHIN area` / `obj INTERSECTS area`). The
+//! cursor counts candidates, including those failing the exact test, as
+//! Tile38 does. Order: while a collection holds at most 64 spatial objects
+//! Tile38's R-tree is a single leaf kept sorted by west edge (rounded down
+//! to float32), newest first among equals, and we reproduce that exactly;
+//! bigger collections come in our R-tree's order (deterministic, as Tile38's
+//! own order then depends on its node splits). `SPARSE n` returns at most
+//! one object per cell of the area's box split into 4ⁿ quadrants, visiting
+//! only the quadrants that still have an object to return.
+
+use std::collections::HashSet;
+
+use tile38_collection::{Collection, Id, Item};
+use tile38_geo::predicate::PreparedArea;
+use tile38_geo::{area, Rect};
+use tile38_proto::Args;
+
+use super::output::Form;
+use super::set::parse_f64;
+use super::{ReadCommand, ReadCx};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::search::areas::SearchArea;
+use crate::search::opts::{Output, SearchOpts};
+use crate::search::results::{write_results, Hit};
+
+/// Tile38's R-tree node capacity: up to this many objects it is one sorted
+/// leaf.
+const LEAF_CAPACITY: usize = 64;
+
+const AREA_TYPES: [&[u8]; 9] = [
+    b"point", b"circle", b"bounds", b"hash", b"tile", b"quadkey", b"get", b"object", b"sector",
+];
+
+/// WITHIN (`INTERSECTS == false`) or INTERSECTS.
+pub struct SpatialSearch<const INTERSECTS: bool> {
+    opts: SearchOpts,
+    area: SearchArea,
+}
+
+pub type Within = SpatialSearch<false>;
+pub type Intersects = SpatialSearch<true>;
+
+/// A box's low edge as Tile38's R-tree stores it: a float32 not above `d`
+/// (its `rtreeValueDown`: nudge by one part in 2²³ when rounding went up).
+pub fn f32_down(d: f64) -> f32 {
+    const TOWARDS: f64 = 1.0 - 1.0 / 8_388_608.0;
+    const AWAY: f64 = 1.0 + 1.0 / 8_388_608.0;
+    let f = d as f32;
+    if f64::from(f) > d {
+        (if d < 0.0 { d * AWAY } else { d * TOWARDS }) as f32
+    } else {
+        f
+    }
+}
+
+/// The objects whose box meets `rect`, in the order Tile38 visits them.
+pub fn candidates<'a>(
+    col: &'a Collection,
+    rect: Rect,
+) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
+    let found = col.intersecting(rect);
+    if col.spatial_len() > LEAF_CAPACITY {
+        return Box::new(found);
+    }
+    // Keys computed once per object, not per comparison.
+    let mut all: Vec<_> = found
+        .map(|(id, item)| (f32_down(item.value.bbox().min.x), id, item))
+        .collect();
+    all.sort_by(|(ka, _, a), (kb, _, b)| ka.total_cmp(kb).then(b.seq.cmp(&a.seq)));
+    Box::new(all.into_iter().map(|(_, id, item)| (id, item)))
+}
+
+/// SPARSE: the area's box split `depth` times into quadrants (top-left,
+/// top-right, bottom-left, bottom-right); in each final cell the first
+/// object passing `test` that no earlier cell returned.
+///
+/// A quadrant where no object is left to return (none unseen passes
+/// `test`) is not split further: its cells would return nothing, so the
+/// result is Tile38's, but the work is bounded by the objects found
+/// (at most one visited quadrant per returned object and level) instead
+/// of growing as 4^depth (SPARSE 16 is 4.3 billion cells, which Tile38
+/// never finishes). The `TIMEOUT` deadline is checked at every quadrant.
+pub fn sparse<'a>(
+    cx: &ReadCx,
+    col: &'a Collection,
+    rect: Rect,
+    depth: u8,
+    test: &dyn Fn(&Item) -> bool,
+) -> Result<Vec<(&'a Id, &'a Item)>> {
+    struct Walk<'a, 'c> {
+        cx: &'c ReadCx<'c>,
+        col: &'a Collection,
+        test: &'c dyn Fn(&Item) -> bool,
+        seen: HashSet<&'a Id>,
+        out: Vec<(&'a Id, &'a Item)>,
+    }
+    impl<'a> Walk<'a, '_> {
+        fn left(&self, r: Rect) -> bool {
+            self.col
+                .intersecting(r)
+                .any(|(id, item)| !self.seen.contains(id) && (self.test)(item))
+        }
+
+        fn walk(&mut self, r: Rect, depth: u8) -> Result<()> {
+            self.cx.check_deadline()?;
+            if depth == 0 {
+                let found = candidates(self.col, r)
+                    .find(|(id, item)| !self.seen.contains(id) && (self.test)(item));
+                if let Some((id, item)) = found {
+                    self.seen.insert(id);
+                    self.out.push((id, item));
+                }
+                return Ok(());
+            }
+            let (w, h) = (r.max.x - r.min.x, r.max.y - r.min.y);
+            let (mx, my) = (r.min.x + w / 2.0, r.min.y + h / 2.0);
+            let quad = |x0, y0, x1, y1| {
+                Rect::new(
+                    tile38_geo::Position::new(x0, y0),
+                    tile38_geo::Position::new(x1, y1),
+                )
+            };
+            for q in [
+                quad(r.min.x, my, mx, r.max.y),
+                quad(mx, my, r.max.x, r.max.y),
+                quad(r.min.x, r.min.y, mx, my),
+                quad(mx, r.min.y, r.max.x, my),
+            ] {
+                if self.left(q) {
+                    self.walk(q, depth - 1)?;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut walk = Walk {
+        cx,
+        col,
+        test,
+        seen: HashSet::new(),
+        out: Vec::new(),
+    };
+    walk.walk(rect, depth)?;
+    Ok(walk.out)
+}
+
+impl<const INTERSECTS: bool> SpatialSearch<INTERSECTS> {
+    const NAME: &'static str = if INTERSECTS { "INTERSECTS" } else { "WITHIN" };
+
+    fn test(&self, area: &PreparedArea, item: &Item) -> bool {
+        if INTERSECTS {
+            area.intersects(&item.value)
+        } else {
+            area.contains(&item.value)
+        }
+    }
+}
+
+impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
+    fn parse(args: &Args) -> Result<Self> {
+        let (mut opts, mut i) = SearchOpts::parse(args, Self::NAME)?;
+        if i >= args.len() || args.get(i).is_empty() {
+            return Err(Error::Arity);
+        }
+        // `WITHIN k BOUNDS 1 2 3 4`: BOUNDS was the area, not the output.
+        if opts.output == Output::Form(Form::Bounds) && parse_f64(args.get(i)).is_ok() {
+            opts.output = Output::Form(Form::Object);
+            i -= 1;
+        }
+        let typ = args.get(i);
+        if !AREA_TYPES.contains(&typ.to_ascii_lowercase().as_slice()) {
+            return Err(Error::invalid_arg(typ));
+        }
+        let area = SearchArea::parse(args, i, opts.clip, opts.buffer)?;
+        if opts.fence {
+            return Err(Error::Message(
+                "FENCE geofences are not supported yet".into(),
+            ));
+        }
+        Ok(SpatialSearch { opts, area })
+    }
+
+    fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
+        let o = &self.opts;
+        let area = self.area.resolve(cx)?;
+        let Some(col) = cx.db.get(&o.key) else {
+            write_results(out, o, &[], 0);
+            return Ok(());
+        };
+        let rect = area.bbox();
+        let prepared = area.prepare();
+        let test = |item: &Item| self.test(&prepared, item);
+        let hits: Box<dyn Iterator<Item = (&Id, &Item)>> = match o.sparse {
+            Some(depth) => Box::new(sparse(cx, col, rect, depth, &test)?.into_iter()),
+            None => candidates(col, rect),
+        };
+        let hits = hits.map(|(id, item)| Hit {
+            id: id.as_bytes(),
+            item,
+            dist: 0.0,
+        });
+        let (found, cursor) = o.collect(cx, hits, |id, item| {
+            o.matches_id(id) && (o.sparse.is_some() || test(item))
+        })?;
+        if o.clip && matches!(o.output, Output::Form(_)) {
+            let clipped: Vec<Item> = found
+                .iter()
+                .map(|h| Item {
+                    value: area::clip(&h.item.value, rect),
+                    ..h.item.clone()
+                })
+                .collect();
+            let hits: Vec<Hit> = found
+                .iter()
+                .zip(&clipped)
+                .map(|(h, item)| Hit { item, ..*h })
+                .collect();
+            write_results(out, o, &hits, cursor);
+        } else {
+            write_results(out, o, &found, cursor);
+        }
+        Ok(())
+    }
+}
