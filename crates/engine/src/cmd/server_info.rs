@@ -179,10 +179,15 @@ impl ReadCommand<'_> for ServerCmd {
 /// (tasks, OS threads, allocator statistics); figures with no analogue in a
 /// non-garbage-collected process (GC timings, lookups) are 0.
 fn ext_map(s: &Engine, t: &Totals, h: &Heap, id: String, cpus: i64) -> Vec<(&'static str, Val)> {
-    let st = &s.stats;
-    let clients = st.connected_clients.load(Ordering::Relaxed) as i64;
+    let mut map = ext_runtime(s, t, h, cpus);
+    map.extend(ext_tile38(s, t, h, id));
+    map
+}
+
+/// The Go runtime's members of `SERVER EXT` (`alloc_bytes` … `sys_cpus`).
+fn ext_runtime(s: &Engine, t: &Totals, h: &Heap, cpus: i64) -> Vec<(&'static str, Val)> {
+    let clients = s.stats.connected_clients.load(Ordering::Relaxed) as i64;
     let rss = rss_bytes() as i64;
-    let aof = s.aof.is_some();
     vec![
         ("alloc_bytes", Val::Int(h.alloc as i64)),
         ("alloc_bytes_total", Val::Int(h.alloc as i64)),
@@ -215,6 +220,15 @@ fn ext_map(s: &Engine, t: &Totals, h: &Heap, id: String, cpus: i64) -> Vec<(&'st
         ("stack_sys_bytes", Val::Int(0)),
         ("sys_bytes", Val::Int(rss)),
         ("sys_cpus", Val::Int(cpus)),
+    ]
+}
+
+/// Tile38's own members of `SERVER EXT` (`tile38_*`).
+fn ext_tile38(s: &Engine, t: &Totals, h: &Heap, id: String) -> Vec<(&'static str, Val)> {
+    let st = &s.stats;
+    let clients = st.connected_clients.load(Ordering::Relaxed) as i64;
+    let aof = s.aof.is_some();
+    vec![
         ("tile38_aof_current_rewrite_time_sec", Val::Int(0)),
         ("tile38_aof_enabled", Val::Bool(aof)),
         ("tile38_aof_last_rewrite_time_sec", Val::Int(0)),
@@ -375,73 +389,13 @@ fn cpu_times() -> (f64, f64) {
 
 /// The Redis-style INFO text for the chosen sections.
 pub fn info_text(s: &Engine, sections: &[&str]) -> String {
-    let st = &s.stats;
     let mut text = String::new();
-    let repl_lines = if sections.contains(&"replication") {
-        super::repl::info_lines(s)
-    } else {
-        Vec::new()
-    };
     for (i, section) in sections.iter().enumerate() {
         if i > 0 {
             text.push_str("\r\n");
         }
-        let lines: Vec<(&str, String)> = match *section {
-            "server" => vec![
-                ("tile38_version", VERSION.into()),
-                ("redis_version", VERSION.into()),
-                (
-                    "uptime_in_seconds",
-                    s.started.elapsed().as_secs().to_string(),
-                ),
-            ],
-            "clients" => vec![(
-                "connected_clients",
-                st.connected_clients.load(Ordering::Relaxed).to_string(),
-            )],
-            "memory" => vec![("used_memory", heap().alloc.to_string())],
-            "persistence" => vec![
-                ("aof_enabled", u8::from(s.aof.is_some()).to_string()),
-                (
-                    "aof_rewrite_in_progress",
-                    u8::from(s.shrink.running.load(Ordering::Relaxed)).to_string(),
-                ),
-                ("aof_last_rewrite_time_sec", "0".into()),
-                ("aof_current_rewrite_time_sec", "0".into()),
-            ],
-            "stats" => vec![
-                (
-                    "total_connections_received",
-                    st.total_connections.load(Ordering::Relaxed).to_string(),
-                ),
-                (
-                    "total_commands_processed",
-                    st.total_commands.load(Ordering::Relaxed).to_string(),
-                ),
-                (
-                    "total_messages_sent",
-                    st.total_messages_sent.load(Ordering::Relaxed).to_string(),
-                ),
-                (
-                    "expired_keys",
-                    st.expired_keys.load(Ordering::Relaxed).to_string(),
-                ),
-            ],
-            "replication" => repl_lines
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.clone()))
-                .collect(),
-            "cpu" => {
-                let (user, sys) = cpu_times();
-                vec![
-                    ("used_cpu_sys", format!("{sys:.2}")),
-                    ("used_cpu_user", format!("{user:.2}")),
-                    ("used_cpu_sys_children", "0.00".into()),
-                    ("used_cpu_user_children", "0.00".into()),
-                ]
-            }
-            "cluster" => vec![("cluster_enabled", "0".into())],
-            _ => continue,
+        let Some(lines) = info_section(s, section) else {
+            continue;
         };
         text.push_str("# ");
         let mut title = section.to_string();
@@ -454,11 +408,57 @@ pub fn info_text(s: &Engine, sections: &[&str]) -> String {
         text.push_str(&title);
         text.push_str("\r\n");
         for (k, v) in lines {
-            text.push_str(k);
+            text.push_str(&k);
             text.push(':');
             text.push_str(&v);
             text.push_str("\r\n");
         }
     }
     text
+}
+
+/// The `name:value` lines of one INFO section (`None`: no such section).
+fn info_section(s: &Engine, section: &str) -> Option<Vec<(String, String)>> {
+    let st = &s.stats;
+    let count = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed).to_string();
+    let lines: Vec<(&str, String)> = match section {
+        "server" => vec![
+            ("tile38_version", VERSION.into()),
+            ("redis_version", VERSION.into()),
+            (
+                "uptime_in_seconds",
+                s.started.elapsed().as_secs().to_string(),
+            ),
+        ],
+        "clients" => vec![("connected_clients", count(&st.connected_clients))],
+        "memory" => vec![("used_memory", heap().alloc.to_string())],
+        "persistence" => vec![
+            ("aof_enabled", u8::from(s.aof.is_some()).to_string()),
+            (
+                "aof_rewrite_in_progress",
+                u8::from(s.shrink.running.load(Ordering::Relaxed)).to_string(),
+            ),
+            ("aof_last_rewrite_time_sec", "0".into()),
+            ("aof_current_rewrite_time_sec", "0".into()),
+        ],
+        "stats" => vec![
+            ("total_connections_received", count(&st.total_connections)),
+            ("total_commands_processed", count(&st.total_commands)),
+            ("total_messages_sent", count(&st.total_messages_sent)),
+            ("expired_keys", count(&st.expired_keys)),
+        ],
+        "replication" => return Some(super::repl::info_lines(s)),
+        "cpu" => {
+            let (user, sys) = cpu_times();
+            vec![
+                ("used_cpu_sys", format!("{sys:.2}")),
+                ("used_cpu_user", format!("{user:.2}")),
+                ("used_cpu_sys_children", "0.00".into()),
+                ("used_cpu_user_children", "0.00".into()),
+            ]
+        }
+        "cluster" => vec![("cluster_enabled", "0".into())],
+        _ => return None,
+    };
+    Some(lines.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }

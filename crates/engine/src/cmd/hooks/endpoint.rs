@@ -143,6 +143,36 @@ fn first<'a>(pairs: &'a [(Vec<u8>, Vec<u8>)], key: &[u8]) -> Option<&'a [u8]> {
         .map(|(_, v)| v.as_slice())
 }
 
+/// A URL cut as Tile38 cuts it: the path parts after `//` (the host
+/// first) and the query.
+struct Parts<'a> {
+    url: &'a [u8],
+    /// `strings.Split(rest, "/")` of the part before the first `?`.
+    sp: Vec<&'a [u8]>,
+    query: Option<&'a [u8]>,
+}
+
+impl<'a> Parts<'a> {
+    fn host(&self) -> &'a [u8] {
+        self.sp[0]
+    }
+
+    fn query_pairs(&self) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+        match self.query {
+            Some(q) => parse_query(q),
+            None => Some(Vec::new()),
+        }
+    }
+
+    /// The unescaped path part `i` (empty when missing).
+    fn path_part(&self, i: usize) -> Option<Vec<u8>> {
+        match self.sp.get(i) {
+            Some(p) => unescape(p),
+            None => Some(Vec::new()),
+        }
+    }
+}
+
 /// `Some(())` when valid; each `?` is one of Tile38's refusals.
 fn check(url: &[u8]) -> Option<()> {
     let mut proto = SCHEMES
@@ -160,128 +190,125 @@ fn check(url: &[u8]) -> Option<()> {
     let rest = rest.strip_prefix(b"//")?;
     // Go: `strings.Split(s, "?")`; only the text up to a second '?' counts.
     let sqp = split(rest, b'?');
-    let query = sqp.get(1).copied();
-    let sp = split(sqp[0], b'/');
-    let host = sp[0];
-    if host.is_empty() {
+    let parts = Parts {
+        url,
+        sp: split(sqp[0], b'/'),
+        query: sqp.get(1).copied(),
+    };
+    if parts.host().is_empty() {
         return None;
     }
-    let query_pairs = || match query {
-        Some(q) => parse_query(q),
-        None => Some(Vec::new()),
-    };
-    let path_part = |i: usize| match sp.get(i) {
-        Some(p) => unescape(p),
-        None => Some(Vec::new()),
-    };
+    check_proto(proto, &parts)
+}
+
+/// The checks of one scheme (`parseEndpoint`'s switch).
+fn check_proto(proto: Proto, p: &Parts) -> Option<()> {
+    let host = p.host();
     match proto {
         Proto::Local | Proto::Http => {}
         Proto::Grpc => host_port(host)?,
         Proto::Redis => {
             host_port(host)?;
-            path_part(1)?;
+            p.path_part(1)?;
         }
         Proto::Disque => {
             host_port(host)?;
-            let queue = path_part(1)?;
-            let pairs = query_pairs()?;
-            if let Some(r) = first(&pairs, b"replicate") {
+            let queue = p.path_part(1)?;
+            if let Some(r) = first(&p.query_pairs()?, b"replicate") {
                 parse_uint(r, 8)?;
             }
-            if queue.is_empty() {
-                return None;
-            }
+            non_empty(&queue)?;
         }
-        Proto::Kafka => {
-            for broker in split(host, b',') {
-                let broker = trim_space(broker);
-                if broker.is_empty() {
-                    return None;
-                }
-                host_port(broker)?;
-            }
-            if path_part(1)?.is_empty() {
-                return None;
-            }
-            query_pairs()?;
-        }
-        Proto::Mqtt => {
-            host_port(host)?;
-            let mut topic = Vec::new();
-            for (n, part) in sp.iter().enumerate().skip(1) {
-                if n > 1 {
-                    topic.push(b'/');
-                }
-                topic.extend(unescape(part)?);
-            }
-            let pairs = query_pairs()?;
-            if let Some(q) = first(&pairs, b"qos") {
-                parse_uint(q, 8)?;
-            }
-            if let Some(r) = first(&pairs, b"retained") {
-                if parse_uint(r, 8)? > 1 {
-                    return None;
-                }
-            }
-            if topic.is_empty() {
-                return None;
-            }
-        }
+        Proto::Kafka => check_kafka(p)?,
+        Proto::Mqtt => check_mqtt(p)?,
         Proto::Sqs => {
-            if split(host, b':').len() != 2 || path_part(1)?.is_empty() {
+            if split(host, b':').len() != 2 || p.path_part(1)?.is_empty() {
                 return None;
             }
-            query_pairs()?;
+            p.query_pairs()?;
         }
         Proto::PlainSqs => {
-            query_pairs()?;
+            p.query_pairs()?;
         }
         Proto::PubSub => {
             if split(host, b':').len() != 2 {
                 return None;
             }
-            query_pairs()?;
+            p.query_pairs()?;
         }
         Proto::Amqp => {
             // `host/namespace/queue` names the queue after the namespace.
-            let queue = match sp.get(2) {
+            let queue = match p.sp.get(2) {
                 Some(q) if !q.is_empty() => unescape(q)?,
-                _ => path_part(1)?,
+                _ => p.path_part(1)?,
             };
-            query_pairs()?;
-            if queue.is_empty() {
-                return None;
-            }
+            p.query_pairs()?;
+            non_empty(&queue)?;
         }
         Proto::Nats => {
             if split(host, b':').len() != 2 {
                 return None;
             }
-            path_part(1)?;
-            query_pairs()?;
+            p.path_part(1)?;
+            p.query_pairs()?;
         }
-        Proto::EventHub => {
-            let dp = split(url, b';');
-            let name_is = |part: &[u8], want: &[u8]| split(part, b'=')[0] == want;
-            if dp.len() != 4
-                || !name_is(dp[1], b"SharedAccessKeyName")
-                || !name_is(dp[2], b"SharedAccessKey")
-                || !name_is(dp[3], b"EntityPath")
-            {
-                return None;
-            }
-        }
+        Proto::EventHub => check_event_hub(p.url)?,
         Proto::CfQueue => {
-            if sp.len() < 2 || sp[1].is_empty() {
+            if p.sp.len() < 2 || p.sp[1].is_empty() {
                 return None;
             }
-            let pairs = query_pairs()?;
-            if first(&pairs, b"token").is_none_or(<[u8]>::is_empty) {
+            if first(&p.query_pairs()?, b"token").is_none_or(<[u8]>::is_empty) {
                 return None;
             }
         }
     }
     Some(())
+}
+
+fn non_empty(s: &[u8]) -> Option<()> {
+    (!s.is_empty()).then_some(())
+}
+
+fn check_kafka(p: &Parts) -> Option<()> {
+    for broker in split(p.host(), b',') {
+        let broker = trim_space(broker);
+        non_empty(broker)?;
+        host_port(broker)?;
+    }
+    non_empty(&p.path_part(1)?)?;
+    p.query_pairs()?;
+    Some(())
+}
+
+fn check_mqtt(p: &Parts) -> Option<()> {
+    host_port(p.host())?;
+    let mut topic = Vec::new();
+    for (n, part) in p.sp.iter().enumerate().skip(1) {
+        if n > 1 {
+            topic.push(b'/');
+        }
+        topic.extend(unescape(part)?);
+    }
+    let pairs = p.query_pairs()?;
+    if let Some(q) = first(&pairs, b"qos") {
+        parse_uint(q, 8)?;
+    }
+    if let Some(r) = first(&pairs, b"retained") {
+        if parse_uint(r, 8)? > 1 {
+            return None;
+        }
+    }
+    non_empty(&topic)
+}
+
+fn check_event_hub(url: &[u8]) -> Option<()> {
+    let dp = split(url, b';');
+    let name_is = |part: &[u8], want: &[u8]| split(part, b'=')[0] == want;
+    let ok = dp.len() == 4
+        && name_is(dp[1], b"SharedAccessKeyName")
+        && name_is(dp[2], b"SharedAccessKey")
+        && name_is(dp[3], b"EntityPath");
+    ok.then_some(())
 }
 
 /// Go's `strings.TrimSpace` for ASCII text.
