@@ -87,13 +87,19 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let limits = Limits::default();
     let mut step = Step::NeedInput;
-    // Killed (CLIENT KILL, shutdown) while it had commands in hand.
+    // Killed (CLIENT KILL, shutdown) while it had commands in hand or
+    // coming.
     let mut killed_busy = false;
     loop {
         if step == Step::NeedInput {
             let read = tokio::select! {
                 r = stream.read_buf(&mut inbuf) => r,
-                _ = killed.notified() => break,
+                _ = killed.notified() => {
+                    // Input it had not read yet would turn the close into
+                    // a reset.
+                    killed_busy = has_input(&stream);
+                    break;
+                }
             };
             if !matches!(read, Ok(n) if n > 0) {
                 break;
@@ -138,6 +144,13 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
 /// How long a killed connection that still had input coming keeps reading
 /// it after its last reply.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether the client has sent bytes not read yet (the socket is
+/// non-blocking: no wait).
+fn has_input(stream: &TcpStream) -> bool {
+    let mut byte = [std::mem::MaybeUninit::uninit()];
+    matches!(socket2::SockRef::from(stream).peek(&mut byte), Ok(n) if n > 0)
+}
 
 /// Reads and drops input until the client closes or [`LINGER`] passes:
 /// closing a socket with unread input makes the kernel send a reset, and

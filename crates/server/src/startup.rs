@@ -303,6 +303,18 @@ fn apply_env(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// Creates the data dir (mode 0700) and locks it
+/// ([`lock_data_dir`]).
+fn open_data_dir(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    lock_data_dir(dir)
+}
+
 /// Holds an exclusive lock on `<dir>/tile38.lock` for the life of the
 /// process: a second server on the same data dir refuses to start.
 fn lock_data_dir(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
@@ -355,13 +367,7 @@ async fn run(
         crate::VERSION,
         env!("CARGO_PKG_VERSION")
     );
-    std::fs::create_dir_all(&opts.dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&opts.dir, std::fs::Permissions::from_mode(0o700));
-    }
-    let lock = lock_data_dir(&opts.dir)?;
+    let lock = open_data_dir(&opts.dir)?;
     let config = load_config(&opts, &startup)?;
     let aof_path = opts
         .appendfilename
