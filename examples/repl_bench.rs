@@ -17,7 +17,7 @@ use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tile38::{read_resp, resp_cmd, wait_until, TestServer};
+use tile38::{read_resp, resp_cmd, wait_until, Resp, TestServer};
 
 fn pipeline(addr: &str, cmds: Vec<Vec<u8>>) {
     let stream = TcpStream::connect(addr).unwrap();
@@ -51,7 +51,8 @@ fn set(i: u64) -> Vec<u8> {
     ])
 }
 
-fn main() {
+/// `[points=1000000] [writes_per_sec=50000] [seconds=20]`.
+fn args() -> (u64, u64, u64) {
     let args: Vec<u64> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -59,17 +60,11 @@ fn main() {
     let points = args.first().copied().unwrap_or(1_000_000);
     let rate = args.get(1).copied().unwrap_or(50_000);
     let seconds = args.get(2).copied().unwrap_or(20);
+    (points, rate, seconds)
+}
 
-    let leader = TestServer::start(&[]);
-    let t = Instant::now();
-    pipeline(&leader.addr(), (0..points).map(set).collect());
-    println!(
-        "leader loaded {points} points in {:.2}s",
-        t.elapsed().as_secs_f64()
-    );
-
-    let follower = TestServer::start(&[]);
-    let mut f = follower.resp();
+/// Makes `f` follow `leader` and reports how long until HEALTHZ answers OK.
+fn catch_up(f: &mut Resp, leader: &TestServer, points: u64) {
     let t = Instant::now();
     f.cmd(&["FOLLOW", "127.0.0.1", &leader.port.to_string()]);
     assert!(wait_until(Duration::from_secs(600), || f
@@ -79,26 +74,34 @@ fn main() {
         "catch-up of {points} points: {:.3}s",
         t.elapsed().as_secs_f64()
     );
+}
 
+/// Pipelined SETs from id `from` on, `rate` a second in 10 ms ticks,
+/// until `stop`.
+fn write_steadily(addr: &str, stop: &AtomicBool, from: u64, rate: u64) {
+    let tick = Duration::from_millis(10);
+    let per_tick = (rate / 100).max(1);
+    let mut next = Instant::now();
+    let mut i = from;
+    while !stop.load(Ordering::Relaxed) {
+        pipeline(addr, (i..i + per_tick).map(set).collect());
+        i += per_tick;
+        next += tick;
+        if let Some(d) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(d);
+        }
+    }
+}
+
+/// For `seconds` while the leader takes `rate` writes a second: every
+/// 50 ms, a probe written to `leader` and how long until `f` shows it.
+fn lags(leader: &TestServer, f: &mut Resp, points: u64, rate: u64, seconds: u64) -> Vec<Duration> {
     let stop = AtomicBool::new(false);
     let mut lags = Vec::new();
     std::thread::scope(|s| {
         let addr = leader.addr();
         let stop = &stop;
-        s.spawn(move || {
-            let tick = Duration::from_millis(10);
-            let per_tick = (rate / 100).max(1);
-            let mut next = Instant::now();
-            let mut i = points;
-            while !stop.load(Ordering::Relaxed) {
-                pipeline(&addr, (i..i + per_tick).map(set).collect());
-                i += per_tick;
-                next += tick;
-                if let Some(d) = next.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(d);
-                }
-            }
-        });
+        s.spawn(move || write_steadily(&addr, stop, points, rate));
         let mut l = leader.resp();
         let mut probe = 0u64;
         let end = Instant::now() + Duration::from_secs(seconds);
@@ -119,6 +122,25 @@ fn main() {
         stop.store(true, Ordering::Relaxed);
     });
     lags.sort();
+    lags
+}
+
+fn main() {
+    let (points, rate, seconds) = args();
+
+    let leader = TestServer::start(&[]);
+    let t = Instant::now();
+    pipeline(&leader.addr(), (0..points).map(set).collect());
+    println!(
+        "leader loaded {points} points in {:.2}s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let follower = TestServer::start(&[]);
+    let mut f = follower.resp();
+    catch_up(&mut f, &leader, points);
+
+    let lags = lags(&leader, &mut f, points, rate, seconds);
     let pct = |p: f64| lags[((lags.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0;
     println!(
         "lag at {rate} writes/s over {seconds}s ({} probes): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",

@@ -17,105 +17,126 @@ const RECORDS: usize = 50_000;
 /// The writes: deterministic, varied, mostly moves of a fleet.
 fn writes() -> Vec<Vec<String>> {
     let mut r = Lcg(7);
-    let mut out = Vec::with_capacity(RECORDS);
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    for n in 0..RECORDS {
-        let id = |r: &mut Lcg, p: &str| format!("{p}{}", (r.unit() * 3000.0) as u32);
-        let (lat, lon) = (r.range(-60.0, 60.0), r.range(-120.0, 120.0));
-        let (lat, lon) = (format!("{lat:.5}"), format!("{lon:.5}"));
-        let pick = r.unit();
-        let cmd = if n == RECORDS / 3 {
-            s(&[
-                "SETCHAN", "near", "NEARBY", "fleet", "FENCE", "POINT", "10", "10", "100000",
-            ])
-        } else if n == RECORDS / 2 {
-            s(&["RENAME", "zones", "zones-old"])
-        } else if n == RECORDS * 3 / 4 {
-            s(&["DROP", "misc"])
-        } else if pick < 0.45 {
-            let mut c = s(&["SET", "fleet", &id(&mut r, "truck")]);
-            let fields = r.unit();
-            if fields < 0.5 {
-                c.extend(s(&["FIELD", "speed", &format!("{}", n % 90)]));
-            } else if fields < 0.53 {
-                // Many fields, a long name, text values.
-                let long = "a-field-name-longer-than-most-names";
-                c.extend(s(&[
-                    "FIELD", long, "1.50", "FIELD", "x", "y", "FIELD", "z", "0",
-                ]));
-            }
-            if r.unit() < 0.05 {
-                c.extend(s(&["EX", "3600"]));
-            }
-            c.extend(s(&["POINT", &lat, &lon]));
-            c
-        } else if pick < 0.50 {
-            // A crowd at the depot.
-            s(&[
-                "SET",
-                "fleet",
-                &id(&mut r, "truck"),
-                "POINT",
-                "33.5",
-                "-112.1",
-            ])
-        } else if pick < 0.58 {
-            let (a, b) = (r.range(-50.0, 50.0), r.range(-100.0, 100.0));
-            let (c, d) = (a + r.unit() * 5.0, b + r.unit() * 5.0);
-            let v: Vec<String> = [a, b, c, d].iter().map(|x| format!("{x:.4}")).collect();
-            s(&[
-                "SET",
-                "zones",
-                &id(&mut r, "z"),
-                "BOUNDS",
-                &v[0],
-                &v[1],
-                &v[2],
-                &v[3],
-            ])
-        } else if pick < 0.61 {
-            let (x, y) = (r.range(-100.0, 100.0), r.range(-50.0, 50.0));
-            let poly = format!(
-                r#"{{"type":"Polygon","coordinates":[[[{x:.3},{y:.3}],[{:.3},{y:.3}],[{:.3},{:.3}],[{x:.3},{y:.3}]]]}}"#,
-                x + 1.0,
-                x + 1.0,
-                y + 1.0
-            );
-            s(&["SET", "zones", &id(&mut r, "p"), "OBJECT", &poly])
-        } else if pick < 0.65 {
-            s(&["SET", "misc", &id(&mut r, "s"), "STRING", &format!("v{n}")])
-        } else if pick < 0.67 {
-            s(&["JSET", "misc", &id(&mut r, "j"), "a.b", &format!("{n}")])
-        } else if pick < 0.75 {
-            // Each FSET changes its value (the counter), so it is journaled.
-            let field = if r.unit() < 0.5 { "speed" } else { "heading" };
-            s(&[
-                "FSET",
-                "fleet",
-                &id(&mut r, "truck"),
-                field,
-                &format!("{}", n + 1),
-            ])
-        } else if pick < 0.85 {
-            let key = if r.unit() < 0.8 { "fleet" } else { "zones" };
-            let prefix = if key == "fleet" { "truck" } else { "z" };
-            s(&["DEL", key, &id(&mut r, prefix)])
-        } else if pick < 0.89 {
-            s(&["EXPIRE", "fleet", &id(&mut r, "truck"), "3600"])
-        } else if pick < 0.91 {
-            s(&["PERSIST", "fleet", &id(&mut r, "truck")])
-        } else if pick < 0.912 {
-            s(&[
-                "PDEL",
-                "fleet",
-                &format!("truck{}*", (r.unit() * 300.0) as u32),
-            ])
-        } else {
-            s(&["SET", "fleet", &id(&mut r, "truck"), "POINT", &lat, &lon])
-        };
-        out.push(cmd);
+    (0..RECORDS).map(|n| write(&mut r, n)).collect()
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// An id of 3000 with `p` in front.
+fn id(r: &mut Lcg, p: &str) -> String {
+    format!("{p}{}", (r.unit() * 3000.0) as u32)
+}
+
+/// Write number `n`: a hook, a RENAME and a DROP at fixed places, else
+/// one drawn from `r` (a position is drawn for every write).
+fn write(r: &mut Lcg, n: usize) -> Vec<String> {
+    let (lat, lon) = (r.range(-60.0, 60.0), r.range(-120.0, 120.0));
+    let (lat, lon) = (format!("{lat:.5}"), format!("{lon:.5}"));
+    let pick = r.unit();
+    if n == RECORDS / 3 {
+        s(&[
+            "SETCHAN", "near", "NEARBY", "fleet", "FENCE", "POINT", "10", "10", "100000",
+        ])
+    } else if n == RECORDS / 2 {
+        s(&["RENAME", "zones", "zones-old"])
+    } else if n == RECORDS * 3 / 4 {
+        s(&["DROP", "misc"])
+    } else if pick < 0.67 {
+        store(r, n, pick, &lat, &lon)
+    } else {
+        change(r, n, pick, &lat, &lon)
     }
-    out
+}
+
+/// A SET (or JSET) of an object of any type, for `pick` below 0.67.
+fn store(r: &mut Lcg, n: usize, pick: f64, lat: &str, lon: &str) -> Vec<String> {
+    if pick < 0.45 {
+        set_truck(r, n, lat, lon)
+    } else if pick < 0.50 {
+        // A crowd at the depot.
+        s(&["SET", "fleet", &id(r, "truck"), "POINT", "33.5", "-112.1"])
+    } else if pick < 0.58 {
+        let (a, b) = (r.range(-50.0, 50.0), r.range(-100.0, 100.0));
+        let (c, d) = (a + r.unit() * 5.0, b + r.unit() * 5.0);
+        let v: Vec<String> = [a, b, c, d].iter().map(|x| format!("{x:.4}")).collect();
+        s(&[
+            "SET",
+            "zones",
+            &id(r, "z"),
+            "BOUNDS",
+            &v[0],
+            &v[1],
+            &v[2],
+            &v[3],
+        ])
+    } else if pick < 0.61 {
+        let (x, y) = (r.range(-100.0, 100.0), r.range(-50.0, 50.0));
+        let poly = format!(
+            r#"{{"type":"Polygon","coordinates":[[[{x:.3},{y:.3}],[{:.3},{y:.3}],[{:.3},{:.3}],[{x:.3},{y:.3}]]]}}"#,
+            x + 1.0,
+            x + 1.0,
+            y + 1.0
+        );
+        s(&["SET", "zones", &id(r, "p"), "OBJECT", &poly])
+    } else if pick < 0.65 {
+        s(&["SET", "misc", &id(r, "s"), "STRING", &format!("v{n}")])
+    } else {
+        s(&["JSET", "misc", &id(r, "j"), "a.b", &format!("{n}")])
+    }
+}
+
+/// A truck's SET: fields (sometimes many, with text values), sometimes EX.
+fn set_truck(r: &mut Lcg, n: usize, lat: &str, lon: &str) -> Vec<String> {
+    let mut c = s(&["SET", "fleet", &id(r, "truck")]);
+    let fields = r.unit();
+    if fields < 0.5 {
+        c.extend(s(&["FIELD", "speed", &format!("{}", n % 90)]));
+    } else if fields < 0.53 {
+        // Many fields, a long name, text values.
+        let long = "a-field-name-longer-than-most-names";
+        c.extend(s(&[
+            "FIELD", long, "1.50", "FIELD", "x", "y", "FIELD", "z", "0",
+        ]));
+    }
+    if r.unit() < 0.05 {
+        c.extend(s(&["EX", "3600"]));
+    }
+    c.extend(s(&["POINT", lat, lon]));
+    c
+}
+
+/// A change to what is stored (FSET, DEL, EXPIRE, PERSIST, PDEL) or a
+/// move, for `pick` from 0.67 on.
+fn change(r: &mut Lcg, n: usize, pick: f64, lat: &str, lon: &str) -> Vec<String> {
+    if pick < 0.75 {
+        // Each FSET changes its value (the counter), so it is journaled.
+        let field = if r.unit() < 0.5 { "speed" } else { "heading" };
+        s(&[
+            "FSET",
+            "fleet",
+            &id(r, "truck"),
+            field,
+            &format!("{}", n + 1),
+        ])
+    } else if pick < 0.85 {
+        let key = if r.unit() < 0.8 { "fleet" } else { "zones" };
+        let prefix = if key == "fleet" { "truck" } else { "z" };
+        s(&["DEL", key, &id(r, prefix)])
+    } else if pick < 0.89 {
+        s(&["EXPIRE", "fleet", &id(r, "truck"), "3600"])
+    } else if pick < 0.91 {
+        s(&["PERSIST", "fleet", &id(r, "truck")])
+    } else if pick < 0.912 {
+        s(&[
+            "PDEL",
+            "fleet",
+            &format!("truck{}*", (r.unit() * 300.0) as u32),
+        ])
+    } else {
+        s(&["SET", "fleet", &id(r, "truck"), "POINT", lat, lon])
+    }
 }
 
 /// Sends every write pipelined, in batches, reading every reply.

@@ -167,29 +167,9 @@ fn set_count(port: u16) -> f64 {
     value(&s, "tile38_cmd_duration_seconds_count", &[("cmd", "set")]).unwrap_or(0.0)
 }
 
-#[test]
-fn every_tile38_family_with_its_type_and_labels() {
-    let (server, port) = start();
-    let mut c = server.resp();
-    c.cmd(&[
-        "SET", "fleet", "truck1", "FIELD", "speed", "10", "POINT", "33", "-112",
-    ]);
-    c.cmd(&["SET", "fleet", "truck2", "POINT", "33.1", "-112.1"]);
-    c.cmd(&["SET", "fleet", "truck3", "STRING", "hello"]);
-    let ring = r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}"#;
-    c.cmd(&["SET", "zones", "z1", "OBJECT", ring]);
-    c.cmd(&[
-        "SETCHAN", "ch1", "NEARBY", "fleet", "FENCE", "POINT", "33", "-112", "1000",
-    ]);
-    c.cmd(&["BADCMD"]);
-
-    let r = get(port, "GET", "/metrics", "");
-    assert_eq!(r.status, "HTTP/1.1 200 OK");
-    assert_eq!(
-        r.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
-    );
-    let (text, s) = scrape(port);
+/// Every Tile38 family has its type and a HELP line, and the families
+/// are printed sorted by name.
+fn assert_types_and_help(text: &str) {
     let types: Vec<(String, String)> = text
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
@@ -214,22 +194,26 @@ fn every_tile38_family_with_its_type_and_labels() {
         "empty help keeps its space"
     );
     assert!(text.contains("# HELP tile38_collections Total number of collections\n"));
+}
 
+/// The gauges and info labels after the traffic of
+/// `every_tile38_family_with_its_type_and_labels`.
+fn assert_gauges_and_info(s: &Scrape, pid: u32) {
     let fleet = [("col", "fleet")];
-    assert_eq!(value(&s, "tile38_collection_objects", &fleet), Some(3.0));
-    assert_eq!(value(&s, "tile38_collection_points", &fleet), Some(2.0));
-    assert_eq!(value(&s, "tile38_collection_strings", &fleet), Some(1.0));
+    assert_eq!(value(s, "tile38_collection_objects", &fleet), Some(3.0));
+    assert_eq!(value(s, "tile38_collection_points", &fleet), Some(2.0));
+    assert_eq!(value(s, "tile38_collection_strings", &fleet), Some(1.0));
     assert_eq!(
-        value(&s, "tile38_collection_points", &[("col", "zones")]),
+        value(s, "tile38_collection_points", &[("col", "zones")]),
         Some(5.0)
     );
-    assert!(value(&s, "tile38_collection_weight_bytes", &fleet).unwrap() > 0.0);
-    assert_eq!(value(&s, "tile38_collections", &[]), Some(2.0));
-    assert_eq!(value(&s, "tile38_hooks", &[]), Some(1.0));
-    assert_eq!(value(&s, "tile38_pid", &[]), Some(f64::from(server.pid())));
-    assert_eq!(value(&s, "tile38_connected_clients", &[]), Some(1.0));
+    assert!(value(s, "tile38_collection_weight_bytes", &fleet).unwrap() > 0.0);
+    assert_eq!(value(s, "tile38_collections", &[]), Some(2.0));
+    assert_eq!(value(s, "tile38_hooks", &[]), Some(1.0));
+    assert_eq!(value(s, "tile38_pid", &[]), Some(f64::from(pid)));
+    assert_eq!(value(s, "tile38_connected_clients", &[]), Some(1.0));
     let leader = [("role", "leader"), ("following", ""), ("caught_up", "")];
-    assert_eq!(value(&s, "tile38_replication_info", &leader), Some(1.0));
+    assert_eq!(value(s, "tile38_replication_info", &leader), Some(1.0));
     let info = s
         .samples
         .iter()
@@ -237,7 +221,10 @@ fn every_tile38_family_with_its_type_and_labels() {
         .unwrap();
     assert_eq!(info.labels.get("version"), Some("1.37.0"));
     assert_eq!(info.labels.get("id").map(str::len), Some(32));
+}
 
+/// The command summary: its quantiles, and `_count`/`_sum` per command.
+fn assert_cmd_summary(s: &Scrape) {
     let set = s
         .samples
         .iter()
@@ -251,12 +238,14 @@ fn every_tile38_family_with_its_type_and_labels() {
     assert!(qs.iter().all(|q| q.count > 0.0 && q.count < 1.0));
     let badcmd = [("cmd", "badcmd")];
     assert_eq!(
-        value(&s, "tile38_cmd_duration_seconds_count", &badcmd),
+        value(s, "tile38_cmd_duration_seconds_count", &badcmd),
         Some(1.0)
     );
-    assert!(value(&s, "tile38_cmd_duration_seconds_sum", &[("cmd", "set")]).unwrap() > 0.0);
+    assert!(value(s, "tile38_cmd_duration_seconds_sum", &[("cmd", "set")]).unwrap() > 0.0);
+}
 
-    // Extras beyond Tile38; the follower-only ones are absent on a leader.
+/// Extras beyond Tile38; the follower-only ones are absent on a leader.
+fn assert_extras(text: &str, s: &Scrape) {
     for name in [
         "tile38_connected_slaves",
         "tile38_aof_rewrite_in_progress",
@@ -265,10 +254,39 @@ fn every_tile38_family_with_its_type_and_labels() {
         "process_start_time_seconds",
         "process_open_fds",
     ] {
-        assert!(value(&s, name, &[]).is_some(), "missing extra {name}");
+        assert!(value(s, name, &[]).is_some(), "missing extra {name}");
     }
-    assert!(value(&s, "process_resident_memory_bytes", &[]).unwrap() > 1e6);
+    assert!(value(s, "process_resident_memory_bytes", &[]).unwrap() > 1e6);
     assert!(!text.contains("tile38_replication_lag_seconds"));
+}
+
+#[test]
+fn every_tile38_family_with_its_type_and_labels() {
+    let (server, port) = start();
+    let mut c = server.resp();
+    c.cmd(&[
+        "SET", "fleet", "truck1", "FIELD", "speed", "10", "POINT", "33", "-112",
+    ]);
+    c.cmd(&["SET", "fleet", "truck2", "POINT", "33.1", "-112.1"]);
+    c.cmd(&["SET", "fleet", "truck3", "STRING", "hello"]);
+    let ring = r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}"#;
+    c.cmd(&["SET", "zones", "z1", "OBJECT", ring]);
+    c.cmd(&[
+        "SETCHAN", "ch1", "NEARBY", "fleet", "FENCE", "POINT", "33", "-112", "1000",
+    ]);
+    c.cmd(&["BADCMD"]);
+
+    let r = get(port, "GET", "/metrics", "");
+    assert_eq!(r.status, "HTTP/1.1 200 OK");
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
+    );
+    let (text, s) = scrape(port);
+    assert_types_and_help(&text);
+    assert_gauges_and_info(&s, server.pid());
+    assert_cmd_summary(&s);
+    assert_extras(&text, &s);
 }
 
 #[test]

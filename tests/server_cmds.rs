@@ -206,10 +206,15 @@ fn bulk_text(raw: &[u8]) -> String {
     rest[..n].to_string()
 }
 
-#[test]
-fn info_all_and_selected_sections() {
-    let srv = TestServer::start(&[]);
-    let mut c = srv.resp();
+/// INFO's sections, in the order it prints them.
+#[rustfmt::skip]
+const INFO_SECTIONS: [&str; 8] = [
+    "Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Cluster",
+];
+
+/// `INFO` (also `all`, `default`, `ALL`): every section in order, with
+/// its keys.
+fn assert_all_sections(c: &mut Resp) {
     let text = bulk_text(&c.cmd(&["INFO"]));
     assert!(text.starts_with(
         "# Server\r\ntile38_version:1.37.0\r\nredis_version:1.37.0\r\nuptime_in_seconds:"
@@ -220,19 +225,7 @@ fn info_all_and_selected_sections() {
     );
     let sections = info_sections(&text);
     let titles: Vec<&str> = sections.iter().map(|(t, _)| t.as_str()).collect();
-    assert_eq!(
-        titles,
-        [
-            "Server",
-            "Clients",
-            "Memory",
-            "Persistence",
-            "Stats",
-            "Replication",
-            "CPU",
-            "Cluster"
-        ]
-    );
+    assert_eq!(titles, INFO_SECTIONS);
     let keys: Vec<Vec<&str>> = sections
         .iter()
         .map(|(_, ls)| ls.iter().map(|l| l.split(':').next().unwrap()).collect())
@@ -266,8 +259,10 @@ fn info_all_and_selected_sections() {
             "INFO {arg}"
         );
     }
+}
 
-    // A subset, in the fixed section order whatever the request order.
+/// A subset, in the fixed section order whatever the request order.
+fn assert_cpu_and_clients(c: &mut Resp) {
     let text = bulk_text(&c.cmd(&["INFO", "cpu", "clients"]));
     let sections = info_sections(&text);
     assert_eq!(
@@ -303,6 +298,14 @@ fn info_all_and_selected_sections() {
     assert!(
         text.starts_with("# Clients\r\n") && text.ends_with("\r\n") && !text.ends_with("\r\n\r\n")
     );
+}
+
+#[test]
+fn info_all_and_selected_sections() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.resp();
+    assert_all_sections(&mut c);
+    assert_cpu_and_clients(&mut c);
     assert_eq!(c.cmd(&["INFO", "nosuch"]), b"$0\r\n\r\n");
 
     // Clients are counted live.

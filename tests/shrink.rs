@@ -32,12 +32,8 @@ fn rewrites(srv: &TestServer) -> usize {
         .count()
 }
 
-#[test]
-fn shrink_under_concurrent_writes_keeps_every_write() {
-    let dir = temp_dir("shrink");
-    let srv = TestServer::start_in(&dir, &[]);
-    let mut c = srv.redis();
-    // History to shrink: every object rewritten several times.
+/// History to shrink: every object rewritten several times.
+fn write_history(c: &mut redis::Connection) {
     for round in 0..5 {
         let mut p = redis::pipe();
         for i in 0..2000 {
@@ -73,38 +69,49 @@ fn shrink_under_concurrent_writes_keeps_every_write() {
             .arg("name")
             .arg("Alice Smith")
             .ignore();
-        let _: () = p.query(&mut c).unwrap();
+        let _: () = p.query(c).unwrap();
     }
+}
+
+/// A writer that keeps going until `stop`, SETting new ids and
+/// deleting some of the history; returns how many SETs it sent.
+fn spawn_writer(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<i32> {
+    std::thread::spawn(move || {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let mut c = client.get_connection().unwrap();
+        let mut n = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let _: () = redis::cmd("SET")
+                .arg("live")
+                .arg(format!("l{n}"))
+                .arg("POINT")
+                .arg(1)
+                .arg(n % 90)
+                .query(&mut c)
+                .unwrap();
+            if n % 3 == 0 {
+                let _: i64 = redis::cmd("DEL")
+                    .arg("fleet")
+                    .arg(format!("t{n}"))
+                    .query(&mut c)
+                    .unwrap();
+            }
+            n += 1;
+        }
+        n
+    })
+}
+
+#[test]
+fn shrink_under_concurrent_writes_keeps_every_write() {
+    let dir = temp_dir("shrink");
+    let srv = TestServer::start_in(&dir, &[]);
+    let mut c = srv.redis();
+    write_history(&mut c);
     let before = std::fs::metadata(dir.join("appendonly.aof")).unwrap().len();
     // Writers keep going while the rewrite runs.
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (stop, port) = (stop.clone(), srv.port);
-        std::thread::spawn(move || {
-            let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
-            let mut c = client.get_connection().unwrap();
-            let mut n = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let _: () = redis::cmd("SET")
-                    .arg("live")
-                    .arg(format!("l{n}"))
-                    .arg("POINT")
-                    .arg(1)
-                    .arg(n % 90)
-                    .query(&mut c)
-                    .unwrap();
-                if n % 3 == 0 {
-                    let _: i64 = redis::cmd("DEL")
-                        .arg("fleet")
-                        .arg(format!("t{n}"))
-                        .query(&mut c)
-                        .unwrap();
-                }
-                n += 1;
-            }
-            n
-        })
-    };
+    let writer = spawn_writer(srv.port, stop.clone());
     std::thread::sleep(Duration::from_millis(50));
     let reply: String = redis::cmd("AOFSHRINK").query(&mut c).unwrap();
     assert_eq!(reply, "OK");

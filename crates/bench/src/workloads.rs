@@ -133,26 +133,9 @@ impl Test {
             Kind::Ping => {
                 e.array(1).bulk(b"PING");
             }
-            Kind::SetPoint => {
-                let (lat, lon) = st.rng.point();
-                let id = st.id();
-                e.array(6).bulk(b"SET").bulk(KEY).id(id).bulk(b"POINT");
-                e.fixed(lat, 5).fixed(lon, 5);
-            }
-            Kind::SetRect => {
-                let r = square(&mut st.rng, 10.0);
-                let id = st.id();
-                e.array(8).bulk(b"SET").bulk(KEY).id(id).bulk(b"BOUNDS");
-                for v in r {
-                    e.fixed(v, 5);
-                }
-            }
-            Kind::SetLine => {
-                let json = line_json(&mut st.rng);
-                let id = st.id();
-                e.array(5).bulk(b"SET").bulk(KEY).id(id);
-                e.bulk(b"OBJECT").bulk(&json);
-            }
+            Kind::SetPoint => set_point(st, &mut e),
+            Kind::SetRect => set_rect(st, &mut e),
+            Kind::SetLine => set_line(st, &mut e),
             Kind::SetString => {
                 let id = st.id();
                 e.array(5).bulk(b"SET").bulk(KEY).id(id);
@@ -162,100 +145,18 @@ impl Test {
                 let id = st.id();
                 e.array(4).bulk(b"GET").bulk(KEY).id(id).bulk(format);
             }
-            Kind::Circle(cmd, meters) => {
-                let (lat, lon) = st.rng.point();
-                e.array(7)
-                    .bulk(cmd)
-                    .bulk(KEY)
-                    .bulk(b"COUNT")
-                    .bulk(b"CIRCLE");
-                e.fixed(lat, 5).fixed(lon, 5).bulk(meters);
-            }
-            Kind::Bounds(cmd, km) => {
-                let rng = &mut st.rng;
-                let r = *st.rect.get_or_insert_with(|| square(rng, km));
-                e.array(8)
-                    .bulk(cmd)
-                    .bulk(KEY)
-                    .bulk(b"COUNT")
-                    .bulk(b"BOUNDS");
-                for v in r {
-                    e.fixed(v, 5);
-                }
-            }
-            Kind::IntersectsAz => {
-                e.array(8)
-                    .bulk(b"INTERSECTS")
-                    .bulk(KEY)
-                    .bulk(b"LIMIT")
-                    .bulk(b"5");
-                e.bulk(b"COUNT").bulk(b"GET").bulk(GEO_KEY).bulk(b"az");
-            }
-            Kind::NearbyLimit(n) => {
-                let (lat, lon) = st.rng.point();
-                e.array(8).bulk(b"NEARBY").bulk(KEY).bulk(b"LIMIT").bulk(n);
-                e.bulk(b"COUNT").bulk(b"POINT").fixed(lat, 5).fixed(lon, 5);
-            }
-            Kind::NearbyPoint(meters) => {
-                let (lat, lon) = st.rng.point();
-                e.array(7)
-                    .bulk(b"NEARBY")
-                    .bulk(KEY)
-                    .bulk(b"COUNT")
-                    .bulk(b"POINT");
-                e.fixed(lat, 5).fixed(lon, 5).bulk(meters);
-            }
-            Kind::EvalSet(cmd) => {
-                let (lat, lon) = st.rng.point();
-                let id = st.id();
-                e.array(7)
-                    .bulk(cmd)
-                    .bulk(SET_SCRIPT)
-                    .bulk(b"1")
-                    .bulk(KEY)
-                    .id(id);
-                e.fixed(lat, 5).fixed(lon, 5);
-            }
-            Kind::EvalGet(cmd) => {
-                let id = st.id();
-                e.array(5)
-                    .bulk(cmd)
-                    .bulk(GET_SCRIPT)
-                    .bulk(b"1")
-                    .bulk(KEY)
-                    .id(id);
-            }
-            Kind::EvalGet4 => {
-                let id = st.id();
-                e.array(8)
-                    .bulk(b"EVALRO")
-                    .bulk(GET4_SCRIPT)
-                    .bulk(b"1")
-                    .bulk(KEY);
-                for i in id..id + 4 {
-                    e.id(i);
-                }
-            }
+            Kind::Circle(cmd, meters) => circle(st, &mut e, cmd, meters),
+            Kind::Bounds(cmd, km) => bounds(st, &mut e, cmd, km),
+            Kind::IntersectsAz => intersects_az(&mut e),
+            Kind::NearbyLimit(n) => nearby_limit(st, &mut e, n),
+            Kind::NearbyPoint(meters) => nearby_point(st, &mut e, meters),
+            Kind::EvalSet(cmd) => eval_set(st, &mut e, cmd),
+            Kind::EvalGet(cmd) => eval_get(st, &mut e, cmd),
+            Kind::EvalGet4 => eval_get4(st, &mut e),
             Kind::RedisSet | Kind::RedisGet => {
-                let mut key = b"key:".to_vec();
-                crate::wire::push_u64(&mut key, (st.rng.unit() * 100_000.0) as u64);
-                if matches!(self.kind, Kind::RedisSet) {
-                    e.array(3).bulk(b"SET").bulk(&key).bulk(b"xxx");
-                } else {
-                    e.array(2).bulk(b"GET").bulk(&key);
-                }
+                redis_key(st, &mut e, matches!(self.kind, Kind::RedisSet))
             }
-            Kind::GeoAdd => {
-                // Redis's GEOADD takes longitude first and latitudes within ±85.05.
-                let (lat, lon) = (st.rng.range(-85.0, 85.0), st.rng.range(-180.0, 180.0));
-                let id = st.id();
-                e.array(5)
-                    .bulk(b"GEOADD")
-                    .bulk(KEY)
-                    .fixed(lon, 5)
-                    .fixed(lat, 5)
-                    .id(id);
-            }
+            Kind::GeoAdd => geo_add(st, &mut e),
         }
     }
 
@@ -283,6 +184,137 @@ impl Test {
             || first.eq_ignore_ascii_case(w)
             || self.group.eq_ignore_ascii_case(w)
     }
+}
+
+// The requests of [`Test::write`] (but for the shortest, which it
+// writes itself), one function per kind.
+
+fn set_point(st: &mut State, e: &mut Enc) {
+    let (lat, lon) = st.rng.point();
+    let id = st.id();
+    e.array(6).bulk(b"SET").bulk(KEY).id(id).bulk(b"POINT");
+    e.fixed(lat, 5).fixed(lon, 5);
+}
+
+fn set_rect(st: &mut State, e: &mut Enc) {
+    let r = square(&mut st.rng, 10.0);
+    let id = st.id();
+    e.array(8).bulk(b"SET").bulk(KEY).id(id).bulk(b"BOUNDS");
+    for v in r {
+        e.fixed(v, 5);
+    }
+}
+
+fn set_line(st: &mut State, e: &mut Enc) {
+    let json = line_json(&mut st.rng);
+    let id = st.id();
+    e.array(5).bulk(b"SET").bulk(KEY).id(id);
+    e.bulk(b"OBJECT").bulk(&json);
+}
+
+fn circle(st: &mut State, e: &mut Enc, cmd: &[u8], meters: &[u8]) {
+    let (lat, lon) = st.rng.point();
+    e.array(7)
+        .bulk(cmd)
+        .bulk(KEY)
+        .bulk(b"COUNT")
+        .bulk(b"CIRCLE");
+    e.fixed(lat, 5).fixed(lon, 5).bulk(meters);
+}
+
+fn bounds(st: &mut State, e: &mut Enc, cmd: &[u8], km: f64) {
+    let rng = &mut st.rng;
+    let r = *st.rect.get_or_insert_with(|| square(rng, km));
+    e.array(8)
+        .bulk(cmd)
+        .bulk(KEY)
+        .bulk(b"COUNT")
+        .bulk(b"BOUNDS");
+    for v in r {
+        e.fixed(v, 5);
+    }
+}
+
+fn intersects_az(e: &mut Enc) {
+    e.array(8)
+        .bulk(b"INTERSECTS")
+        .bulk(KEY)
+        .bulk(b"LIMIT")
+        .bulk(b"5");
+    e.bulk(b"COUNT").bulk(b"GET").bulk(GEO_KEY).bulk(b"az");
+}
+
+fn nearby_limit(st: &mut State, e: &mut Enc, n: &[u8]) {
+    let (lat, lon) = st.rng.point();
+    e.array(8).bulk(b"NEARBY").bulk(KEY).bulk(b"LIMIT").bulk(n);
+    e.bulk(b"COUNT").bulk(b"POINT").fixed(lat, 5).fixed(lon, 5);
+}
+
+fn nearby_point(st: &mut State, e: &mut Enc, meters: &[u8]) {
+    let (lat, lon) = st.rng.point();
+    e.array(7)
+        .bulk(b"NEARBY")
+        .bulk(KEY)
+        .bulk(b"COUNT")
+        .bulk(b"POINT");
+    e.fixed(lat, 5).fixed(lon, 5).bulk(meters);
+}
+
+fn eval_set(st: &mut State, e: &mut Enc, cmd: &[u8]) {
+    let (lat, lon) = st.rng.point();
+    let id = st.id();
+    e.array(7)
+        .bulk(cmd)
+        .bulk(SET_SCRIPT)
+        .bulk(b"1")
+        .bulk(KEY)
+        .id(id);
+    e.fixed(lat, 5).fixed(lon, 5);
+}
+
+fn eval_get(st: &mut State, e: &mut Enc, cmd: &[u8]) {
+    let id = st.id();
+    e.array(5)
+        .bulk(cmd)
+        .bulk(GET_SCRIPT)
+        .bulk(b"1")
+        .bulk(KEY)
+        .id(id);
+}
+
+fn eval_get4(st: &mut State, e: &mut Enc) {
+    let id = st.id();
+    e.array(8)
+        .bulk(b"EVALRO")
+        .bulk(GET4_SCRIPT)
+        .bulk(b"1")
+        .bulk(KEY);
+    for i in id..id + 4 {
+        e.id(i);
+    }
+}
+
+/// Redis's `SET key:<n> xxx` (`set`) or `GET key:<n>`.
+fn redis_key(st: &mut State, e: &mut Enc, set: bool) {
+    let mut key = b"key:".to_vec();
+    crate::wire::push_u64(&mut key, (st.rng.unit() * 100_000.0) as u64);
+    if set {
+        e.array(3).bulk(b"SET").bulk(&key).bulk(b"xxx");
+    } else {
+        e.array(2).bulk(b"GET").bulk(&key);
+    }
+}
+
+fn geo_add(st: &mut State, e: &mut Enc) {
+    // Redis's GEOADD takes longitude first and latitudes within ±85.05.
+    let (lat, lon) = (st.rng.range(-85.0, 85.0), st.rng.range(-180.0, 180.0));
+    let id = st.id();
+    e.array(5)
+        .bulk(b"GEOADD")
+        .bulk(KEY)
+        .fixed(lon, 5)
+        .fixed(lat, 5)
+        .id(id);
 }
 
 const fn t(name: &'static str, group: &'static str, kind: Kind, id_block: u64) -> Test {

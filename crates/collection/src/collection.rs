@@ -176,35 +176,63 @@ impl Collection {
             if cond == SetCond::IfExists {
                 return false;
             }
-            self.seq += 1;
-            let mut list = FieldList::new();
-            list.set_all(fields);
-            if let Value::String(v) = &value {
-                self.strings.insert((v.clone(), Id::new(id)));
-            }
-            let item = Item {
-                value,
-                fields: list,
-                expires: deadline,
-                seq: self.seq,
-            };
-            let slot = self.store.insert_hashed(hash, Id::new(id), item);
-            let store = &self.store;
-            if let Some(order) = bulk::order_mut(&mut self.order, self.deferred) {
-                order.insert(slot, id, |s| store.id(s));
-            }
-            if let Some(e) = new_env.filter(|_| !self.deferred) {
-                self.spatial.insert(&mut self.store, slot, bbox(&e));
-            }
-            if let Some(at) = deadline {
-                self.expires.insert((at.get(), slot));
-            }
-            self.account(slot, true);
+            self.insert_new(hash, id, value, fields, deadline, new_env);
             return true;
         };
         if cond == SetCond::IfAbsent {
             return false;
         }
+        self.replace(slot, value, fields, deadline, new_env);
+        true
+    }
+
+    /// [`Collection::set`] of an id not stored yet (`hash` is its hash,
+    /// `new_env` the box of `value`).
+    fn insert_new(
+        &mut self,
+        hash: u64,
+        id: &[u8],
+        value: Value,
+        fields: Vec<(Box<[u8]>, FieldValue)>,
+        deadline: Option<NonZeroI64>,
+        new_env: Option<[f64; 4]>,
+    ) {
+        self.seq += 1;
+        let mut list = FieldList::new();
+        list.set_all(fields);
+        if let Value::String(v) = &value {
+            self.strings.insert((v.clone(), Id::new(id)));
+        }
+        let item = Item {
+            value,
+            fields: list,
+            expires: deadline,
+            seq: self.seq,
+        };
+        let slot = self.store.insert_hashed(hash, Id::new(id), item);
+        let store = &self.store;
+        if let Some(order) = bulk::order_mut(&mut self.order, self.deferred) {
+            order.insert(slot, id, |s| store.id(s));
+        }
+        if let Some(e) = new_env.filter(|_| !self.deferred) {
+            self.spatial.insert(&mut self.store, slot, bbox(&e));
+        }
+        if let Some(at) = deadline {
+            self.expires.insert((at.get(), slot));
+        }
+        self.account(slot, true);
+    }
+
+    /// [`Collection::set`] of the object at `slot` (`new_env` is the box
+    /// of `value`).
+    fn replace(
+        &mut self,
+        slot: u32,
+        value: Value,
+        fields: Vec<(Box<[u8]>, FieldValue)>,
+        deadline: Option<NonZeroI64>,
+        new_env: Option<[f64; 4]>,
+    ) {
         self.seq += 1;
         self.account(slot, false);
         // An unchanged box keeps its index entry: moving nothing is the
@@ -240,7 +268,6 @@ impl Collection {
         entry.item.seq = self.seq;
         entry.item.fields.set_all(fields);
         self.account(slot, true);
-        true
     }
 
     /// Removes an object.

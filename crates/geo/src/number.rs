@@ -150,27 +150,41 @@ fn read_float(s: &[u8]) -> Option<Read> {
         r.hex = true;
         i += 2;
     }
+    let (dp, nd_mant) = read_mantissa(s, &mut i, &mut r)?;
+    r.exp_at = i;
+    let dp = dp + read_exponent(s, &mut i, &mut r)?;
+    if r.mantissa != 0 {
+        r.exp = dp - nd_mant;
+    }
+    let ok = i == s.len() && (!r.underscores || underscore_ok(s));
+    ok.then_some(r)
+}
+
+/// The digits (and `.`, `_`) of a mantissa from `s[*i..]`, into
+/// `r.mantissa`: the decimal point's place and the digits kept (both in
+/// bits for hex); `None` without a digit.
+fn read_mantissa(s: &[u8], i: &mut usize, r: &mut Read) -> Option<(i64, i64)> {
     let (base, max_digits) = if r.hex { (16, 16) } else { (10, 19) };
     let (mut saw_dot, mut saw_digits) = (false, false);
     let (mut nd, mut nd_mant, mut dp) = (0i64, 0i64, 0i64);
-    while let Some(&c) = s.get(i) {
+    while let Some(&c) = s.get(*i) {
         let digit = match c {
             b'_' => {
                 r.underscores = true;
-                i += 1;
+                *i += 1;
                 continue;
             }
             b'.' if saw_dot => break,
             b'.' => {
                 (saw_dot, dp) = (true, nd);
-                i += 1;
+                *i += 1;
                 continue;
             }
             b'0'..=b'9' => u64::from(c - b'0'),
             b'a'..=b'f' | b'A'..=b'F' if r.hex => u64::from(c.to_ascii_lowercase() - b'a' + 10),
             _ => break,
         };
-        i += 1;
+        *i += 1;
         saw_digits = true;
         if c == b'0' && nd == 0 {
             dp -= 1; // leading zeros
@@ -194,38 +208,39 @@ fn read_float(s: &[u8]) -> Option<Read> {
         dp *= 4;
         nd_mant *= 4;
     }
-    r.exp_at = i;
+    Some((dp, nd_mant))
+}
+
+/// The exponent part at `s[*i..]` (`e`, or `p` for hex, in either case),
+/// also kept in `r.dec_exp`: its value, 0 without one; `None` when it has
+/// no digits or a hex mantissa lacks it.
+fn read_exponent(s: &[u8], i: &mut usize, r: &mut Read) -> Option<i64> {
     let exp_char = if r.hex { b'p' } else { b'e' };
-    if s.get(i).is_some_and(|c| c.eq_ignore_ascii_case(&exp_char)) {
-        i += 1;
-        let mut esign = 1;
-        match s.get(i) {
-            Some(b'+') => i += 1,
-            Some(b'-') => (esign, i) = (-1, i + 1),
-            _ => {}
-        }
-        if !s.get(i)?.is_ascii_digit() {
-            return None;
-        }
-        let mut e = 0i64;
-        while let Some(&c) = s.get(i).filter(|c| c.is_ascii_digit() || **c == b'_') {
-            i += 1;
-            if c == b'_' {
-                r.underscores = true;
-            } else if e < 10_000 {
-                e = e * 10 + i64::from(c - b'0');
-            }
-        }
-        dp += e * esign;
-        r.dec_exp = e * esign;
-    } else if r.hex {
-        return None; // a hex mantissa needs its `p` exponent
+    if !s.get(*i).is_some_and(|c| c.eq_ignore_ascii_case(&exp_char)) {
+        // A hex mantissa needs its `p` exponent.
+        return (!r.hex).then_some(0);
     }
-    if r.mantissa != 0 {
-        r.exp = dp - nd_mant;
+    *i += 1;
+    let mut esign = 1;
+    match s.get(*i) {
+        Some(b'+') => *i += 1,
+        Some(b'-') => (esign, *i) = (-1, *i + 1),
+        _ => {}
     }
-    let ok = i == s.len() && (!r.underscores || underscore_ok(s));
-    ok.then_some(r)
+    if !s.get(*i)?.is_ascii_digit() {
+        return None;
+    }
+    let mut e = 0i64;
+    while let Some(&c) = s.get(*i).filter(|c| c.is_ascii_digit() || **c == b'_') {
+        *i += 1;
+        if c == b'_' {
+            r.underscores = true;
+        } else if e < 10_000 {
+            e = e * 10 + i64::from(c - b'0');
+        }
+    }
+    r.dec_exp = e * esign;
+    Some(e * esign)
 }
 
 /// Go's `underscoreOK`: each `_` sits between digits (a base prefix counts

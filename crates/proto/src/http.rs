@@ -51,8 +51,35 @@ pub(crate) fn parse_request(
     let mut lines = head
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let request_line = lines.next().unwrap_or_default();
-    let mut parts = request_line.split(|&b| b == b' ');
+    let (method, path) = request_line(lines.next().unwrap_or_default())?;
+    let headers = Headers::parse(lines)?;
+    let content_length = headers.content_length;
+    if content_length > limits.max_bulk {
+        return Err(ProtoError::BadHttp);
+    }
+    let body_start = head_end + 4;
+    if buf.len() < body_start + content_length {
+        return Ok(Err(body_start + content_length));
+    }
+    let mut text = query_unescape(&path[1..]).ok_or(ProtoError::BadHttp)?;
+    text.extend_from_slice(&buf[body_start..body_start + content_length]);
+    tokenize_native(&text, args);
+    let http = headers.into_request(method);
+    let framing = if http.websocket_key.is_some() {
+        Framing::WebSocket
+    } else {
+        Framing::Http
+    };
+    Ok(Ok(Frame {
+        framing,
+        consumed: body_start + content_length,
+        http: Some(http),
+    }))
+}
+
+/// The method and path (starting with `/`) of a request line.
+fn request_line(line: &[u8]) -> Result<(Method, &[u8]), ProtoError> {
+    let mut parts = line.split(|&b| b == b' ');
     let (Some(method), Some(path), Some(_proto), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -67,63 +94,61 @@ pub(crate) fn parse_request(
     if !path.starts_with(b"/") {
         return Err(ProtoError::BadHttp);
     }
-    let mut content_length = 0usize;
-    let mut authorization = None;
-    let mut upgrade = false;
-    let mut ws_version = 0u32;
-    let mut ws_key = None;
-    for line in lines {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (name, value) = (trim(&line[..colon]), trim(&line[colon + 1..]));
-        if name.eq_ignore_ascii_case(b"content-length") {
-            content_length = std::str::from_utf8(value)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .ok_or(ProtoError::BadHttp)?;
-        } else if name.eq_ignore_ascii_case(b"authorization") {
-            authorization = Some(value.to_vec());
-        } else if name.eq_ignore_ascii_case(b"upgrade") {
-            upgrade = value.eq_ignore_ascii_case(b"websocket");
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-version") {
-            ws_version = std::str::from_utf8(value)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-key") {
-            ws_key = Some(value.to_vec());
+    Ok((method, path))
+}
+
+/// The headers the server reads (the last of a repeated one wins).
+#[derive(Default)]
+struct Headers {
+    content_length: usize,
+    authorization: Option<Vec<u8>>,
+    upgrade: bool,
+    ws_version: u32,
+    ws_key: Option<Vec<u8>>,
+}
+
+impl Headers {
+    /// Reads the header `lines` (a line without `:` is skipped); a
+    /// `Content-Length` that is not a number is an error.
+    fn parse<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Result<Headers, ProtoError> {
+        let mut h = Headers::default();
+        for line in lines {
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                continue;
+            };
+            let (name, value) = (trim(&line[..colon]), trim(&line[colon + 1..]));
+            if name.eq_ignore_ascii_case(b"content-length") {
+                h.content_length = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or(ProtoError::BadHttp)?;
+            } else if name.eq_ignore_ascii_case(b"authorization") {
+                h.authorization = Some(value.to_vec());
+            } else if name.eq_ignore_ascii_case(b"upgrade") {
+                h.upgrade = value.eq_ignore_ascii_case(b"websocket");
+            } else if name.eq_ignore_ascii_case(b"sec-websocket-version") {
+                h.ws_version = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+            } else if name.eq_ignore_ascii_case(b"sec-websocket-key") {
+                h.ws_key = Some(value.to_vec());
+            }
+        }
+        Ok(h)
+    }
+
+    /// What the server keeps of a request with these headers: the
+    /// `Sec-WebSocket-Key` only of a valid upgrade request (a GET with
+    /// `Upgrade: websocket` and version 13 or later).
+    fn into_request(self, method: Method) -> HttpRequest {
+        let upgrade = method == Method::Get && self.upgrade && self.ws_version >= 13;
+        HttpRequest {
+            method,
+            authorization: self.authorization,
+            websocket_key: self.ws_key.filter(|_| upgrade),
         }
     }
-    if content_length > limits.max_bulk {
-        return Err(ProtoError::BadHttp);
-    }
-    let body_start = head_end + 4;
-    if buf.len() < body_start + content_length {
-        return Ok(Err(body_start + content_length));
-    }
-    let mut text = query_unescape(&path[1..]).ok_or(ProtoError::BadHttp)?;
-    text.extend_from_slice(&buf[body_start..body_start + content_length]);
-    tokenize_native(&text, args);
-    let websocket_key = if method == Method::Get && upgrade && ws_version >= 13 {
-        ws_key
-    } else {
-        None
-    };
-    let framing = if websocket_key.is_some() {
-        Framing::WebSocket
-    } else {
-        Framing::Http
-    };
-    Ok(Ok(Frame {
-        framing,
-        consumed: body_start + content_length,
-        http: Some(HttpRequest {
-            method,
-            authorization,
-            websocket_key,
-        }),
-    }))
 }
 
 /// Go's `url.QueryUnescape`: `+` is a space, `%XX` a byte; a bad escape fails.

@@ -37,9 +37,10 @@ pub const MAX_DEPTH: usize = 256;
 /// Parses a complete GeoJSON document.
 ///
 /// Nested objects (Feature geometries, collection members) are handled with
-/// an explicit stack rather than recursion, so parsing uses a small, fixed
-/// amount of call stack whatever the input, and with an index of where each
-/// object ends ([`Ends`]), so it takes time linear in the input.
+/// an explicit stack rather than recursion ([`Nest`]), so parsing uses a
+/// small, fixed amount of call stack whatever the input, and with an index
+/// of where each object ends ([`Ends`]), so it takes time linear in the
+/// input.
 pub(super) fn parse(input: &[u8]) -> Result<Geometry, E> {
     let text = std::str::from_utf8(input).map_err(|_| E::InvalidData)?;
     let start = skip_ws(input, 0);
@@ -53,82 +54,101 @@ pub(super) fn parse(input: &[u8]) -> Result<Geometry, E> {
     if skip_ws(input, end) != input.len() {
         return Err(E::InvalidData);
     }
-    let mut step = classify(text, members)?;
-    if let Step::Done(g) = step {
-        return Ok(g);
+    match classify(text, members)? {
+        Step::Done(g) => Ok(g),
+        step => Nest {
+            text,
+            ends: Ends::build(input),
+            stack: Vec::new(),
+        }
+        .run(step),
     }
-    let ends = Ends::build(input);
-    let enter = |stack: &mut Vec<Pending>, at: usize| descend(text, &ends, stack, at);
-    let mut stack: Vec<Pending> = Vec::new();
-    loop {
-        let mut done = match step {
-            Step::Done(g) => g,
-            Step::Feature(at, extra) => {
-                stack.push(Pending::Feature(extra));
-                step = enter(&mut stack, at)?;
-                continue;
-            }
-            Step::Collection(kind, at, extra) => {
-                let mut c = Cursor::new(text, at);
-                let mut seq = c.open(false).ok_or_else(|| kind.not_array())?;
-                if c.item(&mut seq) {
-                    let child = c.i;
-                    let children = Vec::new();
-                    stack.push(Pending::Collection {
-                        kind,
-                        resume: child,
-                        seq,
-                        children,
-                        extra,
-                    });
-                    step = enter(&mut stack, child)?;
-                    continue;
-                }
-                Geometry {
-                    shape: kind.collection(Vec::new()),
-                    extra,
-                }
-            }
-        };
-        // `done` is complete: hand it to its parents until one of them has
-        // another member to parse.
+}
+
+/// The objects of a document being parsed that wait for their nested
+/// objects, innermost last.
+struct Nest<'a> {
+    text: &'a str,
+    ends: Ends,
+    stack: Vec<Pending>,
+}
+
+impl Nest<'_> {
+    /// Parses from `step` (the top-level object's) to the whole geometry.
+    fn run(mut self, mut step: Step) -> Result<Geometry, E> {
         loop {
-            match stack.pop() {
-                None => return Ok(done),
-                Some(Pending::Feature(extra)) => {
-                    done = Geometry {
-                        shape: Shape::Feature(Box::new(done)),
-                        extra,
-                    };
+            step = match step {
+                // `g` is complete: hand it to its parent, if any.
+                Step::Done(g) => match self.stack.pop() {
+                    None => return Ok(g),
+                    Some(parent) => self.resume(parent, g)?,
+                },
+                Step::Feature(at, extra) => {
+                    self.stack.push(Pending::Feature(extra));
+                    self.enter(at)?
                 }
-                Some(Pending::Collection {
-                    kind,
-                    resume,
-                    mut seq,
-                    mut children,
-                    extra,
-                }) => {
-                    children.push(done);
-                    let mut c = Cursor::new(text, resume);
-                    if c.item(&mut seq) {
-                        let child = c.i;
-                        stack.push(Pending::Collection {
-                            kind,
-                            resume: child,
-                            seq,
-                            children,
-                            extra,
-                        });
-                        step = enter(&mut stack, child)?;
-                        break;
-                    }
-                    done = Geometry {
-                        shape: kind.collection(children),
-                        extra,
-                    };
+                Step::Collection(kind, at, extra) => {
+                    let mut c = Cursor::new(self.text, at);
+                    let seq = c.open(false).ok_or_else(|| kind.not_array())?;
+                    self.next_member(kind, c.i, seq, Vec::new(), extra)?
                 }
+            };
+        }
+    }
+
+    /// Scans the nested object at `at`, whose parent is on top of the stack.
+    fn enter(&mut self, at: usize) -> Result<Step, E> {
+        descend(self.text, &self.ends, &mut self.stack, at)
+    }
+
+    /// Gives `parent` its complete child `done`: a Feature is then complete
+    /// too; a collection goes on with its next member.
+    fn resume(&mut self, parent: Pending, done: Geometry) -> Result<Step, E> {
+        match parent {
+            Pending::Feature(extra) => Ok(Step::Done(Geometry {
+                shape: Shape::Feature(Box::new(done)),
+                extra,
+            })),
+            Pending::Collection {
+                kind,
+                resume,
+                seq,
+                mut children,
+                extra,
+            } => {
+                children.push(done);
+                self.next_member(kind, resume, seq, children, extra)
             }
         }
+    }
+
+    /// Starts on the member of a collection's list that follows `resume`
+    /// (its place `seq`), or, at the end of the list, completes the
+    /// collection.
+    fn next_member(
+        &mut self,
+        kind: Kind,
+        resume: usize,
+        mut seq: Seq,
+        children: Vec<Geometry>,
+        extra: Option<Box<Extra>>,
+    ) -> Result<Step, E> {
+        let mut c = Cursor::new(self.text, resume);
+        if !c.item(&mut seq) {
+            return Ok(Step::Done(Geometry {
+                shape: kind.collection(children),
+                extra,
+            }));
+        }
+        let child = c.i;
+        self.stack.push(Pending::Collection {
+            kind,
+            resume: child,
+            seq,
+            children,
+            extra,
+        });
+        self.enter(child)
     }
 }
 

@@ -170,17 +170,15 @@ fn aof_health(server: &Server) -> [Family; 2] {
     ]
 }
 
-/// Every family of a scrape.
-pub fn families(server: &Server) -> Vec<Family> {
-    let mut families = per_collection(server);
-    families.push(cmd_durations(server));
-    families.extend(replication(server));
-    families.extend(aof_health(server));
-    families.extend(super::conn::families(&server.metrics.conn, &server.stats));
+/// A gauge: name, help text and value.
+type Gauge = (&'static str, &'static str, f64);
+
+/// Tile38's gauges read from the server's counters and configuration.
+fn server_gauges(server: &Server) -> [Gauge; 12] {
     let st = &server.stats;
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let gauges = [
+    [
         ("tile38_aof_size_bytes", "", server.aof_size() as f64),
         ("tile38_connected_clients", "", load(&st.connected_clients)),
         (
@@ -214,6 +212,12 @@ pub fn families(server: &Server) -> Vec<Family> {
             std::mem::size_of::<usize>() as f64,
         ),
         ("tile38_start_time_seconds", "", server.start_unix.floor()),
+    ]
+}
+
+/// Gauges Tile38 lacks: the AOF rewrite, and Prometheus' `process_*`.
+fn extra_gauges(server: &Server) -> [Gauge; 5] {
+    [
         (
             "tile38_aof_rewrite_in_progress",
             "Whether an AOF rewrite (AOFSHRINK) is running",
@@ -239,10 +243,20 @@ pub fn families(server: &Server) -> Vec<Family> {
             "Start time of the process since unix epoch in seconds.",
             server.start_unix,
         ),
-    ];
+    ]
+}
+
+/// Every family of a scrape.
+pub fn families(server: &Server) -> Vec<Family> {
+    let mut families = per_collection(server);
+    families.push(cmd_durations(server));
+    families.extend(replication(server));
+    families.extend(aof_health(server));
+    families.extend(super::conn::families(&server.metrics.conn, &server.stats));
     families.extend(
-        gauges
+        server_gauges(server)
             .into_iter()
+            .chain(extra_gauges(server))
             .map(|(name, help, v)| Family::single(name, help, Kind::Gauge, v)),
     );
     let mut info = Family::new("tile38_server_info", "Server info", Kind::Gauge);
