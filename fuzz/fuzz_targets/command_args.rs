@@ -14,11 +14,11 @@
 //! * bit 3: one pipelined batch: the batch write lock is kept across lines
 //!   (by default each line is a batch of its own and the lock is dropped
 //!   after it, as a connection does at the end of a batch).
-//! * bit 4: the commands arrive over HTTP (`cmd::execute_via` with
+//! * bit 4: the commands arrive over HTTP (`Session::execute_via` with
 //!   `Via::Http`, no `Authorization` header): AUTH is answered as HTTP
 //!   requests get it.
 //!
-//! Every input runs on a fresh `Server::in_process()` (configuration,
+//! Every input runs on a fresh `Engine::in_process()` (configuration,
 //! clients, replication state, counters all new), into which the fixture
 //! (database and hooks) is moved. Building the fixture (319 objects) per
 //! input would cost more than most inputs, and `Database` is not `Clone`,
@@ -49,10 +49,10 @@ use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use tile38_proto::Args;
-use tile38_server::cmd::{self, Via};
-use tile38_server::conn::ConnState;
-use tile38_server::reply::Reply;
-use tile38_server::server::Server;
+use tile38_engine::cmd::Via;
+use tile38_engine::Session as ConnState;
+use tile38_engine::reply::Reply;
+use tile38_engine::Engine as Server;
 
 // The target's modules, in `command_args/` (next to the other targets, a
 // `mod` would look in `fuzz_targets/` itself).
@@ -169,7 +169,7 @@ fn run(
     let mut reply = Reply::new(conn.output.unwrap_or(json));
     // (TIMEOUT changes `args`; messages below show the command as given.)
     let via = if http { Via::Http(None) } else { Via::Stream };
-    let res = cmd::execute_via(server, conn, args, &mut reply, via);
+    let res = conn.execute_via(server, args, &mut reply, via);
     // The connection makes the mode sticky after every command.
     conn.output = Some(reply.json);
     if let Some(t) = touch {

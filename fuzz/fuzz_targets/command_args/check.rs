@@ -3,7 +3,7 @@
 //! successful JSON-mode reply is valid JSON once wrapped as `conn.rs`
 //! wraps it (until a fuzzed `JSET` succeeds).
 
-use tile38_server::reply::Reply;
+use tile38_engine::reply::Reply;
 
 /// Length of the one RESP value at the start of `b`, if well formed.
 fn resp_value(b: &[u8], depth: usize) -> Option<usize> {

@@ -3,7 +3,7 @@
 //! arguments) and from whether each reported a change.
 
 use tile38_proto::Args;
-use tile38_server::cmd::{self, Run};
+use tile38_engine::cmd::{self, Run};
 
 use crate::pool::Pool;
 

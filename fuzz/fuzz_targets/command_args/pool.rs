@@ -10,10 +10,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use tile38_collection::{Collection, Database, SetCond};
 use tile38_geo::Rect;
 use tile38_proto::Args;
-use tile38_server::cmd::{self, hooks::Hooks};
-use tile38_server::conn::ConnState;
-use tile38_server::reply::Reply;
-use tile38_server::server::Server;
+use tile38_engine::cmd::{self, hooks::Hooks};
+use tile38_engine::Session as ConnState;
+use tile38_engine::reply::Reply;
+use tile38_engine::Engine as Server;
 
 use crate::dirty::Dirty;
 use crate::fixture::{fixture_hooks, fixture_keys, Cmd};
@@ -178,7 +178,7 @@ fn run_fixture(server: &Server, conn: &mut ConnState, cmds: &[Cmd]) {
             args.push(a);
         }
         let mut reply = Reply::new(false);
-        if let Err(e) = cmd::execute(server, conn, &mut args, &mut reply) {
+        if let Err(e) = conn.execute(server, &mut args, &mut reply) {
             panic!("fixture command {:?} failed: {}", args, e.message());
         }
     }
