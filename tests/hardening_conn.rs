@@ -290,41 +290,7 @@ fn sigterm_drains_connections_and_keeps_every_acknowledged_write() {
 
     // A long pipelined batch of SETs in flight when SIGTERM arrives.
     let n = 300_000;
-    let mut batch = Vec::new();
-    for i in 0..n {
-        batch.extend(resp_cmd(&[
-            "SET",
-            "fleet",
-            &format!("id{i}"),
-            "POINT",
-            "33",
-            "-112",
-        ]));
-    }
-    let stream = server.raw();
-    let mut writer = stream.try_clone().unwrap();
-    std::thread::spawn(move || {
-        let _ = writer.write_all(&batch);
-    });
-    let reader = std::thread::spawn(move || {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut r = BufReader::new(stream);
-        let mut acked = 0usize;
-        loop {
-            match read_resp(&mut r) {
-                Ok(reply) => {
-                    assert_eq!(reply, b"+OK\r\n", "reply {acked}");
-                    acked += 1;
-                }
-                Err(e) => {
-                    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
-                    return acked;
-                }
-            }
-        }
-    });
+    let reader = pipeline_sets(&server, n);
     let pid = server.pid();
     // In flight once the AOF holds this batch's own records (the `big`
     // points have an `id1000` too, journaled before the batch was sent).
@@ -361,4 +327,38 @@ fn sigterm_drains_connections_and_keeps_every_acknowledged_write() {
     assert!(last.contains("Point"), "last acknowledged SET: {last:?}");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends `n` pipelined `SET fleet id<i> …` on a new connection; the thread
+/// returned counts the `+OK` replies until the server closes it.
+fn pipeline_sets(server: &TestServer, n: usize) -> std::thread::JoinHandle<usize> {
+    let mut batch = Vec::new();
+    for i in 0..n {
+        let id = format!("id{i}");
+        batch.extend(resp_cmd(&["SET", "fleet", &id, "POINT", "33", "-112"]));
+    }
+    let stream = server.raw();
+    let mut writer = stream.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let _ = writer.write_all(&batch);
+    });
+    std::thread::spawn(move || {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut r = BufReader::new(stream);
+        let mut acked = 0usize;
+        loop {
+            match read_resp(&mut r) {
+                Ok(reply) => {
+                    assert_eq!(reply, b"+OK\r\n", "reply {acked}");
+                    acked += 1;
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
+                    return acked;
+                }
+            }
+        }
+    })
 }
