@@ -87,24 +87,26 @@ pub fn start(server: &Arc<Server>) -> bool {
                 tracing::info!("AOF rewrite abandoned: a write it cannot reproduce was made meanwhile; retrying");
                 outcome = run(&s);
             }
+            if let Ok(Some(size)) = outcome {
+                s.shrink.base_size.store(size, Ordering::Release);
+                s.shrink
+                    .last_secs
+                    .store(started.elapsed().as_secs(), Ordering::Release);
+                s.shrink.count.fetch_add(1, Ordering::AcqRel);
+            }
+            // Cleared before the outcome is logged: whoever reads the log
+            // line finds the rewrite over (INFO, SERVER).
+            s.shrink.running.store(false, Ordering::Release);
             match outcome {
-                Ok(Some(size)) => {
-                    s.shrink.base_size.store(size, Ordering::Release);
-                    s.shrink
-                        .last_secs
-                        .store(started.elapsed().as_secs(), Ordering::Release);
-                    s.shrink.count.fetch_add(1, Ordering::AcqRel);
-                    tracing::info!(
-                        "AOF rewritten: {size} bytes in {:.2}s",
-                        started.elapsed().as_secs_f64()
-                    );
-                }
+                Ok(Some(size)) => tracing::info!(
+                    "AOF rewritten: {size} bytes in {:.2}s",
+                    started.elapsed().as_secs_f64()
+                ),
                 Ok(None) => tracing::warn!(
                     "AOF rewrite abandoned {ATTEMPTS} times (writes it cannot reproduce); giving up"
                 ),
                 Err(e) => tracing::error!("AOF rewrite failed: {e}"),
             }
-            s.shrink.running.store(false, Ordering::Release);
         })
         .is_ok_and(|_| true)
 }
