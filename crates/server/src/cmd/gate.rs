@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use tile38_proto::Args;
 
-use super::opts::parse_not_negative;
+use super::cursor::{not_negative, Cursor};
 use super::{lookup, repl, Run, Spec};
 use crate::conn::ConnState;
 use crate::error::{Error, Result};
@@ -163,10 +163,9 @@ fn refuse_by_kind(server: &Server, spec: &Spec, args: &Args) -> Result<()> {
 /// as Tile38 does: `now + Duration(secs·1e9)`, where NaN, an infinity or a
 /// sum past the year 2262 wraps into the past, so the command times out.
 fn unwrap_timeout(args: &mut Args) -> Result<Instant> {
-    if args.len() < 3 || args.get(1).is_empty() {
-        return Err(Error::Arity);
-    }
-    let secs = parse_not_negative(args.get(1))?;
+    let mut c = Cursor::new(args);
+    c.at_least(2)?;
+    let secs = not_negative(c.token()?)?;
     args.drop_front(2);
     let now = Instant::now();
     let nanos = go_duration(secs);

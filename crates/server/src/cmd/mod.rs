@@ -13,6 +13,7 @@
 mod areas;
 mod client;
 mod config_cmd;
+mod cursor;
 mod del;
 pub(crate) mod expire;
 mod expr;

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use tile38_geo::number;
 use tile38_proto::Args;
 
+use super::cursor::Cursor;
 use super::{ReadCommand, ReadCx};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -114,10 +115,10 @@ pub struct ServerCmd {
 
 impl ReadCommand<'_> for ServerCmd {
     fn parse(args: &Args) -> Result<Self> {
-        match args.len() {
-            1 => Ok(ServerCmd { ext: false }),
-            _ if args.get(1).eq_ignore_ascii_case(b"ext") => Ok(ServerCmd { ext: true }),
-            _ => Err(Error::invalid_arg(args.get(1))),
+        match Cursor::new(args).next() {
+            Err(_) => Ok(ServerCmd { ext: false }),
+            Ok(a) if a.eq_ignore_ascii_case(b"ext") => Ok(ServerCmd { ext: true }),
+            Ok(a) => Err(Error::invalid_arg(a)),
         }
     }
 
@@ -307,9 +308,8 @@ pub struct Info {
 
 impl ReadCommand<'_> for Info {
     fn parse(args: &Args) -> Result<Self> {
-        let wanted: Vec<Vec<u8>> = args
-            .iter()
-            .skip(1)
+        let wanted: Vec<Vec<u8>> = Cursor::new(args)
+            .rest()
             .map(|a| a.to_ascii_lowercase())
             .collect();
         let all = wanted.is_empty() || wanted.iter().any(|w| w == b"all" || w == b"default");
