@@ -19,7 +19,7 @@
 use tile38_geo::predicate::Area;
 use tile38_geo::{area, geohash, Geometry, Position, Rect, Value};
 
-use super::cursor::{float, int, not_negative, Cursor};
+use super::cursor::{float, int, not_negative, uint, Cursor};
 use super::ReadCx;
 use crate::error::{Error, Result};
 
@@ -99,13 +99,11 @@ pub fn parse_rect(c: &mut Cursor<'_>, typ: &[u8], strict: bool) -> Result<Option
             }
             let (sx, sy, sz) = (c.token()?, c.token()?, c.token()?);
             let (x, y) = (int(sx)?, int(sy)?);
-            // Checked, `z` is a signed number (`-0` passes) in 0..=23.
+            // Checked, `z` is a signed number (`-0` passes) in 0..=23;
+            // unchecked (TEST), Go's `ParseUint` (`+5` is refused).
             let z = match strict {
                 true => int(sz)? as u64,
-                false => std::str::from_utf8(sz)
-                    .ok()
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .ok_or_else(|| Error::invalid_arg(sz))?,
+                false => uint(sz)?,
             };
             area::tile(x, y, z)
         }

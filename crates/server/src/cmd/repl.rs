@@ -5,7 +5,7 @@
 use tile38_proto::Args;
 use tile38_repl::Target;
 
-use super::cursor::{int, Cursor};
+use super::cursor::{int, uint, Cursor};
 use super::{ConnCommand, ConnCx, ReadCommand, ReadCx};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -53,15 +53,13 @@ impl ConnCommand<'_> for Follow {
     fn parse(args: &Args) -> Result<Self> {
         let mut c = Cursor::new(args);
         c.exactly(2)?;
-        let (host, port_arg) = (c.next()?, c.next()?);
+        let (host, port) = (c.next()?, c.next()?);
         let host = String::from_utf8_lossy(host).to_lowercase();
-        let port = String::from_utf8_lossy(port_arg).to_lowercase();
-        if host == "no" && port == "one" {
+        if host == "no" && port.eq_ignore_ascii_case(b"one") {
             return Ok(Follow { target: None });
         }
-        let port = port
-            .parse::<u16>()
-            .map_err(|_| Error::invalid_arg(port_arg))?;
+        // Go's `ParseUint`, as Tile38 reads it (`+80` is refused).
+        let port = u16::try_from(uint(port)?).map_err(|_| Error::invalid_arg(port))?;
         Ok(Follow {
             target: Some(Target { host, port }),
         })

@@ -345,3 +345,37 @@ fn write_result(out: &mut Reply, result: bool, clipped: Option<&Value>) {
         out.resp_int(i64::from(result));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(words: &str) -> Result<TestCmd> {
+        let words: Vec<&str> = words.split(' ').collect();
+        TestCmd::parse(&Args::from_slices(&words))
+    }
+
+    /// Tile38 1.37's answers: TEST reads TILE's `x` and `y` with Go's
+    /// `ParseInt` (a sign passes) and `z` with `ParseUint` (none does).
+    #[test]
+    fn tile_numbers_read_as_tile38_reads_them() {
+        for ok in [
+            "TEST TILE +1 1 5 WITHIN TILE 0 0 0",
+            "TEST TILE -0 1 5 WITHIN TILE 0 0 0",
+        ] {
+            assert!(parse(ok).is_ok(), "{ok}");
+        }
+        for (bad, arg) in [
+            ("TEST TILE 1 1 +5 WITHIN TILE 0 0 0", "+5"),
+            ("TEST TILE 1 1 5 WITHIN TILE 0 0 +0", "+0"),
+            ("TEST TILE 1 1 -0 WITHIN TILE 0 0 0", "-0"),
+            (
+                "TEST POINT 1 1 WITHIN TILE 0 0 18446744073709551616",
+                "18446744073709551616",
+            ),
+        ] {
+            let err = parse(bad).err().map(|e| e.message());
+            assert_eq!(err, Some(format!("invalid argument '{arg}'")), "{bad}");
+        }
+    }
+}
