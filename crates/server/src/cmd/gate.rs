@@ -113,7 +113,7 @@ fn authenticate(
         Via::Stream => None,
     };
     if matches!(via, Via::Http(_)) && first.is_some_and(|s| s.name == "auth") {
-        let given = header.or((args.len() > 1).then(|| args.get(1)));
+        let given = header.or(Cursor::new(args).next().ok());
         check_password(server, given.unwrap_or_default())?;
         return Ok(false);
     }
