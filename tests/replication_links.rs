@@ -38,6 +38,11 @@ fn follow_command_errors() {
         cmd(&f, &["FOLLOW", "127.0.0.1", "notaport"]),
         "-ERR invalid argument 'notaport'\r\n"
     );
+    // Go's ParseUint, as Tile38 1.37 reads the port: no sign.
+    assert_eq!(
+        cmd(&f, &["FOLLOW", "127.0.0.1", "+80"]),
+        "-ERR invalid argument '+80'\r\n"
+    );
     assert_eq!(
         cmd(&f, &["FOLLOW", "localhost"]),
         "-ERR wrong number of arguments for 'follow' command\r\n"

@@ -18,6 +18,7 @@ pub mod alloc;
 pub mod clients;
 pub mod cmd;
 pub mod config;
+pub mod cursor;
 pub mod engine;
 pub mod error;
 pub mod output_limit;

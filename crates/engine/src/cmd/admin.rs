@@ -4,6 +4,7 @@
 use tile38_proto::Args;
 
 use super::{ConnCommand, ConnCx};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -11,10 +12,9 @@ pub struct ReadOnly(bool);
 
 impl ConnCommand<'_> for ReadOnly {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 2 {
-            return Err(Error::Arity);
-        }
-        match args.get(1) {
+        let mut c = Cursor::new(args);
+        c.exactly(1)?;
+        match c.next()? {
             b"yes" => Ok(ReadOnly(true)),
             b"no" => Ok(ReadOnly(false)),
             other => Err(Error::invalid_arg(other)),

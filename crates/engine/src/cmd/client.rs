@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use tile38_proto::Args;
 
 use super::{ConnCommand, ConnCx};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -20,31 +21,27 @@ const SYNTAX: &str = "Syntax error, try CLIENT (LIST | KILL | GETNAME | SETNAME)
 
 impl ConnCommand<'_> for Client {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() < 2 {
-            return Err(Error::Arity);
-        }
-        let sub = args.get(1).to_ascii_lowercase();
-        match (sub.as_slice(), args.len()) {
-            (b"list", 2) => Ok(Client::List),
-            (b"getname", 2) => Ok(Client::GetName),
-            (b"setname", 3) => Ok(Client::SetName(args.get(2).to_vec())),
+        let mut c = Cursor::new(args);
+        let sub = c.next()?.to_ascii_lowercase();
+        let rest: Vec<&[u8]> = c.rest().collect();
+        match (sub.as_slice(), rest.as_slice()) {
+            (b"list", []) => Ok(Client::List),
+            (b"getname", []) => Ok(Client::GetName),
+            (b"setname", [name]) => Ok(Client::SetName(name.to_vec())),
             (b"list" | b"getname" | b"setname", _) => Err(Error::Arity),
-            (b"kill", 3)
+            (b"kill", [kind])
                 if [&b"id"[..], b"addr"]
                     .iter()
-                    .any(|k| args.get(2).eq_ignore_ascii_case(k)) =>
+                    .any(|k| kind.eq_ignore_ascii_case(k)) =>
             {
                 Err(Error::Arity)
             }
-            (b"kill", 3) => Ok(Client::KillAddr(args.get(2).to_vec())),
-            (b"kill", 4) => {
-                let kind = args.get(2).to_ascii_lowercase();
-                match kind.as_slice() {
-                    b"addr" => Ok(Client::KillAddr(args.get(3).to_vec())),
-                    b"id" => Ok(Client::KillId(args.get(3).to_vec())),
-                    _ => Err(Error::Message("No such client".into())),
-                }
-            }
+            (b"kill", [addr]) => Ok(Client::KillAddr(addr.to_vec())),
+            (b"kill", [kind, value]) => match kind.to_ascii_lowercase().as_slice() {
+                b"addr" => Ok(Client::KillAddr(value.to_vec())),
+                b"id" => Ok(Client::KillId(value.to_vec())),
+                _ => Err(Error::Message("No such client".into())),
+            },
             (b"kill", _) => Err(Error::Arity),
             _ => Err(Error::Message(SYNTAX.into())),
         }

@@ -5,6 +5,7 @@ use tile38_proto::Args;
 
 use super::{ConnCommand, ConnCx};
 use crate::config::{EXTRA_PROPERTIES, PROPERTIES};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -16,33 +17,29 @@ pub enum ConfigCmd {
 
 impl ConnCommand<'_> for ConfigCmd {
     fn parse(args: &Args) -> Result<Self> {
-        let unknown = || {
-            let words: Vec<&[u8]> = args.iter().take(2).collect();
-            Error::UnknownCommand(words.join(&b' '))
+        let mut c = Cursor::new(args);
+        // Tile38 names the command and its subcommand as sent.
+        let name = c.command();
+        let Ok(sub) = c.next() else {
+            return Err(Error::UnknownCommand(name.to_vec()));
         };
-        if args.len() < 2 {
-            return Err(unknown());
-        }
-        let sub = args.get(1);
-        let text = |i: usize| String::from_utf8_lossy(args.get(i)).into_owned();
+        let text = |a: &[u8]| String::from_utf8_lossy(a).into_owned();
         if sub.eq_ignore_ascii_case(b"get") {
-            if args.len() != 3 {
-                return Err(Error::Arity);
-            }
-            Ok(ConfigCmd::Get(args.get(2).to_vec()))
+            c.exactly(1)?;
+            Ok(ConfigCmd::Get(c.next()?.to_vec()))
         } else if sub.eq_ignore_ascii_case(b"set") {
-            match args.len() {
-                3 if args.get(2) == b"requirepass" => Ok(ConfigCmd::Set(text(2), String::new())),
-                4 => Ok(ConfigCmd::Set(text(2), text(3))),
+            match (c.next(), c.next(), c.finish()) {
+                (Ok(name @ b"requirepass"), Err(_), _) => {
+                    Ok(ConfigCmd::Set(text(name), String::new()))
+                }
+                (Ok(name), Ok(value), Ok(())) => Ok(ConfigCmd::Set(text(name), text(value))),
                 _ => Err(Error::Arity),
             }
         } else if sub.eq_ignore_ascii_case(b"rewrite") {
-            if args.len() != 2 {
-                return Err(Error::Arity);
-            }
+            c.finish()?;
             Ok(ConfigCmd::Rewrite)
         } else {
-            Err(unknown())
+            Err(Error::UnknownCommand([name, sub].join(&b' ')))
         }
     }
 

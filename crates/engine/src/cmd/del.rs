@@ -5,6 +5,7 @@ use tile38_collection::glob;
 use tile38_proto::Args;
 
 use super::{WriteCommand, WriteCx};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -16,12 +17,11 @@ pub struct Del {
 
 impl WriteCommand<'_> for Del {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() < 3 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.at_least(2)?;
+        let (key, id) = (c.next()?, c.next()?);
         let mut erron404 = false;
-        for i in 3..args.len() {
-            let a = args.get(i);
+        for a in c.rest() {
             if a.eq_ignore_ascii_case(b"erron404") && !erron404 {
                 erron404 = true;
             } else {
@@ -29,8 +29,8 @@ impl WriteCommand<'_> for Del {
             }
         }
         Ok(Del {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
+            key: key.to_vec(),
+            id: id.to_vec(),
             erron404,
         })
     }
@@ -57,12 +57,11 @@ pub struct PDel {
 
 impl WriteCommand<'_> for PDel {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 3 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(2)?;
         Ok(PDel {
-            key: args.get(1).to_vec(),
-            pattern: args.get(2).to_vec(),
+            key: c.next()?.to_vec(),
+            pattern: c.next()?.to_vec(),
         })
     }
 
@@ -94,11 +93,10 @@ pub struct Drop {
 
 impl WriteCommand<'_> for Drop {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 2 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(1)?;
         Ok(Drop {
-            key: args.get(1).to_vec(),
+            key: c.next()?.to_vec(),
         })
     }
 
@@ -114,9 +112,7 @@ pub struct FlushDb;
 
 impl WriteCommand<'_> for FlushDb {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 1 {
-            return Err(Error::Arity);
-        }
+        Cursor::new(args).finish()?;
         Ok(FlushDb)
     }
 

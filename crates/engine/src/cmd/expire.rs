@@ -5,8 +5,8 @@
 use tile38_proto::Args;
 
 use super::gate::go_duration;
-use super::set::parse_f64;
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -18,13 +18,12 @@ pub struct Expire {
 
 impl WriteCommand<'_> for Expire {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 4 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(3)?;
         Ok(Expire {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
-            secs: parse_f64(args.get(3))?,
+            key: c.next()?.to_vec(),
+            id: c.next()?.to_vec(),
+            secs: c.next_f64()?,
         })
     }
 
@@ -62,12 +61,11 @@ pub struct Persist {
 
 impl WriteCommand<'_> for Persist {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 3 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(2)?;
         Ok(Persist {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
+            key: c.next()?.to_vec(),
+            id: c.next()?.to_vec(),
         })
     }
 
@@ -97,12 +95,11 @@ pub struct Ttl {
 
 impl ReadCommand<'_> for Ttl {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 3 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(2)?;
         Ok(Ttl {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
+            key: c.next()?.to_vec(),
+            id: c.next()?.to_vec(),
         })
     }
 

@@ -7,6 +7,7 @@ use tile38_proto::Args;
 use super::output::{write_get, GetForm};
 use super::set::{parse_field, parse_return};
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -20,32 +21,23 @@ pub struct FSet {
 
 impl WriteCommand<'_> for FSet {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() < 5 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.at_least(4)?;
         let mut cmd = FSet {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
+            key: c.next()?.to_vec(),
+            id: c.next()?.to_vec(),
             xx: false,
             fields: Vec::new(),
             ret: None,
         };
-        let mut i = 3;
-        while i < args.len() {
-            let a = args.get(i);
-            if a.eq_ignore_ascii_case(b"xx") {
+        while !c.is_empty() {
+            if c.keyword("xx") {
                 cmd.xx = true;
-                i += 1;
-            } else if a.eq_ignore_ascii_case(b"return") && !cmd.fields.is_empty() {
-                let (form, next) = parse_return(args, i + 1)?;
-                cmd.ret = Some(form);
-                i = next;
+            } else if !cmd.fields.is_empty() && c.keyword("return") {
+                cmd.ret = Some(parse_return(&mut c)?);
             } else {
-                if i + 1 >= args.len() {
-                    return Err(Error::Arity);
-                }
-                cmd.fields.push(parse_field(a, args.get(i + 1))?);
-                i += 2;
+                let (name, value) = (c.next()?, c.next()?);
+                cmd.fields.push(parse_field(name, value)?);
             }
         }
         if cmd.fields.is_empty() {
@@ -83,13 +75,16 @@ struct FieldRef {
 
 impl FieldRef {
     fn parse(args: &Args, exact: bool) -> Result<Self> {
-        if args.len() < 4 || (exact && args.len() != 4) {
-            return Err(Error::Arity);
+        let mut c = Cursor::new(args);
+        if exact {
+            c.exactly(3)?;
+        } else {
+            c.at_least(3)?;
         }
         Ok(FieldRef {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
-            field: args.get(3).to_vec(),
+            key: c.next()?.to_vec(),
+            id: c.next()?.to_vec(),
+            field: c.next()?.to_vec(),
         })
     }
 

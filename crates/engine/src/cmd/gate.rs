@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 use tile38_proto::Args;
 
 use super::{lookup, repl, Run, Spec};
+use crate::cursor::{not_negative, Cursor};
 use crate::engine::{now_nanos, Engine};
 use crate::error::{Error, Result};
-use crate::search::opts::parse_not_negative;
 use crate::session::Session;
 
 /// A request the gates let through.
@@ -113,7 +113,7 @@ fn authenticate(
         Via::Stream => None,
     };
     if matches!(via, Via::Http(_)) && first.is_some_and(|s| s.name == "auth") {
-        let given = header.or((args.len() > 1).then(|| args.get(1)));
+        let given = header.or(Cursor::new(args).next().ok());
         check_password(server, given.unwrap_or_default())?;
         return Ok(false);
     }
@@ -163,10 +163,9 @@ fn refuse_by_kind(server: &Engine, spec: &Spec, args: &Args) -> Result<()> {
 /// as Tile38 does: `now + Duration(secs·1e9)`, where NaN, an infinity or a
 /// sum past the year 2262 wraps into the past, so the command times out.
 fn unwrap_timeout(args: &mut Args) -> Result<Instant> {
-    if args.len() < 3 || args.get(1).is_empty() {
-        return Err(Error::Arity);
-    }
-    let secs = parse_not_negative(args.get(1))?;
+    let mut c = Cursor::new(args);
+    c.at_least(2)?;
+    let secs = not_negative(c.token()?)?;
     args.drop_front(2);
     let now = Instant::now();
     let nanos = go_duration(secs);

@@ -5,6 +5,7 @@ use tile38_proto::Args;
 
 use super::output::{parse_get_form, write_get, GetForm};
 use super::{ReadCommand, ReadCx};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -16,13 +17,12 @@ pub struct Get {
 
 impl ReadCommand<'_> for Get {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() < 3 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.at_least(2)?;
         Ok(Get {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
-            form: parse_get_form(args, 3)?,
+            key: c.next()?.to_vec(),
+            id: c.next()?.to_vec(),
+            form: parse_get_form(&mut c)?,
         })
     }
 
@@ -45,12 +45,11 @@ pub struct Exists {
 
 impl ReadCommand<'_> for Exists {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 3 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(2)?;
         Ok(Exists {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
+            key: c.next()?.to_vec(),
+            id: c.next()?.to_vec(),
         })
     }
 

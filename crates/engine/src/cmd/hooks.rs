@@ -52,8 +52,8 @@ use tile38_collection::glob;
 use tile38_proto::Args;
 
 use super::gate::go_duration;
-use super::set::parse_f64;
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
+use crate::cursor::{float, Cursor};
 use crate::engine::{now_nanos, Engine};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -220,15 +220,6 @@ pub fn check_rename(server: &Engine, key: &[u8], new_key: &[u8]) -> Result<()> {
     }
 }
 
-/// `args[i]` if present and non-empty, else an arity error (Tile38's
-/// `tokenval` plus its `== ""` checks).
-fn token(args: &Args, i: usize) -> Result<&[u8]> {
-    match (i < args.len()).then(|| args.get(i)) {
-        Some(t) if !t.is_empty() => Ok(t),
-        _ => Err(Error::Arity),
-    }
-}
-
 /// `SETHOOK` (`CHAN == false`) or `SETCHAN`.
 pub struct SetDef<const CHAN: bool> {
     name: Vec<u8>,
@@ -244,14 +235,13 @@ pub type SetChan = SetDef<true>;
 
 impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
     fn parse(args: &Args) -> Result<Self> {
-        let name = token(args, 1)?.to_vec();
-        let mut i = 2;
+        let mut c = Cursor::new(args);
+        let name = c.token()?.to_vec();
         let endpoints = if CHAN {
             vec![[b"local://", name.as_slice()].concat()]
         } else {
-            i += 1;
             let mut list = Vec::new();
-            for url in token(args, 2)?.split(|&b| b == b',') {
+            for url in c.token()?.split(|&b| b == b',') {
                 let url = endpoint::trim_space(url);
                 if !endpoint::is_valid(url) {
                     return Err(Error::invalid_arg(url));
@@ -263,22 +253,22 @@ impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
         let mut metas = BTreeMap::new();
         let mut ex = None;
         loop {
-            let word = token(args, i)?;
+            let word = c.token()?;
             match word.to_ascii_lowercase().as_slice() {
                 b"meta" => {
-                    let (k, v) = (token(args, i + 1)?, token(args, i + 2)?);
+                    let (k, v) = (c.token()?, c.token()?);
                     metas.insert(k.to_vec(), v.to_vec());
-                    i += 3;
                 }
-                b"ex" => {
-                    ex = Some(parse_f64(token(args, i + 1)?)?);
-                    i += 2;
+                b"ex" => ex = Some(float(c.token()?)?),
+                b"nearby" | b"within" | b"intersects" => {
+                    // The fence starts at its command word.
+                    c.back();
+                    break;
                 }
-                b"nearby" | b"within" | b"intersects" => break,
                 _ => return Err(Error::invalid_arg(word)),
             }
         }
-        let words: Vec<&[u8]> = (i..args.len()).map(|j| args.get(j)).collect();
+        let words: Vec<&[u8]> = c.rest().collect();
         let fence = fence::parse(&words)?;
         Ok(SetDef {
             name,
@@ -329,10 +319,9 @@ impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
 
 /// The single word after the command (`DELHOOK name`, `HOOKS pattern`, …).
 fn one_word(args: &Args) -> Result<Vec<u8>> {
-    if args.len() != 2 {
-        return Err(Error::Arity);
-    }
-    Ok(token(args, 1)?.to_vec())
+    let mut c = Cursor::new(args);
+    c.exactly(1)?;
+    Ok(c.token()?.to_vec())
 }
 
 /// `DELHOOK name` / `DELCHAN name`: 1 if a definition of that kind went.

@@ -15,6 +15,7 @@ use tile38_geo::{Geometry, Value};
 use tile38_proto::Args;
 
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -58,21 +59,23 @@ pub struct JSet {
 
 impl WriteCommand<'_> for JSet {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 5 && args.len() != 6 {
+        let mut c = Cursor::new(args);
+        if !(4..=5).contains(&c.remaining()) {
             return Err(Error::Arity);
         }
-        let raw = match args.len() {
-            6 if args.get(5).eq_ignore_ascii_case(b"raw") => Some(true),
-            6 if args.get(5).eq_ignore_ascii_case(b"str") => Some(false),
-            6 => return Err(Error::invalid_arg(args.get(5))),
-            _ => None,
+        let text = |a: &[u8]| String::from_utf8_lossy(a).into_owned();
+        let (key, id, path, value) = (c.next()?, c.next()?, c.next()?, c.next()?);
+        let raw = match c.peek() {
+            Some(a) if a.eq_ignore_ascii_case(b"raw") => Some(true),
+            Some(a) if a.eq_ignore_ascii_case(b"str") => Some(false),
+            Some(a) => return Err(Error::invalid_arg(a)),
+            None => None,
         };
-        let text = |i: usize| String::from_utf8_lossy(args.get(i)).into_owned();
         Ok(JSet {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
-            path: text(3),
-            value: text(4),
+            key: key.to_vec(),
+            id: id.to_vec(),
+            path: text(path),
+            value: text(value),
             raw,
         })
     }
@@ -108,18 +111,23 @@ pub struct JGet {
 
 impl ReadCommand<'_> for JGet {
     fn parse(args: &Args) -> Result<Self> {
-        if !(3..=5).contains(&args.len()) {
+        let mut c = Cursor::new(args);
+        if !(2..=4).contains(&c.remaining()) {
             return Err(Error::Arity);
         }
-        let raw = match args.len() {
-            5 if args.get(4).eq_ignore_ascii_case(b"raw") => true,
-            5 => return Err(Error::invalid_arg(args.get(4))),
-            _ => false,
+        let (key, id) = (c.next()?, c.next()?);
+        let path = c
+            .next()
+            .ok()
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        let raw = match c.peek() {
+            Some(a) if a.eq_ignore_ascii_case(b"raw") => true,
+            Some(a) => return Err(Error::invalid_arg(a)),
+            None => false,
         };
-        let path = (args.len() >= 4).then(|| String::from_utf8_lossy(args.get(3)).into_owned());
         Ok(JGet {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
+            key: key.to_vec(),
+            id: id.to_vec(),
             path,
             raw,
         })
@@ -167,13 +175,12 @@ pub struct JDel {
 
 impl WriteCommand<'_> for JDel {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 4 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(3)?;
         Ok(JDel {
-            key: args.get(1).to_vec(),
-            id: args.get(2).to_vec(),
-            path: String::from_utf8_lossy(args.get(3)).into(),
+            key: c.next()?.to_vec(),
+            id: c.next()?.to_vec(),
+            path: String::from_utf8_lossy(c.next()?).into(),
         })
     }
 

@@ -5,6 +5,7 @@ use tile38_geo::{Position, Rect, Value};
 use tile38_proto::Args;
 
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -14,11 +15,10 @@ pub struct Keys {
 
 impl ReadCommand<'_> for Keys {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 2 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(1)?;
         Ok(Keys {
-            pattern: args.get(1).to_vec(),
+            pattern: c.next()?.to_vec(),
         })
     }
 
@@ -50,11 +50,10 @@ pub struct Type {
 
 impl ReadCommand<'_> for Type {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 2 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(1)?;
         Ok(Type {
-            key: args.get(1).to_vec(),
+            key: c.next()?.to_vec(),
         })
     }
 
@@ -85,12 +84,11 @@ pub struct Rename {
 pub struct RenameNx(Rename);
 
 fn parse_rename(args: &Args, nx: bool) -> Result<Rename> {
-    if args.len() != 3 {
-        return Err(Error::Arity);
-    }
+    let mut c = Cursor::new(args);
+    c.exactly(2)?;
     Ok(Rename {
-        key: args.get(1).to_vec(),
-        new_key: args.get(2).to_vec(),
+        key: c.next()?.to_vec(),
+        new_key: c.next()?.to_vec(),
         nx,
     })
 }
@@ -140,11 +138,10 @@ pub struct Bounds {
 
 impl ReadCommand<'_> for Bounds {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 2 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(1)?;
         Ok(Bounds {
-            key: args.get(1).to_vec(),
+            key: c.next()?.to_vec(),
         })
     }
 
@@ -179,11 +176,10 @@ pub struct Stats {
 
 impl ReadCommand<'_> for Stats {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() < 2 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.at_least(1)?;
         Ok(Stats {
-            keys: args.iter().skip(1).map(<[u8]>::to_vec).collect(),
+            keys: c.rest().map(<[u8]>::to_vec).collect(),
         })
     }
 

@@ -15,12 +15,12 @@ use tile38_geo::predicate::Area;
 use tile38_geo::{Position, Rect, Value};
 use tile38_proto::Args;
 
-use super::set::parse_f64;
 use super::within::sparse;
 use super::{ReadCommand, ReadCx};
+use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::search::opts::{parse_not_negative, SearchOpts};
+use crate::search::opts::SearchOpts;
 use crate::search::results::{write_results, Hit};
 
 pub struct Nearby {
@@ -32,11 +32,9 @@ pub struct Nearby {
 
 impl ReadCommand<'_> for Nearby {
     fn parse(args: &Args) -> Result<Self> {
-        let (opts, mut i) = SearchOpts::parse(args, "NEARBY")?;
-        if i >= args.len() {
-            return Err(Error::Arity);
-        }
-        let area = args.get(i);
+        let mut c = Cursor::new(args);
+        let opts = SearchOpts::parse(&mut c, "NEARBY")?;
+        let area = c.next()?;
         if !area.eq_ignore_ascii_case(b"point") {
             if area.eq_ignore_ascii_case(b"roam") && opts.fence {
                 return Err(Error::Message(
@@ -45,20 +43,14 @@ impl ReadCommand<'_> for Nearby {
             }
             return Err(Error::invalid_arg(area));
         }
-        if i + 2 >= args.len() {
-            return Err(Error::Arity);
-        }
-        let (lat, lon) = (parse_f64(args.get(i + 1))?, parse_f64(args.get(i + 2))?);
-        i += 3;
-        let mut meters = 0.0;
-        if i < args.len() {
-            let a = args.get(i);
-            meters = parse_not_negative(a)?;
-            i += 1;
-        }
-        if i < args.len() {
-            return Err(Error::Arity);
-        }
+        let (lat, lon) = (c.next()?, c.next()?);
+        let (lat, lon) = (float(lat)?, float(lon)?);
+        let meters = if c.is_empty() {
+            0.0
+        } else {
+            c.next_not_negative()?
+        };
+        c.finish()?;
         if opts.sparse.is_some() && meters <= 0.0 {
             return Err(Error::Message(
                 "cannot use SPARSE without a point distance".into(),

@@ -4,8 +4,8 @@
 
 use tile38_collection::Item;
 use tile38_geo::{geohash, FieldList, Value};
-use tile38_proto::Args;
 
+use crate::cursor::{int, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -25,45 +25,36 @@ pub struct GetForm {
     pub with_fields: bool,
 }
 
-/// Parses a geohash precision (`1..=12`).
+/// Parses a geohash precision (`1..=12`, Go's `ParseInt`: `+5` is 5).
 pub fn parse_precision(arg: &[u8]) -> Result<usize> {
-    std::str::from_utf8(arg)
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok())
-        .filter(|p| (1..=12).contains(p))
-        .map(|p| p as usize)
-        .ok_or_else(|| Error::invalid_arg(arg))
+    match int(arg)? {
+        p @ 1..=12 => Ok(p as usize),
+        _ => Err(Error::invalid_arg(arg)),
+    }
 }
 
 /// Parses `[WITHFIELDS] [OBJECT|POINT|BOUNDS|HASH precision]` in any order
-/// from `args[from..]`; an unknown token or a missing precision is an arity
+/// up to the end; an unknown token or a missing precision is an arity
 /// error, as in Tile38's GET.
-pub fn parse_get_form(args: &Args, from: usize) -> Result<GetForm> {
+pub fn parse_get_form(c: &mut Cursor<'_>) -> Result<GetForm> {
     let mut f = GetForm {
         form: Form::Object,
         with_fields: false,
     };
-    let mut i = from;
-    while i < args.len() {
-        let a = args.get(i);
-        if a.eq_ignore_ascii_case(b"withfields") {
+    while !c.is_empty() {
+        if c.keyword("withfields") {
             f.with_fields = true;
-        } else if a.eq_ignore_ascii_case(b"object") {
+        } else if c.keyword("object") {
             f.form = Form::Object;
-        } else if a.eq_ignore_ascii_case(b"point") {
+        } else if c.keyword("point") {
             f.form = Form::Point;
-        } else if a.eq_ignore_ascii_case(b"bounds") {
+        } else if c.keyword("bounds") {
             f.form = Form::Bounds;
-        } else if a.eq_ignore_ascii_case(b"hash") {
-            i += 1;
-            if i >= args.len() {
-                return Err(Error::Arity);
-            }
-            f.form = Form::Hash(parse_precision(args.get(i))?);
+        } else if c.keyword("hash") {
+            f.form = Form::Hash(parse_precision(c.next()?)?);
         } else {
             return Err(Error::Arity);
         }
-        i += 1;
     }
     Ok(f)
 }

@@ -6,6 +6,7 @@ use tile38_proto::Args;
 use tile38_repl::Target;
 
 use super::{ConnCommand, ConnCx, ReadCommand, ReadCx};
+use crate::cursor::{int, uint, Cursor};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -37,13 +38,10 @@ pub const GATED_READS: &[&str] = &[
     "test",
 ];
 
-fn parse_nonneg(arg: &[u8]) -> Result<u64> {
-    std::str::from_utf8(arg)
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok())
-        .filter(|n| *n >= 0)
-        .map(|n| n as u64)
-        .ok_or_else(|| Error::invalid_arg(arg))
+/// An AOF position or size: Go's `ParseInt` (`+5` is 5), refused below 0.
+fn next_offset(c: &mut Cursor<'_>) -> Result<u64> {
+    let arg = c.next()?;
+    u64::try_from(int(arg)?).map_err(|_| Error::invalid_arg(arg))
 }
 
 /// `FOLLOW host port` / `FOLLOW no one`.
@@ -53,17 +51,15 @@ pub struct Follow {
 
 impl ConnCommand<'_> for Follow {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 3 {
-            return Err(Error::Arity);
-        }
-        let host = String::from_utf8_lossy(args.get(1)).to_lowercase();
-        let port = String::from_utf8_lossy(args.get(2)).to_lowercase();
-        if host == "no" && port == "one" {
+        let mut c = Cursor::new(args);
+        c.exactly(2)?;
+        let (host, port) = (c.next()?, c.next()?);
+        let host = String::from_utf8_lossy(host).to_lowercase();
+        if host == "no" && port.eq_ignore_ascii_case(b"one") {
             return Ok(Follow { target: None });
         }
-        let port = port
-            .parse::<u16>()
-            .map_err(|_| Error::invalid_arg(args.get(2)))?;
+        // Go's `ParseUint`, as Tile38 reads it (`+80` is refused).
+        let port = u16::try_from(uint(port)?).map_err(|_| Error::invalid_arg(port))?;
         Ok(Follow {
             target: Some(Target { host, port }),
         })
@@ -101,11 +97,11 @@ pub struct Replconf {
 
 impl ConnCommand<'_> for Replconf {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 3 {
-            return Err(Error::Arity);
-        }
-        let value = String::from_utf8_lossy(args.get(2)).into_owned();
-        match args.get(1).to_ascii_lowercase().as_slice() {
+        let mut c = Cursor::new(args);
+        c.exactly(2)?;
+        let (option, value) = (c.next()?, c.next()?);
+        let value = String::from_utf8_lossy(value).into_owned();
+        match option.to_ascii_lowercase().as_slice() {
             b"listening-port" => Ok(Replconf {
                 port: Some(value),
                 ip: None,
@@ -139,11 +135,10 @@ pub struct AofCmd {
 
 impl ConnCommand<'_> for AofCmd {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 2 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(1)?;
         Ok(AofCmd {
-            pos: parse_nonneg(args.get(1))?,
+            pos: next_offset(&mut c)?,
         })
     }
 
@@ -174,12 +169,11 @@ pub struct AofMd5 {
 
 impl ConnCommand<'_> for AofMd5 {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 3 {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        c.exactly(2)?;
         Ok(AofMd5 {
-            pos: parse_nonneg(args.get(1))?,
-            size: parse_nonneg(args.get(2))?,
+            pos: next_offset(&mut c)?,
+            size: next_offset(&mut c)?,
         })
     }
 
@@ -269,9 +263,7 @@ pub struct Healthz;
 
 impl ConnCommand<'_> for Healthz {
     fn parse(args: &Args) -> Result<Self> {
-        if args.len() != 1 {
-            return Err(Error::Arity);
-        }
+        Cursor::new(args).finish()?;
         Ok(Healthz)
     }
 

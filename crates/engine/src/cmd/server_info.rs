@@ -7,6 +7,7 @@ use tile38_geo::number;
 use tile38_proto::Args;
 
 use super::{ReadCommand, ReadCx};
+use crate::cursor::Cursor;
 use crate::engine::{rss_bytes, thread_count, Engine};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -114,10 +115,10 @@ pub struct ServerCmd {
 
 impl ReadCommand<'_> for ServerCmd {
     fn parse(args: &Args) -> Result<Self> {
-        match args.len() {
-            1 => Ok(ServerCmd { ext: false }),
-            _ if args.get(1).eq_ignore_ascii_case(b"ext") => Ok(ServerCmd { ext: true }),
-            _ => Err(Error::invalid_arg(args.get(1))),
+        match Cursor::new(args).next() {
+            Err(_) => Ok(ServerCmd { ext: false }),
+            Ok(a) if a.eq_ignore_ascii_case(b"ext") => Ok(ServerCmd { ext: true }),
+            Ok(a) => Err(Error::invalid_arg(a)),
         }
     }
 
@@ -321,9 +322,8 @@ pub struct Info {
 
 impl ReadCommand<'_> for Info {
     fn parse(args: &Args) -> Result<Self> {
-        let wanted: Vec<Vec<u8>> = args
-            .iter()
-            .skip(1)
+        let wanted: Vec<Vec<u8>> = Cursor::new(args)
+            .rest()
             .map(|a| a.to_ascii_lowercase())
             .collect();
         let all = wanted.is_empty() || wanted.iter().any(|w| w == b"all" || w == b"default");

@@ -5,6 +5,7 @@
 use tile38_proto::Args;
 
 use super::{ConnCommand, ConnCx};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -12,7 +13,7 @@ pub struct Ping(Option<Vec<u8>>);
 
 impl ConnCommand<'_> for Ping {
     fn parse(args: &Args) -> Result<Self> {
-        Ok(Ping((args.len() > 1).then(|| args.get(1).to_vec())))
+        Ok(Ping(Cursor::new(args).next().ok().map(<[u8]>::to_vec)))
     }
 
     fn apply(self, _: &mut ConnCx, out: &mut Reply) -> Result<()> {
@@ -32,7 +33,7 @@ pub struct Echo(Option<Vec<u8>>);
 
 impl ConnCommand<'_> for Echo {
     fn parse(args: &Args) -> Result<Self> {
-        Ok(Echo((args.len() > 1).then(|| args.get(1).to_vec())))
+        Ok(Echo(Cursor::new(args).next().ok().map(<[u8]>::to_vec)))
     }
 
     fn apply(self, _: &mut ConnCx, out: &mut Reply) -> Result<()> {
@@ -53,12 +54,15 @@ pub struct Output(Option<bool>);
 
 impl ConnCommand<'_> for Output {
     fn parse(args: &Args) -> Result<Self> {
-        match args.len() {
-            1 => Ok(Output(None)),
-            2 if args.get(1).eq_ignore_ascii_case(b"json") => Ok(Output(Some(true))),
-            2 if args.get(1).eq_ignore_ascii_case(b"resp") => Ok(Output(Some(false))),
-            2 => Err(Error::invalid_arg(args.get(1))),
-            _ => Err(Error::Arity),
+        let mut c = Cursor::new(args);
+        if c.remaining() > 1 {
+            return Err(Error::Arity);
+        }
+        match c.next() {
+            Err(_) => Ok(Output(None)),
+            Ok(a) if a.eq_ignore_ascii_case(b"json") => Ok(Output(Some(true))),
+            Ok(a) if a.eq_ignore_ascii_case(b"resp") => Ok(Output(Some(false))),
+            Ok(a) => Err(Error::invalid_arg(a)),
         }
     }
 
@@ -86,11 +90,7 @@ pub struct Auth(Vec<u8>);
 
 impl ConnCommand<'_> for Auth {
     fn parse(args: &Args) -> Result<Self> {
-        Ok(Auth(if args.len() > 1 {
-            args.get(1).to_vec()
-        } else {
-            Vec::new()
-        }))
+        Ok(Auth(Cursor::new(args).next().unwrap_or_default().to_vec()))
     }
 
     fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {

@@ -8,11 +8,12 @@
 
 use tile38_collection::SetCond;
 use tile38_geo::field::is_reserved_name;
-use tile38_geo::{geohash, number, FieldValue, Geometry, Position, Rect, Value};
+use tile38_geo::{geohash, FieldValue, Geometry, Position, Rect, Value};
 use tile38_proto::Args;
 
 use super::output::{parse_precision, write_get, Form, GetForm};
 use super::{WriteCommand, WriteCx};
+use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -36,13 +37,6 @@ pub struct Set<'a> {
     pub ret: Option<GetForm>,
 }
 
-/// A float argument (coordinates, EX seconds, radii): Go's
-/// `strconv.ParseFloat`, the parser every command shares
-/// ([`tile38_geo::number`]); anything it rejects is `invalid argument`.
-pub fn parse_f64(arg: &[u8]) -> Result<f64> {
-    number::parse_float(arg).ok_or_else(|| Error::invalid_arg(arg))
-}
-
 /// Parses `FIELD name value` pairs' value half and checks the name.
 pub fn parse_field(name: &[u8], value: &[u8]) -> Result<(Box<[u8]>, FieldValue)> {
     if is_reserved_name(name) {
@@ -52,53 +46,105 @@ pub fn parse_field(name: &[u8], value: &[u8]) -> Result<(Box<[u8]>, FieldValue)>
 }
 
 /// Parses the options after `RETURN`: `[WITHFIELDS] [OBJECT|POINT|BOUNDS|HASH p]`
-/// in any order; returns the form and the index of the first unused token.
-pub fn parse_return(args: &Args, mut i: usize) -> Result<(GetForm, usize)> {
+/// in any order, up to the first other word (left unread).
+pub fn parse_return(c: &mut Cursor<'_>) -> Result<GetForm> {
     let mut f = GetForm {
         form: Form::Object,
         with_fields: false,
     };
-    while i < args.len() {
-        let a = args.get(i);
-        if a.eq_ignore_ascii_case(b"withfields") {
+    loop {
+        if c.keyword("withfields") {
             f.with_fields = true;
-        } else if a.eq_ignore_ascii_case(b"object") {
+        } else if c.keyword("object") {
             f.form = Form::Object;
-        } else if a.eq_ignore_ascii_case(b"point") {
+        } else if c.keyword("point") {
             f.form = Form::Point;
-        } else if a.eq_ignore_ascii_case(b"bounds") {
+        } else if c.keyword("bounds") {
             f.form = Form::Bounds;
-        } else if a.eq_ignore_ascii_case(b"hash") {
-            let p = args
-                .len()
-                .gt(&(i + 1))
-                .then(|| args.get(i + 1))
-                .ok_or(Error::Arity)?;
-            f.form = Form::Hash(parse_precision(p)?);
-            i += 1;
+        } else if c.keyword("hash") {
+            f.form = Form::Hash(parse_precision(c.next()?)?);
         } else {
-            break;
+            return Ok(f);
         }
-        i += 1;
     }
-    Ok((f, i))
+}
+
+impl<'a> Set<'a> {
+    /// The options that are not the value (`FIELD`, `EX`, `NX`/`XX`,
+    /// `RETURN`), `word` already read; `false` when `word` is none of them.
+    fn option(&mut self, word: &[u8], c: &mut Cursor<'a>) -> Result<bool> {
+        if word.eq_ignore_ascii_case(b"field") {
+            let (name, value) = (c.next()?, c.next()?);
+            self.fields.push(parse_field(name, value)?);
+        } else if word.eq_ignore_ascii_case(b"ex") {
+            self.ex = Some(c.next_f64()?);
+        } else if word.eq_ignore_ascii_case(b"nx") || word.eq_ignore_ascii_case(b"xx") {
+            let cond = if word.eq_ignore_ascii_case(b"nx") {
+                Cond::Nx
+            } else {
+                Cond::Xx
+            };
+            if self.cond != Cond::Always && self.cond != cond {
+                return Err(Error::invalid_arg(word));
+            }
+            self.cond = cond;
+        } else if word.eq_ignore_ascii_case(b"return") {
+            self.ret = Some(parse_return(c)?);
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
+
+/// The value after its keyword `word` (already read): `POINT lat lon [z]`,
+/// `BOUNDS`, `HASH`, `OBJECT` or `STRING`; another word is refused.
+fn parse_value(word: &[u8], c: &mut Cursor<'_>) -> Result<Value> {
+    let value = if word.eq_ignore_ascii_case(b"point") {
+        let (lat, lon) = (c.next_f64()?, c.next_f64()?);
+        // An optional z: only a word that reads as a number is one.
+        let z = match c.peek().map(float) {
+            Some(Ok(z)) => {
+                c.next()?;
+                z
+            }
+            _ => 0.0,
+        };
+        Value::Point { x: lon, y: lat, z }
+    } else if word.eq_ignore_ascii_case(b"bounds") {
+        let mut v = [0.0; 4];
+        for slot in &mut v {
+            *slot = c.next_f64()?;
+        }
+        Value::Rect(Rect::new(
+            Position::new(v[1], v[0]),
+            Position::new(v[3], v[2]),
+        ))
+    } else if word.eq_ignore_ascii_case(b"hash") {
+        let h = c.next()?;
+        let p = geohash::decode(h).ok_or_else(|| Error::invalid_arg(h))?;
+        Value::Point {
+            x: p.x,
+            y: p.y,
+            z: 0.0,
+        }
+    } else if word.eq_ignore_ascii_case(b"object") {
+        Value::from_geometry(Geometry::parse(c.next()?)?)
+    } else if word.eq_ignore_ascii_case(b"string") {
+        Value::String(c.next()?.into())
+    } else {
+        return Err(Error::invalid_arg(word));
+    };
+    Ok(value)
 }
 
 impl<'a> WriteCommand<'a> for Set<'a> {
     fn parse(args: &'a Args) -> Result<Self> {
-        if args.len() < 3 {
-            return Err(Error::Arity);
-        }
-        let need = |i: usize| {
-            if i < args.len() {
-                Ok(args.get(i))
-            } else {
-                Err(Error::Arity)
-            }
-        };
+        let mut c = Cursor::new(args);
+        c.at_least(2)?;
         let mut cmd = Set {
-            key: args.get(1),
-            id: args.get(2),
+            key: c.next()?,
+            id: c.next()?,
             value: Value::String(Box::default()),
             fields: Vec::new(),
             ex: None,
@@ -106,75 +152,11 @@ impl<'a> WriteCommand<'a> for Set<'a> {
             ret: None,
         };
         let mut have_value = false;
-        let mut i = 3;
-        while i < args.len() {
-            let a = args.get(i);
-            i += 1;
-            if a.eq_ignore_ascii_case(b"field") {
-                let (name, value) = (need(i)?, need(i + 1)?);
-                cmd.fields.push(parse_field(name, value)?);
-                i += 2;
-            } else if a.eq_ignore_ascii_case(b"ex") {
-                cmd.ex = Some(parse_f64(need(i)?)?);
-                i += 1;
-            } else if a.eq_ignore_ascii_case(b"nx") || a.eq_ignore_ascii_case(b"xx") {
-                let c = if a.eq_ignore_ascii_case(b"nx") {
-                    Cond::Nx
-                } else {
-                    Cond::Xx
-                };
-                if cmd.cond != Cond::Always && cmd.cond != c {
-                    return Err(Error::invalid_arg(a));
-                }
-                cmd.cond = c;
-            } else if a.eq_ignore_ascii_case(b"return") {
-                let (form, next) = parse_return(args, i)?;
-                cmd.ret = Some(form);
-                i = next;
-            } else if a.eq_ignore_ascii_case(b"point") {
-                let (lat, lon) = (parse_f64(need(i)?)?, parse_f64(need(i + 1)?)?);
-                i += 2;
-                let mut z = 0.0;
-                if i < args.len() {
-                    if let Ok(v) = parse_f64(args.get(i)) {
-                        z = v;
-                        i += 1;
-                    }
-                }
-                cmd.value = Value::Point { x: lon, y: lat, z };
+        while !c.is_empty() {
+            let word = c.next()?;
+            if !cmd.option(word, &mut c)? {
+                cmd.value = parse_value(word, &mut c)?;
                 have_value = true;
-            } else if a.eq_ignore_ascii_case(b"bounds") {
-                let mut v = [0.0; 4];
-                for (k, slot) in v.iter_mut().enumerate() {
-                    *slot = parse_f64(need(i + k)?)?;
-                }
-                i += 4;
-                cmd.value = Value::Rect(Rect::new(
-                    Position::new(v[1], v[0]),
-                    Position::new(v[3], v[2]),
-                ));
-                have_value = true;
-            } else if a.eq_ignore_ascii_case(b"hash") {
-                let h = need(i)?;
-                i += 1;
-                let p = geohash::decode(h).ok_or_else(|| Error::invalid_arg(h))?;
-                cmd.value = Value::Point {
-                    x: p.x,
-                    y: p.y,
-                    z: 0.0,
-                };
-                have_value = true;
-            } else if a.eq_ignore_ascii_case(b"object") {
-                let g = Geometry::parse(need(i)?)?;
-                i += 1;
-                cmd.value = Value::from_geometry(g);
-                have_value = true;
-            } else if a.eq_ignore_ascii_case(b"string") {
-                cmd.value = Value::String(need(i)?.into());
-                i += 1;
-                have_value = true;
-            } else {
-                return Err(Error::invalid_arg(a));
             }
         }
         if !have_value {

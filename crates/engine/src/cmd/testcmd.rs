@@ -15,6 +15,7 @@ use tile38_geo::{area, Value};
 use tile38_proto::Args;
 
 use super::{ReadCommand, ReadCx};
+use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::search::areas::{self, ClipMode, Spec};
@@ -45,102 +46,128 @@ const AREA_WORDS: [&[u8]; 9] = [
     b"point", b"circle", b"object", b"bounds", b"hash", b"quadkey", b"tile", b"get", b"sector",
 ];
 
-impl Expr {
-    fn parse(args: &Args, mut i: usize, clip: ClipMode) -> Result<(Expr, usize)> {
-        fn new(
-            nodes: &mut Vec<Node>,
-            negate: bool,
-            area: Option<Spec>,
-            op: Op,
-            children: Vec<usize>,
-        ) -> usize {
-            nodes.push(Node {
-                negate,
-                area,
-                op,
-                children,
-            });
-            nodes.len() - 1
+/// Tile38's `parseAreaExpression` while it reads one side: the nodes so
+/// far, the expression being built (`ae`), the open parentheses, and a
+/// pending `NOT` (`negate`) or operator still waiting for its operand
+/// (`need_obj`).
+#[derive(Default)]
+struct Builder {
+    nodes: Vec<Node>,
+    ae: Option<usize>,
+    stack: Vec<usize>,
+    negate: bool,
+    need_obj: bool,
+}
+
+impl Builder {
+    fn node(&mut self, negate: bool, area: Option<Spec>, op: Op, children: Vec<usize>) -> usize {
+        self.nodes.push(Node {
+            negate,
+            area,
+            op,
+            children,
+        });
+        self.nodes.len() - 1
+    }
+
+    /// `(`: a group, a child of the expression being built.
+    fn open(&mut self) {
+        let n = self.node(self.negate, None, Op::None, Vec::new());
+        (self.negate, self.need_obj) = (false, false);
+        if let Some(a) = self.ae {
+            self.nodes[a].children.push(n);
         }
-        let mut nodes: Vec<Node> = Vec::new();
-        let (mut ae, mut stack): (Option<usize>, Vec<usize>) = (None, Vec::new());
-        let (mut negate, mut need_obj) = (false, false);
-        while i < args.len() && !args.get(i).is_empty() {
-            let word = args.get(i).to_ascii_lowercase();
-            match word.as_slice() {
-                b"(" => {
-                    let n = new(&mut nodes, negate, None, Op::None, Vec::new());
-                    (negate, need_obj) = (false, false);
-                    if let Some(a) = ae {
-                        nodes[a].children.push(n);
-                    }
-                    ae = Some(n);
-                    stack.push(n);
-                    i += 1;
-                }
-                b")" => {
-                    if need_obj {
-                        return Err(Error::invalid_arg(b")"));
-                    }
-                    ae = Some(stack.pop().ok_or_else(|| Error::invalid_arg(b")"))?);
-                    i += 1;
-                }
-                b"not" => {
-                    negate = !negate;
-                    need_obj = true;
-                    i += 1;
-                }
-                b"and" | b"or" => {
-                    let (op, other) = if word == b"and" {
-                        (Op::And, Op::Or)
-                    } else {
-                        (Op::Or, Op::And)
-                    };
-                    let Some(a) = ae.filter(|_| !need_obj) else {
-                        return Err(Error::InvalidArg(word));
-                    };
-                    need_obj = true;
-                    if nodes[a].area.is_some() {
-                        ae = Some(new(&mut nodes, false, None, op, vec![a]));
-                    } else if nodes[a].op == Op::None {
-                        nodes[a].op = op;
-                    } else if nodes[a].op == other {
-                        let len = nodes[a].children.len();
-                        if len < 2 {
-                            return Err(Error::Arity);
-                        }
-                        if op == Op::And {
-                            // Tile38 wraps only the last operand of the OR.
-                            let last = nodes[a].children[len - 1];
-                            let wrapped = new(&mut nodes, false, None, Op::And, vec![last]);
-                            nodes[a].children[len - 1] = wrapped;
-                        } else {
-                            ae = Some(new(&mut nodes, false, None, Op::Or, vec![a]));
-                        }
-                    }
-                    i += 1;
-                }
-                w if AREA_WORDS.contains(&w) => {
-                    let (spec, next) = areas::parse(args, i, clip, false)?;
-                    let n = new(&mut nodes, negate, Some(spec), Op::None, Vec::new());
-                    (negate, need_obj) = (false, false);
-                    match ae {
-                        None => ae = Some(n),
-                        Some(a) => nodes[a].children.push(n),
-                    }
-                    i = next;
-                }
-                _ => break,
+        self.ae = Some(n);
+        self.stack.push(n);
+    }
+
+    /// `)`: back to the group it closes (Tile38's quirk: not its parent).
+    fn close(&mut self) -> Result<()> {
+        if self.need_obj {
+            return Err(Error::invalid_arg(b")"));
+        }
+        self.ae = Some(self.stack.pop().ok_or_else(|| Error::invalid_arg(b")"))?);
+        Ok(())
+    }
+
+    fn not(&mut self) {
+        self.negate = !self.negate;
+        self.need_obj = true;
+    }
+
+    /// `AND`/`OR` (`word`, lower case, for the error).
+    fn op(&mut self, op: Op, word: &[u8]) -> Result<()> {
+        let other = if op == Op::And { Op::Or } else { Op::And };
+        let Some(a) = self.ae.filter(|_| !self.need_obj) else {
+            return Err(Error::invalid_arg(word));
+        };
+        self.need_obj = true;
+        if self.nodes[a].area.is_some() {
+            self.ae = Some(self.node(false, None, op, vec![a]));
+        } else if self.nodes[a].op == Op::None {
+            self.nodes[a].op = op;
+        } else if self.nodes[a].op == other {
+            let len = self.nodes[a].children.len();
+            if len < 2 {
+                return Err(Error::Arity);
+            }
+            if op == Op::And {
+                // Tile38 wraps only the last operand of the OR.
+                let last = self.nodes[a].children[len - 1];
+                let wrapped = self.node(false, None, Op::And, vec![last]);
+                self.nodes[a].children[len - 1] = wrapped;
+            } else {
+                self.ae = Some(self.node(false, None, Op::Or, vec![a]));
             }
         }
-        let root = match ae {
-            Some(r) if stack.is_empty() && !need_obj => r,
+        Ok(())
+    }
+
+    fn area(&mut self, spec: Spec) {
+        let n = self.node(self.negate, Some(spec), Op::None, Vec::new());
+        (self.negate, self.need_obj) = (false, false);
+        match self.ae {
+            None => self.ae = Some(n),
+            Some(a) => self.nodes[a].children.push(n),
+        }
+    }
+
+    fn finish(self) -> Result<Expr> {
+        let root = match self.ae {
+            Some(r) if self.stack.is_empty() && !self.need_obj => r,
             _ => return Err(Error::Arity),
         };
-        if nodes[root].area.is_none() && nodes[root].children.is_empty() {
+        if self.nodes[root].area.is_none() && self.nodes[root].children.is_empty() {
             return Err(Error::Arity);
         }
-        Ok((Expr { nodes, root }, i))
+        Ok(Expr {
+            nodes: self.nodes,
+            root,
+        })
+    }
+}
+
+impl Expr {
+    /// Reads one side, up to the first word that cannot continue it.
+    fn parse(c: &mut Cursor<'_>, clip: ClipMode) -> Result<Expr> {
+        let mut b = Builder::default();
+        while let Some(word) = c.peek().filter(|w| !w.is_empty()) {
+            let word = word.to_ascii_lowercase();
+            if AREA_WORDS.contains(&word.as_slice()) {
+                b.area(areas::parse(c, clip, false)?);
+                continue;
+            }
+            match word.as_slice() {
+                b"(" => b.open(),
+                b")" => b.close()?,
+                b"not" => b.not(),
+                b"and" => b.op(Op::And, &word)?,
+                b"or" => b.op(Op::Or, &word)?,
+                _ => break,
+            }
+            c.next()?;
+        }
+        b.finish()
     }
 
     /// Looks up every `GET` area (errors in the order the areas appear).
@@ -256,11 +283,9 @@ pub struct TestCmd {
 
 impl ReadCommand<'_> for TestCmd {
     fn parse(args: &Args) -> Result<Self> {
-        let (left, i) = Expr::parse(args, 1, ClipMode::None)?;
-        let word = match (i < args.len()).then(|| args.get(i)) {
-            Some(w) if !w.is_empty() => w,
-            _ => return Err(Error::Arity),
-        };
+        let mut c = Cursor::new(args);
+        let left = Expr::parse(&mut c, ClipMode::None)?;
+        let word = c.token()?;
         let test = if word.eq_ignore_ascii_case(b"within") {
             Test::Within
         } else if word.eq_ignore_ascii_case(b"intersects") {
@@ -268,24 +293,21 @@ impl ReadCommand<'_> for TestCmd {
         } else {
             return Err(Error::invalid_arg(word));
         };
-        let mut i = i + 1;
         let mut clip = false;
-        if i < args.len() && args.get(i).eq_ignore_ascii_case(b"clip") {
+        if let Some(w) = c.peek().filter(|w| w.eq_ignore_ascii_case(b"clip")) {
             if matches!(test, Test::Within) {
-                return Err(Error::invalid_arg(args.get(i)));
+                return Err(Error::invalid_arg(w));
             }
             clip = true;
-            i += 1;
+            c.next()?;
         }
         let mode = if clip { ClipMode::Test } else { ClipMode::None };
-        let (right, i) = Expr::parse(args, i, mode)?;
+        let right = Expr::parse(&mut c, mode)?;
         let single = |e: &Expr| e.nodes[e.root].area.is_some();
         if clip && !(single(&left) && single(&right)) {
             return Err(Error::invalid_arg(b"clip"));
         }
-        if i != args.len() {
-            return Err(Error::Arity);
-        }
+        c.finish()?;
         Ok(TestCmd {
             left,
             right,
@@ -321,5 +343,39 @@ fn write_result(out: &mut Reply, result: bool, clipped: Option<&Value>) {
         out.resp_bulk(&v.to_text());
     } else {
         out.resp_int(i64::from(result));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(words: &str) -> Result<TestCmd> {
+        let words: Vec<&str> = words.split(' ').collect();
+        TestCmd::parse(&Args::from_slices(&words))
+    }
+
+    /// Tile38 1.37's answers: TEST reads TILE's `x` and `y` with Go's
+    /// `ParseInt` (a sign passes) and `z` with `ParseUint` (none does).
+    #[test]
+    fn tile_numbers_read_as_tile38_reads_them() {
+        for ok in [
+            "TEST TILE +1 1 5 WITHIN TILE 0 0 0",
+            "TEST TILE -0 1 5 WITHIN TILE 0 0 0",
+        ] {
+            assert!(parse(ok).is_ok(), "{ok}");
+        }
+        for (bad, arg) in [
+            ("TEST TILE 1 1 +5 WITHIN TILE 0 0 0", "+5"),
+            ("TEST TILE 1 1 5 WITHIN TILE 0 0 +0", "+0"),
+            ("TEST TILE 1 1 -0 WITHIN TILE 0 0 0", "-0"),
+            (
+                "TEST POINT 1 1 WITHIN TILE 0 0 18446744073709551616",
+                "18446744073709551616",
+            ),
+        ] {
+            let err = parse(bad).err().map(|e| e.message());
+            assert_eq!(err, Some(format!("invalid argument '{arg}'")), "{bad}");
+        }
     }
 }

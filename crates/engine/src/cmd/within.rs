@@ -20,8 +20,8 @@ use tile38_geo::{area, Rect};
 use tile38_proto::Args;
 
 use super::output::Form;
-use super::set::parse_f64;
 use super::{ReadCommand, ReadCx};
+use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::search::areas::SearchArea;
@@ -163,20 +163,21 @@ impl<const INTERSECTS: bool> SpatialSearch<INTERSECTS> {
 
 impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
     fn parse(args: &Args) -> Result<Self> {
-        let (mut opts, mut i) = SearchOpts::parse(args, Self::NAME)?;
-        if i >= args.len() || args.get(i).is_empty() {
+        let mut c = Cursor::new(args);
+        let mut opts = SearchOpts::parse(&mut c, Self::NAME)?;
+        let Some(first) = c.peek().filter(|t| !t.is_empty()) else {
             return Err(Error::Arity);
-        }
+        };
         // `WITHIN k BOUNDS 1 2 3 4`: BOUNDS was the area, not the output.
-        if opts.output == Output::Form(Form::Bounds) && parse_f64(args.get(i)).is_ok() {
+        if opts.output == Output::Form(Form::Bounds) && float(first).is_ok() {
             opts.output = Output::Form(Form::Object);
-            i -= 1;
+            c.back();
         }
-        let typ = args.get(i);
+        let typ = c.peek().unwrap_or_default();
         if !AREA_TYPES.contains(&typ.to_ascii_lowercase().as_slice()) {
             return Err(Error::invalid_arg(typ));
         }
-        let area = SearchArea::parse(args, i, opts.clip, opts.buffer)?;
+        let area = SearchArea::parse(&mut c, opts.clip, opts.buffer)?;
         if opts.fence {
             return Err(Error::Message(
                 "FENCE geofences are not supported yet".into(),

@@ -18,11 +18,9 @@
 
 use tile38_geo::predicate::Area;
 use tile38_geo::{area, geohash, Geometry, Position, Rect, Value};
-use tile38_proto::Args;
 
-use super::opts::parse_not_negative;
-use crate::cmd::set::parse_f64;
 use crate::cmd::ReadCx;
+use crate::cursor::{float, int, not_negative, uint, Cursor};
 use crate::error::{Error, Result};
 
 /// How `CLIP` restricts the area types.
@@ -60,95 +58,85 @@ impl Spec {
     }
 }
 
-/// `args[i]` if present and non-empty, else an arity error (Tile38's
-/// `tokenval` plus its `== ""` checks).
-fn token(args: &Args, i: usize) -> Result<&[u8]> {
-    match (i < args.len()).then(|| args.get(i)) {
-        Some(t) if !t.is_empty() => Ok(t),
-        _ => Err(Error::Arity),
-    }
-}
-
-fn float(arg: &[u8]) -> Result<f64> {
-    parse_f64(arg)
-}
-
-fn int<T: std::str::FromStr>(arg: &[u8]) -> Result<T> {
-    std::str::from_utf8(arg)
-        .ok()
-        .and_then(|s| s.parse::<T>().ok())
-        .ok_or_else(|| Error::invalid_arg(arg))
-}
-
 /// The highest TILE zoom the search commands accept.
 const MAX_TILE_Z: i64 = 23;
 
 /// The search commands' (not TEST's) `TILE x y z` checks, in Tile38 1.37's
-/// order: each number is parsed, then checked, before the next one: `x`
-/// and `y` at least 0, `z` in 0..=23; a failure is `invalid argument`
-/// naming that number.
-fn check_tile(args: &Args, i: usize) -> Result<()> {
-    for (k, max) in [(0, i64::MAX), (1, i64::MAX), (2, MAX_TILE_Z)] {
-        let t = token(args, i + k)?;
-        let v = int::<i64>(t)?;
-        if !(0..=max).contains(&v) {
+/// order: each number is parsed, then checked, before the next one is
+/// read: `x` and `y` at least 0, `z` in 0..=23; a failure is `invalid
+/// argument` naming that number. (On a copy of the cursor: the numbers are
+/// read again for the tile.)
+fn check_tile(mut c: Cursor<'_>) -> Result<()> {
+    for max in [i64::MAX, i64::MAX, MAX_TILE_Z] {
+        let t = c.token()?;
+        if !(0..=max).contains(&int(t)?) {
             return Err(Error::invalid_arg(t));
         }
     }
     Ok(())
 }
 
-/// A rectangle area (BOUNDS, HASH, QUADKEY, TILE) at `args[i..]` (after the
-/// type word); `Ok(None)` when `typ` is not a rectangle type. `strict`:
+/// A rectangle area (BOUNDS, HASH, QUADKEY, TILE), its type word `typ`
+/// already read; `Ok(None)` when `typ` is not a rectangle type. `strict`:
 /// the search commands' TILE range checks ([`check_tile`]); TEST has none.
-pub fn parse_rect(
-    args: &Args,
-    typ: &[u8],
-    i: usize,
-    strict: bool,
-) -> Result<Option<(Rect, usize)>> {
+pub fn parse_rect(c: &mut Cursor<'_>, typ: &[u8], strict: bool) -> Result<Option<Rect>> {
     let lower = typ.to_ascii_lowercase();
     let rect = match lower.as_slice() {
         b"bounds" => {
-            let t: Vec<&[u8]> = (0..4).map(|k| token(args, i + k)).collect::<Result<_>>()?;
-            let v: Vec<f64> = t.iter().map(|a| float(a)).collect::<Result<_>>()?;
-            (
-                Rect::new(Position::new(v[1], v[0]), Position::new(v[3], v[2])),
-                i + 4,
-            )
+            // All four must be there before any is read as a number.
+            let t = [c.token()?, c.token()?, c.token()?, c.token()?];
+            let [s, w, n, e] = [float(t[0])?, float(t[1])?, float(t[2])?, float(t[3])?];
+            Rect::new(Position::new(w, s), Position::new(e, n))
         }
-        b"hash" => {
-            let h = token(args, i)?;
-            (geohash::bounding_box_lenient(h), i + 1)
-        }
+        b"hash" => geohash::bounding_box_lenient(c.token()?),
         b"quadkey" => {
-            let k = token(args, i)?;
-            let r = area::quadkey(k).ok_or_else(|| Error::invalid_arg(k))?;
-            (r, i + 1)
+            let k = c.token()?;
+            area::quadkey(k).ok_or_else(|| Error::invalid_arg(k))?
         }
         b"tile" => {
             if strict {
-                check_tile(args, i)?;
+                check_tile(*c)?;
             }
-            let (sx, sy, sz) = (token(args, i)?, token(args, i + 1)?, token(args, i + 2)?);
-            let (x, y) = (int::<i64>(sx)?, int::<i64>(sy)?);
-            // Checked, `z` is a signed number (`-0` passes) in 0..=23.
+            let (sx, sy, sz) = (c.token()?, c.token()?, c.token()?);
+            let (x, y) = (int(sx)?, int(sy)?);
+            // Checked, `z` is a signed number (`-0` passes) in 0..=23;
+            // unchecked (TEST), Go's `ParseUint` (`+5` is refused).
             let z = match strict {
-                true => int::<i64>(sz)? as u64,
-                false => int::<u64>(sz)?,
+                true => int(sz)? as u64,
+                false => uint(sz)?,
             };
-            (area::tile(x, y, z), i + 3)
+            area::tile(x, y, z)
         }
         _ => return Ok(None),
     };
     Ok(Some(rect))
 }
 
-/// Parses the area whose type word is `args[i]`; returns the area and the
-/// index after it. `nearby_radius` is not used here: NEARBY has its own
-/// POINT syntax.
-pub fn parse(args: &Args, i: usize, clip: ClipMode, strict: bool) -> Result<(Spec, usize)> {
-    let typ = token(args, i)?;
+/// `SECTOR lat lon meters bearing1 bearing2` after its type word.
+fn sector(c: &mut Cursor<'_>) -> Result<Value> {
+    // All five must be there before any is read as a number.
+    let t = [c.token()?, c.token()?, c.token()?, c.token()?, c.token()?];
+    let mut v = [0.0; 5];
+    for (slot, arg) in v.iter_mut().zip(t) {
+        *slot = float(arg)?;
+    }
+    // A NaN or infinite bearing never returns in Tile38: refused.
+    if let Some(k) = (3..5).find(|&k| !v[k].is_finite()) {
+        return Err(Error::invalid_arg(t[k]));
+    }
+    if v[3] == v[4] {
+        return Err(Error::Message(format!(
+            "equal bearings ({} == {}), use CIRCLE instead",
+            String::from_utf8_lossy(t[3]),
+            String::from_utf8_lossy(t[4])
+        )));
+    }
+    area::sector(Position::new(v[1], v[0]), v[2], v[3], v[4]).map_err(Error::Message)
+}
+
+/// Parses an area, from its type word on.
+pub fn parse(c: &mut Cursor<'_>, clip: ClipMode, strict: bool) -> Result<Spec> {
+    let typ = c.token()?;
     let lower = typ.to_ascii_lowercase();
     let refuse_clip = |name: &str| match clip {
         ClipMode::None => Ok(()),
@@ -160,72 +148,66 @@ pub fn parse(args: &Args, i: usize, clip: ClipMode, strict: bool) -> Result<(Spe
             String::from_utf8_lossy(typ)
         ))),
     };
-    let i = i + 1;
-    let ready = |v: Value, next: usize| Ok((Spec::Ready(Area::Value(v)), next));
+    let ready = |v: Value| Ok(Spec::Ready(Area::Value(v)));
     match lower.as_slice() {
         b"point" => {
-            let (lat, lon) = (token(args, i)?, token(args, i + 1)?);
+            let (lat, lon) = (c.token()?, c.token()?);
             let (lat, lon) = (float(lat)?, float(lon)?);
-            ready(
-                Value::Point {
-                    x: lon,
-                    y: lat,
-                    z: 0.0,
-                },
-                i + 2,
-            )
+            ready(Value::Point {
+                x: lon,
+                y: lat,
+                z: 0.0,
+            })
         }
         b"circle" => {
             refuse_clip("circle")?;
-            let (lat, lon) = (token(args, i)?, token(args, i + 1)?);
+            let (lat, lon) = (c.token()?, c.token()?);
             let (lat, lon) = (float(lat)?, float(lon)?);
-            let m = token(args, i + 2)?;
-            let meters = parse_not_negative(m)?;
+            let meters = not_negative(c.token()?)?;
             let center = Position::new(lon, lat);
-            Ok((Spec::Ready(Area::Circle { center, meters }), i + 3))
+            Ok(Spec::Ready(Area::Circle { center, meters }))
         }
         b"object" => {
             refuse_clip("object")?;
-            let g = Geometry::parse(token(args, i)?)?;
-            ready(Value::from_geometry(g), i + 1)
+            ready(Value::from_geometry(Geometry::parse(c.token()?)?))
         }
         b"sector" => {
             refuse_clip("sector")?;
-            let t: Vec<&[u8]> = (0..5).map(|k| token(args, i + k)).collect::<Result<_>>()?;
-            let v: Vec<f64> = t.iter().map(|a| float(a)).collect::<Result<_>>()?;
-            // A NaN or infinite bearing never returns in Tile38: refused.
-            if let Some(k) = (3..5).find(|&k| !v[k].is_finite()) {
-                return Err(Error::invalid_arg(t[k]));
-            }
-            if v[3] == v[4] {
-                return Err(Error::Message(format!(
-                    "equal bearings ({} == {}), use CIRCLE instead",
-                    String::from_utf8_lossy(t[3]),
-                    String::from_utf8_lossy(t[4])
-                )));
-            }
-            let sector = area::sector(Position::new(v[1], v[0]), v[2], v[3], v[4])
-                .map_err(Error::Message)?;
-            ready(sector, i + 5)
+            ready(sector(c)?)
         }
         b"get" => {
             if clip == ClipMode::Test {
                 refuse_clip("get")?;
             }
-            let (key, id) = (token(args, i)?, token(args, i + 1)?);
-            Ok((
-                Spec::Get {
-                    key: key.to_vec(),
-                    id: id.to_vec(),
-                },
-                i + 2,
-            ))
+            let (key, id) = (c.token()?, c.token()?);
+            Ok(Spec::Get {
+                key: key.to_vec(),
+                id: id.to_vec(),
+            })
         }
-        _ => match parse_rect(args, typ, i, strict)? {
-            Some((r, next)) => ready(Value::Rect(r), next),
+        _ => match parse_rect(c, typ, strict)? {
+            Some(r) => ready(Value::Rect(r)),
             None => Err(Error::invalid_arg(typ)),
         },
     }
+}
+
+/// The `CLIPBY BOUNDS|HASH|TILE|QUADKEY …` clauses that may end a search
+/// area (and any fence): every word left must belong to one.
+pub fn parse_clipby(c: &mut Cursor<'_>) -> Result<Vec<Rect>> {
+    let mut rects = Vec::new();
+    while !c.is_empty() {
+        if !c.token()?.eq_ignore_ascii_case(b"clipby") {
+            return Err(Error::Arity);
+        }
+        let typ = c.token()?;
+        let cannot = || {
+            let word = String::from_utf8_lossy(typ).to_ascii_lowercase();
+            Error::InvalidArg(format!("cannot clipby {word}").into_bytes())
+        };
+        rects.push(parse_rect(c, typ, true)?.ok_or_else(cannot)?);
+    }
+    Ok(rects)
 }
 
 /// The area of a WITHIN/INTERSECTS search, with its CLIPBY rectangles and
@@ -240,43 +222,31 @@ pub struct SearchArea {
 }
 
 impl SearchArea {
-    /// Parses the area at `args[i..]` and the `CLIPBY` clauses after it; the
-    /// area must end the command.
-    pub fn parse(args: &Args, i: usize, clip: bool, buffer: Option<f64>) -> Result<SearchArea> {
+    /// Parses the area and the `CLIPBY` clauses after it; the area must
+    /// end the command.
+    pub fn parse(c: &mut Cursor<'_>, clip: bool, buffer: Option<f64>) -> Result<SearchArea> {
         let mode = if clip {
             ClipMode::Search
         } else {
             ClipMode::None
         };
-        let (spec, mut i) = parse(args, i, mode, true)?;
+        let spec = parse(c, mode, true)?;
         let mut deferred =
             (clip && spec.is_get()).then(|| Error::InvalidArg(b"cannot clip with get".to_vec()));
-        let mut clipby = Vec::new();
-        let rest = (|| {
-            while i < args.len() {
-                let tok = token(args, i)?;
-                if !tok.eq_ignore_ascii_case(b"clipby") {
-                    return Err(Error::Arity);
-                }
-                let typ = token(args, i + 1)?;
-                let cannot = || {
-                    let word = String::from_utf8_lossy(typ).to_ascii_lowercase();
-                    Error::InvalidArg(format!("cannot clipby {word}").into_bytes())
-                };
-                let (rect, next) = parse_rect(args, typ, i + 2, true)?.ok_or_else(cannot)?;
-                clipby.push(rect);
-                i = next;
+        let clipby = match parse_clipby(c) {
+            Err(e) if spec.is_get() => {
+                deferred = Some(e);
+                Vec::new()
             }
-            Ok(())
-        })();
-        match rest {
-            Err(e) if spec.is_get() => deferred = Some(e),
             Err(e) => return Err(e),
             // Tile38 overwrites its pending error with each later step's
             // result: a CLIPBY or BUFFER that works clears "cannot clip".
-            Ok(()) if !clipby.is_empty() || buffer.is_some() => deferred = None,
-            Ok(()) => {}
-        }
+            Ok(rects) if !rects.is_empty() || buffer.is_some() => {
+                deferred = None;
+                rects
+            }
+            Ok(rects) => rects,
+        };
         let mut area = SearchArea {
             spec,
             clipby,

@@ -12,10 +12,9 @@ use std::cmp::Ordering;
 use tile38_collection::Item;
 use tile38_geo::geojson::Shape;
 use tile38_geo::{FieldValue, Value};
-use tile38_proto::Args;
 
-use super::opts::parse_go_uint;
-use crate::error::{Error, Result};
+use crate::cursor::Cursor;
+use crate::error::Result;
 use tile38_expr::Expr;
 
 #[derive(Debug)]
@@ -79,21 +78,14 @@ fn is_expression(next: Option<&[u8]>) -> bool {
 }
 
 impl Where {
-    /// Parses the tokens after `WHERE` at `args[i..]`; returns the clause and
-    /// the index after it.
-    pub fn parse(args: &Args, i: usize) -> Result<(Where, usize)> {
-        if i >= args.len() {
-            return Err(Error::Arity);
+    /// Parses the tokens after `WHERE`.
+    pub fn parse(c: &mut Cursor<'_>) -> Result<Where> {
+        let first = c.next()?;
+        if is_expression(c.peek()) {
+            return Ok(Where::Expr(Expr::parse(first)));
         }
-        let next = (i + 1 < args.len()).then(|| args.get(i + 1));
-        if is_expression(next) {
-            return Ok((Where::Expr(Expr::parse(args.get(i))), i + 1));
-        }
-        if i + 2 >= args.len() {
-            return Err(Error::Arity);
-        }
-        let field = args.get(i).to_vec();
-        let (a, b) = (args.get(i + 1), args.get(i + 2));
+        let field = first.to_vec();
+        let (a, b) = (c.next()?, c.next()?);
         let cmp = match a {
             b"<" => Some(Cmp::Lt),
             b"<=" => Some(Cmp::Le),
@@ -115,7 +107,7 @@ impl Where {
                 max: bound(b),
             },
         };
-        Ok((clause, i + 3))
+        Ok(clause)
     }
 
     /// Whether the object `id` passes this clause.
@@ -150,27 +142,14 @@ impl Where {
 }
 
 impl WhereIn {
-    /// Parses `field count v1 … vn` at `args[i..]`.
-    pub fn parse(args: &Args, i: usize) -> Result<(WhereIn, usize)> {
-        if i + 1 >= args.len() {
-            return Err(Error::Arity);
-        }
-        let field = args.get(i).to_vec();
-        let count_arg = args.get(i + 1);
-        let count = parse_go_uint(count_arg).ok_or_else(|| Error::invalid_arg(count_arg))?;
-        // More values than the arguments left is an arity error (Tile38's
-        // answer for every count it does not crash on); compared without
-        // adding, so no count can wrap around.
-        let start = i + 2;
-        let left = args.len() - start;
-        let count = usize::try_from(count)
-            .ok()
-            .filter(|c| *c <= left)
-            .ok_or(Error::Arity)?;
-        let values = (start..start + count)
-            .map(|k| FieldValue::parse(args.get(k)))
-            .collect();
-        Ok((WhereIn { field, values }, start + count))
+    /// Parses `field count v1 … vn`.
+    pub fn parse(c: &mut Cursor<'_>) -> Result<WhereIn> {
+        let field = c.next()?.to_vec();
+        let count = c.count()?;
+        let values = (0..count)
+            .map(|_| c.next().map(FieldValue::parse))
+            .collect::<Result<_>>()?;
+        Ok(WhereIn { field, values })
     }
 
     pub fn matches(&self, item: &Item) -> bool {

@@ -20,8 +20,8 @@ use tile38_proto::Args;
 use super::filter::{Where, WhereIn};
 use super::results::{Hit, Page};
 use crate::cmd::output::Form;
-use crate::cmd::set::parse_f64;
 use crate::cmd::ReadCx;
+use crate::cursor::{float, uint, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 
@@ -56,28 +56,6 @@ pub struct SearchOpts {
     pub fence: bool,
 }
 
-/// Go's `strconv.ParseUint(s, 10, 64)`, which Tile38 reads every client
-/// count with: digits only (no sign, no space), at most `u64::MAX`.
-pub fn parse_go_uint(arg: &[u8]) -> Option<u64> {
-    if arg.is_empty() || !arg.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(arg).ok()?.parse().ok()
-}
-
-/// A Go float that Tile38 refuses only when `< 0` (radii, seconds): NaN
-/// passes, as it does there.
-pub fn parse_not_negative(arg: &[u8]) -> Result<f64> {
-    match parse_f64(arg) {
-        Ok(v) if v.is_nan() || v >= 0.0 => Ok(v),
-        _ => Err(Error::invalid_arg(arg)),
-    }
-}
-
-fn parse_u64(arg: &[u8]) -> Result<u64> {
-    parse_go_uint(arg).ok_or_else(|| Error::invalid_arg(arg))
-}
-
 const DETECT_KINDS: [&str; 5] = ["inside", "outside", "enter", "exit", "cross"];
 
 /// Checks a `DETECT`/`COMMANDS` list: comma-separated, no repeats; DETECT
@@ -98,16 +76,31 @@ fn check_list(list: &[u8], detect: bool) -> Result<()> {
     Ok(())
 }
 
+/// What the option keywords leave for after the conflict checks: the
+/// numbers (read last, as Tile38 does) and the keywords only seen.
+#[derive(Default)]
+struct Pending<'a> {
+    cursor: Option<&'a [u8]>,
+    limit: Option<&'a [u8]>,
+    sparse: Option<&'a [u8]>,
+    /// HASHES's precision.
+    precision: Option<&'a [u8]>,
+    asc: bool,
+    detect: bool,
+    commands: bool,
+}
+
+/// `duplicate argument 'WORD'`.
+fn duplicate(word: &[u8]) -> Error {
+    Error::Duplicate(String::from_utf8_lossy(word).to_ascii_uppercase())
+}
+
 impl SearchOpts {
-    /// Parses `key` and the options; returns the index of the first token
-    /// after the output keyword (for the spatial commands: the area).
-    pub fn parse(args: &Args, cmd: &str) -> Result<(SearchOpts, usize)> {
-        let spatial = !matches!(cmd, "SCAN" | "SEARCH");
-        if args.len() < 2 || args.get(1).is_empty() {
-            return Err(Error::Arity);
-        }
+    /// Parses `key` and the options, up to and including the output
+    /// keyword (for the spatial commands the area follows).
+    pub fn parse(c: &mut Cursor<'_>, cmd: &str) -> Result<SearchOpts> {
         let mut o = SearchOpts {
-            key: args.get(1).to_vec(),
+            key: c.token()?.to_vec(),
             cursor: 0,
             limit: None,
             matches: Vec::new(),
@@ -122,190 +115,186 @@ impl SearchOpts {
             clip: false,
             fence: false,
         };
-        // A keyword's value: present and non-empty, else an arity error.
-        let value = |i: usize| match (i < args.len()).then(|| args.get(i)) {
-            Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(Error::Arity),
-        };
-        let dup =
-            |word: &[u8]| Error::Duplicate(String::from_utf8_lossy(word).to_ascii_uppercase());
-        let mut cursor: Option<&[u8]> = None;
-        let mut limit: Option<&[u8]> = None;
-        let mut sparse: Option<&[u8]> = None;
-        let (mut asc, mut detect, mut commands, mut nodwell) = (false, false, false, false);
-        let mut i = 2;
-        while i < args.len() {
-            let a = args.get(i);
-            let kw = |k: &[u8]| a.eq_ignore_ascii_case(k);
-            if kw(b"cursor") || kw(b"limit") || kw(b"sparse") {
-                let slot = if kw(b"cursor") {
-                    &mut cursor
-                } else if kw(b"limit") {
-                    &mut limit
-                } else {
-                    &mut sparse
-                };
-                if slot.is_some() {
-                    return Err(dup(a));
-                }
-                *slot = Some(value(i + 1)?);
-                i += 2;
-            } else if kw(b"where") {
-                let (w, next) = Where::parse(args, i + 1)?;
-                o.wheres.push(w);
-                i = next;
-            } else if kw(b"wherein") {
-                let (w, next) = WhereIn::parse(args, i + 1)?;
-                o.whereins.push(w);
-                i = next;
-            } else if kw(b"match") {
-                o.matches.push(value(i + 1)?.to_vec());
-                i += 2;
-            } else if kw(b"asc") || kw(b"desc") || kw(b"nodwell") {
-                if o.desc == Some(true) || asc {
-                    return Err(dup(a));
-                }
-                if kw(b"desc") {
-                    o.desc = Some(true);
-                } else if kw(b"asc") {
-                    asc = true;
-                } else {
-                    nodwell = true;
-                }
-                i += 1;
-            } else if kw(b"nofields") || kw(b"distance") || kw(b"clip") || kw(b"fence") {
-                let flag = if kw(b"nofields") {
-                    &mut o.nofields
-                } else if kw(b"distance") {
-                    &mut o.distance
-                } else if kw(b"clip") {
-                    &mut o.clip
-                } else {
-                    &mut o.fence
-                };
-                if *flag {
-                    return Err(dup(a));
-                }
-                *flag = true;
-                i += 1;
-            } else if kw(b"detect") || kw(b"commands") {
-                let seen = if kw(b"detect") {
-                    &mut detect
-                } else {
-                    &mut commands
-                };
-                if *seen {
-                    return Err(dup(a));
-                }
-                *seen = true;
-                check_list(value(i + 1)?, kw(b"detect"))?;
-                i += 2;
-            } else if kw(b"buffer") {
-                let v = value(i + 1)?;
-                let meters = parse_f64(v)
-                    .ok()
-                    .filter(|m| m.is_finite() && *m >= 0.0)
-                    .ok_or_else(|| Error::invalid_arg(v))?;
-                o.buffer = Some(meters);
-                i += 2;
-            } else {
+        let mut p = Pending::default();
+        while let Ok(word) = c.next() {
+            if !o.option(word, c, &mut p)? {
+                c.back();
                 break;
             }
         }
-        let _ = nodwell;
+        o.check_conflicts(cmd, &p)?;
+        if p.asc {
+            o.desc = Some(false);
+        }
+        o.output(c, cmd, &mut p)?;
+        o.numbers(&p)?;
+        Ok(o)
+    }
+
+    /// One option keyword, `word` (already read), with its values; `false`
+    /// when `word` is not an option.
+    fn option<'a>(&mut self, word: &[u8], c: &mut Cursor<'a>, p: &mut Pending<'a>) -> Result<bool> {
+        let kw = |k: &[u8]| word.eq_ignore_ascii_case(k);
+        if kw(b"cursor") || kw(b"limit") || kw(b"sparse") {
+            let slot = if kw(b"cursor") {
+                &mut p.cursor
+            } else if kw(b"limit") {
+                &mut p.limit
+            } else {
+                &mut p.sparse
+            };
+            if slot.is_some() {
+                return Err(duplicate(word));
+            }
+            *slot = Some(c.token()?);
+        } else if kw(b"where") {
+            self.wheres.push(Where::parse(c)?);
+        } else if kw(b"wherein") {
+            self.whereins.push(WhereIn::parse(c)?);
+        } else if kw(b"match") {
+            self.matches.push(c.token()?.to_vec());
+        } else if kw(b"asc") || kw(b"desc") || kw(b"nodwell") {
+            // As Tile38: NODWELL after ASC or DESC is a duplicate too.
+            if self.desc == Some(true) || p.asc {
+                return Err(duplicate(word));
+            }
+            if kw(b"desc") {
+                self.desc = Some(true);
+            } else if kw(b"asc") {
+                p.asc = true;
+            }
+        } else if kw(b"nofields") || kw(b"distance") || kw(b"clip") || kw(b"fence") {
+            let flag = if kw(b"nofields") {
+                &mut self.nofields
+            } else if kw(b"distance") {
+                &mut self.distance
+            } else if kw(b"clip") {
+                &mut self.clip
+            } else {
+                &mut self.fence
+            };
+            if *flag {
+                return Err(duplicate(word));
+            }
+            *flag = true;
+        } else if kw(b"detect") || kw(b"commands") {
+            let seen = if kw(b"detect") {
+                &mut p.detect
+            } else {
+                &mut p.commands
+            };
+            if *seen {
+                return Err(duplicate(word));
+            }
+            *seen = true;
+            check_list(c.token()?, kw(b"detect"))?;
+        } else if kw(b"buffer") {
+            let v = c.token()?;
+            let meters = float(v)
+                .ok()
+                .filter(|m| m.is_finite() && *m >= 0.0)
+                .ok_or_else(|| Error::invalid_arg(v))?;
+            self.buffer = Some(meters);
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The options that exclude each other or do not fit `cmd`, checked
+    /// in Tile38's order once all are read.
+    fn check_conflicts(&self, cmd: &str, p: &Pending) -> Result<()> {
+        let spatial = !matches!(cmd, "SCAN" | "SEARCH");
         let upper = cmd.to_ascii_uppercase();
         let refuse = |what: &str| Err(Error::Message(what.to_string()));
         if !spatial {
-            if sparse.is_some() {
+            if p.sparse.is_some() {
                 return refuse(&format!("SPARSE is not allowed for {upper}"));
             }
-            if o.fence {
+            if self.fence {
                 return refuse(&format!("FENCE is not allowed for {upper}"));
             }
-        } else if o.desc.is_some() {
+        } else if self.desc.is_some() {
             return refuse(&format!("DESC is not allowed for {upper}"));
-        } else if asc {
+        } else if p.asc {
             return refuse(&format!("ASC is not allowed for {upper}"));
         }
-        if sparse.is_some() && limit.is_some() {
+        if p.sparse.is_some() && p.limit.is_some() {
             return refuse("LIMIT is not allowed when SPARSE is specified");
         }
-        if cursor.is_some() && sparse.is_some() {
+        if p.cursor.is_some() && p.sparse.is_some() {
             return refuse("CURSOR is not allowed when SPARSE is specified");
         }
-        if cursor.is_some() && o.fence {
+        if p.cursor.is_some() && self.fence {
             return refuse("CURSOR is not allowed when FENCE is specified");
         }
-        if detect && !o.fence {
+        if p.detect && !self.fence {
             return refuse("DETECT is not allowed when FENCE is not specified");
         }
-        if asc {
-            o.desc = Some(false);
+        Ok(())
+    }
+
+    /// The output keyword, if the next word is one (SCAN knows no other
+    /// word there); HASHES's precision is kept for [`SearchOpts::numbers`].
+    fn output<'a>(&mut self, c: &mut Cursor<'a>, cmd: &str, p: &mut Pending<'a>) -> Result<()> {
+        let Some(word) = c.peek() else {
+            return Ok(());
+        };
+        let kw = |k: &[u8]| word.eq_ignore_ascii_case(k);
+        let output = if kw(b"count") {
+            Output::Count
+        } else if kw(b"ids") {
+            Output::Ids
+        } else if kw(b"objects") {
+            Output::Form(Form::Object)
+        } else if kw(b"points") {
+            Output::Form(Form::Point)
+        } else if kw(b"bounds") {
+            Output::Form(Form::Bounds)
+        } else if kw(b"hashes") {
+            Output::Form(Form::Hash(0))
+        } else if cmd == "SCAN" {
+            return Err(Error::invalid_arg(word));
+        } else {
+            return Ok(());
+        };
+        self.output = output;
+        c.next()?;
+        if kw(b"hashes") {
+            p.precision = Some(c.token()?);
         }
-        let mut precision = None;
-        if i < args.len() {
-            let a = args.get(i);
-            let kw = |k: &[u8]| a.eq_ignore_ascii_case(k);
-            let output = if kw(b"count") {
-                Some(Output::Count)
-            } else if kw(b"ids") {
-                Some(Output::Ids)
-            } else if kw(b"objects") {
-                Some(Output::Form(Form::Object))
-            } else if kw(b"points") {
-                Some(Output::Form(Form::Point))
-            } else if kw(b"bounds") {
-                Some(Output::Form(Form::Bounds))
-            } else if kw(b"hashes") {
-                i += 1;
-                precision = Some(value(i)?);
-                Some(Output::Form(Form::Hash(0)))
-            } else if cmd == "SCAN" {
-                return Err(Error::invalid_arg(a));
-            } else {
-                None
-            };
-            if let Some(output) = output {
-                o.output = output;
-                i += 1;
-            }
+        Ok(())
+    }
+
+    /// The numbers of CURSOR, HASHES, LIMIT and SPARSE, in that order:
+    /// Go unsigned integers, each in its range.
+    fn numbers(&mut self, p: &Pending) -> Result<()> {
+        let in_range = |arg: &[u8], range: std::ops::RangeInclusive<u64>| match uint(arg) {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(Error::invalid_arg(arg)),
+        };
+        if let Some(c) = p.cursor {
+            self.cursor = uint(c)?;
         }
-        if let Some(c) = cursor {
-            o.cursor = parse_u64(c)?;
+        if let Some(arg) = p.precision {
+            self.output = Output::Form(Form::Hash(in_range(arg, 1..=12)? as usize));
         }
-        if let Some(p) = precision {
-            let p = parse_u64(p)
-                .ok()
-                .filter(|p| (1..=12).contains(p))
-                .ok_or_else(|| Error::invalid_arg(p))?;
-            o.output = Output::Form(Form::Hash(p as usize));
+        if let Some(l) = p.limit {
+            self.limit = Some(in_range(l, 1..=u64::MAX)?);
         }
-        if let Some(l) = limit {
-            o.limit = Some(
-                parse_u64(l)
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| Error::invalid_arg(l))?,
-            );
-        }
-        if let Some(s) = sparse {
-            let n = parse_u64(s)
-                .ok()
-                .filter(|n| (1..=16).contains(n))
-                .ok_or_else(|| Error::invalid_arg(s))?;
-            o.sparse = Some(n as u8);
+        if let Some(s) = p.sparse {
+            self.sparse = Some(in_range(s, 1..=16)? as u8);
             // As Tile38: SPARSE lifts the default limit (LIMIT is refused).
-            o.limit = Some(u64::MAX);
+            self.limit = Some(u64::MAX);
         }
-        Ok((o, i))
+        Ok(())
     }
 
     /// Parses a whole SCAN/SEARCH command: nothing may follow the output.
     pub fn parse_all(args: &Args, cmd: &str) -> Result<SearchOpts> {
-        let (opts, next) = SearchOpts::parse(args, cmd)?;
-        if next < args.len() {
-            return Err(Error::Arity);
-        }
+        let mut c = Cursor::new(args);
+        let opts = SearchOpts::parse(&mut c, cmd)?;
+        c.finish()?;
         Ok(opts)
     }
 

@@ -14,10 +14,10 @@
 use tile38_proto::Args;
 
 use crate::cmd::output::Form;
-use crate::cmd::set::parse_f64;
+use crate::cursor::{float, not_negative, Cursor};
 use crate::error::{Error, Result};
-use crate::search::areas::{parse_rect, SearchArea};
-use crate::search::opts::{parse_not_negative, Output, SearchOpts};
+use crate::search::areas::{parse_clipby, SearchArea};
+use crate::search::opts::{Output, SearchOpts};
 
 /// A validated fence command.
 #[derive(Debug)]
@@ -27,14 +27,6 @@ pub struct Fence {
     /// WITHIN/INTERSECTS: the area, whose `GET key id` must still be looked
     /// up when the hook is set (Tile38 fails SETHOOK on a missing object).
     pub area: Option<SearchArea>,
-}
-
-/// `args[i]` if present and non-empty, else an arity error.
-fn token(args: &Args, i: usize) -> Result<&[u8]> {
-    match (i < args.len()).then(|| args.get(i)) {
-        Some(t) if !t.is_empty() => Ok(t),
-        _ => Err(Error::Arity),
-    }
 }
 
 /// Parses `words` (the command word first) as a fence.
@@ -48,104 +40,83 @@ pub fn parse(words: &[&[u8]]) -> Result<Fence> {
         b"intersects" => "INTERSECTS",
         _ => return Err(Error::invalid_arg(cmd)),
     };
-    let (args, opts, i) = parse_opts(words, name)?;
-    if i >= args.len() || args.get(i).is_empty() {
+    let (given, with_fence) = (Args::from_slices(words), with_fence(words));
+    let mut c = Cursor::new(&with_fence);
+    let opts = match SearchOpts::parse(&mut c, name) {
+        Ok(o) => o,
+        // The words have their own FENCE: parsed as given.
+        Err(Error::Duplicate(d)) if d == "FENCE" => {
+            c = Cursor::new(&given);
+            SearchOpts::parse(&mut c, name)?
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(first) = c.peek().filter(|t| !t.is_empty()) else {
         return Err(Error::Arity);
-    }
+    };
     if name == "NEARBY" {
-        let next = nearby_area(&args, i)?;
-        clipby(&args, next)?;
+        nearby_area(&mut c)?;
+        parse_clipby(&mut c)?;
         return Ok(Fence {
             key: opts.key,
             area: None,
         });
     }
-    let mut i = i;
     // `WITHIN k BOUNDS 1 2 3 4`: BOUNDS was the area, not the output.
-    if opts.output == Output::Form(Form::Bounds) && parse_f64(args.get(i)).is_ok() {
-        i -= 1;
+    if opts.output == Output::Form(Form::Bounds) && float(first).is_ok() {
+        c.back();
     }
-    let area = SearchArea::parse(&args, i, opts.clip, opts.buffer)?;
+    let area = SearchArea::parse(&mut c, opts.clip, opts.buffer)?;
     Ok(Fence {
         key: opts.key,
         area: Some(area),
     })
 }
 
-/// The search options with FENCE switched on. `SearchOpts` knows FENCE only
-/// as a keyword, so one is put right after the key; when the words have
-/// their own FENCE that reads as a duplicate, and they are parsed as given.
-/// Returns the arguments parsed and the index of the area's type word.
-fn parse_opts(words: &[&[u8]], name: &str) -> Result<(Args, SearchOpts, usize)> {
-    let given = Args::from_slices(words);
-    if words.len() < 2 {
-        return SearchOpts::parse(&given, name).map(|(o, i)| (given, o, i));
-    }
-    let mut with_fence = Args::from_slices(&words[..2]);
-    with_fence.push(b"FENCE");
-    for w in &words[2..] {
-        with_fence.push(w);
-    }
-    match SearchOpts::parse(&with_fence, name) {
-        Ok((o, i)) => Ok((with_fence, o, i)),
-        Err(Error::Duplicate(d)) if d == "FENCE" => {
-            SearchOpts::parse(&given, name).map(|(o, i)| (given, o, i))
+/// The words with FENCE put right after the key: `SearchOpts` knows FENCE
+/// only as a keyword, and a fence implies it. (Fewer than two words are
+/// left as they are: there is no key to put it after.)
+fn with_fence(words: &[&[u8]]) -> Args {
+    let mut args = Args::new();
+    for (k, w) in words.iter().enumerate() {
+        args.push(w);
+        if k == 1 {
+            args.push(b"FENCE");
         }
-        Err(e) => Err(e),
     }
+    args
 }
 
-/// NEARBY's area at `args[i]`; returns the index after it.
-fn nearby_area(args: &Args, i: usize) -> Result<usize> {
-    let typ = args.get(i);
+/// NEARBY's area, from its type word on.
+fn nearby_area(c: &mut Cursor<'_>) -> Result<()> {
+    let typ = c.next()?;
     if typ.eq_ignore_ascii_case(b"point") {
-        let (lat, lon) = (token(args, i + 1)?, token(args, i + 2)?);
-        parse_f64(lat)?;
-        parse_f64(lon)?;
+        let (lat, lon) = (c.token()?, c.token()?);
+        float(lat)?;
+        float(lon)?;
         // The radius is optional; an empty word counts as none (Tile38).
-        let mut next = i + 3;
-        if next < args.len() {
-            let m = args.get(next);
+        if !c.is_empty() {
+            let m = c.next()?;
             if !m.is_empty() {
-                parse_not_negative(m)?;
+                not_negative(m)?;
             }
-            next += 1;
         }
-        Ok(next)
+        Ok(())
     } else if typ.eq_ignore_ascii_case(b"roam") {
-        token(args, i + 1)?;
-        token(args, i + 2)?;
-        parse_f64(token(args, i + 3)?)?;
-        let next = i + 4;
-        if next < args.len() {
-            let word = args.get(next);
+        c.token()?;
+        c.token()?;
+        float(c.token()?)?;
+        if !c.is_empty() {
+            let word = c.next()?;
             if !word.eq_ignore_ascii_case(b"scan") {
                 return Err(Error::invalid_arg(word));
             }
-            token(args, next + 1)?;
-            return Ok(next + 2);
+            c.token()?;
         }
-        Ok(next)
+        Ok(())
     } else {
         Err(Error::invalid_arg(typ))
     }
-}
-
-/// The `CLIPBY BOUNDS|HASH|TILE|QUADKEY …` clauses that may end any fence.
-fn clipby(args: &Args, mut i: usize) -> Result<()> {
-    while i < args.len() {
-        if !token(args, i)?.eq_ignore_ascii_case(b"clipby") {
-            return Err(Error::Arity);
-        }
-        let typ = token(args, i + 1)?;
-        let cannot = || {
-            let word = String::from_utf8_lossy(typ).to_ascii_lowercase();
-            Error::InvalidArg(format!("cannot clipby {word}").into_bytes())
-        };
-        let (_, next) = parse_rect(args, typ, i + 2, true)?.ok_or_else(cannot)?;
-        i = next;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
