@@ -4,9 +4,9 @@
 //!
 //! * **always**: fences that see every change of their key. Hooks and
 //!   channels whose DETECT is absent or has `outside` (`hooksOut`: they
-//!   report `outside`, every `del` and `drop`), ROAM fences (no area; only
-//!   those with such a DETECT ever report anything), and live fences of
-//!   the same kind.
+//!   report `outside`, every `del` and `drop`), live fences of the same
+//!   kind, and live ROAM fences. ROAM hooks and channels with another
+//!   DETECT are never evaluated (no area), as in Tile38.
 //! * **areas**: the other fences, in an R-tree of their area's box
 //!   (`hookTree`), found when the box meets the old or the new object's
 //!   box; those with `cross` in DETECT are also found through the box of
@@ -53,6 +53,9 @@ fn corners(r: &Rect) -> Option<([f64; 2], [f64; 2])> {
 /// Where a fence goes.
 enum Place {
     Always,
+    /// A ROAM hook or channel whose DETECT lacks `outside`: Tile38 never
+    /// evaluates it (no area for `hookTree`, not in `hooksOut`).
+    Never,
     Area {
         rect: ([f64; 2], [f64; 2]),
         cross: bool,
@@ -62,8 +65,11 @@ enum Place {
 
 fn place(fence: &Fence) -> Place {
     let roam = matches!(fence.spec().region, Region::Roam(_));
-    if fence.sees_everything() || roam {
+    if fence.sees_everything() || (roam && fence.target() == Target::Live) {
         return Place::Always;
+    }
+    if roam {
+        return Place::Never;
     }
     let cross = fence
         .spec()
@@ -83,6 +89,7 @@ impl KeyIndex {
     pub fn insert(&mut self, id: FenceId, fence: &Fence) {
         match place(fence) {
             Place::Always => self.always.push(id),
+            Place::Never => {}
             Place::Area { rect, cross } => {
                 self.areas.insert(entry(rect, id));
                 if cross {
@@ -105,6 +112,7 @@ impl KeyIndex {
         let drop_id = |list: &mut Vec<FenceId>| list.retain(|f| *f != id);
         match place(fence) {
             Place::Always => drop_id(&mut self.always),
+            Place::Never => {}
             Place::Area { rect, cross } => {
                 self.areas.remove(&entry(rect, id));
                 if cross {

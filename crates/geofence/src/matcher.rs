@@ -2,18 +2,22 @@
 //! `fence.go:FenceMatch`/`fenceMatch`, plus the WHERE gate the 1.37
 //! oracle shows (spec §6.1):
 //!
-//! 1. `drop` → a drop message; 2. no object → nothing; 3. MATCH on the
-//!    id; 4. non-spatial (STRING) objects → nothing; 5. `fset` under
-//!    NOFIELDS → nothing; 6. `del` → a del message;
-//! 7. ROAM: nearby/faraway (SET only), detect `roam`; otherwise
+//! 1. `drop`: a drop message.
+//! 2. No object: nothing.
+//! 3. MATCH on the id.
+//! 4. Non-spatial (STRING) objects: nothing.
+//! 5. `fset` under NOFIELDS: nothing.
+//! 6. `del`: a del message.
+//! 7. ROAM: nearby/faraway (SET only), detect `roam`. Otherwise
 //!    inside/exit/enter/outside from the old and new objects, the WHERE
 //!    gate, and `cross` when the segment between the two centres meets
-//!    the area;
-//! 8. the DETECT fallback (enter→inside, exit/cross→outside);
-//! 9. COUNT output → nothing; 10. the group (enter: new, cross: renewed,
-//!    else current or new); 11. the messages with their companions;
+//!    the area.
+//! 8. The DETECT fallback (enter→inside, exit/cross→outside).
+//! 9. COUNT output: nothing.
+//! 10. The group (enter: new, cross: renewed, else current or new).
+//! 11. The messages with their companions.
 //! 12. COMMANDS keeps only messages of the listed commands (after the
-//!    group update, as in Tile38).
+//!     group update, as in Tile38).
 
 use tile38_collection::{Database, Item};
 use tile38_geo::geojson::Shape;

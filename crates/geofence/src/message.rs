@@ -60,8 +60,14 @@ pub(crate) struct Head<'a> {
 }
 
 impl Head<'_> {
-    fn len(&self) -> usize {
-        64 + self.fence.hook_json.len() + self.fence.key_json.len() + self.time_json.len()
+    /// The head's exact length (so a message is one allocation): the
+    /// fixed text of `write`, the 24-digit group, the variable parts.
+    fn len(&self, detect: Detect) -> usize {
+        69 + self.command.as_str().len()
+            + detect.as_str().len()
+            + self.fence.hook_json.len()
+            + self.fence.key_json.len()
+            + self.time_json.len()
     }
 
     fn write(&self, out: &mut Vec<u8>, detect: Detect) {
@@ -81,8 +87,9 @@ impl Head<'_> {
 
     /// `makemsg`: head + body.
     pub fn message(&self, detect: Detect, body: &[u8]) -> String {
-        let mut out = Vec::with_capacity(self.len() + body.len());
+        let mut out = Vec::with_capacity(self.len(detect) + body.len());
         self.write(&mut out, detect);
+        debug_assert_eq!(out.len(), self.len(detect));
         out.extend_from_slice(body);
         into_string(out)
     }
@@ -90,7 +97,7 @@ impl Head<'_> {
     /// `extendRoamMessage`: head + body with `,"nearby"|"faraway":{…}`
     /// inserted before the body's closing brace.
     pub fn roam_message(&self, body: &[u8], nested: &[u8]) -> String {
-        let mut out = Vec::with_capacity(self.len() + body.len() + nested.len());
+        let mut out = Vec::with_capacity(self.len(Detect::Roam) + body.len() + nested.len());
         self.write(&mut out, Detect::Roam);
         out.extend_from_slice(&body[..body.len() - 1]);
         out.extend_from_slice(nested);
