@@ -16,6 +16,28 @@
 //! the group table, and [`Geofence::evaluate`] turns a change into events,
 //! sorted as Tile38 publishes them (`aof.go:queueHooks`, `sortMsgs`).
 //! Delivery (pub/sub, webhook queues, live connections) is the caller's.
+//!
+//! # Use from the engine
+//!
+//! * **Definitions.** SETCHAN/SETHOOK parse as today, then build a
+//!   [`FenceSpec`] (region with `GET` areas resolved, DETECT, COMMANDS,
+//!   output, MATCH, WHERE/WHEREIN/WHEREEVAL as an [`ObjectFilter`],
+//!   NOFIELDS, DISTANCE, NODWELL, META) and [`Geofence::insert`] it,
+//!   keeping the [`FenceId`] with the definition. A replacing definition
+//!   is [`Geofence::remove`] then `insert` (its groups go); an identical
+//!   one (`:0`) changes nothing. DELCHAN/DELHOOK/PDEL*/EX expiry remove;
+//!   FLUSHDB is [`Geofence::flush`]. A live connection inserts a
+//!   [`Target::Live`] fence when it goes live and removes it when it ends.
+//! * **Changes.** At the journal seam, under the write lock and after the
+//!   data changed, each write that changed something becomes one
+//!   [`Change`] (PDEL: one per deleted id, ascending, one time; expiry: a
+//!   `Del`; JSET/JDEL on a spatial object: a `Set`), and
+//!   [`Geofence::evaluate`] appends its events. The `listened` predicate
+//!   skips channels without subscribers and, on a follower, every hook
+//!   and channel (only live fences fire there).
+//! * **Events.** Each [`Event`] names its fence: publish channel events in
+//!   the order given, queue hook events per hook, write live events to
+//!   the fence's connection.
 
 pub mod change;
 pub mod fence;
@@ -82,6 +104,12 @@ pub struct Geofence {
     groups: Groups,
     scratch: Scratch,
 }
+
+#[cfg(test)]
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Geofence>();
+};
 
 impl Geofence {
     /// An empty set of fences; `seed` seeds the group ids (see
