@@ -9,7 +9,7 @@ use tile38_collection::Database;
 use crate::change::{write_time, Details};
 use crate::fence::{Command, Detect, Target};
 use crate::matcher::{fence_match, Ctx};
-use crate::{Change, Event, Fence, FenceId, Geofence};
+use crate::{Change, Event, Fence, FenceId, Geofence, Groups};
 
 impl Geofence {
     /// Evaluates `change` (already applied to `db`) against the fences of
@@ -97,6 +97,34 @@ impl Geofence {
         }
         evaluated
     }
+}
+
+/// One fence against one change, outside any [`Geofence`]: Tile38's
+/// `FenceMatch` (spec §6.1) on its own. Appends the fence's messages to
+/// `out` in `fenceMatch` order, with `fence` set to [`FenceId::DETACHED`].
+/// No candidate rules, no sorting across fences, and the caller updates
+/// the group table for DEL and DROP itself (`Groups::disconnect_object` /
+/// `disconnect_key`, after every fence has seen the change).
+pub fn match_fence(
+    fence: &Fence,
+    change: &Change,
+    db: &Database,
+    groups: &mut Groups,
+    out: &mut Vec<Event>,
+) {
+    let d = Details::of(change);
+    let (mut time, mut body, mut nested, mut pattern) = Default::default();
+    write_time(&mut time, change.time);
+    let mut cx = Ctx {
+        db,
+        groups,
+        time_json: &time,
+        secs: change.time.div_euclid(1_000_000_000),
+        body: &mut body,
+        nested: &mut nested,
+        pattern: &mut pattern,
+    };
+    fence_match(&mut cx, FenceId::DETACHED, fence, &d, out);
 }
 
 /// Whether any fence can report the change: drop always; otherwise only

@@ -12,6 +12,7 @@
 //! * `index`: per key, an R-tree of fence boxes plus the fences that see
 //!   every change (`aof.go:getQueueCandidates`).
 //!
+//! [`match_fence`] is one fence against one change, on its own.
 //! [`Geofence`] ties them together: it owns the fences, their index and
 //! the group table, and [`Geofence::evaluate`] turns a change into events,
 //! sorted as Tile38 publishes them (`aof.go:queueHooks`, `sortMsgs`).
@@ -56,6 +57,7 @@ pub use fence::{
 };
 pub use groups::{GroupId, Groups};
 
+pub use evaluate::match_fence;
 use index::KeyIndex;
 
 /// A fence's handle in a [`Geofence`]; stale handles (of removed fences)
@@ -64,6 +66,15 @@ use index::KeyIndex;
 pub struct FenceId {
     index: u32,
     generation: u32,
+}
+
+impl FenceId {
+    /// The id [`match_fence`] gives events of a fence outside a
+    /// [`Geofence`].
+    pub const DETACHED: FenceId = FenceId {
+        index: u32::MAX,
+        generation: u32::MAX,
+    };
 }
 
 /// One message for one fence.

@@ -263,3 +263,41 @@ fn match_filters_del_and_strings_give_nothing() {
         .is_empty());
     assert!(w.del("fleet", "s").is_empty());
 }
+
+#[test]
+fn match_fence_alone_is_fence_match() {
+    // One fence, no registry: the caller owns the group table.
+    use tile38_geofence::{match_fence, Change, Fence, FenceId, Groups};
+    let fence = Fence::new(chan("ch", "fleet", None));
+    let mut w = World::new();
+    let mut groups = Groups::new(1);
+    w.db.get_or_create(b"fleet").set(
+        b"t1",
+        point(5.0, 5.0),
+        Vec::new(),
+        None,
+        tile38_collection::SetCond::Always,
+    );
+    let item = w.db.get(b"fleet").unwrap().get(b"t1").cloned();
+    let change = Change {
+        command: Command::Set,
+        key: b"fleet",
+        id: b"t1",
+        old: None,
+        new: item.as_ref(),
+        time: TIME,
+    };
+    let mut out = Vec::new();
+    match_fence(&fence, &change, &w.db, &mut groups, &mut out);
+    let detects: Vec<_> = out.iter().map(|e| (e.fence, e.detect)).collect();
+    use tile38_geofence::Detect::{Enter, Inside};
+    assert_eq!(
+        detects,
+        [
+            (FenceId::DETACHED, Some(Enter)),
+            (FenceId::DETACHED, Some(Inside))
+        ]
+    );
+    assert_eq!(groups.len(), 1);
+    assert!(out[0].json.starts_with(r#"{"command":"set","group":""#));
+}
