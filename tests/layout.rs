@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["geo"],
     &["collection"],
     &["expr", "aof", "repl"],
+    &["geofence"],
     &["engine"],
     &["server"],
     &["cli", "bench"],
