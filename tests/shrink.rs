@@ -75,11 +75,24 @@ fn shrink_under_concurrent_writes_keeps_every_write() {
             .ignore();
         let _: () = p.query(&mut c).unwrap();
     }
-    let before = std::fs::metadata(dir.join("appendonly.aof")).unwrap().len();
-    // Writers keep going while the rewrite runs.
+    // The AOF's writer thread appends in the background: the size once it
+    // has caught up.
+    let aof_size = || std::fs::metadata(dir.join("appendonly.aof")).unwrap().len();
+    let mut before = aof_size();
+    assert!(wait_until(Duration::from_secs(5), || {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = aof_size();
+        let caught_up = now == before;
+        before = now;
+        caught_up
+    }));
+    // Writers keep going while the rewrite runs. They overwrite a bounded
+    // set of ids, and stop a bounded number of writes after the rewrite:
+    // what the file holds after it does not grow with the client's speed.
     let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
     let writer = {
-        let (stop, port) = (stop.clone(), srv.port);
+        let (stop, done, port) = (stop.clone(), done.clone(), srv.port);
         std::thread::spawn(move || {
             let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
             let mut c = client.get_connection().unwrap();
@@ -87,7 +100,7 @@ fn shrink_under_concurrent_writes_keeps_every_write() {
             while !stop.load(Ordering::Relaxed) {
                 let _: () = redis::cmd("SET")
                     .arg("live")
-                    .arg(format!("l{n}"))
+                    .arg(format!("l{}", n % 1000))
                     .arg("POINT")
                     .arg(1)
                     .arg(n % 90)
@@ -101,6 +114,7 @@ fn shrink_under_concurrent_writes_keeps_every_write() {
                         .unwrap();
                 }
                 n += 1;
+                done.store(n, Ordering::Relaxed);
             }
             n
         })
@@ -112,7 +126,10 @@ fn shrink_under_concurrent_writes_keeps_every_write() {
         wait_until(Duration::from_secs(20), || rewrites(&srv) == 1),
         "no rewrite finished"
     );
-    std::thread::sleep(Duration::from_millis(50));
+    // Some writes after the rewrite too.
+    let at = done.load(Ordering::Relaxed);
+    let more = || done.load(Ordering::Relaxed) >= at + 200;
+    assert!(wait_until(Duration::from_secs(5), more));
     stop.store(true, Ordering::Relaxed);
     let written = writer.join().unwrap();
     assert!(written > 0);
