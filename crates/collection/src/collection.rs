@@ -12,6 +12,7 @@
 //! An AOF load defers the spatial index and the id order ([`bulk`]).
 
 use std::collections::BTreeSet;
+use std::mem;
 use std::num::NonZeroI64;
 use std::sync::OnceLock;
 
@@ -101,6 +102,10 @@ pub struct Collection {
 }
 
 mod bulk;
+mod prior;
+
+use prior::merge_fields;
+pub use prior::{Prior, SetOutcome};
 
 impl Collection {
     pub fn new() -> Self {
@@ -159,8 +164,9 @@ impl Collection {
     }
 
     /// `SET`: stores `value`, keeping the old fields and merging `fields` into
-    /// them (a zero value deletes); the expiry is replaced. Returns `false`
-    /// when `cond` refused (`NX` on an existing id, `XX` on a missing one).
+    /// them (a zero value deletes); the expiry is replaced. A replaced
+    /// object's value and deadline are handed back; its fields are not
+    /// kept (see [`Collection::set_keeping_fields`]).
     pub fn set(
         &mut self,
         id: &[u8],
@@ -168,75 +174,38 @@ impl Collection {
         fields: Vec<(Box<[u8]>, FieldValue)>,
         expires: Option<i64>,
         cond: SetCond,
-    ) -> bool {
-        let new_env = envelope(&value);
+    ) -> SetOutcome {
+        self.set_keeping_fields(id, value, fields, expires, cond, false)
+    }
+
+    /// [`Collection::set`], handing back the replaced fields too when
+    /// `keep_fields` and `fields` changed them ([`Prior::fields`]).
+    pub fn set_keeping_fields(
+        &mut self,
+        id: &[u8],
+        value: Value,
+        fields: Vec<(Box<[u8]>, FieldValue)>,
+        expires: Option<i64>,
+        cond: SetCond,
+        keep_fields: bool,
+    ) -> SetOutcome {
         let deadline = to_deadline(expires);
         let hash = self.store.hash(id);
         let Some(slot) = self.store.find_hashed(hash, id) else {
             if cond == SetCond::IfExists {
-                return false;
+                return SetOutcome::Refused;
             }
-            self.insert_new(hash, id, value, fields, deadline, new_env);
-            return true;
+            self.insert_new(hash, id, value, fields, deadline);
+            return SetOutcome::Inserted;
         };
         if cond == SetCond::IfAbsent {
-            return false;
+            return SetOutcome::Refused;
         }
-        self.replace(slot, value, fields, deadline, new_env);
-        true
-    }
-
-    /// [`Collection::set`] of an id not stored yet (`hash` is its hash,
-    /// `new_env` the box of `value`).
-    fn insert_new(
-        &mut self,
-        hash: u64,
-        id: &[u8],
-        value: Value,
-        fields: Vec<(Box<[u8]>, FieldValue)>,
-        deadline: Option<NonZeroI64>,
-        new_env: Option<[f64; 4]>,
-    ) {
-        self.seq += 1;
-        let mut list = FieldList::new();
-        list.set_all(fields);
-        if let Value::String(v) = &value {
-            self.strings.insert((v.clone(), Id::new(id)));
-        }
-        let item = Item {
-            value,
-            fields: list,
-            expires: deadline,
-            seq: self.seq,
-        };
-        let slot = self.store.insert_hashed(hash, Id::new(id), item);
-        let store = &self.store;
-        if let Some(order) = bulk::order_mut(&mut self.order, self.deferred) {
-            order.insert(slot, id, |s| store.id(s));
-        }
-        if let Some(e) = new_env.filter(|_| !self.deferred) {
-            self.spatial.insert(&mut self.store, slot, bbox(&e));
-        }
-        if let Some(at) = deadline {
-            self.expires.insert((at.get(), slot));
-        }
-        self.account(slot, true);
-    }
-
-    /// [`Collection::set`] of the object at `slot` (`new_env` is the box
-    /// of `value`).
-    fn replace(
-        &mut self,
-        slot: u32,
-        value: Value,
-        fields: Vec<(Box<[u8]>, FieldValue)>,
-        deadline: Option<NonZeroI64>,
-        new_env: Option<[f64; 4]>,
-    ) {
         self.seq += 1;
         self.account(slot, false);
         // An unchanged box keeps its index entry: moving nothing is the
         // common update.
+        let new_env = envelope(&value);
         let old_env = envelope(&self.store.get(slot).item.value);
         if old_env != new_env && !self.deferred {
             match (old_env, new_env) {
@@ -263,10 +232,53 @@ impl Collection {
         if let Value::String(v) = &value {
             self.strings.insert((v.clone(), entry.id.clone()));
         }
-        entry.item.value = value;
+        // Moved out, not dropped here: the journal hands the old value to
+        // whoever watches the write, then drops it.
+        let prior = Prior {
+            value: Some(mem::replace(&mut entry.item.value, value)),
+            expires: Some(entry.item.deadline()),
+            fields: merge_fields(&mut entry.item.fields, fields, keep_fields).1,
+        };
         entry.item.expires = deadline;
         entry.item.seq = self.seq;
-        entry.item.fields.set_all(fields);
+        self.account(slot, true);
+        SetOutcome::Replaced(prior)
+    }
+
+    /// Stores the object of a new id (`hash` is its hash) in the store
+    /// and every index.
+    fn insert_new(
+        &mut self,
+        hash: u64,
+        id: &[u8],
+        value: Value,
+        fields: Vec<(Box<[u8]>, FieldValue)>,
+        deadline: Option<NonZeroI64>,
+    ) {
+        let env = envelope(&value);
+        self.seq += 1;
+        let mut list = FieldList::new();
+        list.set_all(fields);
+        if let Value::String(v) = &value {
+            self.strings.insert((v.clone(), Id::new(id)));
+        }
+        let item = Item {
+            value,
+            fields: list,
+            expires: deadline,
+            seq: self.seq,
+        };
+        let slot = self.store.insert_hashed(hash, Id::new(id), item);
+        let store = &self.store;
+        if let Some(order) = bulk::order_mut(&mut self.order, self.deferred) {
+            order.insert(slot, id, |s| store.id(s));
+        }
+        if let Some(e) = env.filter(|_| !self.deferred) {
+            self.spatial.insert(&mut self.store, slot, bbox(&e));
+        }
+        if let Some(at) = deadline {
+            self.expires.insert((at.get(), slot));
+        }
         self.account(slot, true);
     }
 
@@ -289,18 +301,24 @@ impl Collection {
         Some(entry.item)
     }
 
-    /// `FSET`: sets fields on an existing object; returns how many changed,
-    /// or `None` if the id does not exist.
-    pub fn set_fields(&mut self, id: &[u8], fields: Vec<(Box<[u8]>, FieldValue)>) -> Option<usize> {
+    /// `FSET`: sets fields on an existing object; returns how many changed
+    /// and, with `keep` and any change, the fields as they were (moved
+    /// out), or `None` if the id does not exist.
+    pub fn set_fields(
+        &mut self,
+        id: &[u8],
+        fields: Vec<(Box<[u8]>, FieldValue)>,
+        keep: bool,
+    ) -> Option<(usize, Option<FieldList>)> {
         let slot = self.store.find(id)?;
         self.account(slot, false);
         let item = &mut self.store.get_mut(slot).item;
-        let changed = item.fields.set_all(fields);
+        let merged = merge_fields(&mut item.fields, fields, keep);
         // Tile38 re-inserts the rewritten object into its R-tree.
         self.seq += 1;
         item.seq = self.seq;
         self.account(slot, true);
-        Some(changed)
+        Some(merged)
     }
 
     /// Sets or clears the expiry of an existing object; returns the old

@@ -60,11 +60,12 @@ impl Database {
         self.cols.remove(key)
     }
 
-    pub fn insert(&mut self, key: &[u8], mut col: Collection) {
+    /// Stores `col` under `key`; returns the collection it replaced.
+    pub fn insert(&mut self, key: &[u8], mut col: Collection) -> Option<Collection> {
         if self.deferred {
             col.defer_indexes();
         }
-        self.cols.insert(key.into(), col);
+        self.cols.insert(key.into(), col)
     }
 
     /// Until [`Database::build_indexes`], collections (existing and new)

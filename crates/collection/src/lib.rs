@@ -24,6 +24,6 @@ pub mod spatial;
 pub mod store;
 pub mod tree;
 
-pub use collection::{Collection, Item, SetCond};
+pub use collection::{Collection, Item, Prior, SetCond, SetOutcome};
 pub use database::Database;
 pub use id::Id;

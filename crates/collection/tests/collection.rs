@@ -2,7 +2,7 @@
 //! set/delete, deadlines, crowds at one position, exact boxes at borders,
 //! Tile38's weights.
 
-use tile38_collection::{Collection, SetCond};
+use tile38_collection::{Collection, Prior, SetCond, SetOutcome};
 use tile38_geo::{FieldValue, Position, Rect, Value};
 
 fn point(x: f64, y: f64) -> Value {
@@ -16,10 +16,11 @@ fn field(v: &[u8]) -> Vec<(Box<[u8]>, FieldValue)> {
 #[test]
 fn set_delete_keep_indexes_in_step() {
     let mut c = Collection::new();
-    assert!(!c.set(b"a", point(1.0, 2.0), vec![], Some(10), SetCond::IfExists));
-    assert!(c.set(b"a", point(1.0, 2.0), vec![], Some(10), SetCond::Always));
-    assert!(!c.set(b"a", point(3.0, 4.0), field(b"5"), None, SetCond::IfAbsent));
-    assert!(c.set(b"a", point(3.0, 4.0), field(b"5"), None, SetCond::Always));
+    let mut set = |v, f, at, cond| c.set(b"a", v, f, at, cond).written();
+    assert!(!set(point(1.0, 2.0), vec![], Some(10), SetCond::IfExists));
+    assert!(set(point(1.0, 2.0), vec![], Some(10), SetCond::Always));
+    assert!(!set(point(3.0, 4.0), field(b"5"), None, SetCond::IfAbsent));
+    assert!(set(point(3.0, 4.0), field(b"5"), None, SetCond::Always));
     assert_eq!(c.spatial_len(), 1);
     assert!(c.expired(100).is_empty());
     c.set(
@@ -121,4 +122,76 @@ fn stats_weights_match_tile38() {
     assert_eq!(c.weight(), 9);
     c.set(b"myid3", point(-115.0, 33.0), vec![], None, SetCond::Always);
     assert_eq!(c.weight(), 9 + 21);
+}
+
+/// A write hands back what it replaced, moved out: SET the old value and
+/// deadline (and the old fields when asked to keep them and they changed),
+/// FSET the old fields when asked, DELETE the whole object.
+#[test]
+fn writes_hand_back_what_they_replaced() {
+    let mut c = Collection::new();
+    let prior = |o: SetOutcome| -> Prior {
+        match o {
+            SetOutcome::Replaced(p) => p,
+            other => panic!("not a replacement: {other:?}"),
+        }
+    };
+    let text = |v: &Option<Value>| v.as_ref().map(Value::to_text);
+    assert!(matches!(
+        c.set(
+            b"a",
+            point(1.0, 2.0),
+            field(b"5"),
+            Some(10),
+            SetCond::Always
+        ),
+        SetOutcome::Inserted
+    ));
+    // Fields untouched: nothing to hand back, the object keeps them.
+    let p = prior(c.set_keeping_fields(b"a", point(3.0, 4.0), vec![], None, SetCond::Always, true));
+    assert_eq!(text(&p.value), text(&Some(point(1.0, 2.0))));
+    assert_eq!((p.expires, p.fields.is_none()), (Some(Some(10)), true));
+    // Changed and kept: the old list; the object has the merged one.
+    let p = prior(c.set_keeping_fields(
+        b"a",
+        point(3.0, 4.0),
+        field(b"6"),
+        None,
+        SetCond::Always,
+        true,
+    ));
+    assert_eq!(
+        p.fields.expect("kept").get(b"f"),
+        Some(&FieldValue::parse(b"5"))
+    );
+    assert_eq!(p.expires, Some(None));
+    assert_eq!(
+        c.get(b"a").unwrap().fields.get(b"f"),
+        Some(&FieldValue::parse(b"6"))
+    );
+    // Changed, not kept (edited in place).
+    let p = prior(c.set(b"a", point(3.0, 4.0), field(b"7"), None, SetCond::Always));
+    assert!(p.fields.is_none());
+    // FSET, kept and not; an unchanged field hands back nothing.
+    let (n, old) = c.set_fields(b"a", field(b"8"), true).expect("exists");
+    assert_eq!(
+        (n, old.expect("kept").get(b"f")),
+        (1, Some(&FieldValue::parse(b"7")))
+    );
+    assert!(matches!(
+        c.set_fields(b"a", field(b"8"), true),
+        Some((0, None))
+    ));
+    assert!(matches!(
+        c.set_fields(b"a", field(b"9"), false),
+        Some((1, None))
+    ));
+    assert!(c.set_fields(b"b", field(b"9"), true).is_none());
+    assert_eq!(
+        c.get(b"a").unwrap().fields.get(b"f"),
+        Some(&FieldValue::parse(b"9"))
+    );
+    let old = c.delete(b"a").expect("deleted");
+    assert_eq!(old.value.to_text(), point(3.0, 4.0).to_text());
+    c.check();
 }

@@ -101,7 +101,8 @@ fn apply(c: &mut Collection, op: &Op) {
         }
         Op::Field(i, v) => {
             let f = vec![(b"f"[..].into(), FieldValue::parse(v.to_string().as_bytes()))];
-            c.set_fields(&name(i), f);
+            // Half of them keep the old list (a new list replaces it).
+            c.set_fields(&name(i), f, i % 2 == 0);
         }
         Op::Expire(i, e) => {
             c.set_expires(&name(i), e);

@@ -1,7 +1,9 @@
 //! Tile38's commands, runnable without a socket or an async runtime.
 //!
 //! * [`engine`]: the shared state ([`Engine`]: database lock, config, AOF,
-//!   hooks, counters, replication state) and the journal seam.
+//!   hooks, counters, replication state) and the journal seam
+//!   ([`Engine::journal`]); [`journal`]: what a write did ([`journal::Change`])
+//!   and who subscribes to it ([`journal::ChangeSink`]).
 //! * [`session`]: one client's state and the one path that runs a command
 //!   (gates, parse with no lock, apply under the lock, journal).
 //! * [`cmd`]: the command table; one struct per command.
@@ -21,6 +23,7 @@ pub mod config;
 pub mod cursor;
 pub mod engine;
 pub mod error;
+pub mod journal;
 pub mod output_limit;
 pub mod refusal;
 pub mod reply;

@@ -1,7 +1,7 @@
 //! A session: one client's state (output mode, AUTH, its registry entry,
 //! the write lock held across a pipelined batch) and the one path that
 //! runs a command for it: gates, parse with no lock held, apply under the
-//! lock its kind needs, journal. A socket connection (the server crate)
+//! lock its kind needs (a write journals what it changed as it applies). A socket connection (the server crate)
 //! owns one; tests, benches and fuzz targets drive one directly.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -16,6 +16,7 @@ use crate::clients::ClientInfo;
 use crate::cmd::{gate, ConnCx, ReadGate, Run, Spec, Via, WriteDb, WriteGate};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::journal::Origin;
 use crate::reply::Reply;
 
 pub struct Session {
@@ -128,7 +129,7 @@ impl Session {
     }
 
     /// Runs an admitted command: parsed with no lock taken, then applied
-    /// under the lock its kind needs; a changing write is journaled.
+    /// under the lock its kind needs; a changing write journals its change.
     fn run_spec(
         &mut self,
         engine: &Engine,
@@ -154,9 +155,11 @@ impl Session {
                 let mut gate = WriteGate {
                     engine,
                     db: WriteDb::Batch(&mut self.lock),
+                    command: spec.name,
+                    origin: Origin::Client,
                 };
+                // The command journaled its change itself (`WriteCx::changed`).
                 if f(args, &mut gate, out)? {
-                    engine.journal(args);
                     self.wrote = true;
                 }
                 Ok(())

@@ -8,12 +8,14 @@ use std::time::Duration;
 use tile38_aof::Fsync;
 
 use crate::server::{now_nanos, Server};
+use tile38_engine::journal::{Edit, Op, What};
 use tile38_engine::refusal::used_memory;
 
 /// Most objects one sweep deletes, so the write lock is never held long.
 const SWEEP_BATCH: usize = 10_000;
 
-/// Deletes objects whose deadline passed, journaling `del key id` for each.
+/// Deletes objects whose deadline passed, journaling each as the `del key
+/// id` Tile38 logs (an internal change: see `tile38_engine::journal`).
 pub fn sweep_expired(server: &Server) -> usize {
     let now = now_nanos();
     let mut db = server.db.write();
@@ -31,14 +33,20 @@ pub fn sweep_expired(server: &Server) -> usize {
         }
     }
     for (key, ids) in &victims {
-        if let Some(col) = db.get_mut(key) {
-            for id in ids {
-                if col.delete(id).is_some() {
-                    server.journal_internal(&[b"del", key, id]);
-                }
-            }
+        for id in ids {
+            // Each deletion is journaled before the next is made: a
+            // subscriber sees the database as of its own change.
+            let Some(old) = db.get_mut(key).and_then(|col| col.delete(id)) else {
+                continue;
+            };
+            db.drop_if_empty(key);
+            let edit = Edit {
+                id,
+                op: Op::Deleted(old),
+            };
+            let what = What::Objects(std::slice::from_ref(&edit));
+            server.journal_internal(&db, "del", &[b"del", key, id], key, what);
         }
-        db.drop_if_empty(key);
     }
     drop(db);
     if total > 0 {
@@ -120,4 +128,65 @@ pub fn spawn(server: Arc<Server>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tile38_collection::{Database, SetCond};
+    use tile38_engine::journal::{Change, ChangeSink, Origin};
+    use tile38_geo::Value;
+
+    use super::*;
+
+    /// What a subscriber heard: command, origin, record, and per edit
+    /// whether there was an object before and after.
+    type Heard = (&'static str, Origin, Vec<Vec<u8>>, Vec<(bool, bool)>);
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Heard>>);
+
+    impl ChangeSink for Recorder {
+        fn on_change(&self, db: &Database, change: &Change) {
+            let edits = change.edits().iter().map(|e| {
+                let after = change.after(db, e.id);
+                (e.before(after).is_some(), after.is_some())
+            });
+            self.0.lock().unwrap().push((
+                change.command,
+                change.origin,
+                change.record.words().map(<[u8]>::to_vec).collect(),
+                edits.collect(),
+            ));
+        }
+    }
+
+    /// An expired object's deletion goes through the journal as the
+    /// `del key id` Tile38 logs, with the object it removed.
+    #[test]
+    fn the_expiry_sweep_journals_each_deletion() {
+        let server = Server::in_process();
+        let recorder = Arc::new(Recorder::default());
+        server.subscribe(recorder.clone());
+        {
+            let mut db = server.db.write();
+            let col = db.get_or_create(b"fleet");
+            for (id, at) in [(&b"gone"[..], Some(1)), (b"kept", None)] {
+                let point = Value::Point {
+                    x: 1.0,
+                    y: 2.0,
+                    z: 0.0,
+                };
+                col.set(id, point, vec![], at, SetCond::Always);
+            }
+        }
+        assert_eq!(sweep_expired(&server), 1);
+        let record = vec![b"del".to_vec(), b"fleet".to_vec(), b"gone".to_vec()];
+        let heard = recorder.0.lock().unwrap().clone();
+        assert_eq!(
+            heard,
+            [("del", Origin::Internal, record, vec![(true, false)])]
+        );
+    }
 }

@@ -1,8 +1,9 @@
 //! Loading the AOF at startup, while clients get `LOADING`.
 //!
 //! Every record is replayed through the command table like a client write
-//! ([`tile38_engine::cmd::apply_replicated`]), so the state is the one a live server reached
-//! by the same writes. What differs is cost:
+//! ([`tile38_engine::cmd::apply_loaded`]), so the state is the one a live
+//! server reached by the same writes; nothing is journaled again and change
+//! subscribers do not hear of it (`Origin::Loaded`). What differs is cost:
 //! * the database write lock is held across records (bumped now and then so
 //!   a waiter is not starved) instead of taken for each;
 //! * spatial indexes and id orders are deferred
@@ -27,6 +28,7 @@ use prepared::Prepared;
 
 use crate::server::Server;
 use tile38_engine::cmd::WriteCx;
+use tile38_engine::journal::Origin;
 use tile38_engine::reply::Reply;
 
 /// Records replayed between bumps of the database lock.
@@ -84,13 +86,10 @@ pub(crate) fn replay_file(server: &Server, path: &Path) -> Result<LoadStats, Loa
         match prepared {
             Some(set) => {
                 out.reset(true);
-                let cx = &mut WriteCx {
-                    db: &mut db,
-                    engine: server,
-                };
+                let cx = &mut WriteCx::new(server, &mut db, args, "set", Origin::Loaded);
                 tile38_engine::cmd::replayed(set.apply(args, cx, &mut out))
             }
-            None => tile38_engine::cmd::apply_replicated(server, &mut db, args),
+            None => tile38_engine::cmd::apply_loaded(server, &mut db, args),
         }
     });
     tracing::debug!("AOF replayed: {:.3}s", started.elapsed().as_secs_f64());

@@ -19,8 +19,10 @@
 //! walk lists keys once, so `rename zoo alpha` made while it runs can leave
 //! `zoo` gone when the walk reaches it and `alpha` never visited, and the
 //! replayed rename has nothing to move) and a JSET appending to an array
-//! (replayed over a walk that saw it, it appends twice). Those
-//! [invalidate](tile38_engine::engine::ShrinkState::invalidate) a running rewrite, which is
+//! (replayed over a walk that saw it, it appends twice). Their changes say
+//! so ([`Change::idempotent`](tile38_engine::journal::Change::idempotent)),
+//! and the journal [invalidates](tile38_engine::engine::ShrinkState::invalidate)
+//! a running rewrite for them, which is
 //! abandoned at its end (the AOF untouched) and done again, up to
 //! [`ATTEMPTS`] times; the automatic trigger tries again later.
 //!

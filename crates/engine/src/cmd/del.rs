@@ -1,5 +1,7 @@
 //! `DEL key id [ERRON404]`, `PDEL key pattern`, `DROP key`, `FLUSHDB` (which
-//! also removes every hook and channel).
+//! also removes every hook and channel). Each journals the objects it
+//! removed (moved out of the collection) or, for DROP and FLUSHDB, the
+//! key-level change.
 
 use tile38_collection::glob;
 use tile38_proto::Args;
@@ -7,6 +9,7 @@ use tile38_proto::Args;
 use super::{WriteCommand, WriteCx};
 use crate::cursor::Cursor;
 use crate::error::{Error, Result};
+use crate::journal::{Edit, Op, What};
 use crate::reply::Reply;
 
 pub struct Del {
@@ -35,18 +38,24 @@ impl WriteCommand<'_> for Del {
         })
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
-        let deleted = match cx.db.get_mut(&self.key) {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
+        let old = match cx.db.get_mut(&self.key) {
             None if self.erron404 => return Err(Error::KeyNotFound),
-            None => false,
-            Some(col) => col.delete(&self.id).is_some(),
+            None => None,
+            Some(col) => col.delete(&self.id),
         };
-        if !deleted && self.erron404 {
-            return Err(Error::IdNotFound);
-        }
+        let Some(old) = old else {
+            if self.erron404 {
+                return Err(Error::IdNotFound);
+            }
+            out.int_or_ok(0);
+            return Ok(());
+        };
         cx.db.drop_if_empty(&self.key);
-        out.int_or_ok(deleted as i64);
-        Ok(deleted)
+        out.int_or_ok(1);
+        let op = Op::Deleted(old);
+        cx.changed_one(&self.key, Edit { id: &self.id, op });
+        Ok(())
     }
 }
 
@@ -65,25 +74,36 @@ impl WriteCommand<'_> for PDel {
         })
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
-        let mut count = 0;
-        if let Some(col) = cx.db.get_mut(&self.key) {
-            let prefix = glob::literal_prefix(&self.pattern);
-            let ids: Vec<_> = col
-                .range(Some(prefix), false)
-                .map(|(id, _)| id)
-                .take_while(|id| id.starts_with(prefix))
-                .filter(|id| glob::matches(&self.pattern, id))
-                .cloned()
-                .collect();
-            for id in &ids {
-                col.delete(id);
-            }
-            count = ids.len();
-            cx.db.drop_if_empty(&self.key);
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
+        let Some(col) = cx.db.get_mut(&self.key) else {
+            out.int_or_ok(0);
+            return Ok(());
+        };
+        let prefix = glob::literal_prefix(&self.pattern);
+        let ids: Vec<_> = col
+            .range(Some(prefix), false)
+            .map(|(id, _)| id)
+            .take_while(|id| id.starts_with(prefix))
+            .filter(|id| glob::matches(&self.pattern, id))
+            .cloned()
+            .collect();
+        // One edit per object, in id order: Tile38 sends a `del` for each.
+        let edits: Vec<Edit> = ids
+            .iter()
+            .filter_map(|id| {
+                let old = col.delete(id)?;
+                Some(Edit {
+                    id,
+                    op: Op::Deleted(old),
+                })
+            })
+            .collect();
+        cx.db.drop_if_empty(&self.key);
+        out.int_or_ok(edits.len() as i64);
+        if !edits.is_empty() {
+            cx.changed(&self.key, What::Objects(&edits));
         }
-        out.int_or_ok(count as i64);
-        Ok(count > 0)
+        Ok(())
     }
 }
 
@@ -100,11 +120,14 @@ impl WriteCommand<'_> for Drop {
         })
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         // Hooks and channels on the key stay defined, as in Tile38.
-        let dropped = cx.db.remove(&self.key).is_some();
-        out.int_or_ok(dropped as i64);
-        Ok(dropped)
+        let dropped = cx.db.remove(&self.key);
+        out.int_or_ok(dropped.is_some() as i64);
+        if let Some(col) = &dropped {
+            cx.changed(&self.key, What::Dropped(col));
+        }
+        Ok(())
     }
 }
 
@@ -116,10 +139,11 @@ impl WriteCommand<'_> for FlushDb {
         Ok(FlushDb)
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         cx.db.clear();
         super::hooks::clear(cx.engine);
         out.ok();
-        Ok(true)
+        cx.changed(b"", What::Flushed);
+        Ok(())
     }
 }

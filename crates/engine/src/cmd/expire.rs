@@ -2,12 +2,14 @@
 //! enforced by the background sweep (see `crate::background`); seconds
 //! that overflow Go's duration expire the object, as in Tile38.
 
+use tile38_collection::Prior;
 use tile38_proto::Args;
 
 use super::gate::go_duration;
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
 use crate::cursor::Cursor;
 use crate::error::{Error, Result};
+use crate::journal::{Edit, Op};
 use crate::reply::Reply;
 
 pub struct Expire {
@@ -27,16 +29,17 @@ impl WriteCommand<'_> for Expire {
         })
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         let at = deadline(cx.now(), self.secs);
         let Some(col) = cx.db.get_mut(&self.key) else {
-            return out.zero_or(Error::KeyNotFound).map(|_| false);
+            return out.zero_or(Error::KeyNotFound);
         };
-        if col.set_expires(&self.id, Some(at)).is_none() {
-            return out.zero_or(Error::IdNotFound).map(|_| false);
-        }
+        let Some(old) = col.set_expires(&self.id, Some(at)) else {
+            return out.zero_or(Error::IdNotFound);
+        };
         out.int_or_ok(1);
-        Ok(true)
+        cx.changed_one(&self.key, expiry_edit(&self.id, old));
+        Ok(())
     }
 }
 
@@ -51,6 +54,18 @@ pub(crate) fn deadline(now: i64, secs: f64) -> i64 {
     match now.checked_add(nanos) {
         Some(at) if nanos > 0 => at,
         _ => now,
+    }
+}
+
+/// The edit of a deadline set or cleared: only the deadline changed.
+fn expiry_edit(id: &[u8], old: Option<i64>) -> Edit<'_> {
+    let prior = Prior {
+        expires: Some(old),
+        ..Prior::default()
+    };
+    Edit {
+        id,
+        op: Op::Updated(prior),
     }
 }
 
@@ -69,20 +84,21 @@ impl WriteCommand<'_> for Persist {
         })
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         let Some(col) = cx.db.get_mut(&self.key) else {
-            return out.zero_or(Error::KeyNotFound).map(|_| false);
+            return out.zero_or(Error::KeyNotFound);
         };
         match col.get(&self.id).map(|item| item.expires) {
-            None => out.zero_or(Error::IdNotFound).map(|_| false),
+            None => out.zero_or(Error::IdNotFound),
             Some(None) => {
                 out.int_or_ok(0);
-                Ok(false)
+                Ok(())
             }
             Some(Some(_)) => {
-                col.set_expires(&self.id, None);
+                let old = col.set_expires(&self.id, None).expect("present");
                 out.int_or_ok(1);
-                Ok(true)
+                cx.changed_one(&self.key, expiry_edit(&self.id, old));
+                Ok(())
             }
         }
     }

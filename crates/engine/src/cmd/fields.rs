@@ -1,6 +1,7 @@
 //! `FSET key id [XX] field value [field value …] [RETURN …]`,
 //! `FGET key id field`, `FEXISTS key id field`.
 
+use tile38_collection::Prior;
 use tile38_geo::FieldValue;
 use tile38_proto::Args;
 
@@ -9,6 +10,7 @@ use super::set::{parse_field, parse_return};
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
 use crate::cursor::Cursor;
 use crate::error::{Error, Result};
+use crate::journal::{Edit, Op};
 use crate::reply::Reply;
 
 pub struct FSet {
@@ -46,15 +48,16 @@ impl WriteCommand<'_> for FSet {
         Ok(cmd)
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         if cx.engine.oom.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(Error::Oom);
         }
+        let keep = cx.keeps_prior();
         let col = cx.db.get_mut(&self.key).ok_or(Error::KeyNotFound)?;
-        let Some(changed) = col.set_fields(&self.id, self.fields) else {
+        let Some((changed, old_fields)) = col.set_fields(&self.id, self.fields, keep) else {
             if self.xx {
                 out.int_or_ok(0);
-                return Ok(false);
+                return Ok(());
             }
             return Err(Error::IdNotFound);
         };
@@ -62,7 +65,15 @@ impl WriteCommand<'_> for FSet {
             Some(form) => write_get(out, col.get(&self.id).expect("present"), form),
             None => out.int_or_ok(changed as i64),
         }
-        Ok(changed > 0)
+        if changed > 0 {
+            let prior = Prior {
+                fields: old_fields,
+                ..Prior::default()
+            };
+            let op = Op::Updated(prior);
+            cx.changed_one(&self.key, Edit { id: &self.id, op });
+        }
+        Ok(())
     }
 }
 

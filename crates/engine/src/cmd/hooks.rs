@@ -11,8 +11,9 @@
 //! This module owns the definitions ([`Hooks`], held in `Engine::hooks`)
 //! and the commands above; RENAME asks [`check_rename`], FLUSHDB calls
 //! [`clear`], SERVER reports [`count`]. DROP leaves definitions alone, as in
-//! Tile38. Changes are journaled verbatim through `Engine::journal` (the
-//! command table does it when `apply` reports a change), so an AOF written
+//! Tile38. Changes are journaled verbatim through `Engine::journal` (as a
+//! `What::Definitions` change, reported once the definitions are unlocked
+//! so that subscribers may read them), so an AOF written
 //! by Tile38 (`SETCHAN …`, `PDELCHAN …`, the shrink's lower-case `sethook
 //! … meta … ex 12.3 …`) loads through `cmd::replay` like any other write.
 //!
@@ -43,12 +44,13 @@
 
 mod endpoint;
 mod fence;
+mod json;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use parking_lot::MutexGuard;
-use tile38_collection::glob;
+use tile38_collection::{glob, Database};
 use tile38_proto::Args;
 
 use super::gate::go_duration;
@@ -56,6 +58,7 @@ use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
 use crate::cursor::{float, Cursor};
 use crate::engine::{now_nanos, Engine};
 use crate::error::{Error, Result};
+use crate::journal::What;
 use crate::reply::Reply;
 
 /// One hook or channel.
@@ -81,9 +84,9 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    /// Drops the definitions whose deadline passed, oldest deadline first,
-    /// journaling the record Tile38's expiry logs for each.
-    fn expire(&mut self, server: &Engine, now: i64) {
+    /// Drops the definitions whose deadline passed; returns them, oldest
+    /// deadline first, as `(channel, name)`.
+    fn expire(&mut self, now: i64) -> Vec<(bool, Vec<u8>)> {
         let mut gone: Vec<(i64, Vec<u8>)> = self
             .by_name
             .iter()
@@ -94,12 +97,9 @@ impl Hooks {
             })
             .collect();
         gone.sort();
-        for (_, name) in gone {
-            if let Some(h) = self.by_name.remove(&name) {
-                let verb: &[u8] = if h.channel { b"delchan" } else { b"delhook" };
-                server.journal_internal(&[verb, &name]);
-            }
-        }
+        gone.into_iter()
+            .filter_map(|(_, name)| Some((self.by_name.remove(&name)?.channel, name)))
+            .collect()
     }
 
     /// The live definitions of one kind whose names match `pattern`, in
@@ -131,28 +131,39 @@ impl Hook {
     }
 }
 
-/// The definitions for a write (the database write lock is held), with the
-/// expired ones dropped and logged first. Lock order: the database lock
-/// (read or write) first, then the definitions.
-fn lock_for_write(server: &Engine) -> MutexGuard<'_, Hooks> {
-    let mut hooks = server.hooks.lock();
-    if !server.loading.load(Ordering::Acquire) {
-        hooks.expire(server, now_nanos());
+/// The definitions for a write (the database write lock is held, `db`),
+/// with the expired ones dropped and logged first. Lock order: the
+/// database lock (read or write) first, then the definitions.
+fn lock_for_write<'e>(server: &'e Engine, db: &Database) -> MutexGuard<'e, Hooks> {
+    expire(server, db);
+    server.hooks.lock()
+}
+
+/// Drops the expired definitions (unless the AOF is loading: its records
+/// decide), journaling the record Tile38's expiry logs for each
+/// (`delhook name` / `delchan name`) once the definitions are unlocked
+/// again, so that subscribers may read them. Under the database write
+/// lock (`db`), which every change of definitions holds: nothing changes
+/// them in between. Returns how many went.
+fn expire(server: &Engine, db: &Database) -> usize {
+    if server.loading.load(Ordering::Acquire) {
+        return 0;
     }
-    hooks
+    let gone = server.hooks.lock().expire(now_nanos());
+    for (channel, name) in &gone {
+        let command = if *channel { "delchan" } else { "delhook" };
+        let record = [command.as_bytes(), name];
+        server.journal_internal(db, command, &record, b"", What::Definitions);
+    }
+    gone.len()
 }
 
 /// Tile38's 100 ms hook expiry sweep: drops the definitions whose EX ran
 /// out, journaling `delhook`/`delchan` for each; returns how many. Meant
 /// for the background tick next to the object sweep.
 pub fn sweep_expired(server: &Engine) -> usize {
-    let _db = server.db.write();
-    let mut hooks = server.hooks.lock();
-    let before = hooks.by_name.len();
-    if !server.loading.load(Ordering::Acquire) {
-        hooks.expire(server, now_nanos());
-    }
-    before - hooks.by_name.len()
+    let db = server.db.write();
+    expire(server, &db)
 }
 
 /// The live definitions as AOFSHRINK writes them, in name order:
@@ -207,8 +218,8 @@ pub fn clear(server: &Engine) {
 
 /// RENAME/RENAMENX refuse to move a key that a definition watches, either
 /// the source or the target.
-pub fn check_rename(server: &Engine, key: &[u8], new_key: &[u8]) -> Result<()> {
-    let hooks = lock_for_write(server);
+pub fn check_rename(server: &Engine, db: &Database, key: &[u8], new_key: &[u8]) -> Result<()> {
+    let hooks = lock_for_write(server, db);
     match hooks
         .by_name
         .values()
@@ -280,7 +291,7 @@ impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
         })
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         if let Some(area) = self.fence.area.as_ref().filter(|a| a.spec.is_get()) {
             // Tile38 looks the object up when the hook is set.
             let read = ReadCx {
@@ -299,7 +310,7 @@ impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
             expires: self.ex.map(|s| now.saturating_add(go_duration(s))),
             command: self.command,
         };
-        let mut hooks = lock_for_write(cx.engine);
+        let mut hooks = lock_for_write(cx.engine, cx.db);
         if let Some(prev) = hooks.by_name.get(&self.name) {
             if prev.channel != CHAN {
                 return Err(Error::Message(
@@ -308,12 +319,14 @@ impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
             }
             if *prev == hook {
                 out.int_or_ok(0);
-                return Ok(false);
+                return Ok(());
             }
         }
         hooks.by_name.insert(self.name, hook);
+        drop(hooks);
         out.int_or_ok(1);
-        Ok(true)
+        cx.changed(b"", What::Definitions);
+        Ok(())
     }
 }
 
@@ -339,8 +352,8 @@ impl<const CHAN: bool> WriteCommand<'_> for DelDef<CHAN> {
         })
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
-        let mut hooks = lock_for_write(cx.engine);
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
+        let mut hooks = lock_for_write(cx.engine, cx.db);
         let found = hooks
             .by_name
             .get(&self.name)
@@ -348,8 +361,12 @@ impl<const CHAN: bool> WriteCommand<'_> for DelDef<CHAN> {
         if found {
             hooks.by_name.remove(&self.name);
         }
+        drop(hooks);
         out.int_or_ok(found as i64);
-        Ok(found)
+        if found {
+            cx.changed(b"", What::Definitions);
+        }
+        Ok(())
     }
 }
 
@@ -368,8 +385,8 @@ impl<const CHAN: bool> WriteCommand<'_> for PDelDef<CHAN> {
         })
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
-        let mut hooks = lock_for_write(cx.engine);
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
+        let mut hooks = lock_for_write(cx.engine, cx.db);
         let names: Vec<Vec<u8>> = hooks
             // Expired ones are already gone (or, while loading, still count).
             .matching(&self.pattern, CHAN, i64::MIN)
@@ -378,8 +395,12 @@ impl<const CHAN: bool> WriteCommand<'_> for PDelDef<CHAN> {
         for name in &names {
             hooks.by_name.remove(name);
         }
+        drop(hooks);
         out.int_or_ok(names.len() as i64);
-        Ok(!names.is_empty())
+        if !names.is_empty() {
+            cx.changed(b"", What::Definitions);
+        }
+        Ok(())
     }
 }
 
@@ -412,7 +433,7 @@ impl<const CHAN: bool> ReadCommand<'_> for ListDefs<CHAN> {
                 if n > 0 {
                     out.push(b",");
                 }
-                write_json(out, name, h, now);
+                json::write_json(out, name, h, now);
             }
             out.push(b"]");
             return Ok(());
@@ -438,46 +459,6 @@ impl<const CHAN: bool> ReadCommand<'_> for ListDefs<CHAN> {
         }
         Ok(())
     }
-}
-
-/// One definition as a JSON object; `ttl` is whole seconds left, rounded
-/// down, never below 0.
-fn write_json(out: &mut Reply, name: &[u8], h: &Hook, now: i64) {
-    let ttl = h.expires.map_or(-1, |at| {
-        ((at.saturating_sub(now) as f64 / 1e9) as i64).max(0)
-    });
-    let list = |out: &mut Reply, items: &[Vec<u8>]| {
-        out.push(b"[");
-        for (n, s) in items.iter().enumerate() {
-            if n > 0 {
-                out.push(b",");
-            }
-            out.json_str(s);
-        }
-        out.push(b"]");
-    };
-    out.push(b"{\"name\":");
-    out.json_str(name);
-    out.push(b",\"key\":");
-    out.json_str(&h.key);
-    out.push(b",\"ttl\":");
-    out.json_i64(ttl);
-    if !h.channel {
-        out.push(b",\"endpoints\":");
-        list(out, &h.endpoints);
-    }
-    out.push(b",\"command\":");
-    list(out, &h.command);
-    out.push(b",\"meta\":{");
-    for (n, (k, v)) in h.metas.iter().enumerate() {
-        if n > 0 {
-            out.push(b",");
-        }
-        out.json_str(k);
-        out.push(b":");
-        out.json_str(v);
-    }
-    out.push(b"}}");
 }
 
 #[cfg(test)]

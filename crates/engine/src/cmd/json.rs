@@ -9,7 +9,7 @@
 //! multipaths nested too deeply for the stack, or with more than two `*`
 //! wildcards, are refused (`path too complex`).
 
-use tile38_collection::Collection;
+use tile38_collection::{Collection, SetCond, SetOutcome};
 use tile38_geo::jsonpath::{self, is_json_number};
 use tile38_geo::{Geometry, Value};
 use tile38_proto::Args;
@@ -17,6 +17,7 @@ use tile38_proto::Args;
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
 use crate::cursor::Cursor;
 use crate::error::{Error, Result};
+use crate::journal::{Edit, Op, What};
 use crate::reply::Reply;
 
 /// The document text of an object (GeoJSON or the string itself).
@@ -28,21 +29,23 @@ fn document(col: Option<&Collection>, id: &[u8]) -> Option<(String, bool)> {
     ))
 }
 
-/// Stores an edited document the way JSET/JDEL do (fields kept, TTL cleared).
-fn store(cx: &mut WriteCx, key: &[u8], id: &[u8], doc: String, spatial: bool) -> Result<()> {
+/// Stores an edited document the way JSET/JDEL do (fields kept, TTL
+/// cleared); returns what that did to the object, for the journal.
+fn store(cx: &mut WriteCx, key: &[u8], id: &[u8], doc: String, spatial: bool) -> Result<Op> {
     let value = if spatial {
         Value::from_geometry(Geometry::parse(doc.as_bytes())?)
     } else {
         Value::String(doc.into_bytes().into())
     };
-    cx.db.get_or_create(key).set(
-        id,
-        value,
-        Vec::new(),
-        None,
-        tile38_collection::SetCond::Always,
-    );
-    Ok(())
+    let outcome = cx
+        .db
+        .get_or_create(key)
+        .set(id, value, Vec::new(), None, SetCond::Always);
+    Ok(match outcome {
+        SetOutcome::Replaced(prior) => Op::Updated(prior),
+        // `Always` never refuses.
+        SetOutcome::Inserted | SetOutcome::Refused => Op::Inserted,
+    })
 }
 
 fn path_error(e: jsonpath::PathError) -> Error {
@@ -80,7 +83,7 @@ impl WriteCommand<'_> for JSet {
         })
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         let (doc, spatial) = document(cx.db.get(&self.key), &self.id).unwrap_or_default();
         let as_raw = self.raw.unwrap_or_else(|| {
             is_json_number(&self.value) || matches!(self.value.as_str(), "true" | "false" | "null")
@@ -91,14 +94,17 @@ impl WriteCommand<'_> for JSet {
             jsonpath::set_str(&doc, &self.path, &self.value)
         }
         .map_err(path_error)?;
-        store(cx, &self.key, &self.id, edited, spatial)?;
-        // An append replayed over an AOF rewrite's walk that already saw it
-        // would append twice (`crate::shrink`).
-        if jsonpath::appends(&self.path) {
-            cx.engine.shrink.invalidate();
-        }
+        let op = store(cx, &self.key, &self.id, edited, spatial)?;
         out.ok();
-        Ok(true)
+        let edit = [Edit { id: &self.id, op }];
+        // An append replayed over an AOF rewrite's walk that already saw it
+        // would append twice (the server's `shrink.rs`).
+        if jsonpath::appends(&self.path) {
+            cx.changed_not_idempotent(&self.key, What::Objects(&edit));
+        } else {
+            cx.changed(&self.key, What::Objects(&edit));
+        }
+        Ok(())
     }
 }
 
@@ -184,23 +190,24 @@ impl WriteCommand<'_> for JDel {
         })
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         let Some(col) = cx.db.get(&self.key) else {
-            return out.zero_or(Error::KeyNotFound).map(|_| false);
+            return out.zero_or(Error::KeyNotFound);
         };
         let Some((doc, spatial)) = document(Some(col), &self.id) else {
-            return out.zero_or(Error::PathNotFound).map(|_| false);
+            return out.zero_or(Error::PathNotFound);
         };
         let edited = jsonpath::delete(&doc, &self.path).map_err(path_error)?;
         if edited == doc {
-            return out.zero_or(Error::PathNotFound).map(|_| false);
+            return out.zero_or(Error::PathNotFound);
         }
-        store(cx, &self.key, &self.id, edited, spatial)?;
+        let op = store(cx, &self.key, &self.id, edited, spatial)?;
         if spatial {
             out.ok();
         } else {
             out.int_or_ok(1);
         }
-        Ok(true)
+        cx.changed_one(&self.key, Edit { id: &self.id, op });
+        Ok(())
     }
 }

@@ -7,6 +7,7 @@ use tile38_proto::Args;
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
 use crate::cursor::Cursor;
 use crate::error::{Error, Result};
+use crate::journal::What;
 use crate::reply::Reply;
 
 pub struct Keys {
@@ -74,7 +75,8 @@ impl ReadCommand<'_> for Type {
 
 /// `RENAME` and `RENAMENX` share parsing; `nx` refuses an existing target.
 /// Both refuse a key that a hook or channel watches (`cmd::hooks`), and
-/// both invalidate a running AOF rewrite (`crate::shrink`).
+/// a moving rename invalidates a running AOF rewrite (its change is not
+/// idempotent: `crate::journal::Change::idempotent`).
 pub struct Rename {
     key: Vec<u8>,
     new_key: Vec<u8>,
@@ -98,27 +100,35 @@ impl WriteCommand<'_> for Rename {
         parse_rename(args, false)
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         if cx.db.get(&self.key).is_none() {
             return Err(Error::KeyNotFound);
         }
-        super::hooks::check_rename(cx.engine, &self.key, &self.new_key)?;
+        super::hooks::check_rename(cx.engine, cx.db, &self.key, &self.new_key)?;
         if self.nx && cx.db.get(&self.new_key).is_some() {
             out.int_or_ok(0);
-            return Ok(false);
+            return Ok(());
         }
-        if self.key != self.new_key {
-            // A running AOF rewrite cannot reproduce a moved key.
-            cx.engine.shrink.invalidate();
+        // Renaming a key to itself moves nothing (and is still logged).
+        let replaced = if self.key != self.new_key {
             let col = cx.db.remove(&self.key).expect("checked above");
-            cx.db.insert(&self.new_key, col);
-        }
+            cx.db.insert(&self.new_key, col)
+        } else {
+            None
+        };
         if self.nx {
             out.int_or_ok(1);
         } else {
             out.ok();
         }
-        Ok(true)
+        // Not idempotent when the key moved: a running AOF rewrite cannot
+        // reproduce it (`WriteCx::changed`).
+        let what = What::Renamed {
+            to: &self.new_key,
+            replaced: replaced.as_ref(),
+        };
+        cx.changed(&self.key, what);
+        Ok(())
     }
 }
 
@@ -127,7 +137,7 @@ impl WriteCommand<'_> for RenameNx {
         parse_rename(args, true).map(RenameNx)
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         self.0.apply(cx, out)
     }
 }

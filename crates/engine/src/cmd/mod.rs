@@ -7,8 +7,9 @@
 //! never stalls other clients (Tile38 keeps answering them too). Every
 //! request, whatever its transport, passes [`gate::admit`] (Tile38's AUTH,
 //! LOADING, follower, READONLY and TIMEOUT rules) first, and every write
-//! that changed something goes through [`Engine::journal`], the single seam
-//! for the AOF, replication and geofencing.
+//! that changed something reports it through [`WriteCx::changed`] to
+//! [`Engine::journal`], the single seam for the AOF, the AOF rewrite and
+//! the subscribers (geofencing, scripting): see [`crate::journal`].
 
 mod client;
 mod config_cmd;
@@ -40,6 +41,7 @@ use tile38_proto::Args;
 
 use crate::engine::{now_nanos, Engine};
 use crate::error::{Error, Result};
+use crate::journal::{Change, Edit, Origin, Record, What};
 use crate::reply::Reply;
 use crate::session::BatchLock;
 use crate::session::Session;
@@ -67,16 +69,90 @@ impl ReadCx<'_> {
     }
 }
 
-/// Context of a write command (exclusive database lock held).
+/// Context of a write command (exclusive database lock held): the
+/// database, and the journal the command reports its change to.
 pub struct WriteCx<'a> {
     pub db: &'a mut Database,
     pub engine: &'a Engine,
+    /// What the AOF logs for this write.
+    record: &'a Args,
+    /// The command's name in the table.
+    command: &'static str,
+    origin: Origin,
+    /// Whether the command journaled a change.
+    changed: bool,
 }
 
-impl WriteCx<'_> {
+impl<'a> WriteCx<'a> {
+    /// The context of the write `record` (a `command` of the table) that
+    /// came from `origin`.
+    pub fn new(
+        engine: &'a Engine,
+        db: &'a mut Database,
+        record: &'a Args,
+        command: &'static str,
+        origin: Origin,
+    ) -> Self {
+        WriteCx {
+            db,
+            engine,
+            record,
+            command,
+            origin,
+            changed: false,
+        }
+    }
+
     /// Unix nanoseconds (read only by commands that need it: EX, EXPIRE).
     pub fn now(&self) -> i64 {
         now_nanos()
+    }
+
+    /// Whether a write should keep, in full, what it replaces (the old
+    /// fields of a SET or FSET, which otherwise change in place): only
+    /// when someone subscribes to changes ([`crate::journal::Prior`]).
+    pub fn keeps_prior(&self) -> bool {
+        self.origin != Origin::Loaded && self.engine.listening()
+    }
+
+    /// Journals what the command did to `key`: once per command, after the
+    /// database has changed, and only if it did ([`Engine::journal`]).
+    pub fn changed(&mut self, key: &[u8], what: What<'_>) {
+        let idempotent = match what {
+            What::Renamed { to, .. } => to == key,
+            _ => true,
+        };
+        self.journal(key, what, idempotent);
+    }
+
+    /// [`WriteCx::changed`] for one object.
+    pub fn changed_one(&mut self, key: &[u8], edit: Edit<'_>) {
+        self.changed(key, What::Objects(std::slice::from_ref(&edit)));
+    }
+
+    /// [`WriteCx::changed`] for a write whose record must not be applied
+    /// twice ([`Change::idempotent`]).
+    pub fn changed_not_idempotent(&mut self, key: &[u8], what: What<'_>) {
+        self.journal(key, what, false);
+    }
+
+    fn journal(&mut self, key: &[u8], what: What<'_>, idempotent: bool) {
+        debug_assert!(!self.changed, "{}: one change per command", self.command);
+        let change = Change {
+            record: Record::Args(self.record),
+            command: self.command,
+            origin: self.origin,
+            key,
+            what,
+            idempotent,
+        };
+        self.engine.journal(self.db, &change);
+        self.changed = true;
+    }
+
+    /// Whether the command journaled a change.
+    pub fn journaled(&self) -> bool {
+        self.changed
     }
 }
 
@@ -92,11 +168,11 @@ pub trait ReadCommand<'a>: Sized {
     fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()>;
 }
 
-/// A command that may change the database; `apply` returns whether it did
-/// (only then is it journaled).
+/// A command that may change the database; `apply` reports what it
+/// changed, if anything, through [`WriteCx::changed`].
 pub trait WriteCommand<'a>: Sized {
     fn parse(args: &'a Args) -> Result<Self>;
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool>;
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()>;
 }
 
 /// A command about the connection or the server, not the data.
@@ -139,6 +215,10 @@ impl ReadGate<'_> {
 pub struct WriteGate<'a> {
     pub(crate) engine: &'a Engine,
     pub(crate) db: WriteDb<'a>,
+    /// The command's name in the table and where it came from, for the
+    /// journal.
+    pub(crate) command: &'static str,
+    pub(crate) origin: Origin,
 }
 
 pub(crate) enum WriteDb<'a> {
@@ -147,20 +227,19 @@ pub(crate) enum WriteDb<'a> {
 }
 
 impl WriteGate<'_> {
-    /// The write context, taking the lock if it is not held yet.
-    pub fn cx(&mut self) -> WriteCx<'_> {
+    /// The context of the write `record`, taking the lock if it is not
+    /// held yet.
+    pub fn cx<'s>(&'s mut self, record: &'s Args) -> WriteCx<'s> {
         let db = match &mut self.db {
             WriteDb::Locked(db) => &mut **db,
             WriteDb::Batch(lock) => lock.write(&self.engine.db),
         };
-        WriteCx {
-            db,
-            engine: self.engine,
-        }
+        WriteCx::new(self.engine, db, record, self.command, self.origin)
     }
 }
 
 type ReadFn = fn(&Args, &ReadGate, &mut Reply) -> Result<()>;
+/// Returns whether the command journaled a change.
 type WriteFn = fn(&Args, &mut WriteGate, &mut Reply) -> Result<bool>;
 type ConnFn = fn(&Args, &mut ConnCx, &mut Reply) -> Result<()>;
 
@@ -196,7 +275,9 @@ macro_rules! write {
     ($t:ty) => {
         Run::Write(|args, gate, out| {
             let cmd = <$t>::parse(args)?;
-            cmd.apply(&mut gate.cx(), out)
+            let mut cx = gate.cx(args);
+            cmd.apply(&mut cx, out)?;
+            Ok(cx.journaled())
         })
     };
 }
@@ -300,17 +381,39 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
 }
 
 /// Replays one AOF command at startup: like a client write, but `key not
-/// found` / `id not found` are not errors and nothing is journaled again.
+/// found` / `id not found` are not errors, nothing is journaled again and
+/// subscribers do not hear of it.
 pub fn replay(engine: &Engine, args: &Args) -> std::result::Result<(), String> {
-    apply_replicated(engine, &mut engine.db.write(), args)
+    apply_loaded(engine, &mut engine.db.write(), args)
 }
 
-/// Applies a logged write (AOF replay, a leader's stream) to `db`, which
-/// the caller has locked: errors a replay tolerates are not errors.
+/// Applies a record of the AOF being loaded at startup to `db`, which the
+/// caller has locked ([`Origin::Loaded`]).
+pub fn apply_loaded(
+    engine: &Engine,
+    db: &mut Database,
+    args: &Args,
+) -> std::result::Result<(), String> {
+    apply_logged(engine, db, args, Origin::Loaded)
+}
+
+/// Applies a write of the leader's stream to `db`, which the caller has
+/// locked ([`Origin::Replicated`]: not appended to the AOF, which the
+/// follower mirrors itself; subscribers hear of it).
 pub fn apply_replicated(
     engine: &Engine,
     db: &mut Database,
     args: &Args,
+) -> std::result::Result<(), String> {
+    apply_logged(engine, db, args, Origin::Replicated)
+}
+
+/// Applies a logged write: errors a replay tolerates are not errors.
+fn apply_logged(
+    engine: &Engine,
+    db: &mut Database,
+    args: &Args,
+    origin: Origin,
 ) -> std::result::Result<(), String> {
     let name = args.get(0);
     let spec = lookup(name).ok_or_else(|| Error::UnknownCommand(name.to_vec()).message())?;
@@ -321,6 +424,8 @@ pub fn apply_replicated(
     let mut gate = WriteGate {
         engine,
         db: WriteDb::Locked(db),
+        command: spec.name,
+        origin,
     };
     replayed(f(args, &mut gate, &mut out))
 }
@@ -328,7 +433,7 @@ pub fn apply_replicated(
 /// The outcome of a replayed write: the errors a client would get when a
 /// write changes nothing (`key not found`, `id not found`, …) are not
 /// errors when replaying.
-pub fn replayed(result: Result<bool>) -> std::result::Result<(), String> {
+pub fn replayed<T>(result: Result<T>) -> std::result::Result<(), String> {
     match result {
         Ok(_) | Err(Error::KeyNotFound) | Err(Error::IdNotFound) => Ok(()),
         Err(Error::IdAlreadyExists) | Err(Error::PathNotFound) => Ok(()),

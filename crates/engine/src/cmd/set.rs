@@ -6,7 +6,7 @@
 //! keyword wins. An existing object keeps its fields (new ones are merged)
 //! but loses its TTL unless EX is given again.
 
-use tile38_collection::SetCond;
+use tile38_collection::{SetCond, SetOutcome};
 use tile38_geo::field::is_reserved_name;
 use tile38_geo::{geohash, FieldValue, Geometry, Position, Rect, Value};
 use tile38_proto::Args;
@@ -15,6 +15,7 @@ use super::output::{parse_precision, write_get, Form, GetForm};
 use super::{WriteCommand, WriteCx};
 use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
+use crate::journal::{Edit, Op};
 use crate::reply::Reply;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -165,7 +166,7 @@ impl<'a> WriteCommand<'a> for Set<'a> {
         Ok(cmd)
     }
 
-    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         if cx.engine.oom.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(Error::Oom);
         }
@@ -175,22 +176,29 @@ impl<'a> WriteCommand<'a> for Set<'a> {
             Cond::Xx => SetCond::IfExists,
         };
         if cond == SetCond::IfExists && cx.db.get(self.key).is_none() {
-            return out.null_or(Error::IdNotFound).map(|_| false);
+            return out.null_or(Error::IdNotFound);
         }
         let expires = self.ex.map(|s| cx.now().saturating_add((s * 1e9) as i64));
+        let keep = cx.keeps_prior();
         let col = cx.db.get_or_create(self.key);
-        if !col.set(self.id, self.value, self.fields, expires, cond) {
-            let err = if cond == SetCond::IfAbsent {
-                Error::IdAlreadyExists
-            } else {
-                Error::IdNotFound
-            };
-            return out.null_or(err).map(|_| false);
-        }
+        let op = match col.set_keeping_fields(self.id, self.value, self.fields, expires, cond, keep)
+        {
+            SetOutcome::Inserted => Op::Inserted,
+            SetOutcome::Replaced(prior) => Op::Updated(prior),
+            SetOutcome::Refused => {
+                let err = if cond == SetCond::IfAbsent {
+                    Error::IdAlreadyExists
+                } else {
+                    Error::IdNotFound
+                };
+                return out.null_or(err);
+            }
+        };
         match self.ret {
             Some(form) => write_get(out, col.get(self.id).expect("just set"), form),
             None => out.ok(),
         }
-        Ok(true)
+        cx.changed_one(self.key, Edit { id: self.id, op });
+        Ok(())
     }
 }

@@ -127,7 +127,8 @@ impl World {
             .map(|(n, v)| (n.as_bytes().into(), FieldValue::parse(v.as_bytes())))
             .collect();
         let col = self.db.get_or_create(key.as_bytes());
-        assert!(col.set(id.as_bytes(), value, fields, None, SetCond::Always));
+        let outcome = col.set(id.as_bytes(), value, fields, None, SetCond::Always);
+        assert!(!matches!(outcome, tile38_collection::SetOutcome::Refused));
         self.change(Command::Set, key, id, old.as_ref())
     }
 
@@ -140,7 +141,7 @@ impl World {
         let old = self.item(key, id);
         let col = self.db.get_mut(key.as_bytes()).expect("key");
         let fields = vec![(name.as_bytes().into(), FieldValue::parse(value.as_bytes()))];
-        if col.set_fields(id.as_bytes(), fields) != Some(1) {
+        if col.set_fields(id.as_bytes(), fields, false).map(|(n, _)| n) != Some(1) {
             return Vec::new();
         }
         self.change(Command::Fset, key, id, old.as_ref())

@@ -86,7 +86,7 @@ impl Prepared {
     }
 
     /// Runs the SET of the record `args` as a client's would run.
-    pub fn apply(self, args: &Args, cx: &mut WriteCx, out: &mut Reply) -> Result<bool> {
+    pub fn apply(self, args: &Args, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
         let inline = match self {
             Prepared::Whole(set) => {
                 let set = Set {
