@@ -12,6 +12,8 @@
 //!   `maxmemory`); [`alloc`]: the heap counter it reads.
 //! * [`clients`]: the client registry; [`output_limit`]:
 //!   `client-output-buffer-limit`.
+//! * [`pubsub`]: the subscriber registry, PUBLISH delivery, subscription
+//!   mode and the per-connection outbox.
 //! * [`runtime`]: what commands ask of the runtime around the engine.
 
 pub mod alloc;
@@ -21,6 +23,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod output_limit;
+pub mod pubsub;
 pub mod refusal;
 pub mod reply;
 pub mod runtime;
