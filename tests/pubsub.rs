@@ -286,3 +286,80 @@ fn a_subscriber_that_stops_reading_is_disconnected() {
     assert!(closed, "the stalled subscriber's socket stayed open");
     assert_eq!(publish(&mut con, "feed", b"after"), 1);
 }
+
+/// Reads as many bytes as `want` has and checks they are those.
+fn expect(s: &mut TcpStream, want: &[u8]) {
+    let mut got = vec![0u8; want.len()];
+    s.read_exact(&mut got).expect("read");
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+}
+
+/// Reads whatever arrives until `done` holds for it.
+fn read_until(s: &mut TcpStream, done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !done(&out) {
+        let n = s.read(&mut buf).expect("read");
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&out));
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
+#[test]
+fn native_telnet_websocket_and_http_subscribers() {
+    let server = TestServer::start(&[]);
+    let mut con = server.redis();
+    let mut telnet = server.raw();
+    std::io::Write::write_all(&mut telnet, b"SUBSCRIBE foo\r\n").unwrap();
+    expect(&mut telnet, b"*3\r\n$9\r\nsubscribe\r\n$3\r\nfoo\r\n:1\r\n");
+    let mut native = server.raw();
+    std::io::Write::write_all(&mut native, b"$13 SUBSCRIBE foo\r\n").unwrap();
+    let hello = read_until(&mut native, |b| b.ends_with(b"}\r\n"));
+    let text = String::from_utf8_lossy(&hello);
+    assert!(text.starts_with('$'), "{text}");
+    assert!(text.contains(
+        " {\"ok\":true,\"command\":\"subscribe\",\"channel\":\"foo\",\"num\":1,\"elapsed\":\""
+    ));
+    let mut ws = server.raw();
+    std::io::Write::write_all(
+        &mut ws,
+        b"GET /SUBSCRIBE+foo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .unwrap();
+    let head = read_until(&mut ws, |b| b.ends_with(b"}"));
+    let text = String::from_utf8_lossy(&head);
+    assert!(
+        text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\u{fffd}"));
+    let mut http = server.raw();
+    std::io::Write::write_all(&mut http, b"GET /SUBSCRIBE+foo HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // The plain HTTP subscriber is counted but sent nothing.
+    wait_receivers(&mut con, "foo", 4);
+    for s in [&mut telnet, &mut native, &mut ws] {
+        read_until(s, |b| b.windows(7).any(|w| w == b"warm-up"));
+    }
+    assert_eq!(publish(&mut con, "foo", b"hi there"), 4);
+    expect(
+        &mut telnet,
+        b"*3\r\n$7\r\nmessage\r\n$3\r\nfoo\r\n$8\r\nhi there\r\n",
+    );
+    expect(&mut native, b"$10 \"hi there\"\r\n");
+    expect(&mut ws, b"\x81\x0a\"hi there\"");
+    http.set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    let nothing = http.read(&mut byte);
+    assert!(
+        matches!(&nothing, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "{nothing:?}"
+    );
+    // Gone subscribers are no longer counted.
+    drop((ws, http));
+    std::io::Write::write_all(&mut telnet, b"QUIT\r\n").unwrap();
+    expect(&mut telnet, b"+OK\r\n");
+    wait_receivers(&mut con, "foo", 1);
+}

@@ -336,7 +336,7 @@ impl Conn {
         let started = json.then(Instant::now);
         let res = self.execute(json);
         self.state.output = Some(self.reply.json);
-        if self.state.subscribing {
+        if self.subscribing(res.is_ok()) {
             let started = started.unwrap_or_else(Instant::now);
             self.enter_subscription(subscriber::transport(framing), json, started);
             return false;
@@ -471,8 +471,9 @@ impl Conn {
     pub(crate) fn count_command(&mut self) {
         self.commands += 1;
     }
-    /// The command just run asked for subscription mode.
-    pub(crate) fn subscribing(&self) -> bool {
-        self.state.subscribing
+    /// Whether the command just run, which succeeded if `ok`, asked for
+    /// subscription mode (a SUBSCRIBE whose `TIMEOUT` passed did not).
+    pub(crate) fn subscribing(&mut self, ok: bool) -> bool {
+        std::mem::take(&mut self.state.subscribing) && ok
     }
 }

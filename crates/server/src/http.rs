@@ -44,7 +44,7 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
         json,
         tile38_engine::cmd::Via::Http(req.authorization.as_deref()),
     );
-    if conn.subscribing() {
+    if conn.subscribing(res.is_ok()) {
         subscribe(conn, req.websocket_key.as_deref(), json, started);
         return;
     }

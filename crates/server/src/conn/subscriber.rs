@@ -14,6 +14,10 @@
 //! (their input is dropped), sends WebSocket subscribers text frames and
 //! plain HTTP ones nothing at all, and keeps both open until the client
 //! closes.
+//!
+//! [`Conn::serve_outbox`] is the part a live geofence connection shares:
+//! it gets its own outbox ([`Conn::new_outbox`]), which the engine's fence
+//! evaluation sends to from the write path, and an [`Input`] of its own.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -39,33 +43,48 @@ pub(crate) fn transport(framing: Framing) -> Transport {
     }
 }
 
+/// What a connection serving an outbox does with what its client sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// Subscription mode: runs the commands Tile38 allows there.
+    Subscription,
+    /// Reads and drops it (HTTP and WebSocket subscribers).
+    Drop,
+    // A live geofence adds: any command, QUIT included, closes the
+    // connection silently (`live.go`), which `handle_input` does for any
+    // mode that runs no commands.
+}
+
 impl Conn {
+    /// An outbox for this connection's client, framed for `transport` in
+    /// output mode `json`, that wakes [`Conn::serve_outbox`].
+    pub(crate) fn new_outbox(&mut self, transport: Transport, json: bool) -> Arc<Outbox> {
+        let notify = self.wake.get_or_insert_with(Default::default).clone();
+        Outbox::new(
+            self.state.client.clone(),
+            Wire::new(transport, json),
+            move || notify.notify_one(),
+        )
+    }
+
     /// The SUBSCRIBE or PSUBSCRIBE in `self.args` asked for subscription
-    /// mode: makes the outbox (woken through `self.wake`) and runs the
-    /// command there. [`Conn::serve_subscribed`] takes over once the
-    /// replies before it are written.
+    /// mode: makes the outbox and runs the command there.
+    /// [`Conn::serve_subscribed`] takes over once the replies before it
+    /// are written.
     pub(crate) fn enter_subscription(
         &mut self,
         transport: Transport,
         json: bool,
         started: Instant,
     ) {
-        let notify = Arc::new(Notify::new());
-        let wake = notify.clone();
-        let outbox = Outbox::new(
-            self.state.client.clone(),
-            Wire::new(transport, json),
-            move || wake.notify_one(),
-        );
-        self.wake = Some(notify);
+        let outbox = self.new_outbox(transport, json);
         // A first (P)SUBSCRIBE never closes.
         let _ = self
             .state
             .enter_subscription(&self.server, outbox, &self.args, started);
     }
 
-    /// Serves the connection in subscription mode until it closes (QUIT,
-    /// end of input, a protocol error, a kill, or the output limit), then
+    /// Serves the connection in subscription mode until it closes, then
     /// leaves every channel and pattern. `inbuf` may hold commands sent
     /// after the SUBSCRIBE.
     pub(crate) async fn serve_subscribed(
@@ -74,17 +93,36 @@ impl Conn {
         inbuf: &mut BytesMut,
         killed: &Notify,
     ) {
-        let (Some(sub), Some(wake)) = (self.state.subscription.as_ref(), self.wake.clone()) else {
+        let Some(outbox) = self.state.subscription.as_ref().map(|s| s.outbox().clone()) else {
             return;
         };
-        let outbox = sub.outbox().clone();
-        let listens = matches!(outbox.wire().transport, Transport::Resp | Transport::Native);
-        let limits = Limits::default();
-        let mut closing = false;
-        if listens {
-            closing = self.run_subscribed(inbuf, &limits) == After::Close;
-            self.finish_batch();
+        let input = match outbox.wire().transport {
+            Transport::Resp | Transport::Native => Input::Subscription,
+            Transport::WebSocket | Transport::Http => Input::Drop,
+        };
+        self.serve_outbox(stream, inbuf, killed, &outbox, input)
+            .await;
+        if let Some(sub) = self.state.subscription.take() {
+            sub.close(&self.server);
         }
+    }
+
+    /// Writes what `outbox` queues whenever it is woken, and handles input
+    /// as `input` says, until the connection closes: end of input, a
+    /// protocol error, QUIT, a kill, or the outbox's output limit (whose
+    /// kill also ends a write the client does not read). `inbuf` may hold
+    /// input already.
+    pub(crate) async fn serve_outbox(
+        &mut self,
+        stream: &mut TcpStream,
+        inbuf: &mut BytesMut,
+        killed: &Notify,
+        outbox: &Outbox,
+        input: Input,
+    ) {
+        let wake = self.wake.get_or_insert_with(Default::default).clone();
+        let limits = Limits::default();
+        let mut closing = self.handle_input(inbuf, &limits, input) == After::Close;
         let mut buf = std::mem::take(&mut self.out);
         loop {
             outbox.take(&mut buf);
@@ -107,43 +145,46 @@ impl Conn {
                     if !matches!(r, Ok(n) if n > 0) {
                         break;
                     }
-                    if !listens {
-                        inbuf.clear();
-                        continue;
-                    }
-                    closing = self.run_subscribed(inbuf, &limits) == After::Close;
-                    self.finish_batch();
+                    closing = self.handle_input(inbuf, &limits, input) == After::Close;
                 }
                 _ = wake.notified() => {}
                 _ = killed.notified() => break,
             }
         }
-        if let Some(sub) = self.state.subscription.take() {
-            sub.close(&self.server);
-        }
     }
 
-    /// Runs the complete commands in `inbuf` in subscription mode. A
+    /// Handles the complete messages in `inbuf` as `input` says. A
     /// protocol error closes the connection without a reply (Tile38's
-    /// subscription loop ends on a read error).
-    fn run_subscribed(&mut self, inbuf: &mut BytesMut, limits: &Limits) -> After {
-        loop {
+    /// loops end on a read error).
+    fn handle_input(&mut self, inbuf: &mut BytesMut, limits: &Limits, input: Input) -> After {
+        if input == Input::Drop {
+            inbuf.clear();
+            return After::Stay;
+        }
+        let after = loop {
             let frame = match parse_resume(inbuf, &mut self.args, limits, &mut self.progress) {
                 Ok(Some(frame)) => frame,
-                Ok(None) => return After::Stay,
-                Err(_) => return After::Close,
+                Ok(None) => break After::Stay,
+                Err(_) => break After::Close,
             };
             inbuf.advance(frame.consumed);
             if self.args.is_empty() {
                 continue;
             }
             self.commands += 1;
-            let Some(sub) = self.state.subscription.as_mut() else {
-                return After::Close;
+            let Some(sub) = self
+                .state
+                .subscription
+                .as_mut()
+                .filter(|_| input == Input::Subscription)
+            else {
+                break After::Close;
             };
             if sub.execute(&self.server, &self.args, Instant::now()) == After::Close {
-                return After::Close;
+                break After::Close;
             }
-        }
+        };
+        self.finish_batch();
+        after
     }
 }
