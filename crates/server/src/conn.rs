@@ -18,7 +18,7 @@
 //!
 //! Connections that cannot be paused (pub/sub, live geofences) are held to
 //! `client-output-buffer-limit` instead: see `tile38_engine::output_limit`
-//! and [`subscriber`], which serves a connection once it subscribed.
+//! and `conn/subscriber.rs`, which serves a connection once it subscribed.
 //!
 //! A protocol error is answered (`-Protocol error: …`, or its JSON form)
 //! before the connection closes only when the last command run on it was
