@@ -41,7 +41,7 @@ pub fn show(
     if view.raw {
         out.write_all(&reply.raw)?;
         out.write_all(b"\n")?;
-    } else if let (Mode::Json, Some(text)) = (mode, json_text(&reply.value)) {
+    } else if let (Mode::Json, Some(text)) = (mode, json_text(&reply.value).or(pushed(reply))) {
         let text = String::from_utf8_lossy(text);
         match &result {
             Outcome::Error(e) if view.lines => writeln!(err, "(error) {e}")?,
@@ -53,6 +53,16 @@ pub fn show(
     }
     out.flush()?;
     Ok(result)
+}
+
+/// A JSON-mode message that is not an object: a PUBLISHed payload Tile38
+/// sends as a JSON string, number or array (`"hello"`, `12`), shown as is
+/// like Tile38's cli does.
+fn pushed(reply: &Reply) -> Option<&[u8]> {
+    match &reply.value {
+        crate::reply::Value::Bulk(Some(b)) => Some(b),
+        _ => None,
+    }
 }
 
 /// Where typed lines come from.
@@ -251,6 +261,14 @@ mod tests {
             String::from_utf8(err).unwrap(),
             o,
         )
+    }
+
+    #[test]
+    fn json_mode_messages_that_are_not_objects() {
+        for text in [r#""hello""#, "12", "[1,2]"] {
+            let (out, _, o) = shown(&bulk(text), Mode::Json, View::default());
+            assert_eq!((out, o), (format!("{text}\n"), Outcome::Ok));
+        }
     }
 
     #[test]

@@ -115,6 +115,9 @@ pub struct Engine {
     /// Webhook and channel definitions (`cmd::hooks`); taken after the
     /// database lock, never before it.
     pub hooks: Mutex<crate::cmd::hooks::Hooks>,
+    /// Pub/sub subscribers (`crate::pubsub`); taken after the database
+    /// lock, never before it.
+    pub pubsub: crate::pubsub::PubSub,
     pub aof: Option<Aof>,
     pub stats: Stats,
     pub started: Instant,
@@ -157,6 +160,7 @@ impl Engine {
             config,
             db: Arc::new(RwLock::new(Database::new())),
             hooks: Mutex::new(Default::default()),
+            pubsub: Default::default(),
             aof,
             stats: Stats::default(),
             started: Instant::now(),

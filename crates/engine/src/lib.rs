@@ -14,6 +14,8 @@
 //!   `maxmemory`); [`alloc`]: the heap counter it reads.
 //! * [`clients`]: the client registry; [`output_limit`]:
 //!   `client-output-buffer-limit`.
+//! * [`pubsub`]: the subscriber registry, PUBLISH delivery, subscription
+//!   mode and the per-connection outbox.
 //! * [`runtime`]: what commands ask of the runtime around the engine.
 
 pub mod alloc;
@@ -25,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod journal;
 pub mod output_limit;
+pub mod pubsub;
 pub mod refusal;
 pub mod reply;
 pub mod runtime;

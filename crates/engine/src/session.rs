@@ -33,6 +33,12 @@ pub struct Session {
     /// that offset of that AOF generation (after the pending replies are
     /// sent).
     pub takeover: Option<(u64, u64)>,
+    /// SUBSCRIBE/PSUBSCRIBE asked for subscription mode: the connection
+    /// makes the subscriber's outbox and calls
+    /// [`Session::enter_subscription`] with the same command.
+    pub subscribing: bool,
+    /// This connection is in subscription mode (`crate::pubsub`).
+    pub subscription: Option<crate::pubsub::Subscription>,
 }
 
 /// A database write lock that a connection keeps across the consecutive
@@ -90,6 +96,8 @@ impl Session {
             lock: Default::default(),
             wrote: false,
             takeover: None,
+            subscribing: false,
+            subscription: None,
         }
     }
 

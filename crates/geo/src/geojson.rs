@@ -30,6 +30,13 @@ pub(crate) mod json;
 mod parse;
 pub use parse::MAX_DEPTH;
 
+/// Whether `b` is exactly one JSON value, as `gjson.Valid` checks it (UTF-8
+/// is not checked): Tile38 sends a PUBLISH payload that passes as it is to
+/// JSON-mode subscribers.
+pub fn valid_json(b: &[u8]) -> bool {
+    json::valid(b)
+}
+
 use crate::rect::{Position, Rect};
 use tile38_proto::fmt::write_f64;
 

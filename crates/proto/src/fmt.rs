@@ -115,7 +115,9 @@ fn needs_escape(b: u8) -> bool {
 
 /// Appends `s` as a quoted JSON string, escaped like Tile38 does: bytes that
 /// need no escaping are copied as is; otherwise Go's `encoding/json` rules
-/// apply (`\u003c` for `<`, `\ufffd` for invalid UTF-8, `\b`/`\f`/`\n`...).
+/// apply (`\u003c` for `<`, `\b`/`\f`/`\n`...), except that each invalid
+/// UTF-8 byte becomes the character U+FFFD itself, not its escape (Tile38
+/// 1.37 checked: `PING \xff` in JSON answers `"\u{fffd}"` as UTF-8).
 pub fn write_json_str(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
     if !s.iter().any(|&b| needs_escape(b)) {
@@ -139,9 +141,10 @@ fn write_json_escaped(out: &mut Vec<u8>, s: &[u8]) {
             Err(e) => {
                 let (good, bad) = rest.split_at(e.valid_up_to());
                 escape_str(out, std::str::from_utf8(good).expect("validated prefix"));
-                out.extend_from_slice("\\ufffd".as_bytes());
-                let skip = e.error_len().unwrap_or(bad.len());
-                rest = &bad[skip..];
+                // One per byte, as Go decodes: a truncated sequence is
+                // as many characters as it has bytes.
+                out.extend_from_slice("\u{fffd}".as_bytes());
+                rest = &bad[1..];
             }
         }
     }
@@ -328,6 +331,7 @@ mod tests {
         assert_eq!(js(b"a\"<b"), "\"a\\\"\\u003cb\"");
         assert_eq!(js(b"\x00\x07\x1f\n"), "\"\\u0000\\u0007\\u001f\\n\"");
         assert_eq!(js("ünï".as_bytes()), "\"ünï\"");
-        assert_eq!(js(b"a\xffb"), "\"a\\ufffdb\"");
+        assert_eq!(js(b"a\xffb"), "\"a\u{fffd}b\"");
+        assert_eq!(js(b"\xe2\x82<"), "\"\u{fffd}\u{fffd}\\u003c\"");
     }
 }

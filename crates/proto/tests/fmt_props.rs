@@ -277,9 +277,26 @@ proptest! {
                 )))
             }
         };
-        prop_assert_eq!(decoded, String::from_utf8_lossy(&input).into_owned());
+        prop_assert_eq!(decoded, go_lossy(&input));
         // Escaped output is ASCII-clean of control characters.
         prop_assert!(!out.iter().any(|&b| b < 0x20));
+    }
+}
+
+/// Go's lossy decoding: each byte that does not start a valid sequence is
+/// one U+FFFD (Rust's `from_utf8_lossy` takes maximal invalid subparts).
+fn go_lossy(mut b: &[u8]) -> String {
+    let mut out = String::new();
+    loop {
+        match std::str::from_utf8(b) {
+            Ok(s) => return out + s,
+            Err(e) => {
+                let (good, bad) = b.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).unwrap());
+                out.push('\u{fffd}');
+                b = &bad[1..];
+            }
+        }
     }
 }
 // ---------------------------------------------------------------------------

@@ -17,7 +17,8 @@
 //!   pieces is scanned once ([`tile38_proto::request::parse_resume`]).
 //!
 //! Connections that cannot be paused (pub/sub, live geofences) are held to
-//! `client-output-buffer-limit` instead: see `tile38_engine::output_limit`.
+//! `client-output-buffer-limit` instead: see `tile38_engine::output_limit`
+//! and `conn/subscriber.rs`, which serves a connection once it subscribed.
 //!
 //! A protocol error is answered (`-Protocol error: …`, or its JSON form)
 //! before the connection closes only when the last command run on it was
@@ -37,6 +38,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::server::Server;
+
+mod subscriber;
 use tile38_engine::cmd;
 use tile38_engine::error::Error;
 use tile38_engine::reply::Reply;
@@ -72,18 +75,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
     }
     let client = server.register_client(addr);
     let killed = crate::server::kill_notify(&client);
-    let mut conn = Conn {
-        server: server.clone(),
-        state: ConnState::new(client.clone()),
-        args: Args::new(),
-        progress: Progress::new(),
-        reply: Reply::default(),
-        scratch: Vec::new(),
-        out: Vec::with_capacity(16 * 1024),
-        last_was_resp: false,
-        commands: 0,
-        timer: Default::default(),
-    };
+    let mut conn = Conn::new(server.clone(), client.clone());
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let limits = Limits::default();
     let mut step = Step::NeedInput;
@@ -119,6 +111,11 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
             }
             server.unregister_client(client.id);
             return;
+        }
+        if conn.state.subscription.is_some() {
+            conn.serve_subscribed(&mut stream, &mut inbuf, &killed)
+                .await;
+            break;
         }
         if client.killed.load(Ordering::Acquire) {
             killed_busy = true;
@@ -205,9 +202,28 @@ pub(crate) struct Conn {
     commands: u64,
     /// This batch's command timings (`--metrics-addr`).
     timer: crate::metrics::CmdTimer,
+    /// Wakes the connection when its subscriber outbox has bytes
+    /// (subscription mode only).
+    wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Conn {
+    fn new(server: Arc<Server>, client: Arc<tile38_engine::ClientInfo>) -> Conn {
+        Conn {
+            server,
+            state: ConnState::new(client),
+            args: Args::new(),
+            progress: Progress::new(),
+            reply: Reply::default(),
+            scratch: Vec::new(),
+            out: Vec::with_capacity(16 * 1024),
+            last_was_resp: false,
+            commands: 0,
+            timer: Default::default(),
+            wake: None,
+        }
+    }
+
     /// Executes the complete messages in `inbuf` until it holds no more, the
     /// pending replies reach [`OUTPUT_PAUSE`], or the connection must close.
     fn process(&mut self, inbuf: &mut BytesMut, limits: &Limits) -> Step {
@@ -230,6 +246,9 @@ impl Conn {
             inbuf.advance(frame.consumed);
             if matches!(frame.framing, Framing::Http | Framing::WebSocket) {
                 crate::http::respond(self, frame);
+                if self.state.subscription.is_some() {
+                    return Step::NeedInput;
+                }
                 return Step::Close;
             }
             if self.args.is_empty() {
@@ -245,7 +264,7 @@ impl Conn {
             if self.run(frame.framing) {
                 return Step::Close;
             }
-            if self.state.takeover.is_some() {
+            if self.state.takeover.is_some() || self.state.subscription.is_some() {
                 return Step::NeedInput;
             }
         }
@@ -317,6 +336,11 @@ impl Conn {
         let started = json.then(Instant::now);
         let res = self.execute(json);
         self.state.output = Some(self.reply.json);
+        if self.subscribing(res.is_ok()) {
+            let started = started.unwrap_or_else(Instant::now);
+            self.enter_subscription(subscriber::transport(framing), json, started);
+            return false;
+        }
         if res.is_ok() && !self.reply.json && framing != Framing::Native {
             self.out.extend_from_slice(&self.reply.buf);
             return self.reply.close;
@@ -446,5 +470,10 @@ impl Conn {
     }
     pub(crate) fn count_command(&mut self) {
         self.commands += 1;
+    }
+    /// Whether the command just run, which succeeded if `ok`, asked for
+    /// subscription mode (a SUBSCRIBE whose `TIMEOUT` passed did not).
+    pub(crate) fn subscribing(&mut self, ok: bool) -> bool {
+        std::mem::take(&mut self.state.subscribing) && ok
     }
 }

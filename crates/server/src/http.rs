@@ -1,5 +1,6 @@
 //! Answers an HTTP request or WebSocket upgrade on the main port: one
-//! command per connection, JSON reply, then close. The command passes the
+//! command per connection, JSON reply, then close (except SUBSCRIBE and
+//! PSUBSCRIBE, after which the connection stays a subscriber). The command passes the
 //! same gates as on any other transport (`cmd::gate`), the
 //! `Authorization` header standing for an AUTH.
 
@@ -7,6 +8,7 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
+use tile38_engine::pubsub::Transport;
 use tile38_proto::http::{self as wire, Method};
 use tile38_proto::Frame;
 
@@ -42,16 +44,16 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
         json,
         tile38_engine::cmd::Via::Http(req.authorization.as_deref()),
     );
+    if conn.subscribing(res.is_ok()) {
+        subscribe(conn, req.websocket_key.as_deref(), json, started);
+        return;
+    }
     let is_healthz = conn.args_ref().get(0).eq_ignore_ascii_case(b"healthz");
     let body = conn.render(res, started);
     let failed = conn.reply_ref().failed;
     let out = conn.out_mut();
     if let Some(key) = req.websocket_key {
-        let mut hasher = Sha1::new();
-        hasher.update(&key);
-        hasher.update(wire::WS_GUID.as_bytes());
-        let accept = base64::engine::general_purpose::STANDARD.encode(hasher.finalize());
-        wire::ws_upgrade_head(out, &accept);
+        wire::ws_upgrade_head(out, &ws_accept(&key));
         wire::ws_text_frame_head(out, body.len());
         out.extend_from_slice(&body);
         return;
@@ -64,4 +66,27 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
     wire::response_head(out, status, body.len());
     out.extend_from_slice(&body);
     out.extend_from_slice(b"\r\n");
+}
+
+/// `Sec-WebSocket-Accept` for `key`.
+fn ws_accept(key: &[u8]) -> String {
+    let mut hasher = Sha1::new();
+    hasher.update(key);
+    hasher.update(wire::WS_GUID.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(hasher.finalize())
+}
+
+/// A SUBSCRIBE or PSUBSCRIBE over HTTP. Tile38 keeps the connection as a
+/// subscriber: a WebSocket one gets the upgrade and then a text frame per
+/// confirmation and message (JSON always); a plain HTTP one is counted by
+/// PUBLISH but sent nothing at all.
+fn subscribe(conn: &mut Connection, websocket_key: Option<&[u8]>, json: bool, started: Instant) {
+    let transport = match websocket_key {
+        Some(key) => {
+            wire::ws_upgrade_head(conn.out_mut(), &ws_accept(key));
+            Transport::WebSocket
+        }
+        None => Transport::Http,
+    };
+    conn.enter_subscription(transport, json, started);
 }

@@ -26,6 +26,7 @@ mod json;
 mod keys;
 mod nearby;
 pub mod output;
+mod pubsub;
 pub mod repl;
 mod scan;
 mod server_info;
@@ -344,6 +345,9 @@ static TABLE: &[Spec] = &[
     spec("pdelchan", write!(hooks::PDelChan)),
     spec("hooks", read!(hooks::ListHooks)),
     spec("chans", read!(hooks::ListChans)),
+    spec("publish", conn!(pubsub::Publish)),
+    spec("subscribe", conn!(pubsub::Subscribe)),
+    spec("psubscribe", conn!(pubsub::Subscribe)),
     open("echo", conn!(session::Echo)),
     open("output", conn!(session::Output)),
     open("auth", conn!(session::Auth)),

@@ -269,6 +269,11 @@ fn apply_batch(
             }
         };
         if args.get(0).eq_ignore_ascii_case(b"publish") {
+            // A Tile38 leader forwards its channel messages and PUBLISHes
+            // for the follower's own subscribers (not logged here).
+            if args.len() == 3 {
+                server.publish(args.get(1), args.get(2));
+            }
             mirrored += mirror(server, &buf[run_start..pos]);
             run_start = pos + frame.consumed;
         } else if !args.is_empty() {
