@@ -225,7 +225,8 @@ async fn events_expire_after_the_ttl() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_and_unsupported_endpoints() {
-    let got: Arc<Mutex<Vec<(Vec<u8>, Vec<u8>)>>> = Arc::default();
+    type Published = Vec<(Vec<u8>, Vec<u8>)>;
+    let got: Arc<Mutex<Published>> = Arc::default();
     let sink = got.clone();
     let publish = move |ch: &[u8], msg: &[u8]| sink.lock().push((ch.to_vec(), msg.to_vec()));
     let wh = Webhooks::open(config(&temp_dir("local")), Arc::new(publish)).unwrap();
@@ -244,7 +245,7 @@ async fn local_and_unsupported_endpoints() {
         wh.enqueue(b"k", event(i).as_bytes());
     }
     poll("5 local messages", LIMIT, || got.lock().len() == 5).await;
-    let want: Vec<(Vec<u8>, Vec<u8>)> = (0..5)
+    let want: Published = (0..5)
         .map(|i| (b"chan".to_vec(), event(i).into_bytes()))
         .collect();
     assert_eq!(*got.lock(), want);

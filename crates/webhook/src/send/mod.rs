@@ -67,8 +67,9 @@ enum Conn {
     Redis(redis::RedisConn),
     #[cfg(feature = "nats")]
     Nats(nats::NatsConn),
+    // Boxed: rumqttc's event loop is large and the cache holds one per URL.
     #[cfg(feature = "mqtt")]
-    Mqtt(mqtt::MqttConn),
+    Mqtt(Box<mqtt::MqttConn>),
     #[cfg(feature = "amqp")]
     Amqp(amqp::AmqpConn),
 }
@@ -87,7 +88,7 @@ impl Conn {
             #[cfg(feature = "nats")]
             Endpoint::Nats(n) => Some(Conn::Nats(nats::NatsConn::new(n.clone()))),
             #[cfg(feature = "mqtt")]
-            Endpoint::Mqtt(m) => Some(Conn::Mqtt(mqtt::MqttConn::new(m.clone()))),
+            Endpoint::Mqtt(m) => Some(Conn::Mqtt(Box::new(mqtt::MqttConn::new(m.clone())))),
             #[cfg(feature = "amqp")]
             Endpoint::Amqp(a) => Some(Conn::Amqp(amqp::AmqpConn::new(a.clone()))),
             _ => None,

@@ -69,6 +69,65 @@ impl Drop for Proc {
     }
 }
 
+/// The process ids under `pid` (children first found, then theirs).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let path = format!("/proc/{p}/task/{p}/children");
+        let kids = std::fs::read_to_string(path).unwrap_or_default();
+        for k in kids.split_whitespace().filter_map(|k| k.parse().ok()) {
+            out.push(k);
+            todo.push(k);
+        }
+    }
+    out
+}
+
+/// A server started through a wrapper script (rabbitmq-server runs the
+/// Erlang VM as a child that outlives a killed script): dropping it kills
+/// the script's descendants too, and the `epmd` daemon the VM started if
+/// none ran before.
+pub struct ProcTree {
+    pub proc: Proc,
+    pub stop_epmd: bool,
+}
+
+impl Drop for ProcTree {
+    fn drop(&mut self) {
+        let pids = descendants(self.proc.0.id());
+        for pid in &pids {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        // epmd refuses to stop while a node is registered: wait until the
+        // VM is gone (or a zombie).
+        let gone = |pid: &u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map_or(true, |s| s.contains(") Z "))
+        };
+        let start = Instant::now();
+        while !pids.iter().all(gone) && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if self.stop_epmd {
+            let _ = Command::new("epmd")
+                .arg("-kill")
+                .stdout(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// Whether an `epmd` daemon answers.
+pub fn epmd_running() -> bool {
+    Command::new("epmd")
+        .arg("-names")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Whether `bin` is installed. When it is not: in CI (where
 /// `scripts/test.sh` installs it) that is a failure; elsewhere the test
 /// says loudly that it is skipped.
