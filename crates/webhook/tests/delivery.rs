@@ -272,3 +272,36 @@ async fn a_deleted_hook_keeps_its_queue_for_a_recreation() {
     poll("10 deliveries", LIMIT, || recv.count("/d") == 10).await;
     assert_eq!(recv.bodies("/d"), events(0..10));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_private_ca() {
+    let dir = temp_dir("tls");
+    let (tls, ca) = common::receiver::tls_setup(&dir);
+    let recv = Receiver::start_tls(tls).await;
+    let mut cfg = config(&dir.join("queues"));
+    cfg.ca_file = Some(ca);
+    let wh = open(cfg);
+    wh.set_hook(b"h", &[format!("https://localhost:{}/secure", recv.port)])
+        .unwrap();
+    for i in 0..10 {
+        wh.enqueue(b"h", event(i).as_bytes());
+    }
+    poll("10 https deliveries", LIMIT, || recv.count("/secure") == 10).await;
+    assert_eq!(recv.bodies("/secure"), events(0..10));
+
+    // Without the CA the certificate is refused: nothing is delivered.
+    let wh = open(config(&temp_dir("tls-untrusted")));
+    wh.set_hook(
+        b"u",
+        &[format!("https://localhost:{}/untrusted", recv.port)],
+    )
+    .unwrap();
+    wh.enqueue(b"u", b"{}");
+    poll("a failed round", LIMIT, || {
+        wh.hook_stats(b"u").unwrap().failures >= 1
+    })
+    .await;
+    let err = wh.hook_stats(b"u").unwrap().last_error.unwrap();
+    assert!(err.contains("certificate"), "{err}");
+    assert_eq!(recv.count("/untrusted"), 0);
+}

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
 #[derive(Clone, Debug)]
@@ -39,6 +39,15 @@ impl Drop for Receiver {
 impl Receiver {
     /// Listens on `port` (0: any).
     pub async fn start(port: u16) -> Receiver {
+        Receiver::start_with(port, None).await
+    }
+
+    /// Listens on any port, over TLS with `tls`.
+    pub async fn start_tls(tls: tokio_rustls::TlsAcceptor) -> Receiver {
+        Receiver::start_with(0, Some(tls)).await
+    }
+
+    async fn start_with(port: u16, tls: Option<tokio_rustls::TlsAcceptor>) -> Receiver {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State::default()));
@@ -47,7 +56,17 @@ impl Receiver {
             let mut conns = JoinSet::new();
             loop {
                 let (sock, _) = listener.accept().await.unwrap();
-                conns.spawn(serve(sock, st.clone()));
+                let (st, tls) = (st.clone(), tls.clone());
+                conns.spawn(async move {
+                    match tls {
+                        Some(tls) => {
+                            if let Ok(s) = tls.accept(sock).await {
+                                serve(s, st).await
+                            }
+                        }
+                        None => serve(sock, st).await,
+                    }
+                });
             }
         });
         Receiver { port, state, task }
@@ -85,7 +104,7 @@ impl Receiver {
     }
 }
 
-async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) {
+async fn serve(mut sock: impl AsyncRead + AsyncWrite + Unpin, state: Arc<Mutex<State>>) {
     let mut buf = Vec::new();
     loop {
         let Some((req, used)) = parse(&buf) else {
@@ -140,4 +159,94 @@ fn parse(buf: &[u8]) -> Option<(Req, usize)> {
         body: buf[head..head + len].to_vec(),
     };
     Some((r, head + len))
+}
+
+/// A CA and a `localhost`/127.0.0.1 certificate it signed, made with the
+/// openssl command line in `dir`; returns the acceptor and the CA file.
+pub fn tls_setup(dir: &std::path::Path) -> (tokio_rustls::TlsAcceptor, std::path::PathBuf) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let run = |args: &[&str]| {
+        let st = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "openssl {args:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=t38 test ca",
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+    ]);
+    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(dir.join("leaf.pem"))
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap();
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    (
+        tokio_rustls::TlsAcceptor::from(Arc::new(cfg)),
+        dir.join("ca.pem"),
+    )
 }
