@@ -161,83 +161,43 @@ fn parse(buf: &[u8]) -> Option<(Req, usize)> {
     Some((r, head + len))
 }
 
+/// Runs `openssl` with the words of `cmd` in `dir`.
+fn openssl(dir: &std::path::Path, cmd: &str) {
+    let st = std::process::Command::new("openssl")
+        .args(cmd.split(' '))
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "openssl {cmd}");
+}
+
 /// A CA and a `localhost`/127.0.0.1 certificate it signed, made with the
 /// openssl command line in `dir`; returns the acceptor and the CA file.
 pub fn tls_setup(dir: &std::path::Path) -> (tokio_rustls::TlsAcceptor, std::path::PathBuf) {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let run = |args: &[&str]| {
-        let st = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(st.success(), "openssl {args:?}");
-    };
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    run(&[
-        &["req", "-x509"][..],
-        &ec,
-        &[
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=t38 test ca",
-        ],
-    ]
-    .concat());
-    run(&[
-        &["req"][..],
-        &ec,
-        &[
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    ]
-    .concat());
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    openssl(
+        dir,
+        &format!("req -x509 {ec} -keyout ca.key -out ca.pem -days 1 -subj /CN=t38-test-ca"),
+    );
+    openssl(
+        dir,
+        &format!("req {ec} -keyout leaf.key -out leaf.csr -subj /CN=localhost"),
+    );
     std::fs::write(
         dir.join("ext"),
         "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
     )
     .unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "leaf.pem",
-        "-days",
-        "1",
-        "-extfile",
-        "ext",
-    ]);
+    openssl(dir, "x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 1 -extfile ext");
     let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(dir.join("leaf.pem"))
         .unwrap()
         .map(|c| c.unwrap())
         .collect();
     let key = PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap();
-    #[allow(deprecated)]
+    #[allow(deprecated)] // ring's provider, as the client uses (see send/http.rs)
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
