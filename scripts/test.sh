@@ -12,6 +12,12 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
+# The brokers crates/webhook's tests deliver to (they start their own).
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have redis-server || need_apt+=(redis-server)
+have nats-server || need_apt+=(nats-server)
+have mosquitto || need_apt+=(mosquitto)
+have rabbitmq-server || need_apt+=(rabbitmq-server)
 if ! command -v python3 >/dev/null 2>&1; then
     need_apt+=(python3 python3-venv python3-pip)
 else
