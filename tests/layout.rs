@@ -18,7 +18,8 @@ const LAYERS: &[&[&str]] = &[
     &["expr", "aof", "repl"],
     &["geofence"],
     &["engine"],
-    &["server", "webhook"],
+    &["webhook"],
+    &["server"],
     &["cli", "bench"],
 ];
 
