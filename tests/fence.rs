@@ -175,3 +175,34 @@ fn expired_object_produces_its_del_event() {
     assert_eq!(e["command"], "del", "{e}");
     assert_eq!(e["id"], "x", "{e}");
 }
+
+#[test]
+fn channels_loaded_from_the_aof_fire_after_a_restart() {
+    let dir = temp_dir("fence-aof");
+    let server = TestServer::start_in(&dir, &[]);
+    let mut con = server.redis();
+    set(
+        &mut con,
+        &["SET", "zones", "z1", "BOUNDS", "0", "0", "10", "10"],
+    );
+    set(
+        &mut con,
+        &[
+            "SETCHAN", "zone", "WITHIN", "fleet", "FENCE", "DETECT", "enter", "GET", "zones", "z1",
+        ],
+    );
+    drop(con);
+    server.terminate();
+    let server = TestServer::start_in(&dir, &[]);
+    let mut con = server.redis();
+    let mut sub_con = server.redis();
+    let mut sub = sub_con.as_pubsub();
+    sub.subscribe("zone").unwrap();
+    sub.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    set(&mut con, &["SET", "fleet", "t1", "POINT", "5", "5"]);
+    let e = next_event(&mut sub);
+    assert_eq!(detect_and_id(&e), ("enter".into(), "t1".into()), "{e}");
+    drop(sub);
+    server.terminate();
+    let _ = std::fs::remove_dir_all(&dir);
+}
