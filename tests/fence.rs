@@ -3,7 +3,9 @@
 //! `tools/conformance/fence_replay.py`) for channels, live fences and ROAM,
 //! then a real Redis client and a raw live connection following moving
 //! objects: enter/inside/exit/cross in order, roam nearby/faraway for two
-//! objects, and the `del` event of an object that expires.
+//! objects, and the `del` event of an object that expires. A channel
+//! defined before a restart fires after it (the AOF load rebuilds its
+//! fence), and a live fence on a follower fires for the leader's writes.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -205,4 +207,27 @@ fn channels_loaded_from_the_aof_fire_after_a_restart() {
     drop(sub);
     server.terminate();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn live_fences_fire_on_a_follower() {
+    let leader = TestServer::start(&[]);
+    let follower = TestServer::start(&[]);
+    let port = leader.port.to_string();
+    let reply = follower.resp().cmd_str(&["FOLLOW", "127.0.0.1", &port]);
+    assert_eq!(reply, "+OK\r\n");
+    let caught_up = tile38::wait_until(Duration::from_secs(20), || {
+        follower.resp().cmd_str(&["HEALTHZ"]) == "+OK\r\n"
+    });
+    assert!(caught_up, "the follower never caught up");
+    let mut live = follower.resp();
+    let fence = ["WITHIN", "fleet", "FENCE", "BOUNDS", "0", "0", "10", "10"];
+    assert_eq!(live.cmd(&fence), b"+OK\r\n");
+    let mut con = leader.redis();
+    set(&mut con, &["SET", "fleet", "t1", "POINT", "5", "5"]);
+    for want in ["enter", "inside"] {
+        let got = resp_strings(&live.read());
+        let e: Json = serde_json::from_str(&got[0]).unwrap();
+        assert_eq!(detect_and_id(&e), (want.into(), "t1".into()), "{e}");
+    }
 }
