@@ -118,6 +118,9 @@ pub struct Engine {
     /// Pub/sub subscribers (`crate::pubsub`); taken after the database
     /// lock, never before it.
     pub pubsub: crate::pubsub::PubSub,
+    /// Every hook, channel and live fence (`crate::fence`); taken after
+    /// the database lock and `hooks`, never before them.
+    pub fences: crate::fence::Fences,
     pub aof: Option<Aof>,
     pub stats: Stats,
     pub started: Instant,
@@ -161,6 +164,7 @@ impl Engine {
             db: Arc::new(RwLock::new(Database::new())),
             hooks: Mutex::new(Default::default()),
             pubsub: Default::default(),
+            fences: Default::default(),
             aof,
             stats: Stats::default(),
             started: Instant::now(),
@@ -244,7 +248,13 @@ impl Engine {
         if change.invalidates_rewrite() {
             self.shrink.invalidate();
         }
-        if change.origin != Origin::Loaded && self.listening() {
+        if change.origin == Origin::Loaded {
+            return;
+        }
+        // Geofencing first: its channel events are published before the
+        // command's reply, as Tile38 does.
+        self.fences.on_change(self, db, change);
+        if self.listening() {
             for sink in self.sinks.read().iter() {
                 sink.on_change(db, change);
             }

@@ -7,8 +7,9 @@
 //! [`Engine::journal`](crate::Engine::journal), the one seam, which runs under the database write
 //! lock in execution order and feeds, in this order: the AOF (the record,
 //! byte for byte as before), the AOF rewrite (a write it cannot account for
-//! invalidates it) and the subscribers (geofencing, scripting), each with
-//! the database as the write left it.
+//! invalidates it), the engine's fences (`crate::fence`, evaluated in
+//! place because they need the engine: pub/sub, replication role) and the
+//! subscribers (scripting), each with the database as the write left it.
 //!
 //! A change says what it did to objects without copying them: the old
 //! object, or the parts of it the write replaced, are moved out of the
@@ -211,7 +212,8 @@ impl Edit<'_> {
     }
 }
 
-/// A subscriber to every change: geofencing and scripting implement it.
+/// A subscriber to every change (scripting; geofencing is the engine's
+/// own, `crate::fence`).
 ///
 /// Called under the database write lock, in execution order, after the
 /// AOF append; `db` is the database as the write left it. A sink must be

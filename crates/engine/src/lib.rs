@@ -25,6 +25,7 @@ pub mod config;
 pub mod cursor;
 pub mod engine;
 pub mod error;
+pub mod fence;
 pub mod journal;
 pub mod output_limit;
 pub mod pubsub;

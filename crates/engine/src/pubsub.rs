@@ -98,6 +98,15 @@ impl PubSub {
         }
     }
 
+    /// Whether a message on `channel` would reach anyone (a subscriber of
+    /// the channel or of a pattern matching it): a channel fence nobody
+    /// hears is not evaluated.
+    pub fn has_receiver(&self, channel: &[u8]) -> bool {
+        let hubs = self.hubs.read();
+        hubs.channels.contains_key(channel)
+            || hubs.patterns.keys().any(|p| pattern::matches(p, channel))
+    }
+
     /// Channels and patterns with at least one subscriber.
     pub fn counts(&self) -> (usize, usize) {
         let hubs = self.hubs.read();

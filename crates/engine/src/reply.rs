@@ -25,6 +25,10 @@ pub struct Reply {
     pub failed: bool,
     /// Scratch space for text whose length must precede it (RESP bulks).
     pub tmp: Vec<u8>,
+    /// A `NEARBY|WITHIN|INTERSECTS … FENCE` command succeeded: the
+    /// connection goes live with this fence (the runtime writes the
+    /// `{"ok":true,"live":true}` frame; `buf` is empty).
+    pub live: Option<Box<tile38_geofence::Fence>>,
 }
 
 impl Reply {
@@ -42,6 +46,7 @@ impl Reply {
         self.elapsed_unquoted = false;
         self.close = false;
         self.failed = false;
+        self.live = None;
     }
 
     /// `+OK` / `{"ok":true}`.

@@ -195,6 +195,12 @@ impl Geofence {
             .flatten()
     }
 
+    /// Whether any fence watches `key`: a write to another key cannot
+    /// produce an event (the caller may skip building its [`Change`]).
+    pub fn watches(&self, key: &[u8]) -> bool {
+        self.keys.contains_key(key)
+    }
+
     /// Number of fences.
     pub fn len(&self) -> usize {
         self.slots.len() - self.free.len()

@@ -39,6 +39,7 @@ use tokio::net::TcpStream;
 
 use crate::server::Server;
 
+mod live;
 mod subscriber;
 use tile38_engine::cmd;
 use tile38_engine::error::Error;
@@ -115,6 +116,10 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
         if conn.state.subscription.is_some() {
             conn.serve_subscribed(&mut stream, &mut inbuf, &killed)
                 .await;
+            break;
+        }
+        if conn.is_live() {
+            conn.serve_live(&mut stream, &mut inbuf, &killed).await;
             break;
         }
         if client.killed.load(Ordering::Acquire) {
@@ -205,6 +210,8 @@ pub(crate) struct Conn {
     /// Wakes the connection when its subscriber outbox has bytes
     /// (subscription mode only).
     wake: Option<Arc<tokio::sync::Notify>>,
+    /// The connection went live with a fence (`conn/live.rs`).
+    live: Option<live::Live>,
 }
 
 impl Conn {
@@ -221,6 +228,7 @@ impl Conn {
             commands: 0,
             timer: Default::default(),
             wake: None,
+            live: None,
         }
     }
 
@@ -246,7 +254,7 @@ impl Conn {
             inbuf.advance(frame.consumed);
             if matches!(frame.framing, Framing::Http | Framing::WebSocket) {
                 crate::http::respond(self, frame);
-                if self.state.subscription.is_some() {
+                if self.state.subscription.is_some() || self.is_live() {
                     return Step::NeedInput;
                 }
                 return Step::Close;
@@ -264,7 +272,8 @@ impl Conn {
             if self.run(frame.framing) {
                 return Step::Close;
             }
-            if self.state.takeover.is_some() || self.state.subscription.is_some() {
+            if self.state.takeover.is_some() || self.state.subscription.is_some() || self.is_live()
+            {
                 return Step::NeedInput;
             }
         }
@@ -339,6 +348,10 @@ impl Conn {
         if self.subscribing(res.is_ok()) {
             let started = started.unwrap_or_else(Instant::now);
             self.enter_subscription(subscriber::transport(framing), json, started);
+            return false;
+        }
+        if let Some(fence) = self.take_live(res.is_ok()) {
+            self.go_live(fence, subscriber::transport(framing), json);
             return false;
         }
         if res.is_ok() && !self.reply.json && framing != Framing::Native {
@@ -471,7 +484,12 @@ impl Conn {
     pub(crate) fn count_command(&mut self) {
         self.commands += 1;
     }
-    /// Whether the command just run, which succeeded if `ok`, asked for
+    /// The fence the command just run (successfully: `ok`) made live.
+    pub(crate) fn take_live(&mut self, ok: bool) -> Option<Box<tile38_geofence::Fence>> {
+        self.reply.live.take().filter(|_| ok)
+    }
+
+    /// Whether the command just run (successfully: `ok`) asked for
     /// subscription mode (a SUBSCRIBE whose `TIMEOUT` passed did not).
     pub(crate) fn subscribing(&mut self, ok: bool) -> bool {
         std::mem::take(&mut self.state.subscribing) && ok

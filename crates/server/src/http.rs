@@ -48,6 +48,11 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
         subscribe(conn, req.websocket_key.as_deref(), json, started);
         return;
     }
+    if let Some(fence) = conn.take_live(res.is_ok()) {
+        let transport = upgrade(conn, req.websocket_key.as_deref());
+        conn.go_live(fence, transport, json);
+        return;
+    }
     let is_healthz = conn.args_ref().get(0).eq_ignore_ascii_case(b"healthz");
     let body = conn.render(res, started);
     let failed = conn.reply_ref().failed;
@@ -81,12 +86,19 @@ fn ws_accept(key: &[u8]) -> String {
 /// confirmation and message (JSON always); a plain HTTP one is counted by
 /// PUBLISH but sent nothing at all.
 fn subscribe(conn: &mut Connection, websocket_key: Option<&[u8]>, json: bool, started: Instant) {
-    let transport = match websocket_key {
+    let transport = upgrade(conn, websocket_key);
+    conn.enter_subscription(transport, json, started);
+}
+
+/// A connection that stays open after its command (a subscription or a
+/// live fence): a WebSocket one gets the upgrade; a plain HTTP one stays
+/// silent.
+fn upgrade(conn: &mut Connection, websocket_key: Option<&[u8]>) -> Transport {
+    match websocket_key {
         Some(key) => {
             wire::ws_upgrade_head(conn.out_mut(), &ws_accept(key));
             Transport::WebSocket
         }
         None => Transport::Http,
-    };
-    conn.enter_subscription(transport, json, started);
+    }
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! SETHOOK name endpoint[,endpoint…] [META name value]… [EX seconds] <fence>
 //! SETCHAN name [META name value]… [EX seconds] <fence>
-//!   <fence> = NEARBY|WITHIN|INTERSECTS key [options] [FENCE] … (see `fence`)
+//!   <fence> = NEARBY|WITHIN|INTERSECTS key [options] [FENCE] … (see `crate::fence::parse`)
 //! DELHOOK name | DELCHAN name | PDELHOOK pattern | PDELCHAN pattern
 //! HOOKS pattern | CHANS pattern
 //! ```
@@ -17,10 +17,10 @@
 //! by Tile38 (`SETCHAN …`, `PDELCHAN …`, the shrink's lower-case `sethook
 //! … meta … ex 12.3 …`) loads through `cmd::replay` like any other write.
 //!
-//! Out of scope here: event *delivery* (evaluating fences on writes,
-//! posting to endpoints, `SUBSCRIBE`). That belongs to the geofencing issue,
-//! not filed yet; it will find each definition's fence command in
-//! `Hook::command`.
+//! Each definition's fence lives in `Engine::fences` (`crate::fence`),
+//! kept in step here: a new or replacing definition builds its fence
+//! ([`crate::fence::FenceCmd::build`], also when the AOF loads), and every
+//! way a definition goes (DEL*, PDEL*, expiry, FLUSHDB) removes it.
 //!
 //! Tile38 quirks kept:
 //! * Hooks and channels share one namespace; reusing a name across kinds
@@ -43,7 +43,6 @@
 //!   channels set`).
 
 mod endpoint;
-mod fence;
 mod json;
 
 use std::collections::BTreeMap;
@@ -51,6 +50,7 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::MutexGuard;
 use tile38_collection::{glob, Database};
+use tile38_geofence::Target;
 use tile38_proto::Args;
 
 use super::gate::go_duration;
@@ -150,6 +150,9 @@ fn expire(server: &Engine, db: &Database) -> usize {
         return 0;
     }
     let gone = server.hooks.lock().expire(now_nanos());
+    for (_, name) in &gone {
+        server.fences.undefine(name);
+    }
     for (channel, name) in &gone {
         let command = if *channel { "delchan" } else { "delhook" };
         let record = [command.as_bytes(), name];
@@ -214,6 +217,7 @@ pub fn count(server: &Engine) -> usize {
 /// FLUSHDB: every hook and channel goes too (FLUSHDB alone is logged).
 pub fn clear(server: &Engine) {
     server.hooks.lock().by_name.clear();
+    server.fences.flush();
 }
 
 /// RENAME/RENAMENX refuse to move a key that a definition watches, either
@@ -238,7 +242,7 @@ pub struct SetDef<const CHAN: bool> {
     metas: Vec<(Vec<u8>, Vec<u8>)>,
     ex: Option<f64>,
     command: Vec<Vec<u8>>,
-    fence: fence::Fence,
+    fence: crate::fence::FenceCmd,
 }
 
 pub type SetHook = SetDef<false>;
@@ -280,7 +284,7 @@ impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
             }
         }
         let words: Vec<&[u8]> = c.rest().collect();
-        let fence = fence::parse(&words)?;
+        let fence = crate::fence::parse(&words)?;
         Ok(SetDef {
             name,
             endpoints,
@@ -292,19 +296,22 @@ impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
     }
 
     fn apply(self, cx: &mut WriteCx, out: &mut Reply) -> Result<()> {
-        if let Some(area) = self.fence.area.as_ref().filter(|a| a.spec.is_get()) {
-            // Tile38 looks the object up when the hook is set.
+        // Built first: a `GET` area is looked up now, and a missing
+        // object fails the command before anything changes (Tile38).
+        let fence = {
             let read = ReadCx {
                 db: &*cx.db,
                 engine: cx.engine,
                 deadline: None,
             };
-            area.resolve(&read)?;
-        }
+            let target = if CHAN { Target::Channel } else { Target::Hook };
+            self.fence
+                .build(&read, target, &self.name, self.metas.clone())?
+        };
         let now = cx.now();
         let hook = Hook {
             channel: CHAN,
-            key: self.fence.key,
+            key: self.fence.key().to_vec(),
             endpoints: self.endpoints,
             metas: self.metas,
             expires: self.ex.map(|s| now.saturating_add(go_duration(s))),
@@ -322,6 +329,12 @@ impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
                 return Ok(());
             }
         }
+        let endpoints = if CHAN {
+            Vec::new()
+        } else {
+            hook.endpoints.clone()
+        };
+        cx.engine.fences.define(&self.name, fence, endpoints);
         hooks.by_name.insert(self.name, hook);
         drop(hooks);
         out.int_or_ok(1);
@@ -360,6 +373,7 @@ impl<const CHAN: bool> WriteCommand<'_> for DelDef<CHAN> {
             .is_some_and(|h| h.channel == CHAN);
         if found {
             hooks.by_name.remove(&self.name);
+            cx.engine.fences.undefine(&self.name);
         }
         drop(hooks);
         out.int_or_ok(found as i64);
@@ -394,6 +408,7 @@ impl<const CHAN: bool> WriteCommand<'_> for PDelDef<CHAN> {
             .collect();
         for name in &names {
             hooks.by_name.remove(name);
+            cx.engine.fences.undefine(name);
         }
         drop(hooks);
         out.int_or_ok(names.len() as i64);

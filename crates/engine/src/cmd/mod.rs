@@ -113,7 +113,7 @@ impl<'a> WriteCx<'a> {
     /// fields of a SET or FSET, which otherwise change in place): only
     /// when someone subscribes to changes ([`crate::journal::Prior`]).
     pub fn keeps_prior(&self) -> bool {
-        self.origin != Origin::Loaded && self.engine.listening()
+        self.origin != Origin::Loaded && (self.engine.listening() || self.engine.fences.active())
     }
 
     /// Journals what the command did to `key`: once per command, after the
@@ -272,6 +272,19 @@ macro_rules! read {
         })
     };
 }
+// NEARBY/WITHIN/INTERSECTS: with FENCE, the connection goes live instead
+// (`crate::fence::live`).
+macro_rules! search {
+    ($t:ty) => {
+        Run::Read(|args, gate, out| {
+            if let Some(fence) = crate::fence::live(args)? {
+                return gate.run(|cx| crate::fence::go_live(&fence, cx, out));
+            }
+            let cmd = <$t>::parse(args)?;
+            gate.run(|cx| cmd.apply(cx, out))
+        })
+    };
+}
 macro_rules! write {
     ($t:ty) => {
         Run::Write(|args, gate, out| {
@@ -318,9 +331,9 @@ static TABLE: &[Spec] = &[
     spec("exists", read!(get::Exists)),
     spec("scan", read!(scan::Scan)),
     spec("search", read!(scan::Search)),
-    spec("nearby", read!(nearby::Nearby)),
-    spec("within", read!(within::Within)),
-    spec("intersects", read!(within::Intersects)),
+    spec("nearby", search!(nearby::Nearby)),
+    spec("within", search!(within::Within)),
+    spec("intersects", search!(within::Intersects)),
     spec("test", read!(testcmd::TestCmd)),
     spec("pdel", write!(del::PDel)),
     spec("drop", write!(del::Drop)),

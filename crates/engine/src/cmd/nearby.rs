@@ -36,11 +36,6 @@ impl ReadCommand<'_> for Nearby {
         let opts = SearchOpts::parse(&mut c, "NEARBY")?;
         let area = c.next()?;
         if !area.eq_ignore_ascii_case(b"point") {
-            if area.eq_ignore_ascii_case(b"roam") && opts.fence {
-                return Err(Error::Message(
-                    "ROAM geofences are not supported yet".into(),
-                ));
-            }
             return Err(Error::invalid_arg(area));
         }
         let (lat, lon) = (c.next()?, c.next()?);
@@ -54,11 +49,6 @@ impl ReadCommand<'_> for Nearby {
         if opts.sparse.is_some() && meters <= 0.0 {
             return Err(Error::Message(
                 "cannot use SPARSE without a point distance".into(),
-            ));
-        }
-        if opts.fence {
-            return Err(Error::Message(
-                "FENCE geofences are not supported yet".into(),
             ));
         }
         Ok(Nearby {

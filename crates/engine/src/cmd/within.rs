@@ -178,11 +178,6 @@ impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
             return Err(Error::invalid_arg(typ));
         }
         let area = SearchArea::parse(&mut c, opts.clip, opts.buffer)?;
-        if opts.fence {
-            return Err(Error::Message(
-                "FENCE geofences are not supported yet".into(),
-            ));
-        }
         Ok(SpatialSearch { opts, area })
     }
 

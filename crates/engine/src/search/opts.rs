@@ -15,6 +15,7 @@
 //! runs its candidates through.
 
 use tile38_collection::{glob, Item};
+use tile38_geofence::{CommandSet, DetectSet};
 use tile38_proto::Args;
 
 use super::filter::{Where, WhereIn};
@@ -54,6 +55,12 @@ pub struct SearchOpts {
     /// `CLIP`: clip each returned object to the area (INTERSECTS).
     pub clip: bool,
     pub fence: bool,
+    /// `DETECT list` (fences only; `None`: every kind).
+    pub detect: Option<DetectSet>,
+    /// `COMMANDS list` (fences only; `None`: every command).
+    pub commands: Option<CommandSet>,
+    /// `NODWELL` (ROAM fences).
+    pub nodwell: bool,
 }
 
 const DETECT_KINDS: [&str; 5] = ["inside", "outside", "enter", "exit", "cross"];
@@ -114,6 +121,9 @@ impl SearchOpts {
             buffer: None,
             clip: false,
             fence: false,
+            detect: None,
+            commands: None,
+            nodwell: false,
         };
         let mut p = Pending::default();
         while let Ok(word) = c.next() {
@@ -162,6 +172,8 @@ impl SearchOpts {
                 self.desc = Some(true);
             } else if kw(b"asc") {
                 p.asc = true;
+            } else {
+                self.nodwell = true;
             }
         } else if kw(b"nofields") || kw(b"distance") || kw(b"clip") || kw(b"fence") {
             let flag = if kw(b"nofields") {
@@ -187,7 +199,14 @@ impl SearchOpts {
                 return Err(duplicate(word));
             }
             *seen = true;
-            check_list(c.token()?, kw(b"detect"))?;
+            let list = c.token()?;
+            check_list(list, kw(b"detect"))?;
+            // Kept for the fence this search may become.
+            if kw(b"detect") {
+                self.detect = DetectSet::parse_list(list);
+            } else {
+                self.commands = Some(CommandSet::parse_list(list));
+            }
         } else if kw(b"buffer") {
             let v = c.token()?;
             let meters = float(v)

@@ -50,9 +50,10 @@ pub(crate) enum Input {
     Subscription,
     /// Reads and drops it (HTTP and WebSocket subscribers).
     Drop,
-    // A live geofence adds: any command, QUIT included, closes the
-    // connection silently (`live.go`), which `handle_input` does for any
-    // mode that runs no commands.
+    /// A live geofence: any command, QUIT included, closes the connection
+    /// silently (`live.go`), which `handle_input` does for any mode that
+    /// runs no commands.
+    Live,
 }
 
 impl Conn {

@@ -1,5 +1,5 @@
-//! The search command a hook or channel watches, validated as Tile38's
-//! `cmdSearchArgs(fromFenceCmd=true, …)` does:
+//! The search command a hook, channel or live connection watches,
+//! validated as Tile38's `cmdSearchArgs(fromFenceCmd=true, …)` does:
 //!
 //! ```text
 //! NEARBY key [options] [FENCE] [output] POINT lat lon [meters] | ROAM key id meters [SCAN pattern]
@@ -9,28 +9,23 @@
 //! The options and areas are parsed by the search commands' own parsers
 //! ([`SearchOpts::parse`], [`SearchArea::parse`]); this module only adds
 //! what differs for a fence: FENCE is implied (so it may be left out, and
-//! CURSOR is refused), NEARBY may ROAM, and NEARBY takes CLIPBY too.
+//! CURSOR is refused), NEARBY may ROAM, and NEARBY takes CLIPBY too. What
+//! it parses is kept ([`FenceCmd`]) for [`FenceCmd::build`].
 
+use std::sync::Arc;
+
+use tile38_geofence::Roam;
 use tile38_proto::Args;
 
+use super::{FenceCmd, RegionCmd};
 use crate::cmd::output::Form;
 use crate::cursor::{float, not_negative, Cursor};
 use crate::error::{Error, Result};
 use crate::search::areas::{parse_clipby, SearchArea};
 use crate::search::opts::{Output, SearchOpts};
 
-/// A validated fence command.
-#[derive(Debug)]
-pub struct Fence {
-    /// The key the fence watches (what RENAME checks).
-    pub key: Vec<u8>,
-    /// WITHIN/INTERSECTS: the area, whose `GET key id` must still be looked
-    /// up when the hook is set (Tile38 fails SETHOOK on a missing object).
-    pub area: Option<SearchArea>,
-}
-
 /// Parses `words` (the command word first) as a fence.
-pub fn parse(words: &[&[u8]]) -> Result<Fence> {
+pub fn parse(words: &[&[u8]]) -> Result<FenceCmd> {
     let Some(cmd) = words.first() else {
         return Err(Error::Arity);
     };
@@ -42,7 +37,7 @@ pub fn parse(words: &[&[u8]]) -> Result<Fence> {
     };
     let (given, with_fence) = (Args::from_slices(words), with_fence(words));
     let mut c = Cursor::new(&with_fence);
-    let opts = match SearchOpts::parse(&mut c, name) {
+    let mut opts = match SearchOpts::parse(&mut c, name) {
         Ok(o) => o,
         // The words have their own FENCE: parsed as given.
         Err(Error::Duplicate(d)) if d == "FENCE" => {
@@ -55,21 +50,27 @@ pub fn parse(words: &[&[u8]]) -> Result<Fence> {
         return Err(Error::Arity);
     };
     if name == "NEARBY" {
-        nearby_area(&mut c)?;
+        let region = nearby_area(&mut c)?;
         parse_clipby(&mut c)?;
-        return Ok(Fence {
-            key: opts.key,
-            area: None,
+        return Ok(FenceCmd {
+            opts: Arc::new(opts),
+            region,
         });
     }
     // `WITHIN k BOUNDS 1 2 3 4`: BOUNDS was the area, not the output.
     if opts.output == Output::Form(Form::Bounds) && float(first).is_ok() {
+        opts.output = Output::Form(Form::Object);
         c.back();
     }
     let area = SearchArea::parse(&mut c, opts.clip, opts.buffer)?;
-    Ok(Fence {
-        key: opts.key,
-        area: Some(area),
+    let region = if name == "WITHIN" {
+        RegionCmd::Within(area)
+    } else {
+        RegionCmd::Intersects(area)
+    };
+    Ok(FenceCmd {
+        opts: Arc::new(opts),
+        region,
     })
 }
 
@@ -88,32 +89,37 @@ fn with_fence(words: &[&[u8]]) -> Args {
 }
 
 /// NEARBY's area, from its type word on.
-fn nearby_area(c: &mut Cursor<'_>) -> Result<()> {
+fn nearby_area(c: &mut Cursor<'_>) -> Result<RegionCmd> {
     let typ = c.next()?;
     if typ.eq_ignore_ascii_case(b"point") {
         let (lat, lon) = (c.token()?, c.token()?);
-        float(lat)?;
-        float(lon)?;
+        let (lat, lon) = (float(lat)?, float(lon)?);
+        let mut meters = 0.0;
         // The radius is optional; an empty word counts as none (Tile38).
         if !c.is_empty() {
             let m = c.next()?;
             if !m.is_empty() {
-                not_negative(m)?;
+                meters = not_negative(m)?;
             }
         }
-        Ok(())
+        Ok(RegionCmd::Point { lat, lon, meters })
     } else if typ.eq_ignore_ascii_case(b"roam") {
-        c.token()?;
-        c.token()?;
-        float(c.token()?)?;
+        let (key, id) = (c.token()?.to_vec(), c.token()?.to_vec());
+        let meters = float(c.token()?)?;
+        let mut scan = None;
         if !c.is_empty() {
             let word = c.next()?;
             if !word.eq_ignore_ascii_case(b"scan") {
                 return Err(Error::invalid_arg(word));
             }
-            c.token()?;
+            scan = Some(c.token()?.to_vec());
         }
-        Ok(())
+        Ok(RegionCmd::Roam(Roam {
+            key,
+            id,
+            meters,
+            scan,
+        }))
     } else {
         Err(Error::invalid_arg(typ))
     }
@@ -123,7 +129,7 @@ fn nearby_area(c: &mut Cursor<'_>) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn fence(s: &str) -> Result<Fence> {
+    fn fence(s: &str) -> Result<FenceCmd> {
         let words: Vec<&[u8]> = s.split(' ').map(str::as_bytes).collect();
         parse(&words)
     }
@@ -134,7 +140,10 @@ mod tests {
 
     #[test]
     fn fence_keyword_is_optional() {
-        assert_eq!(fence("NEARBY fleet POINT 1 2 3").unwrap().key, b"fleet");
+        assert_eq!(
+            fence("NEARBY fleet POINT 1 2 3").unwrap().opts.key,
+            b"fleet"
+        );
         assert!(fence("nearby fleet FENCE POINT 1 2").is_ok());
         assert!(fence("INTERSECTS k BOUNDS 0 0 1 1").is_ok());
         assert!(fence("WITHIN k FENCE DETECT enter,exit BOUNDS 0 0 1 1").is_ok());
@@ -191,6 +200,6 @@ mod tests {
     #[test]
     fn get_area_is_left_for_apply() {
         let f = fence("WITHIN fleet FENCE GET fleet truck1").unwrap();
-        assert!(f.area.is_some_and(|a| a.spec.is_get()));
+        assert!(matches!(f.region, RegionCmd::Within(a) if a.spec.is_get()));
     }
 }

@@ -1,0 +1,154 @@
+//! [`Fences`]: the server's one [`Geofence`] and where each fence's
+//! events go: hook and channel fences by definition name (kept in step
+//! with `cmd::hooks`), live fences with their connection's outbox.
+//!
+//! Lock order: the database lock, then `Engine::hooks`, then this one,
+//! then the pub/sub registry and outboxes (delivery). Every change of the
+//! set of fences happens under the database write lock, so the writes'
+//! [`Fences::active`] check holds still for a write.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use tile38_geofence::{Event, Fence, FenceId, Geofence};
+
+use crate::pubsub::Outbox;
+
+/// What the runtime does with hook events: the server implements it with
+/// its webhook queues (`crates/webhook`). Called under the database write
+/// lock, in execution order, with each event of each hook once; it must
+/// not block (queue and return). Without one, hooks are not evaluated at
+/// all; neither are they on a follower (Tile38 fires webhooks on the
+/// leader only).
+pub trait HookSink: Send + Sync {
+    /// One event of hook `name`, for its `endpoints` (in failover order).
+    fn deliver(&self, name: &[u8], endpoints: &[Vec<u8>], json: &str);
+}
+
+/// A [`HookSink`] that drops every event (what an engine without a
+/// webhook runtime does, made explicit).
+pub struct NoHooks;
+
+impl HookSink for NoHooks {
+    fn deliver(&self, _: &[u8], _: &[Vec<u8>], _: &str) {}
+}
+
+pub(super) struct Inner {
+    pub(super) geo: Geofence,
+    /// Hook and channel fences by definition name.
+    defs: HashMap<Vec<u8>, FenceId>,
+    /// A hook's endpoints.
+    pub(super) endpoints: HashMap<FenceId, Vec<Vec<u8>>>,
+    /// A live fence's connection.
+    pub(super) live: HashMap<FenceId, Arc<Outbox>>,
+    /// Reused event buffer of the write path.
+    pub(super) events: Vec<Event>,
+}
+
+/// The fences of the server (see the module docs).
+pub struct Fences {
+    pub(super) inner: Mutex<Inner>,
+    /// How many fences exist: zero makes a write skip geofencing entirely.
+    count: AtomicUsize,
+    pub(super) hook_sink: RwLock<Option<Arc<dyn HookSink>>>,
+}
+
+impl Default for Fences {
+    fn default() -> Fences {
+        Fences {
+            inner: Mutex::new(Inner {
+                // Group ids: random per server, as Tile38's are.
+                geo: Geofence::new(crate::engine::now_nanos() as u64),
+                defs: HashMap::new(),
+                endpoints: HashMap::new(),
+                live: HashMap::new(),
+                events: Vec::new(),
+            }),
+            count: AtomicUsize::new(0),
+            hook_sink: RwLock::new(None),
+        }
+    }
+}
+
+impl Fences {
+    /// Whether any fence exists (writes check this before anything else).
+    pub fn active(&self) -> bool {
+        self.count.load(Ordering::Relaxed) > 0
+    }
+
+    /// How many fences exist (hooks, channels and live connections).
+    pub fn len(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Installs the runtime's webhook delivery (see [`HookSink`]).
+    pub fn set_hook_sink(&self, sink: Arc<dyn HookSink>) {
+        *self.hook_sink.write() = Some(sink);
+    }
+
+    fn recount(&self, inner: &Inner) {
+        self.count.store(inner.geo.len(), Ordering::Relaxed);
+    }
+
+    /// SETCHAN/SETHOOK `name`: replaces the fence of that name, if any
+    /// (its groups go with it, as Tile38 disconnects a replaced hook).
+    /// `endpoints` are a hook's (none for a channel).
+    pub fn define(&self, name: &[u8], fence: Fence, endpoints: Vec<Vec<u8>>) {
+        let mut inner = self.inner.lock();
+        remove_def(&mut inner, name);
+        let id = inner.geo.insert(fence);
+        inner.defs.insert(name.to_vec(), id);
+        if !endpoints.is_empty() {
+            inner.endpoints.insert(id, endpoints);
+        }
+        self.recount(&inner);
+    }
+
+    /// DELCHAN/DELHOOK/PDEL…/expiry of definition `name`.
+    pub fn undefine(&self, name: &[u8]) {
+        let mut inner = self.inner.lock();
+        remove_def(&mut inner, name);
+        self.recount(&inner);
+    }
+
+    /// FLUSHDB: every hook and channel fence goes; live fences stay.
+    pub fn flush(&self) {
+        let mut inner = self.inner.lock();
+        for id in inner.geo.flush() {
+            inner.endpoints.remove(&id);
+        }
+        inner.defs.clear();
+        self.recount(&inner);
+    }
+
+    /// A connection went live with `fence`; its events go to `outbox`.
+    /// Take the database write lock around it (see the module docs).
+    pub fn add_live(&self, fence: Fence, outbox: Arc<Outbox>) -> FenceId {
+        let mut inner = self.inner.lock();
+        let id = inner.geo.insert(fence);
+        inner.live.insert(id, outbox);
+        self.recount(&inner);
+        id
+    }
+
+    /// The live connection of `id` ended.
+    pub fn remove_live(&self, id: FenceId) {
+        let mut inner = self.inner.lock();
+        inner.geo.remove(id);
+        inner.live.remove(&id);
+        self.recount(&inner);
+    }
+}
+
+fn remove_def(inner: &mut Inner, name: &[u8]) {
+    if let Some(id) = inner.defs.remove(name) {
+        inner.geo.remove(id);
+        inner.endpoints.remove(&id);
+    }
+}
