@@ -2,7 +2,8 @@
 //! whose HTTP endpoint is down at first receives every event, in order,
 //! once the endpoint comes up, also when the server restarted in between
 //! (the queue is on disk under `<dir>/webhooks`, the hook comes back from
-//! the AOF); SERVER's `pending_events` counts the waiting events.
+//! the AOF); SERVER's `pending_events` counts the waiting events, and
+//! `/metrics` has the per-hook delivery families.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -72,6 +73,16 @@ fn serve(stream: TcpStream, bodies: &Mutex<Vec<Json>>) {
     }
 }
 
+/// The `/metrics` text of the listener on `port`.
+fn metrics(port: u16) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("metrics listener");
+    let req = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    s.write_all(req.as_bytes()).unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text
+}
+
 /// SERVER's `pending_events`.
 fn pending(c: &mut Resp) -> i64 {
     let fields = resp_strings(&c.cmd(&["SERVER"]));
@@ -100,7 +111,8 @@ fn events_wait_for_a_down_endpoint_across_a_restart() {
     assert!(wait_until(Duration::from_secs(5), || pending(&mut c) == 4));
     assert!(srv.terminate().success());
 
-    let srv = TestServer::start_in(&dir, &[]);
+    let mport = free_port();
+    let srv = TestServer::start_in(&dir, &["--metrics-addr", &format!("127.0.0.1:{mport}")]);
     let mut c = srv.resp();
     assert_eq!(pending(&mut c), 4, "the queue survives the restart");
     enter(&mut c, "c");
@@ -133,6 +145,20 @@ fn events_wait_for_a_down_endpoint_across_a_restart() {
         assert_eq!(e["key"], "fleet");
     }
     assert!(wait_until(Duration::from_secs(5), || pending(&mut c) == 0));
+    let text = metrics(mport);
+    assert!(
+        text.contains("\ntile38_hook_queue_depth{hook=\"h\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\ntile38_hook_deliveries_total{hook=\"h\"} "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\ntile38_hook_last_latency_seconds{hook=\"h\"} "),
+        "{text}"
+    );
+    assert!(text.contains("\ntile38_pending_events 0\n"), "{text}");
     assert!(srv.terminate().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
