@@ -162,3 +162,44 @@ fn events_wait_for_a_down_endpoint_across_a_restart() {
     assert!(srv.terminate().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// DELHOOK stops the hook's delivery (its stats go from `/metrics`) while
+/// its queued events stay counted until they expire, as Tile38 keeps them;
+/// a new SETHOOK of the same name takes the queue back and delivers it.
+#[test]
+fn delhook_stops_delivery_and_keeps_the_queue() {
+    let port = free_port();
+    let mport = free_port();
+    let srv = TestServer::start(&["--metrics-addr", &format!("127.0.0.1:{mport}")]);
+    let mut c = srv.resp();
+    let hook =
+        format!("SETHOOK h http://127.0.0.1:{port}/ev NEARBY fleet FENCE POINT 33 -115 10000");
+    let words: Vec<&str> = hook.split(' ').collect();
+    assert_eq!(c.cmd(&words), b":1\r\n");
+    enter(&mut c, "a");
+    assert!(wait_until(Duration::from_secs(5), || pending(&mut c) == 2));
+    assert!(metrics(mport).contains("\ntile38_hook_queue_depth{hook=\"h\"} 2\n"));
+    assert_eq!(c.cmd(&["DELHOOK", "h"]), b":1\r\n");
+    let text = metrics(mport);
+    assert!(!text.contains("{hook=\"h\"}"), "{text}");
+    assert!(text.contains("\ntile38_pending_events 2\n"), "{text}");
+    assert_eq!(pending(&mut c), 2);
+
+    let bodies = receiver(port);
+    assert_eq!(c.cmd(&words), b":1\r\n");
+    enter(&mut c, "b");
+    let ids = || -> Vec<String> {
+        let b = bodies.lock().unwrap();
+        b.iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || ids().len() >= 4),
+        "received {:?}",
+        ids()
+    );
+    assert_eq!(ids()[..4], ["a", "a", "b", "b"], "the old queue first");
+    assert!(wait_until(Duration::from_secs(5), || pending(&mut c) == 0));
+    assert!(srv.terminate().success());
+}
