@@ -1,6 +1,8 @@
 //! Geofencing on the real server: the recorded Tile38 1.37 fence cases
 //! (`tests/data/conformance/fence.jsonl`, replayed by
-//! `tools/conformance/fence_replay.py`) for channels, live fences and ROAM,
+//! `tools/conformance/fence_replay.py`, with its own HTTP receiver and a
+//! `redis-server` it starts for the Redis endpoints) for channels, hooks,
+//! live fences and ROAM,
 //! then a real Redis client and a raw live connection following moving
 //! objects: enter/inside/exit/cross in order, roam nearby/faraway for two
 //! objects, and the `del` event of an object that expires. A channel
