@@ -22,6 +22,11 @@ pub trait Runtime: Send + Sync {
     fn run_blocking(&self, f: &mut dyn FnMut()) {
         f()
     }
+
+    /// Webhook events waiting for delivery (SERVER `pending_events`).
+    fn pending_events(&self) -> u64 {
+        0
+    }
 }
 
 /// The runtime of an in-process engine: nothing to follow or rewrite.

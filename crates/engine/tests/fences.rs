@@ -2,7 +2,12 @@
 //! in process: SETCHAN/SETHOOK add (a replacement keeps one fence, an
 //! identical one changes nothing), DELCHAN/PDELHOOK remove, FLUSHDB
 //! removes every definition's fence, and nothing is active without them.
+//! The runtime's `HookSink` gets each hook event, and hears of every hook
+//! removal (DELHOOK, PDELHOOK, FLUSHDB, EX expiry).
 
+use std::sync::{Arc, Mutex};
+
+use tile38_engine::fence::HookSink;
 use tile38_engine::{Engine, Reply, Session};
 use tile38_proto::Args;
 
@@ -72,4 +77,77 @@ fn a_fence_search_goes_live_with_its_fence() {
         run(&engine, &mut s, "WITHIN fleet MATCH fence BOUNDS 0 0 1 1"),
         "*2\r\n:0\r\n*0\r\n"
     );
+}
+
+/// What a [`HookSink`] was told, in order.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl HookSink for Recorder {
+    fn deliver(&self, name: &[u8], endpoints: &[Vec<u8>], json: &str) {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let line = format!(
+            "deliver {} {} {}",
+            String::from_utf8_lossy(name),
+            endpoints.len(),
+            v["detect"].as_str().unwrap()
+        );
+        self.0.lock().unwrap().push(line);
+    }
+
+    fn removed(&self, name: &[u8]) {
+        let line = format!("removed {}", String::from_utf8_lossy(name));
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+#[test]
+fn the_hook_sink_hears_events_and_every_removal() {
+    let engine = Engine::in_process();
+    let rec = Arc::new(Recorder::default());
+    engine.fences.set_hook_sink(rec.clone());
+    let mut s = Session::local(&engine, 1);
+    let taken = || std::mem::take(&mut *rec.0.lock().unwrap());
+    let hook = |n: &str| {
+        format!(
+            "SETHOOK {n} http://a/x,http://b/y WITHIN fleet FENCE DETECT enter BOUNDS 0 0 10 10"
+        )
+    };
+    for n in ["h1", "h2", "h3"] {
+        assert_eq!(run(&engine, &mut s, &hook(n)), ":1\r\n");
+    }
+    assert_eq!(
+        run(
+            &engine,
+            &mut s,
+            "SETCHAN c WITHIN fleet FENCE BOUNDS 0 0 10 10"
+        ),
+        ":1\r\n"
+    );
+    assert_eq!(run(&engine, &mut s, "SET fleet t POINT 5 5"), "+OK\r\n");
+    let mut got = taken();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "deliver h1 2 enter",
+            "deliver h2 2 enter",
+            "deliver h3 2 enter"
+        ]
+    );
+    assert_eq!(run(&engine, &mut s, "DELHOOK h1"), ":1\r\n");
+    assert_eq!(taken(), ["removed h1"]);
+    assert_eq!(run(&engine, &mut s, "PDELHOOK h2*"), ":1\r\n");
+    assert_eq!(run(&engine, &mut s, "DELCHAN c"), ":1\r\n");
+    assert_eq!(taken(), ["removed h2"], "a channel is no hook");
+    assert_eq!(run(&engine, &mut s, "FLUSHDB"), "+OK\r\n");
+    assert_eq!(taken(), ["removed h3"]);
+    let expiring = hook("h4").replace("http://b/y WITHIN", "http://b/y EX 0.05 WITHIN");
+    assert_eq!(run(&engine, &mut s, &expiring), ":1\r\n");
+    let gone = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        tile38_engine::cmd::hooks::sweep_expired(&engine) == 1
+    });
+    assert!(gone, "the hook expires");
+    assert_eq!(taken(), ["removed h4"]);
 }

@@ -9,12 +9,14 @@
 //! * [`server`]: the engine plus runtime state; it is the engine's
 //!   `Runtime` (FOLLOW, AOFSHRINK, offloading big commands).
 //! * [`background`]: expiry sweep, AOF fsync, memory checks.
+//! * [`hooks`]: webhook delivery (the engine's `HookSink`).
 //! * [`metrics`]: the Prometheus endpoint (`--metrics-addr`).
 //! * [`load`]: the AOF load at startup; [`shrink`]: the AOF rewrite;
 //!   [`repl`]: replication I/O (leader streams, the follow loop).
 
 pub mod background;
 pub mod conn;
+pub mod hooks;
 mod http;
 pub mod load;
 pub mod metrics;

@@ -6,11 +6,14 @@
 //!   connection and handed over once per batch.
 //! * [`gather`]: gauges read from the server's state at scrape time.
 //! * [`text`]: the exposition format as Go's client writes it.
+//! * [`hooks`]: webhook delivery per hook (queue depth, deliveries,
+//!   failures, last latency) and the pending events.
 //! * [`conn`]: connection-handling counters (output limits, accept errors).
 //! * `http`: the listener.
 
 pub mod conn;
 pub mod gather;
+pub mod hooks;
 mod http;
 pub mod summary;
 pub mod text;

@@ -35,6 +35,8 @@ pub struct Server {
     pub shrink_request: Notify,
     /// Command timings for `--metrics-addr`.
     pub metrics: crate::metrics::Metrics,
+    /// Webhook delivery (opened at startup, after the AOF load).
+    pub webhooks: std::sync::OnceLock<Arc<crate::hooks::HookDelivery>>,
     /// This server's own handle, for commands that start background tasks.
     me: std::sync::OnceLock<Weak<Server>>,
 }
@@ -64,6 +66,7 @@ impl Server {
             follow_running: tokio::sync::Mutex::new(()),
             shrink_request: Notify::new(),
             metrics: Default::default(),
+            webhooks: Default::default(),
             me: Default::default(),
         }
     }
@@ -117,6 +120,10 @@ impl Runtime for Server {
 
     fn request_shrink(&self) {
         self.shrink_request.notify_one();
+    }
+
+    fn pending_events(&self) -> u64 {
+        self.webhooks.get().map_or(0, |w| w.pending_events())
     }
 
     fn run_blocking(&self, f: &mut dyn FnMut()) {

@@ -405,6 +405,7 @@ async fn run(
         crate::metrics::listen(server.clone(), addr).await?;
     }
     crate::load::load_at_startup(&server, &aof_path).await?;
+    crate::hooks::start(&server)?;
     server.loading.store(false, Ordering::Release);
     crate::background::spawn(server.clone());
     let id = server.config.identity();
@@ -453,6 +454,9 @@ fn finish(server: &Server, startup: &Startup) -> std::io::Result<()> {
     // Every acknowledged write is in the file and on disk before exit.
     if let Some(aof) = &server.aof {
         aof.sync()?;
+    }
+    if let Some(w) = server.webhooks.get() {
+        w.shutdown();
     }
     if let Some(p) = &startup.pidfile {
         let _ = std::fs::remove_file(p);

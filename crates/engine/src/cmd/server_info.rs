@@ -151,7 +151,10 @@ impl ReadCommand<'_> for ServerCmd {
                 ("num_objects", Val::Int(t.objects as i64)),
                 ("num_points", Val::Int(t.points as i64)),
                 ("num_strings", Val::Int(t.strings as i64)),
-                ("pending_events", Val::Int(0)),
+                (
+                    "pending_events",
+                    Val::Int(s.runtime().pending_events() as i64),
+                ),
                 ("pid", Val::Int(std::process::id() as i64)),
                 (
                     "pointer_size",

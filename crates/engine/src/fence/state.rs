@@ -25,6 +25,11 @@ use crate::pubsub::Outbox;
 pub trait HookSink: Send + Sync {
     /// One event of hook `name`, for its `endpoints` (in failover order).
     fn deliver(&self, name: &[u8], endpoints: &[Vec<u8>], json: &str);
+
+    /// Hook `name` is gone (DELHOOK, PDELHOOK, EX expiry, FLUSHDB, or
+    /// replaced by a channel): stop delivering it. Same rules as
+    /// [`HookSink::deliver`]: under the database write lock, never blocks.
+    fn removed(&self, _name: &[u8]) {}
 }
 
 /// A [`HookSink`] that drops every event (what an engine without a
@@ -101,30 +106,65 @@ impl Fences {
     /// `endpoints` are a hook's (none for a channel).
     pub fn define(&self, name: &[u8], fence: Fence, endpoints: Vec<Vec<u8>>) {
         let mut inner = self.inner.lock();
-        remove_def(&mut inner, name);
+        let was_hook = remove_def(&mut inner, name);
         let id = inner.geo.insert(fence);
         inner.defs.insert(name.to_vec(), id);
-        if !endpoints.is_empty() {
+        let is_hook = !endpoints.is_empty();
+        if is_hook {
             inner.endpoints.insert(id, endpoints);
         }
         self.recount(&inner);
+        drop(inner);
+        if was_hook && !is_hook {
+            self.hook_removed(name);
+        }
     }
 
     /// DELCHAN/DELHOOK/PDEL…/expiry of definition `name`.
     pub fn undefine(&self, name: &[u8]) {
         let mut inner = self.inner.lock();
-        remove_def(&mut inner, name);
+        let was_hook = remove_def(&mut inner, name);
         self.recount(&inner);
+        drop(inner);
+        if was_hook {
+            self.hook_removed(name);
+        }
+    }
+
+    fn hook_removed(&self, name: &[u8]) {
+        if let Some(sink) = self.hook_sink.read().as_ref() {
+            sink.removed(name);
+        }
+    }
+
+    /// Every hook's name and endpoints (for the runtime's delivery side
+    /// at startup, once the AOF has defined them).
+    pub fn hooks(&self) -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
+        let inner = self.inner.lock();
+        let hook = |(name, id): (&Vec<u8>, &FenceId)| {
+            let endpoints = inner.endpoints.get(id)?;
+            Some((name.clone(), endpoints.clone()))
+        };
+        inner.defs.iter().filter_map(hook).collect()
     }
 
     /// FLUSHDB: every hook and channel fence goes; live fences stay.
     pub fn flush(&self) {
         let mut inner = self.inner.lock();
+        let defs = std::mem::take(&mut inner.defs);
+        let hooks: Vec<Vec<u8>> = defs
+            .into_iter()
+            .filter(|(_, id)| inner.endpoints.contains_key(id))
+            .map(|(name, _)| name)
+            .collect();
         for id in inner.geo.flush() {
             inner.endpoints.remove(&id);
         }
-        inner.defs.clear();
         self.recount(&inner);
+        drop(inner);
+        for name in hooks {
+            self.hook_removed(&name);
+        }
     }
 
     /// A connection went live with `fence`; its events go to `outbox`.
@@ -146,9 +186,11 @@ impl Fences {
     }
 }
 
-fn remove_def(inner: &mut Inner, name: &[u8]) {
-    if let Some(id) = inner.defs.remove(name) {
-        inner.geo.remove(id);
-        inner.endpoints.remove(&id);
-    }
+/// Removes definition `name`; whether it was a hook.
+fn remove_def(inner: &mut Inner, name: &[u8]) -> bool {
+    let Some(id) = inner.defs.remove(name) else {
+        return false;
+    };
+    inner.geo.remove(id);
+    inner.endpoints.remove(&id).is_some()
 }
