@@ -203,3 +203,25 @@ fn delhook_stops_delivery_and_keeps_the_queue() {
     assert!(wait_until(Duration::from_secs(5), || pending(&mut c) == 0));
     assert!(srv.terminate().success());
 }
+
+/// A SETHOOK that changes the endpoints sends the queued events to the new
+/// ones, with no new event needed.
+#[test]
+fn a_replaced_hook_delivers_its_queue_to_the_new_endpoint() {
+    let (down, up) = (free_port(), free_port());
+    let srv = TestServer::start(&[]);
+    let mut c = srv.resp();
+    let hook = |port: u16| {
+        format!("SETHOOK h http://127.0.0.1:{port}/ev NEARBY fleet FENCE POINT 33 -115 10000")
+    };
+    let sethook = |c: &mut Resp, line: &str| c.cmd(&line.split(' ').collect::<Vec<_>>());
+    assert_eq!(sethook(&mut c, &hook(down)), b":1\r\n");
+    enter(&mut c, "a");
+    assert!(wait_until(Duration::from_secs(5), || pending(&mut c) == 2));
+    let bodies = receiver(up);
+    assert_eq!(sethook(&mut c, &hook(up)), b":1\r\n");
+    let count = || bodies.lock().unwrap().len();
+    assert!(wait_until(Duration::from_secs(30), || count() >= 2));
+    assert!(wait_until(Duration::from_secs(5), || pending(&mut c) == 0));
+    assert!(srv.terminate().success());
+}

@@ -2,8 +2,8 @@
 //! in process: SETCHAN/SETHOOK add (a replacement keeps one fence, an
 //! identical one changes nothing), DELCHAN/PDELHOOK remove, FLUSHDB
 //! removes every definition's fence, and nothing is active without them.
-//! The runtime's `HookSink` gets each hook event, and hears of every hook
-//! removal (DELHOOK, PDELHOOK, FLUSHDB, EX expiry).
+//! The runtime's `HookSink` gets each hook event, hears of every hook
+//! definition and every hook removal (DELHOOK, PDELHOOK, FLUSHDB, EX expiry).
 
 use std::sync::{Arc, Mutex};
 
@@ -95,6 +95,15 @@ impl HookSink for Recorder {
         self.0.lock().unwrap().push(line);
     }
 
+    fn defined(&self, name: &[u8], endpoints: &[Vec<u8>]) {
+        let line = format!(
+            "defined {} {}",
+            String::from_utf8_lossy(name),
+            endpoints.len()
+        );
+        self.0.lock().unwrap().push(line);
+    }
+
     fn removed(&self, name: &[u8]) {
         let line = format!("removed {}", String::from_utf8_lossy(name));
         self.0.lock().unwrap().push(line);
@@ -116,6 +125,7 @@ fn the_hook_sink_hears_events_and_every_removal() {
     for n in ["h1", "h2", "h3"] {
         assert_eq!(run(&engine, &mut s, &hook(n)), ":1\r\n");
     }
+    assert_eq!(taken(), ["defined h1 2", "defined h2 2", "defined h3 2"]);
     assert_eq!(
         run(
             &engine,
@@ -144,6 +154,7 @@ fn the_hook_sink_hears_events_and_every_removal() {
     assert_eq!(taken(), ["removed h3"]);
     let expiring = hook("h4").replace("http://b/y WITHIN", "http://b/y EX 0.05 WITHIN");
     assert_eq!(run(&engine, &mut s, &expiring), ":1\r\n");
+    assert_eq!(taken(), ["defined h4 2"]);
     let gone = (0..500).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(10));
         tile38_engine::cmd::hooks::sweep_expired(&engine) == 1

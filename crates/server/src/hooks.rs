@@ -2,8 +2,9 @@
 //! `tile38_webhook::Webhooks` queues (under `<data dir>/webhooks`) and is
 //! the engine's [`HookSink`]. It keeps the delivery side's hook
 //! definitions in step with the engine's: a hook is (re)defined there on
-//! its first event after a SETHOOK (or at startup, for the hooks the AOF
-//! defined, so queued leftovers are delivered), and deleted on DELHOOK,
+//! SETHOOK (a replacement's queue goes to its new endpoints, as Tile38's
+//! does), checked again on each event, and at startup for the hooks the
+//! AOF defined (so queued leftovers are delivered); it is deleted on DELHOOK,
 //! PDELHOOK, EX expiry and FLUSHDB (Tile38 stops a deleted hook's delivery;
 //! its queued events stay until they expire). `local://channel` endpoints
 //! are published to this server's own subscribers, as Tile38 does.
@@ -105,6 +106,12 @@ impl HookSink for HookDelivery {
             if self.ensure(w, name, endpoints) {
                 w.enqueue(name, json.as_bytes());
             }
+        }
+    }
+
+    fn defined(&self, name: &[u8], endpoints: &[Vec<u8>]) {
+        if let Some(w) = self.webhooks.read().as_ref() {
+            self.ensure(w, name, endpoints);
         }
     }
 

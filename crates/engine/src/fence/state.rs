@@ -30,6 +30,11 @@ pub trait HookSink: Send + Sync {
     /// replaced by a channel): stop delivering it. Same rules as
     /// [`HookSink::deliver`]: under the database write lock, never blocks.
     fn removed(&self, _name: &[u8]) {}
+
+    /// Hook `name` was (re)defined with `endpoints` (SETHOOK, also a
+    /// replicated one): the delivery side may take them up before the
+    /// first event. Same rules as [`HookSink::deliver`].
+    fn defined(&self, _name: &[u8], _endpoints: &[Vec<u8>]) {}
 }
 
 /// A [`HookSink`] that drops every event (what an engine without a
@@ -110,6 +115,11 @@ impl Fences {
         let id = inner.geo.insert(fence);
         inner.defs.insert(name.to_vec(), id);
         let is_hook = !endpoints.is_empty();
+        let sink = self.hook_sink.read();
+        if let (true, Some(sink)) = (is_hook, sink.as_ref()) {
+            sink.defined(name, &endpoints);
+        }
+        drop(sink);
         if is_hook {
             inner.endpoints.insert(id, endpoints);
         }
