@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["proto"],
     &["geo"],
     &["collection"],
-    &["expr", "aof", "repl"],
+    &["expr", "aof", "repl", "endpoint"],
     &["geofence"],
     &["engine"],
     &["webhook"],

@@ -36,7 +36,7 @@
 //!   fails over to the next endpoint, counts in
 //!   [`HookStats::unsupported`], and is logged once per hook and endpoint.
 
-mod endpoint;
+use tile38_endpoint as endpoint;
 mod queue;
 mod send;
 mod stats;

@@ -42,7 +42,7 @@
 //!   the first such definition's kind (`key has hooks set` / `key has
 //!   channels set`).
 
-mod endpoint;
+use tile38_endpoint as endpoint;
 mod json;
 
 use std::collections::BTreeMap;

@@ -15,13 +15,15 @@
 //!
 //! Tile38 works on Go strings (bytes), so this does too; splits and
 //! prefixes are byte-exact and case-sensitive like Go's `strings` calls.
-//! The grammar duplicates the validity check in `tile38-engine`
-//! (`cmd/hooks/endpoint.rs`, which keeps only the verdict); a test here
-//! runs the same accepted/refused lists so the two cannot drift apart
-//! unnoticed until they are deduplicated.
+//! One grammar for both users: the engine's SETHOOK asks only for the
+//! verdict ([`is_valid`]: every refusal answers `invalid argument
+//! '<url>'`), the webhook delivery crate for the parts. No I/O, no
+//! dependencies.
 
 mod kinds;
 mod query;
+
+pub use query::trim_space;
 
 pub use kinds::{Amqp, Mqtt, Nats};
 use query::{first, parse_uint, text, unescape, Pairs};
@@ -268,3 +270,8 @@ pub(crate) fn non_empty(s: &[u8], why: &'static str) -> Result<()> {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether SETHOOK accepts `url` (Tile38 refuses the hook otherwise).
+pub fn is_valid(url: &[u8]) -> bool {
+    parse(url).is_ok()
+}

@@ -2,10 +2,6 @@
 //! bytes as Go strings are: `url.QueryUnescape`, `url.ParseQuery`,
 //! `strconv.ParseUint`, `strings.TrimSpace`, and Tile38's own `queryBool`
 //! and `queryInt`.
-//!
-//! Duplicated from `tile38-engine`'s `cmd/hooks/endpoint.rs` (which only
-//! needs the verdict); the two are to be deduplicated when the server wires
-//! delivery in.
 
 /// Go's `strconv.ParseUint(s, 10, bits)`: digits only, no sign.
 pub fn parse_uint(s: &[u8], bits: u32) -> Option<u64> {

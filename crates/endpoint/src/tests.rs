@@ -1,5 +1,5 @@
-//! The accepted/refused lists of `tile38-engine`'s SETHOOK check (kept
-//! equal until the two parsers are one), then the parts and defaults.
+//! The URLs SETHOOK accepts and refuses (Tile38 1.37's `parseEndpoint`),
+//! then the parts and defaults delivery uses.
 
 use super::*;
 
