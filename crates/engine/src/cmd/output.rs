@@ -37,24 +37,9 @@ pub fn parse_precision(arg: &[u8]) -> Result<usize> {
 /// up to the end; an unknown token or a missing precision is an arity
 /// error, as in Tile38's GET.
 pub fn parse_get_form(c: &mut Cursor<'_>) -> Result<GetForm> {
-    let mut f = GetForm {
-        form: Form::Object,
-        with_fields: false,
-    };
-    while !c.is_empty() {
-        if c.keyword("withfields") {
-            f.with_fields = true;
-        } else if c.keyword("object") {
-            f.form = Form::Object;
-        } else if c.keyword("point") {
-            f.form = Form::Point;
-        } else if c.keyword("bounds") {
-            f.form = Form::Bounds;
-        } else if c.keyword("hash") {
-            f.form = Form::Hash(parse_precision(c.next()?)?);
-        } else {
-            return Err(Error::Arity);
-        }
+    let f = super::set::parse_return(c)?;
+    if !c.is_empty() {
+        return Err(Error::Arity);
     }
     Ok(f)
 }
