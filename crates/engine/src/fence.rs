@@ -11,7 +11,7 @@
 //! writing command's reply), hook events go to the runtime's [`HookSink`],
 //! live events to the connection's outbox. A follower evaluates live
 //! fences only: the leader streams its channel messages, and hooks never
-//! fire on followers (spec §10).
+//! fire on followers (spec §2 `AOF pos`; `crate::pubsub` forwards).
 
 mod parse;
 mod sink;

@@ -23,7 +23,7 @@
 //! |---------------|-------------------------|-------------|
 //! | `Client`      | yes                     | yes         |
 //! | `Internal`    | unless following        | yes         |
-//! | `Replicated`  | no (the follower mirrors the leader's bytes itself) | yes (Tile38 followers evaluate geofences too) |
+//! | `Replicated`  | no (the follower mirrors the leader's bytes itself) | live fences (Tile38 alike; channel messages come in the leader's stream) |
 //! | `Loaded`      | no                      | no (the startup AOF load rebuilds state; it happened before) |
 //!
 //! Tile38's geofence events map onto changes as its `commandDetails` do:

@@ -13,6 +13,12 @@
 //! * [`Outbox`] (`outbox`): the per-connection queue, its framing per
 //!   transport and output mode, and `client-output-buffer-limit`.
 //! * [`pattern`]: PSUBSCRIBE's pattern syntax.
+//! * Forwarding: a leader passes every message it publishes on to the
+//!   followers streaming its AOF, as `PUBLISH <channel> <message>` records
+//!   between the file's records (spec §2 `AOF pos`, Tile38's `pubq`), so
+//!   that subscribers on a follower hear the leader's channel events. Each
+//!   stream has an [`Outbox`] of its own, held to the same output limit as
+//!   a subscriber, and is not counted in PUBLISH's reply (Tile38 alike).
 //!
 //! The runtime (the server's connection task) creates the outbox with a
 //! wake-up for itself, drains it to the socket, and closes the
@@ -54,6 +60,8 @@ struct Hubs {
     /// Ordered so that one connection's pattern messages for one PUBLISH
     /// come in a fixed order (Tile38's is Go map order, i.e. random).
     patterns: BTreeMap<Vec<u8>, Targets>,
+    /// The AOF streams of followers, by connection id (see the module docs).
+    forwarders: Targets,
 }
 
 /// A channel or a pattern subscription.
@@ -98,12 +106,27 @@ impl PubSub {
         }
     }
 
+    /// Passes every message published from now on to `stream` (a
+    /// follower's AOF stream), framed as a `PUBLISH` record.
+    pub fn forward_to(&self, stream: &Arc<Outbox>) {
+        let id = stream.client().id;
+        self.hubs.write().forwarders.insert(id, stream.clone());
+    }
+
+    /// Stops [`PubSub::forward_to`] for `stream`.
+    pub fn stop_forwarding(&self, stream: &Outbox) {
+        let id = stream.client().id;
+        self.hubs.write().forwarders.remove(&id);
+    }
+
     /// Whether a message on `channel` would reach anyone (a subscriber of
-    /// the channel or of a pattern matching it): a channel fence nobody
-    /// hears is not evaluated.
+    /// the channel or of a pattern matching it, or a follower, whose own
+    /// subscribers this server cannot know): a channel fence nobody hears
+    /// is not evaluated.
     pub fn has_receiver(&self, channel: &[u8]) -> bool {
         let hubs = self.hubs.read();
-        hubs.channels.contains_key(channel)
+        !hubs.forwarders.is_empty()
+            || hubs.channels.contains_key(channel)
             || hubs.patterns.keys().any(|p| pattern::matches(p, channel))
     }
 
@@ -151,6 +174,16 @@ impl Bodies<'_> {
         })
     }
 
+    /// `*3 PUBLISH <channel> <message>`, the record a follower gets.
+    fn forward(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.channel.len() + self.message.len() + 32);
+        resp::array(&mut out, 3);
+        resp::bulk(&mut out, b"PUBLISH");
+        resp::bulk(&mut out, self.channel);
+        resp::bulk(&mut out, self.message);
+        out
+    }
+
     /// `*4 pmessage <pattern> <channel> <message>`.
     fn pattern_resp(&self, pattern: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(pattern.len() + self.channel.len() + 48);
@@ -167,8 +200,8 @@ impl Engine {
     /// Publishes `message` on `channel`: queues it for every subscriber of
     /// the channel, then once per matching pattern of every pattern
     /// subscriber (so a connection gets its `message` before its
-    /// `pmessage`s). Returns the number of messages queued (PUBLISH's
-    /// reply); never blocks.
+    /// `pmessage`s), and passes it on to the followers. Returns the number
+    /// of messages queued for subscribers (PUBLISH's reply); never blocks.
     pub fn publish(&self, channel: &[u8], message: &[u8]) -> usize {
         let limits = OutputLimits::current(self);
         let mut bodies = Bodies {
@@ -199,6 +232,12 @@ impl Engine {
                     resp.get_or_insert_with(|| bodies.pattern_resp(pattern))
                 };
                 sent += usize::from(outbox.send(self, &limits, body, json));
+            }
+        }
+        if !hubs.forwarders.is_empty() {
+            let record = bodies.forward();
+            for stream in hubs.forwarders.values() {
+                stream.send(self, &limits, &record, false);
             }
         }
         drop(hubs);

@@ -7,6 +7,16 @@
 //! The stream ends when the follower sends anything (Tile38: followers only
 //! read), when the file is replaced (AOFSHRINK; the follower reconnects and
 //! finds the new history), or when the connection is killed.
+//!
+//! Messages this server publishes (PUBLISH, channel events) are injected as
+//! `PUBLISH` records (spec §2 `AOF pos`). Tile38 writes them from another
+//! goroutine whenever they come, which can split a file record that a
+//! backlog read cut in two; here they go only at a record boundary (a
+//! point the file's `written` mark reached), and only once the stream has
+//! passed the AOF records appended before them, so a follower's subscriber
+//! hears of a write after the follower has it. A stream whose messages
+//! pile up past the subscriber output limit is closed like a slow
+//! subscriber; the follower reconnects and resumes.
 
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::Ordering;
@@ -15,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use tile38_engine::pubsub::{Outbox, Transport, Wire};
 
 use crate::server::{ClientInfo, Server};
 
@@ -45,11 +57,25 @@ pub async fn stream(
         }
     };
     let killed = crate::server::kill_notify(&client);
+    let forwarded = Arc::new(tokio::sync::Notify::new());
+    let outbox = {
+        let wake = forwarded.clone();
+        Outbox::new(
+            client.clone(),
+            Wire::new(Transport::Resp, false),
+            move || wake.notify_one(),
+        )
+    };
+    server.pubsub.forward_to(&outbox);
     let ip = client.addr.ip().to_string();
     let (sent, idle_since) = server.repl.start_stream(client.id, &ip);
     tracing::info!("follower {} streaming from {pos}", client.addr);
     let mut written = server.aof_written.subscribe();
     let mut buf = vec![0u8; CHUNK];
+    let mut messages = Vec::new();
+    // The AOF size when messages were first seen queued: they go out once
+    // the stream has passed it.
+    let mut due: Option<u64> = None;
     let mut probe = [0u8; 1];
     let mut pos = pos;
     sent.store(pos, Ordering::Release);
@@ -58,6 +84,9 @@ pub async fn stream(
     loop {
         if aof.generation() != generation || client.killed.load(Ordering::Acquire) {
             break;
+        }
+        if due.is_none() && outbox.pending() > 0 {
+            due = Some(aof.size());
         }
         let end = aof.written();
         if pos < end {
@@ -76,16 +105,36 @@ pub async fn stream(
             if pos >= aof.written() {
                 *idle_since.lock() = Some(Instant::now());
             }
+            if pos < end {
+                continue;
+            }
+        }
+        // At a record boundary.
+        if due.is_some_and(|d| pos >= d) {
+            due = None;
+            outbox.take(&mut messages);
+            tokio::select! {
+                r = wr.write_all(&messages) => if r.is_err() { break },
+                _ = rd.read(&mut probe) => break,
+                _ = killed.notified() => break,
+            }
+            outbox.written();
+            continue;
+        }
+        if pos < aof.written() {
             continue;
         }
         *idle_since.lock() = Some(Instant::now());
         tokio::select! {
             r = written.changed() => if r.is_err() { break },
+            _ = forwarded.notified(), if due.is_none() => {}
             _ = rd.read(&mut probe) => break,
             _ = tokio::time::sleep(POLL) => {}
             _ = killed.notified() => break,
         }
     }
+    server.pubsub.stop_forwarding(&outbox);
+    outbox.close();
     tracing::info!("follower {} stream closed at {pos}", client.addr);
     let _ = sock.shutdown().await;
 }
