@@ -2,6 +2,7 @@
 //! `tile38-server` binary on an OS-chosen loopback port with its own data
 //! directory, waits until it serves, and stops it on drop.
 
+pub mod probe;
 pub mod relay;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -14,6 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value as Json;
+use tile38::probe::free_port;
 use tile38::{resp_strings, temp_dir, TestServer};
 
 /// Cases left out, with why (none today: the `hook_*` cases run with the
@@ -59,12 +60,6 @@ fn recorded_fence_cases() {
         format!("{} passed, 0 failed", kept.len()),
         "{report}"
     );
-}
-
-/// A port nobody listens on (the replay tool starts its Redis there).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 fn set(con: &mut redis::Connection, args: &[&str]) {

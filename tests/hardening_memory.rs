@@ -5,21 +5,11 @@
 //! 4 s, and a burst ran hundreds of megabytes over). Reads and DEL go on;
 //! once data is deleted, writes work again.
 
+use tile38::probe::rss;
 use tile38::{resp_cmd, TestServer};
 
 const OOM: &[u8] = b"-OOM command not allowed when used memory > 'maxmemory'\r\n";
 const LIMIT: u64 = 40 << 20;
-
-/// Resident memory of process `pid` (`VmRSS` in `/proc/<pid>/status`).
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .expect("VmRSS")
-        * 1024
-}
 
 #[test]
 fn maxmemory_refuses_the_write_that_crosses_it() {

@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use prometheus_parse::{Scrape, Value};
+use tile38::probe::free_port;
 use tile38::{bin_path, temp_dir, wait_until, TestServer};
 
 /// Tile38 1.37's families and types, from a real scrape.
@@ -39,14 +40,6 @@ const TILE38_FAMILIES: [(&str, &str); 23] = [
     ("tile38_server_info", "gauge"),
     ("tile38_start_time_seconds", "gauge"),
 ];
-
-/// A loopback port nobody listens on (bound, then released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind")
-        .port()
-}
 
 struct Response {
     status: String,

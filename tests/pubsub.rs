@@ -8,11 +8,12 @@
 //! being answered at once and the server's memory stays bounded.
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tile38::probe::{free_port, metric, rss};
 use tile38::{temp_dir, wait_until, TestServer};
 
 /// The fence-corpus cases about plain pub/sub: (P)(UN)SUBSCRIBE replies,
@@ -171,40 +172,10 @@ fn redis_client_pattern_subscriptions() {
     wait_receivers(&mut con, "fleet.x", 2);
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `tile38_client_output_limit_disconnects_total` from the metrics
 /// endpoint.
 fn limit_disconnects(metrics_port: u16) -> Option<f64> {
-    let mut s = TcpStream::connect(("127.0.0.1", metrics_port)).ok()?;
-    std::io::Write::write_all(
-        &mut s,
-        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("tile38_client_output_limit_disconnects_total{"))?;
-    line.rsplit(' ').next()?.parse().ok()
-}
-
-/// Resident memory of process `pid`, in bytes.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kb * 1024
+    metric(metrics_port, "tile38_client_output_limit_disconnects_total")
 }
 
 #[test]

@@ -13,6 +13,7 @@
 //! fences only: the leader streams its channel messages, and hooks never
 //! fire on followers (spec §2 `AOF pos`; `crate::pubsub` forwards).
 
+mod heard;
 mod parse;
 mod sink;
 mod state;

@@ -31,10 +31,10 @@ mod subscription;
 mod tests;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tile38_proto::fmt::write_json_str;
 use tile38_proto::resp;
 
@@ -52,6 +52,20 @@ type Targets = BTreeMap<u64, Arc<Outbox>>;
 #[derive(Default)]
 pub struct PubSub {
     hubs: RwLock<Hubs>,
+    /// Whether `heard` has anything (checked by every fenced write).
+    changed: AtomicBool,
+    heard: Mutex<HeardChanges>,
+}
+
+/// What changed in who hears which channel since geofencing last looked
+/// ([`PubSub::take_heard_changes`]): it keeps channel fences nobody hears
+/// out of its index.
+#[derive(Debug, Default)]
+pub struct HeardChanges {
+    /// Channels that got their first or lost their last subscriber.
+    pub channels: Vec<Vec<u8>>,
+    /// A pattern or a follower stream came or went: any channel may have.
+    pub all: bool,
 }
 
 #[derive(Default)]
@@ -76,11 +90,42 @@ impl PubSub {
     pub fn register(&self, kind: Kind, name: &[u8], outbox: &Arc<Outbox>) {
         let mut hubs = self.hubs.write();
         let id = outbox.client().id;
-        match kind {
+        let targets = match kind {
             Kind::Channel => hubs.channels.entry(name.to_vec()).or_default(),
             Kind::Pattern => hubs.patterns.entry(name.to_vec()).or_default(),
+        };
+        let first = targets.is_empty();
+        targets.insert(id, outbox.clone());
+        if first {
+            self.heard_changed(kind, name);
         }
-        .insert(id, outbox.clone());
+    }
+
+    /// Notes for geofencing that `name` got its first or lost its last
+    /// subscriber (with the registry's write lock held, so that it is
+    /// noted before anyone can see the new registry).
+    fn heard_changed(&self, kind: Kind, name: &[u8]) {
+        let mut heard = self.heard.lock();
+        match kind {
+            // Bounded: with no fence nobody takes the log.
+            Kind::Channel if !heard.all && heard.channels.len() < 1024 => {
+                heard.channels.push(name.to_vec())
+            }
+            _ => {
+                heard.all = true;
+                heard.channels = Vec::new();
+            }
+        }
+        self.changed.store(true, Ordering::Release);
+    }
+
+    /// What changed since the last call (see [`HeardChanges`]); `None`,
+    /// at the cost of one atomic load, when nothing did.
+    pub fn take_heard_changes(&self) -> Option<HeardChanges> {
+        if !self.changed.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        Some(std::mem::take(&mut *self.heard.lock()))
     }
 
     /// Removes `outbox` from the subscribers of `name` (nothing if it was
@@ -103,6 +148,7 @@ impl PubSub {
                 Kind::Channel => hubs.channels.remove(name),
                 Kind::Pattern => hubs.patterns.remove(name),
             };
+            self.heard_changed(kind, name);
         }
     }
 
@@ -110,13 +156,20 @@ impl PubSub {
     /// follower's AOF stream), framed as a `PUBLISH` record.
     pub fn forward_to(&self, stream: &Arc<Outbox>) {
         let id = stream.client().id;
-        self.hubs.write().forwarders.insert(id, stream.clone());
+        let mut hubs = self.hubs.write();
+        if hubs.forwarders.is_empty() {
+            self.heard_changed(Kind::Pattern, b"*");
+        }
+        hubs.forwarders.insert(id, stream.clone());
     }
 
     /// Stops [`PubSub::forward_to`] for `stream`.
     pub fn stop_forwarding(&self, stream: &Outbox) {
         let id = stream.client().id;
-        self.hubs.write().forwarders.remove(&id);
+        let mut hubs = self.hubs.write();
+        if hubs.forwarders.remove(&id).is_some() && hubs.forwarders.is_empty() {
+            self.heard_changed(Kind::Pattern, b"*");
+        }
     }
 
     /// Whether a message on `channel` would reach anyone (a subscriber of

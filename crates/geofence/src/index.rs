@@ -19,7 +19,12 @@
 //!   decide).
 //!
 //! So a write costs the always-list plus the fences whose boxes it
-//! touches, not every fence of the key.
+//! touches, not every fence of the key. Only fences someone hears are in
+//! the index ([`crate::Geofence::set_heard`]): 10 000 channels nobody
+//! subscribes to cost a write nothing. The lists are ordered sets, so that
+//! muting or unmuting one fence is a logarithmic step, not a scan.
+
+use std::collections::BTreeSet;
 
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
@@ -33,11 +38,15 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, FenceId>;
 /// The fences of one key.
 #[derive(Default)]
 pub(crate) struct KeyIndex {
-    always: Vec<FenceId>,
+    always: BTreeSet<FenceId>,
     areas: RTree<Entry>,
     cross: RTree<Entry>,
-    dels: Vec<FenceId>,
-    unboxed: Vec<FenceId>,
+    dels: BTreeSet<FenceId>,
+    unboxed: BTreeSet<FenceId>,
+    /// Fences of the key, heard or not (kept by [`crate::Geofence`]).
+    pub fences: usize,
+    /// Of those, the heard ones (the ones indexed here).
+    pub heard: usize,
 }
 
 /// A box as the R-tree wants it: corners ordered, all finite.
@@ -88,7 +97,9 @@ fn entry(rect: ([f64; 2], [f64; 2]), id: FenceId) -> Entry {
 impl KeyIndex {
     pub fn insert(&mut self, id: FenceId, fence: &Fence) {
         match place(fence) {
-            Place::Always => self.always.push(id),
+            Place::Always => {
+                self.always.insert(id);
+            }
             Place::Never => {}
             Place::Area { rect, cross } => {
                 self.areas.insert(entry(rect, id));
@@ -96,22 +107,24 @@ impl KeyIndex {
                     self.cross.insert(entry(rect, id));
                 }
                 if fence.target() == Target::Live {
-                    self.dels.push(id);
+                    self.dels.insert(id);
                 }
             }
             Place::Unboxed => {
-                self.unboxed.push(id);
+                self.unboxed.insert(id);
                 if fence.target() == Target::Live {
-                    self.dels.push(id);
+                    self.dels.insert(id);
                 }
             }
         }
     }
 
     pub fn remove(&mut self, id: FenceId, fence: &Fence) {
-        let drop_id = |list: &mut Vec<FenceId>| list.retain(|f| *f != id);
+        let drop_id = |set: &mut BTreeSet<FenceId>| set.remove(&id);
         match place(fence) {
-            Place::Always => drop_id(&mut self.always),
+            Place::Always => {
+                drop_id(&mut self.always);
+            }
             Place::Never => {}
             Place::Area { rect, cross } => {
                 self.areas.remove(&entry(rect, id));
@@ -128,7 +141,7 @@ impl KeyIndex {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.always.is_empty() && self.areas.size() == 0 && self.unboxed.is_empty()
+        self.fences == 0
     }
 
     /// Appends the candidates for a change to `out` (may repeat a fence).
@@ -141,11 +154,11 @@ impl KeyIndex {
         del_or_drop: bool,
         out: &mut Vec<FenceId>,
     ) {
-        out.extend_from_slice(&self.always);
+        out.extend(&self.always);
         if del_or_drop {
-            out.extend_from_slice(&self.dels);
+            out.extend(&self.dels);
         } else if obj.is_some() {
-            out.extend_from_slice(&self.unboxed);
+            out.extend(&self.unboxed);
         }
         let search = |tree: &RTree<Entry>, r: &Rect, out: &mut Vec<FenceId>| {
             if let Some((lo, hi)) = corners(r) {

@@ -33,9 +33,11 @@
 //!   data changed, each write that changed something becomes one
 //!   [`Change`] (PDEL: one per deleted id, ascending, one time; expiry: a
 //!   `Del`; JSET/JDEL on a spatial object: a `Set`), and
-//!   [`Geofence::evaluate`] appends its events. The `listened` predicate
-//!   skips channels without subscribers and, on a follower, every hook
-//!   and channel (only live fences fire there).
+//!   [`Geofence::evaluate`] appends its events. Fences nobody hears (a
+//!   channel without subscribers; on a follower every hook and channel,
+//!   only live fences fire there) are taken out of the index with
+//!   [`Geofence::set_heard`], so they cost a write nothing; the
+//!   `listened` predicate is checked again for the candidates.
 //! * **Events.** Each [`Event`] names its fence: publish channel events in
 //!   the order given, queue hook events per hook, write live events to
 //!   the fence's connection.
@@ -93,6 +95,8 @@ struct Slot {
     /// evaluated in it.
     seq: u64,
     fence: Option<Fence>,
+    /// In the index (see [`Geofence::set_heard`]).
+    heard: bool,
 }
 
 /// Reused buffers of [`Geofence::evaluate`].
@@ -147,6 +151,7 @@ impl Geofence {
                     generation: 0,
                     seq: 0,
                     fence: None,
+                    heard: true,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -154,16 +159,44 @@ impl Geofence {
         self.next_seq += 1;
         let slot = &mut self.slots[index as usize];
         slot.seq = self.next_seq;
+        slot.heard = true;
         let id = FenceId {
             index,
             generation: slot.generation,
         };
-        self.keys
-            .entry(fence.key().into())
-            .or_default()
-            .insert(id, &fence);
+        let k = self.keys.entry(fence.key().into()).or_default();
+        k.insert(id, &fence);
+        k.fences += 1;
+        k.heard += 1;
         slot.fence = Some(fence);
         id
+    }
+
+    /// Puts a fence in the index (`heard`) or takes it out: a fence that
+    /// is out is never evaluated, as if it did not exist (its groups stay
+    /// as they were). New fences are heard. Returns whether it changed.
+    pub fn set_heard(&mut self, id: FenceId, heard: bool) -> bool {
+        let Some(slot) = self.slots.get_mut(id.index as usize) else {
+            return false;
+        };
+        let Some(fence) = slot.fence.as_ref() else {
+            return false;
+        };
+        if slot.generation != id.generation || slot.heard == heard {
+            return false;
+        }
+        slot.heard = heard;
+        let Some(k) = self.keys.get_mut(fence.key()) else {
+            return false;
+        };
+        if heard {
+            k.insert(id, fence);
+            k.heard += 1;
+        } else {
+            k.remove(id, fence);
+            k.heard -= 1;
+        }
+        true
     }
 
     /// Removes a fence. A hook's or channel's groups go with it
@@ -177,7 +210,11 @@ impl Geofence {
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(id.index);
         if let Some(k) = self.keys.get_mut(fence.key()) {
-            k.remove(id, &fence);
+            if slot.heard {
+                k.remove(id, &fence);
+                k.heard -= 1;
+            }
+            k.fences -= 1;
             if k.is_empty() {
                 self.keys.remove(fence.key());
             }
@@ -199,6 +236,12 @@ impl Geofence {
     /// produce an event (the caller may skip building its [`Change`]).
     pub fn watches(&self, key: &[u8]) -> bool {
         self.keys.contains_key(key)
+    }
+
+    /// Whether a fence someone hears watches `key`: if not, only a delete
+    /// still matters there (it ends the object's groups).
+    pub fn hears(&self, key: &[u8]) -> bool {
+        self.keys.get(key).is_some_and(|k| k.heard > 0)
     }
 
     /// Number of fences.

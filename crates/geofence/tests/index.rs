@@ -196,3 +196,35 @@ fn unlistened_fences_cost_nothing() {
     assert!(out.iter().all(|e| e.fence == loud));
     assert_eq!(w.geo.groups_mut().len(), 1);
 }
+
+#[test]
+fn muted_fences_are_out_of_the_index_until_heard_again() {
+    let mut w = World::new();
+    let mut muted = Vec::new();
+    for i in 0..1000 {
+        let id = w.add(chan(&format!("c{i}"), "fleet", None));
+        assert!(w.geo.set_heard(id, false));
+        muted.push(id);
+    }
+    assert!(!w.geo.set_heard(muted[0], false), "already muted");
+    assert!(w.geo.watches(b"fleet") && !w.geo.hears(b"fleet"));
+    assert!(w.set("fleet", "t1", point(5.0, 5.0)).is_empty());
+    assert_eq!(w.evaluated, 0);
+    // Heard again: evaluated like any fence.
+    assert!(w.geo.set_heard(muted[7], true));
+    assert!(w.geo.hears(b"fleet"));
+    assert_eq!(
+        hooks_of(&w.set("fleet", "t1", point(6.0, 6.0))),
+        ["c7:inside"]
+    );
+    assert_eq!(w.evaluated, 1);
+    // Removing muted and heard fences alike leaves the key unwatched.
+    for &id in &muted {
+        assert!(w.geo.remove(id).is_some());
+    }
+    assert!(!w.geo.watches(b"fleet") && w.geo.is_empty());
+    // A stale handle changes nothing, also once its slot is reused.
+    w.add(chan("new", "fleet", None));
+    assert!(!w.geo.set_heard(muted[0], false));
+    assert!(w.geo.hears(b"fleet"));
+}

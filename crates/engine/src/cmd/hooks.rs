@@ -334,7 +334,9 @@ impl<const CHAN: bool> WriteCommand<'_> for SetDef<CHAN> {
         } else {
             hook.endpoints.clone()
         };
-        cx.engine.fences.define(&self.name, fence, endpoints);
+        cx.engine
+            .fences
+            .define(cx.engine, &self.name, fence, endpoints);
         hooks.by_name.insert(self.name, hook);
         drop(hooks);
         out.int_or_ok(1);

@@ -12,7 +12,7 @@
 //! Called by `Engine::journal` under the database write lock for every
 //! origin but `Loaded`, before the generic change sinks. Nothing is built
 //! for a key no fence watches, and a fence is evaluated only if someone
-//! hears it (`listened`): a channel needs a subscriber, a hook a
+//! hears it (`super::heard`): a channel needs a subscriber, a hook a
 //! [`HookSink`](super::HookSink) and a leader.
 
 use std::num::NonZeroI64;
@@ -21,17 +21,12 @@ use std::sync::atomic::Ordering;
 use tile38_collection::{Database, Item};
 use tile38_geofence::{Change as GeoChange, Command, Fence, FenceId, Target};
 
+use super::heard::Audience;
 use super::state::Inner;
 use super::Fences;
 use crate::engine::{now_nanos, Engine};
 use crate::journal::{Change, Edit, Op, What};
 use crate::output_limit::OutputLimits;
-
-/// Who hears what, fixed for one change.
-struct Audience {
-    following: bool,
-    hooks: bool,
-}
 
 impl Fences {
     /// Evaluates `change` (applied to `db`) and delivers its events.
@@ -41,14 +36,13 @@ impl Fences {
         }
         let mut guard = self.inner.lock();
         let inner = &mut *guard;
+        let audience = Audience::now(self, engine);
+        self.sync_heard(engine, inner, audience);
         if !inner.geo.watches(change.key) {
             return;
         }
-        let following = engine.repl.following();
-        let audience = Audience {
-            following,
-            hooks: !following && self.hook_sink.read().is_some(),
-        };
+        // Without a heard fence only a delete matters (it ends groups).
+        let heard = inner.geo.hears(change.key);
         let time = now_nanos();
         match change.what {
             What::Objects(edits) => {
@@ -56,6 +50,9 @@ impl Fences {
                     let Some(command) = command_of(change.command, edit) else {
                         continue;
                     };
+                    if !heard && command != Command::Del {
+                        continue;
+                    }
                     let after = change.after(db, edit.id);
                     let rebuilt;
                     let (old, new) = match (&edit.op, command) {
@@ -100,12 +97,9 @@ impl Fences {
         audience: &Audience,
         change: &GeoChange,
     ) {
-        let listened = |_: FenceId, f: &Fence| match f.target() {
-            Target::Live => true,
-            // A follower gets the leader's channel messages in its stream.
-            Target::Channel => !audience.following && engine.pubsub.has_receiver(f.name()),
-            Target::Hook => audience.hooks,
-        };
+        // The index holds only heard fences; checked again for a change
+        // since the flags were brought up to date.
+        let listened = |_: FenceId, f: &Fence| audience.hears(engine, f);
         inner.events.clear();
         inner.geo.evaluate(change, db, listened, &mut inner.events);
         if inner.events.is_empty() {

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use tile38_geofence::{Event, Fence, FenceId, Geofence};
 
+use super::heard::Audience;
+use crate::engine::Engine;
 use crate::pubsub::Outbox;
 
 /// What the runtime does with hook events: the server implements it with
@@ -48,13 +50,16 @@ impl HookSink for NoHooks {
 pub(super) struct Inner {
     pub(super) geo: Geofence,
     /// Hook and channel fences by definition name.
-    defs: HashMap<Vec<u8>, FenceId>,
+    pub(super) defs: HashMap<Vec<u8>, FenceId>,
     /// A hook's endpoints.
     pub(super) endpoints: HashMap<FenceId, Vec<Vec<u8>>>,
     /// A live fence's connection.
     pub(super) live: HashMap<FenceId, Arc<Outbox>>,
     /// Reused event buffer of the write path.
     pub(super) events: Vec<Event>,
+    /// The audience the heard flags were last brought up to date for
+    /// (`super::heard`).
+    pub(super) audience: Option<Audience>,
 }
 
 /// The fences of the server (see the module docs).
@@ -75,6 +80,7 @@ impl Default for Fences {
                 endpoints: HashMap::new(),
                 live: HashMap::new(),
                 events: Vec::new(),
+                audience: None,
             }),
             count: AtomicUsize::new(0),
             hook_sink: RwLock::new(None),
@@ -109,10 +115,12 @@ impl Fences {
     /// SETCHAN/SETHOOK `name`: replaces the fence of that name, if any
     /// (its groups go with it, as Tile38 disconnects a replaced hook).
     /// `endpoints` are a hook's (none for a channel).
-    pub fn define(&self, name: &[u8], fence: Fence, endpoints: Vec<Vec<u8>>) {
+    pub fn define(&self, engine: &Engine, name: &[u8], fence: Fence, endpoints: Vec<Vec<u8>>) {
         let mut inner = self.inner.lock();
         let was_hook = remove_def(&mut inner, name);
+        let heard = Audience::now(self, engine).hears(engine, &fence);
         let id = inner.geo.insert(fence);
+        inner.geo.set_heard(id, heard);
         inner.defs.insert(name.to_vec(), id);
         let is_hook = !endpoints.is_empty();
         let sink = self.hook_sink.read();

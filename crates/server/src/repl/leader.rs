@@ -24,7 +24,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 
 use tile38_engine::pubsub::{Outbox, Transport, Wire};
 
@@ -35,6 +37,62 @@ const CHUNK: usize = 256 * 1024;
 
 /// Wake-up interval when no new bytes were announced (Tile38: 250 ms).
 const POLL: Duration = Duration::from_millis(250);
+
+/// The messages forwarded to one stream (see the module docs).
+struct Forward {
+    outbox: Arc<Outbox>,
+    wake: Arc<Notify>,
+    /// The AOF size when messages were first seen queued: they go out
+    /// once the stream has passed it.
+    due: Option<u64>,
+    buf: Vec<u8>,
+}
+
+impl Forward {
+    fn new(client: &Arc<ClientInfo>) -> Forward {
+        let wake = Arc::new(Notify::new());
+        let notify = wake.clone();
+        let wire = Wire::new(Transport::Resp, false);
+        Forward {
+            outbox: Outbox::new(client.clone(), wire, move || notify.notify_one()),
+            wake,
+            due: None,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Notes where queued messages are due (`size`: the AOF's size now).
+    fn note(&mut self, size: u64) {
+        if self.due.is_none() && self.outbox.pending() > 0 {
+            self.due = Some(size);
+        }
+    }
+
+    /// The messages to send at record boundary `pos`, if they are due.
+    fn take(&mut self, pos: u64) -> Option<&[u8]> {
+        if self.due.is_none_or(|d| pos < d) {
+            return None;
+        }
+        self.due = None;
+        self.outbox.take(&mut self.buf);
+        Some(&self.buf)
+    }
+}
+
+/// Writes `bytes` unless the follower sends something or the connection
+/// is killed first; whether the stream goes on.
+async fn send(
+    (rd, wr): (&mut ReadHalf<'_>, &mut WriteHalf<'_>),
+    killed: &Notify,
+    bytes: &[u8],
+) -> bool {
+    let mut probe = [0u8; 1];
+    tokio::select! {
+        r = wr.write_all(bytes) => r.is_ok(),
+        _ = rd.read(&mut probe) => false,
+        _ = killed.notified() => false,
+    }
+}
 
 /// Streams the AOF from `pos` (an offset in AOF generation `generation`)
 /// until the follower goes away. `+OK` has already been sent.
@@ -57,25 +115,13 @@ pub async fn stream(
         }
     };
     let killed = crate::server::kill_notify(&client);
-    let forwarded = Arc::new(tokio::sync::Notify::new());
-    let outbox = {
-        let wake = forwarded.clone();
-        Outbox::new(
-            client.clone(),
-            Wire::new(Transport::Resp, false),
-            move || wake.notify_one(),
-        )
-    };
-    server.pubsub.forward_to(&outbox);
+    let mut forward = Forward::new(&client);
+    server.pubsub.forward_to(&forward.outbox);
     let ip = client.addr.ip().to_string();
     let (sent, idle_since) = server.repl.start_stream(client.id, &ip);
     tracing::info!("follower {} streaming from {pos}", client.addr);
     let mut written = server.aof_written.subscribe();
     let mut buf = vec![0u8; CHUNK];
-    let mut messages = Vec::new();
-    // The AOF size when messages were first seen queued: they go out once
-    // the stream has passed it.
-    let mut due: Option<u64> = None;
     let mut probe = [0u8; 1];
     let mut pos = pos;
     sent.store(pos, Ordering::Release);
@@ -85,9 +131,7 @@ pub async fn stream(
         if aof.generation() != generation || client.killed.load(Ordering::Acquire) {
             break;
         }
-        if due.is_none() && outbox.pending() > 0 {
-            due = Some(aof.size());
-        }
+        forward.note(aof.size());
         let end = aof.written();
         if pos < end {
             let want = ((end - pos) as usize).min(CHUNK);
@@ -95,10 +139,8 @@ pub async fn stream(
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            tokio::select! {
-                r = wr.write_all(&buf[..n]) => if r.is_err() { break },
-                _ = rd.read(&mut probe) => break,
-                _ = killed.notified() => break,
+            if !send((&mut rd, &mut wr), &killed, &buf[..n]).await {
+                break;
             }
             pos += n as u64;
             sent.store(pos, Ordering::Release);
@@ -110,15 +152,11 @@ pub async fn stream(
             }
         }
         // At a record boundary.
-        if due.is_some_and(|d| pos >= d) {
-            due = None;
-            outbox.take(&mut messages);
-            tokio::select! {
-                r = wr.write_all(&messages) => if r.is_err() { break },
-                _ = rd.read(&mut probe) => break,
-                _ = killed.notified() => break,
+        if let Some(messages) = forward.take(pos) {
+            if !send((&mut rd, &mut wr), &killed, messages).await {
+                break;
             }
-            outbox.written();
+            forward.outbox.written();
             continue;
         }
         if pos < aof.written() {
@@ -127,14 +165,14 @@ pub async fn stream(
         *idle_since.lock() = Some(Instant::now());
         tokio::select! {
             r = written.changed() => if r.is_err() { break },
-            _ = forwarded.notified(), if due.is_none() => {}
+            _ = forward.wake.notified(), if forward.due.is_none() => {}
             _ = rd.read(&mut probe) => break,
             _ = tokio::time::sleep(POLL) => {}
             _ = killed.notified() => break,
         }
     }
-    server.pubsub.stop_forwarding(&outbox);
-    outbox.close();
+    server.pubsub.stop_forwarding(&forward.outbox);
+    forward.outbox.close();
     tracing::info!("follower {} stream closed at {pos}", client.addr);
     let _ = sock.shutdown().await;
 }
