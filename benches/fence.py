@@ -142,12 +142,20 @@ def start(template, port, d):
                             stderr=subprocess.DEVNULL, preexec_fn=os.setsid)
 
 
-def stop(p):
+def stop(p, port):
     try:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait(timeout=20)
     except Exception:
         pass
+    # Until the port is free again for the next server.
+    t0 = time.time()
+    while time.time() - t0 < 30:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            time.sleep(0.05)
+        except OSError:
+            return
 
 
 def one(template, scenario, args):
@@ -178,7 +186,7 @@ def one(template, scenario, args):
                 fig["latency p99 ms"] = lat[min(len(lat) - 1, len(lat) * 99 // 100)]
                 fig["latency samples"] = len(lat)
     finally:
-        stop(p)
+        stop(p, args.port)
         shutil.rmtree(d, ignore_errors=True)
     return fig
 
@@ -186,24 +194,36 @@ def one(template, scenario, args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--a", required=True)
-    ap.add_argument("--b", required=True)
+    ap.add_argument("--b", help="server B; without it only A is measured")
     ap.add_argument("--bench", required=True)
     ap.add_argument("--scenarios", default="0,1000,10000,100000,1000sub")
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--port", type=int, default=49861)
     args = ap.parse_args()
-    for scenario in args.scenarios.split(","):
-        figs = {"A": [], "B": []}
-        for r in range(args.rounds):
-            for name, t in (("A", args.a), ("B", args.b)):
-                figs[name].append(one(t, scenario, args))
-                print(f"{scenario} round {r} {name}: {figs[name][-1]}", file=sys.stderr, flush=True)
+    scenarios = args.scenarios.split(",")
+    servers = [("A", args.a)] + ([("B", args.b)] if args.b else [])
+    figs = {(sc, name): [] for sc in scenarios for name, _ in servers}
+    # Rounds outermost, then scenarios, then servers: drift hits all alike.
+    for r in range(args.rounds):
+        for scenario in scenarios:
+            for name, t in servers:
+                figs[scenario, name].append(one(t, scenario, args))
+                print(f"{scenario} round {r} {name}: {figs[scenario, name][-1]}", file=sys.stderr, flush=True)
+    med = lambda fs, k: statistics.median(f.get(k, float("nan")) for f in fs)
+    for scenario in scenarios:
+        a_figs, b_figs = figs[scenario, "A"], figs.get((scenario, "B"))
         print(f"\n## {scenario}\n{'figure':22} {'A median':>12} {'B median':>12} {'A/B':>7}", flush=True)
-        for k in figs["A"][0]:
-            a = statistics.median(f.get(k, float("nan")) for f in figs["A"])
-            b = statistics.median(f.get(k, float("nan")) for f in figs["B"])
+        for k in a_figs[0]:
+            a = med(a_figs, k)
+            b = med(b_figs, k) if b_figs else float("nan")
             print(f"{k:22} {a:12.1f} {b:12.1f} {a / b if b else float('nan'):7.2f}", flush=True)
+    # Each scenario against the first, per server (A: ours, typically "0").
+    base = scenarios[0]
+    for name, _ in servers:
+        for k in figs[base, name][0]:
+            row = [f"{med(figs[sc, name], k) / med(figs[base, name], k):.2f}" for sc in scenarios]
+            print(f"{name} {k:22} vs {base}: " + " ".join(f"{sc}={v}" for sc, v in zip(scenarios, row)))
 
 
 if __name__ == "__main__":
