@@ -68,6 +68,17 @@ fn case_name(line: &str) -> String {
     )
 }
 
+/// Replays `file` with `replay_py` against a fresh server.
+fn replay_file(replay_py: &std::path::Path, file: &std::path::Path) -> std::process::Output {
+    let server = TestServer::start(&[]);
+    Command::new("python3")
+        .arg(replay_py)
+        .args(["--any-order", "--port", &server.port.to_string()])
+        .arg(file)
+        .output()
+        .expect("run python3 replay.py")
+}
+
 fn replay(group: &str) {
     assert!(
         list("groups.txt").iter().any(|g| g == group),
@@ -82,13 +93,7 @@ fn replay(group: &str) {
     let dir = temp_dir("conformance");
     let file = dir.join(format!("{group}.jsonl"));
     std::fs::write(&file, kept.join("\n") + "\n").unwrap();
-    let server = TestServer::start(&[]);
-    let out = Command::new("python3")
-        .arg(sources().1)
-        .args(["--any-order", "--port", &server.port.to_string()])
-        .arg(&file)
-        .output()
-        .expect("run python3 replay.py");
+    let out = replay_file(&sources().1, &file);
     let report = String::from_utf8_lossy(&out.stdout);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
@@ -126,6 +131,34 @@ groups!(
     set, get, fields, del, keys, expire, json, server, errors, protocol, scan, search, r#where,
     nearby, within, intersects, testcmd, hooks
 );
+
+/// The project's own cases (`tests/data/regressions`, recorded from the
+/// real Tile38 with `tools/record.py`): every file, one server each.
+#[test]
+fn regressions() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/data/regressions");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/data/regressions")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    for file in files {
+        let cases = std::fs::read_to_string(&file).unwrap();
+        let count = cases.lines().filter(|l| !l.trim().is_empty()).count();
+        let out = replay_file(&root.join("tools/conformance/replay.py"), &file);
+        let report = String::from_utf8_lossy(&out.stdout);
+        let summary = report.lines().last().unwrap_or_default();
+        println!("{}: {summary}", file.display());
+        assert_eq!(
+            summary,
+            format!("{count} passed, 0 failed"),
+            "{}:\n{report}",
+            file.display()
+        );
+    }
+}
 
 #[test]
 fn skip_list_names_existing_cases_and_their_issue() {
