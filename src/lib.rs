@@ -53,6 +53,15 @@ impl TestServer {
         s
     }
 
+    /// Starts a server on a fresh data directory with the environment
+    /// variables `env` set (e.g. `SSL_CERT_FILE`).
+    pub fn start_with_env(env: &[(&str, &str)], extra: &[&str]) -> TestServer {
+        let dir = temp_dir("data");
+        let mut s = Self::spawn(&[], env, &dir, extra);
+        s.owns_dir = true;
+        s
+    }
+
     /// Starts a server on `dir` (kept after the server stops).
     pub fn start_in(dir: &Path, extra: &[&str]) -> TestServer {
         Self::start_under(&[], dir, extra)
@@ -61,6 +70,10 @@ impl TestServer {
     /// Starts a server on `dir` through a program that execs it (the same
     /// process), e.g. `["prlimit", "--nofile=64:64", "--"]`.
     pub fn start_under(wrapper: &[&str], dir: &Path, extra: &[&str]) -> TestServer {
+        Self::spawn(wrapper, &[], dir, extra)
+    }
+
+    fn spawn(wrapper: &[&str], env: &[(&str, &str)], dir: &Path, extra: &[&str]) -> TestServer {
         let server = bin_path("tile38-server");
         let mut cmd = match wrapper.split_first() {
             Some((program, args)) => {
@@ -74,6 +87,7 @@ impl TestServer {
             .args(["-h", "127.0.0.1", "-p", "0", "-d"])
             .arg(dir)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -9,6 +9,13 @@
 //! its queued events stay until they expire). `local://channel` endpoints
 //! are published to this server's own subscribers, as Tile38 does.
 //!
+//! `https://` endpoints trust the bundled Mozilla roots plus, when the
+//! `SSL_CERT_FILE` environment variable names a PEM file, its
+//! certificates (Tile38 honours the same variable through Go's
+//! `crypto/x509`, where the file replaces the system bundle). A file that
+//! cannot be read or parsed is logged and left out; the server still
+//! starts, as Tile38 does.
+//!
 //! [`HookSink`] calls come under the database write lock: they only check
 //! a map, queue and return (no I/O, no waiting on delivery).
 
@@ -17,7 +24,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::{Mutex, RwLock};
 use tile38_engine::fence::HookSink;
-use tile38_webhook::{Config, Stats, Webhooks};
+use tile38_webhook::{Config, LocalPublisher, Stats, Webhooks};
 
 use crate::server::Server;
 
@@ -33,12 +40,23 @@ impl HookDelivery {
     /// Opens the queues under `<dir>/webhooks` (inside the tokio runtime);
     /// `local://` deliveries go to `server`'s subscribers.
     pub fn open(server: Weak<Server>, dir: &std::path::Path) -> std::io::Result<HookDelivery> {
-        let local = move |channel: &[u8], message: &[u8]| {
+        let local: Arc<dyn LocalPublisher> = Arc::new(move |channel: &[u8], message: &[u8]| {
             if let Some(s) = server.upgrade() {
                 s.publish(channel, message);
             }
+        });
+        let mut config = Config::new(dir.join("webhooks"));
+        config.ca_file = std::env::var_os("SSL_CERT_FILE")
+            .filter(|f| !f.is_empty())
+            .map(Into::into);
+        let webhooks = match Webhooks::open(config.clone(), local.clone()) {
+            Err(e) if config.ca_file.is_some() => {
+                let file = config.ca_file.take().unwrap_or_default();
+                tracing::warn!("SSL_CERT_FILE {}: {e}; not trusted", file.display());
+                Webhooks::open(config, local)?
+            }
+            opened => opened?,
         };
-        let webhooks = Webhooks::open(Config::new(dir.join("webhooks")), Arc::new(local))?;
         Ok(HookDelivery {
             webhooks: RwLock::new(Some(webhooks)),
             known: Mutex::new(HashMap::new()),

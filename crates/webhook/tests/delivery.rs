@@ -8,8 +8,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::brokers::free_port;
 use common::receiver::Receiver;
-use common::{config, event, events, free_port, open, poll, temp_dir};
+use common::{config, event, events, open, poll, temp_dir};
 use parking_lot::Mutex;
 use tile38_webhook::Webhooks;
 
