@@ -8,7 +8,7 @@
 //!   * [`id`]: 16-byte ids, inline up to 15 bytes; [`slab`]: chunked slabs.
 //! * [`database`]: key → collection, in key order, created on first write and
 //!   removed when emptied.
-//! * [`glob`]: Tile38's `*`/`?` patterns for KEYS, PDEL and MATCH.
+//! * [`glob`]: Tile38's glob patterns for KEYS, PDEL and MATCH.
 //! * [`radix`]: the sort of bulk loads.
 
 pub mod collection;

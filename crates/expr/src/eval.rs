@@ -278,7 +278,7 @@ fn call<'a>(
     let text = || cx.text();
     let subject = lower(&subject.to_bytes(&text));
     let pattern = lower(&pattern.to_bytes(&text));
-    Ok(Val::Bool(glob::matches(&pattern, &subject)))
+    Ok(Val::Bool(glob::simple_matches(&pattern, &subject)))
 }
 
 fn lower(s: &[u8]) -> Vec<u8> {

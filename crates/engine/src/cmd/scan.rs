@@ -6,7 +6,7 @@
 //! value order. The cursor counts every candidate visited (matching or not)
 //! and is returned only when the page filled up.
 
-use tile38_collection::glob;
+use tile38_collection::{glob, Item};
 use tile38_proto::Args;
 
 use super::{ReadCommand, ReadCx};
@@ -17,6 +17,24 @@ use crate::search::results::{write_results, Hit};
 
 pub struct Scan {
     opts: SearchOpts,
+}
+
+/// The value of a string object (SEARCH walks only those).
+fn string_value(item: &Item) -> &[u8] {
+    match &item.value {
+        tile38_geo::Value::String(v) => v,
+        _ => b"",
+    }
+}
+
+/// Whether a key, walked from a MATCH range's start, is still before its
+/// `end` (above it when walking down).
+fn in_range(key: &[u8], end: &[u8], desc: bool) -> bool {
+    if desc {
+        key > end
+    } else {
+        key < end
+    }
 }
 
 impl ReadCommand<'_> for Scan {
@@ -31,29 +49,18 @@ impl ReadCommand<'_> for Scan {
             return Ok(());
         };
         // Tile38's fast path: without filters COUNT ignores LIMIT.
-        if o.output == Output::Count && o.matches.is_empty() && !o.has_field_filters() {
+        if o.output == Output::Count && o.match_everything() && !o.has_field_filters() {
             o.count_only(out, (col.len() as u64).saturating_sub(o.cursor));
             return Ok(());
         }
         let desc = o.desc.unwrap_or(false);
-        // A single MATCH pattern with a literal prefix narrows the id range.
-        let prefix: &[u8] = match o.matches.as_slice() {
-            [p] => glob::literal_prefix(p),
-            _ => b"",
-        };
-        let iter: Box<dyn Iterator<Item = _>> = if prefix.is_empty() {
-            col.range(None, desc)
-        } else if !desc {
-            Box::new(
-                col.range(Some(prefix), false)
-                    .take_while(move |(id, _)| id.starts_with(prefix)),
-            )
-        } else {
-            Box::new(
-                col.range(None, true)
-                    .skip_while(move |(id, _)| !id.starts_with(prefix) && id.as_ref() > prefix)
-                    .take_while(move |(id, _)| id.starts_with(prefix)),
-            )
+        // The MATCH patterns narrow the id range (Tile38's `multiGlobParse`).
+        let iter: Box<dyn Iterator<Item = _>> = match glob::multi_limits(&o.matches, desc) {
+            None => col.range(None, desc),
+            Some((start, end)) => Box::new(
+                col.range(Some(&start), desc)
+                    .take_while(move |(id, _)| in_range(id, &end, desc)),
+            ),
         };
         let (found, cursor) = o.collect(
             cx,
@@ -87,13 +94,41 @@ impl ReadCommand<'_> for Search {
             write_results(out, o, &[], 0);
             return Ok(());
         };
-        let match_all = o.matches.is_empty() || o.matches.iter().all(|m| m == b"*");
-        if o.output == Output::Count && match_all && o.wheres.is_empty() {
+        if o.output == Output::Count && o.match_everything() && o.wheres.is_empty() {
             // Tile38 counts every object of the key here, spatial ones too.
             o.count_only(out, (col.len() as u64).saturating_sub(o.cursor));
             return Ok(());
         }
-        let iter = col.by_value(o.desc.unwrap_or(false)).map(|(id, item)| Hit {
+        let desc = o.desc.unwrap_or(false);
+        let values = col.by_value(desc);
+        // The MATCH patterns narrow the value range (Tile38's
+        // `SearchValuesRange`, from (start, "") to (end, "") in (value, id)
+        // order).
+        let values: Box<dyn Iterator<Item = _>> = match glob::multi_limits(&o.matches, desc) {
+            None => values,
+            Some((start, end)) => {
+                let before = |id: &[u8], item: &Item, bound: &[u8]| {
+                    (string_value(item), id) < (bound, &b""[..])
+                };
+                let after = |id: &[u8], item: &Item, bound: &[u8]| {
+                    (string_value(item), id) > (bound, &b""[..])
+                };
+                if desc {
+                    Box::new(
+                        values
+                            .skip_while(move |(id, item)| after(id, item, &start))
+                            .take_while(move |(id, item)| after(id, item, &end)),
+                    )
+                } else {
+                    Box::new(
+                        values
+                            .skip_while(move |(id, item)| before(id, item, &start))
+                            .take_while(move |(id, item)| before(id, item, &end)),
+                    )
+                }
+            }
+        };
+        let iter = values.map(|(id, item)| Hit {
             id: id.as_ref(),
             item,
             dist: 0.0,

@@ -322,6 +322,15 @@ impl SearchOpts {
         self.matches(id)
     }
 
+    /// Tile38's `globEverything`: no MATCH, or the one pattern `*`.
+    pub fn match_everything(&self) -> bool {
+        match self.matches.as_slice() {
+            [] => true,
+            [p] => p == b"*",
+            _ => false,
+        }
+    }
+
     pub fn matches(&self, id: &[u8]) -> bool {
         self.matches.is_empty() || self.matches.iter().any(|p| glob::matches(p, id))
     }
