@@ -2,11 +2,15 @@
 //! [WHERE …] [WHEREIN …] [NOFIELDS] [COUNT|IDS|OBJECTS|POINTS|BOUNDS|(HASHES p)]
 //! POINT lat lon [meters]`
 //!
-//! k-nearest objects in ascending haversine distance (Tile38's Go-math
-//! formula, R = 6 371 000 m) from the point to each object's bounding box
-//! (0 inside it). A radius of 0 or none means unlimited; with a radius the
-//! walk stops at the first object farther away.
+//! k-nearest objects in ascending distance from the point to each object's
+//! bounding box (0 inside it), Tile38's kNN distance
+//! ([`crate::search::geodetic`]). A radius of 0 or none means unlimited;
+//! with a radius the walk stops at the first object farther away. SPARSE
+//! needs a radius (0 will do), which Tile38 checks only when the key
+//! exists.
 
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::iter::Peekable;
 
 use tile38_collection::Item;
@@ -20,6 +24,7 @@ use super::{ReadCommand, ReadCx};
 use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
+use crate::search::geodetic::point_rect_distance;
 use crate::search::opts::SearchOpts;
 use crate::search::results::{write_results, Hit};
 
@@ -40,17 +45,13 @@ impl ReadCommand<'_> for Nearby {
         }
         let (lat, lon) = (c.next()?, c.next()?);
         let (lat, lon) = (float(lat)?, float(lon)?);
+        // No radius: Tile38's -1 (a radius of 0 does not limit either).
         let meters = if c.is_empty() {
-            0.0
+            -1.0
         } else {
             c.next_not_negative()?
         };
         c.finish()?;
-        if opts.sparse.is_some() && meters <= 0.0 {
-            return Err(Error::Message(
-                "cannot use SPARSE without a point distance".into(),
-            ));
-        }
         Ok(Nearby {
             opts,
             lat,
@@ -67,6 +68,12 @@ impl ReadCommand<'_> for Nearby {
         };
         let (qlat, qlon, meters) = (self.lat, self.lon, self.meters);
         if let Some(depth) = o.sparse {
+            // Checked only once the key is found, as Tile38 does.
+            if meters < 0.0 {
+                return Err(Error::Message(
+                    "cannot use SPARSE without a point distance".into(),
+                ));
+            }
             // Tile38 runs SPARSE as INTERSECTS with the circle: no distance
             // order, one object per cell.
             let circle = Area::Circle {
@@ -90,22 +97,22 @@ impl ReadCommand<'_> for Nearby {
             write_results(out, o, &found, cursor);
             return Ok(());
         }
-        // Distance from the query point to the nearest point of a box: the
-        // object is Tile38's point "a".
-        // Ordered by the haversine term: the arcsine only for results.
+        // Index boxes are ordered by a lower bound of the distance (shaved
+        // so its last bits never lift it above an object's own distance),
+        // objects by Tile38's distance to their box.
         let bound = BoxBound::new(qlat, qlon);
         let candidates = col
             .nearest_bounded(
-                move |r: &Rect| bound.of(r),
-                move |r: &Rect| bbox_h(r, qlat, qlon),
+                move |r: &Rect| distance_from_h(bound.of(r).min(1.0)) * (1.0 - 1e-12),
+                move |r: &Rect| point_rect_distance(r, qlat, qlon),
             )
-            .map(|(h, id, item)| (distance_from_h(h), id, item))
-            .take_while(move |(d, _, _)| !(meters > 0.0 && *d > meters))
             .map(|(d, id, item)| Hit {
                 id: id.as_bytes(),
                 item,
                 dist: d,
             });
+        let candidates = AsGiven::new(candidates, qlat, qlon)
+            .take_while(move |h| !(meters > 0.0 && h.dist > meters));
         let candidates = NewestFirstTies::new(candidates);
         let (found, cursor) = o.collect(cx, candidates, |id, _| o.matches_id(id))?;
         write_results(out, o, &found, cursor);
@@ -216,6 +223,75 @@ fn clamp(r: &Rect, qlat: f64, qlon: f64) -> (f64, f64) {
         qlat.clamp(lo.y.min(hi.y), lo.y.max(hi.y)),
         qlon.clamp(lo.x.min(hi.x), lo.x.max(hi.x)),
     )
+}
+
+/// Measures objects stored as inverted BOUNDS (`SET … BOUNDS` with the
+/// south above the north or the west east of the east) on the box as
+/// given, as Tile38 does, and keeps the distance order: the index orders
+/// them by their normalised box, which is never farther, so each is held
+/// back until nothing nearer can follow.
+struct AsGiven<'a, I: Iterator<Item = Hit<'a>>> {
+    inner: Peekable<I>,
+    held: BinaryHeap<Held<'a>>,
+    n: u64,
+    qlat: f64,
+    qlon: f64,
+}
+
+/// A held hit, ordered nearest first, then as it arrived.
+struct Held<'a>(Hit<'a>, u64);
+
+impl PartialEq for Held<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Held<'_> {}
+impl PartialOrd for Held<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Held<'_> {
+    // Reversed: BinaryHeap pops the greatest.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.0.dist.total_cmp(&self.0.dist)).then(other.1.cmp(&self.1))
+    }
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> AsGiven<'a, I> {
+    fn new(inner: I, qlat: f64, qlon: f64) -> Self {
+        AsGiven {
+            inner: inner.peekable(),
+            held: BinaryHeap::new(),
+            n: 0,
+            qlat,
+            qlon,
+        }
+    }
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for AsGiven<'a, I> {
+    type Item = Hit<'a>;
+
+    fn next(&mut self) -> Option<Hit<'a>> {
+        loop {
+            let next = self.inner.peek().map(|h| h.dist);
+            if let Some(top) = self.held.peek() {
+                if next.is_none_or(|d| top.0.dist <= d) {
+                    return self.held.pop().map(|h| h.0);
+                }
+            }
+            let mut hit = self.inner.next()?;
+            if let Value::Rect(r) = &hit.item.value {
+                if r.min.x > r.max.x || r.min.y > r.max.y {
+                    hit.dist = point_rect_distance(r, self.qlat, self.qlon);
+                }
+            }
+            self.n += 1;
+            self.held.push(Held(hit, self.n));
+        }
+    }
 }
 
 /// Reorders runs of equal distance newest first, as Tile38's kNN returns

@@ -2,10 +2,11 @@
 //! and TEST: the areas a search covers ([`areas`], shapes from
 //! `tile38_geo::area`), the options every search takes ([`opts`]: CURSOR,
 //! LIMIT, MATCH, WHERE, WHEREIN, output forms), the filters they build
-//! ([`filter`]) and the writers of their results ([`results`]), as Tile38
+//! ([`filter`]), NEARBY's distance ([`geodetic`]) and the writers of their results ([`results`]), as Tile38
 //! 1.37 answers them.
 
 pub mod areas;
 pub mod filter;
+pub mod geodetic;
 pub mod opts;
 pub mod results;
