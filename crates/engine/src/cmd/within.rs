@@ -9,14 +9,15 @@
 //! to float32), newest first among equals, and we reproduce that exactly;
 //! bigger collections come in our R-tree's order (deterministic, as Tile38's
 //! own order then depends on its node splits). `SPARSE n` returns at most
-//! one object per cell of the area's box split into 4ⁿ quadrants, visiting
-//! only the quadrants that still have an object to return.
+//! one object per cell of the area's box split into 4ⁿ quadrants, and stops
+//! at the first candidate failing the exact test, as Tile38 1.37 does
+//! ([`sparse`]).
 
 use std::collections::HashSet;
 
 use tile38_collection::{Collection, Id, Item};
 use tile38_geo::predicate::PreparedArea;
-use tile38_geo::{area, Rect};
+use tile38_geo::{area, Rect, Value};
 use tile38_proto::Args;
 
 use super::output::Form;
@@ -58,12 +59,27 @@ pub fn f32_down(d: f64) -> f32 {
     }
 }
 
+/// Whether an object's box as Tile38's R-tree holds it meets `q`: the box
+/// as given, so an inverted `SET … BOUNDS` (south above north, or west
+/// east of east) meets only a query that spans it from its "max" to its
+/// "min" edge.
+fn meets_as_given(value: &Value, q: &Rect) -> bool {
+    match value {
+        Value::Rect(r) => {
+            r.min.x <= q.max.x && r.max.x >= q.min.x && r.min.y <= q.max.y && r.max.y >= q.min.y
+        }
+        _ => true,
+    }
+}
+
 /// The objects whose box meets `rect`, in the order Tile38 visits them.
 pub fn candidates<'a>(
     col: &'a Collection,
     rect: Rect,
 ) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
-    let found = col.intersecting(rect);
+    let found = col
+        .intersecting(rect)
+        .filter(move |(_, item)| meets_as_given(&item.value, &rect));
     if col.spatial_len() > LEAF_CAPACITY {
         return Box::new(found);
     }
@@ -76,15 +92,19 @@ pub fn candidates<'a>(
 }
 
 /// SPARSE: the area's box split `depth` times into quadrants (top-left,
-/// top-right, bottom-left, bottom-right); in each final cell the first
-/// object passing `test` that no earlier cell returned.
+/// top-right, bottom-left, bottom-right), each final cell walked in
+/// Tile38's candidate order (its `geoSparse`): objects an earlier cell
+/// returned are passed over, the first other object passing `test` is the
+/// cell's (returned even if MATCH or WHERE then drop it), and the first
+/// one failing `test` ends the whole search: Tile38 1.37 reads that
+/// failure as "stop".
 ///
-/// A quadrant where no object is left to return (none unseen passes
-/// `test`) is not split further: its cells would return nothing, so the
-/// result is Tile38's, but the work is bounded by the objects found
-/// (at most one visited quadrant per returned object and level) instead
-/// of growing as 4^depth (SPARSE 16 is 4.3 billion cells, which Tile38
-/// never finishes). The `TIMEOUT` deadline is checked at every quadrant.
+/// A quadrant with no object left unseen is not split further: its cells
+/// would neither return nor stop anything, so the result is Tile38's, but
+/// the work is bounded by the objects found (each visited quadrant returns
+/// an object or stops the search) instead of growing as 4^depth (SPARSE 16
+/// is 4.3 billion cells, which Tile38 never finishes). The `TIMEOUT`
+/// deadline is checked at every quadrant.
 pub fn sparse<'a>(
     cx: &ReadCx,
     col: &'a Collection,
@@ -103,19 +123,23 @@ pub fn sparse<'a>(
         fn left(&self, r: Rect) -> bool {
             self.col
                 .intersecting(r)
-                .any(|(id, item)| !self.seen.contains(id) && (self.test)(item))
+                .any(|(id, _)| !self.seen.contains(id))
         }
 
-        fn walk(&mut self, r: Rect, depth: u8) -> Result<()> {
+        /// Walks the cells of `r`; `false` once the search has stopped.
+        fn walk(&mut self, r: Rect, depth: u8) -> Result<bool> {
             self.cx.check_deadline()?;
             if depth == 0 {
-                let found = candidates(self.col, r)
-                    .find(|(id, item)| !self.seen.contains(id) && (self.test)(item));
-                if let Some((id, item)) = found {
-                    self.seen.insert(id);
-                    self.out.push((id, item));
-                }
-                return Ok(());
+                let found = candidates(self.col, r).find(|(id, _)| !self.seen.contains(id));
+                return Ok(match found {
+                    Some((id, item)) if (self.test)(item) => {
+                        self.seen.insert(id);
+                        self.out.push((id, item));
+                        true
+                    }
+                    Some(_) => false,
+                    None => true,
+                });
             }
             let (w, h) = (r.max.x - r.min.x, r.max.y - r.min.y);
             let (mx, my) = (r.min.x + w / 2.0, r.min.y + h / 2.0);
@@ -131,11 +155,11 @@ pub fn sparse<'a>(
                 quad(r.min.x, r.min.y, mx, my),
                 quad(mx, r.min.y, r.max.x, my),
             ] {
-                if self.left(q) {
-                    self.walk(q, depth - 1)?;
+                if self.left(q) && !self.walk(q, depth - 1)? {
+                    return Ok(false);
                 }
             }
-            Ok(())
+            Ok(true)
         }
     }
     let mut walk = Walk {
