@@ -163,8 +163,13 @@ fn number_text(v: f64) -> Vec<u8> {
 /// Applies a binary operator (not `=~`, which needs the regex cache).
 pub fn binary<'a>(op: Op, a: Val<'a>, b: Val<'a>, this_text: &dyn Fn() -> Vec<u8>) -> Val<'a> {
     if a.is_object() || b.is_object() {
-        // Tile38's operator hook only knows `=~`.
-        return Val::Undefined;
+        // Tile38's operator hook only knows `=~`: any other operator on an
+        // object is undefined, and tidwall/expr takes `!=` and `!==` as the
+        // negation of that (falsy) `==` and `===`: true.
+        return match op {
+            Op::Ne | Op::StrictNe => Val::Bool(true),
+            _ => Val::Undefined,
+        };
     }
     let num = |v: &Val| v.to_f64(this_text);
     match op {

@@ -39,17 +39,18 @@ impl ReadCommand<'_> for Nearby {
     fn parse(args: &Args) -> Result<Self> {
         let mut c = Cursor::new(args);
         let opts = SearchOpts::parse(&mut c, "NEARBY")?;
-        let area = c.next()?;
+        // Empty tokens are missing ones (Tile38's `tokenval` checks).
+        let area = c.token()?;
         if !area.eq_ignore_ascii_case(b"point") {
             return Err(Error::invalid_arg(area));
         }
-        let (lat, lon) = (c.next()?, c.next()?);
+        let (lat, lon) = (c.token()?, c.token()?);
         let (lat, lon) = (float(lat)?, float(lon)?);
-        // No radius: Tile38's -1 (a radius of 0 does not limit either).
-        let meters = if c.is_empty() {
-            -1.0
-        } else {
-            c.next_not_negative()?
+        // No radius (or an empty one): Tile38's -1 (a radius of 0 does not
+        // limit either).
+        let meters = match c.next() {
+            Err(_) | Ok(b"") => -1.0,
+            Ok(arg) => crate::cursor::not_negative(arg)?,
         };
         c.finish()?;
         Ok(Nearby {
