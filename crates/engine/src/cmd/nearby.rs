@@ -9,22 +9,19 @@
 //! needs a radius (0 will do), which Tile38 checks only when the key
 //! exists.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-use std::iter::Peekable;
-
 use tile38_collection::Item;
 use tile38_geo::gomath::{distance_from_h, distance_to, haversine_h};
 use tile38_geo::predicate::Area;
 use tile38_geo::{Position, Rect, Value};
 use tile38_proto::Args;
 
-use super::within::sparse;
+use super::within::{sparse, LEAF_CAPACITY};
 use super::{ReadCommand, ReadCx};
 use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::search::geodetic::point_rect_distance;
+use crate::search::knn::{small_tree, AsGiven, NewestFirstTies};
 use crate::search::opts::SearchOpts;
 use crate::search::results::{write_results, Hit};
 
@@ -98,23 +95,27 @@ impl ReadCommand<'_> for Nearby {
             write_results(out, o, &found, cursor);
             return Ok(());
         }
-        // Index boxes are ordered by a lower bound of the distance (shaved
-        // so its last bits never lift it above an object's own distance),
-        // objects by Tile38's distance to their box.
-        let bound = BoxBound::new(qlat, qlon);
-        let candidates = col
-            .nearest_bounded(
-                move |r: &Rect| distance_from_h(bound.of(r).min(1.0)) * (1.0 - 1e-12),
-                move |r: &Rect| point_rect_distance(r, qlat, qlon),
-            )
-            .map(|(d, id, item)| Hit {
-                id: id.as_bytes(),
-                item,
-                dist: d,
-            });
-        let candidates = AsGiven::new(candidates, qlat, qlon)
-            .take_while(move |h| !(meters > 0.0 && h.dist > meters));
-        let candidates = NewestFirstTies::new(candidates);
+        let candidates: Box<dyn Iterator<Item = Hit>> = if col.spatial_len() <= LEAF_CAPACITY {
+            Box::new(small_tree(col, qlat, qlon))
+        } else {
+            // Index boxes are ordered by a lower bound of the distance
+            // (shaved so its last bits never lift it above an object's own
+            // distance), objects by Tile38's distance to their box.
+            let bound = BoxBound::new(qlat, qlon);
+            let walk = col
+                .nearest_bounded(
+                    move |r: &Rect| distance_from_h(bound.of(r).min(1.0)) * (1.0 - 1e-12),
+                    move |r: &Rect| point_rect_distance(r, qlat, qlon),
+                )
+                .map(|(d, id, item)| Hit {
+                    id: id.as_bytes(),
+                    item,
+                    dist: d,
+                });
+            Box::new(NewestFirstTies::new(AsGiven::new(walk, qlat, qlon)))
+        };
+        // Tile38 stops at the first object beyond the radius.
+        let candidates = candidates.take_while(move |h| !(meters > 0.0 && h.dist > meters));
         let (found, cursor) = o.collect(cx, candidates, |id, _| o.matches_id(id))?;
         write_results(out, o, &found, cursor);
         Ok(())
@@ -224,113 +225,6 @@ fn clamp(r: &Rect, qlat: f64, qlon: f64) -> (f64, f64) {
         qlat.clamp(lo.y.min(hi.y), lo.y.max(hi.y)),
         qlon.clamp(lo.x.min(hi.x), lo.x.max(hi.x)),
     )
-}
-
-/// Measures objects stored as inverted BOUNDS (`SET … BOUNDS` with the
-/// south above the north or the west east of the east) on the box as
-/// given, as Tile38 does, and keeps the distance order: the index orders
-/// them by their normalised box, which is never farther, so each is held
-/// back until nothing nearer can follow.
-struct AsGiven<'a, I: Iterator<Item = Hit<'a>>> {
-    inner: Peekable<I>,
-    held: BinaryHeap<Held<'a>>,
-    n: u64,
-    qlat: f64,
-    qlon: f64,
-}
-
-/// A held hit, ordered nearest first, then as it arrived.
-struct Held<'a>(Hit<'a>, u64);
-
-impl PartialEq for Held<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Held<'_> {}
-impl PartialOrd for Held<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Held<'_> {
-    // Reversed: BinaryHeap pops the greatest.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.0.dist.total_cmp(&self.0.dist)).then(other.1.cmp(&self.1))
-    }
-}
-
-impl<'a, I: Iterator<Item = Hit<'a>>> AsGiven<'a, I> {
-    fn new(inner: I, qlat: f64, qlon: f64) -> Self {
-        AsGiven {
-            inner: inner.peekable(),
-            held: BinaryHeap::new(),
-            n: 0,
-            qlat,
-            qlon,
-        }
-    }
-}
-
-impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for AsGiven<'a, I> {
-    type Item = Hit<'a>;
-
-    fn next(&mut self) -> Option<Hit<'a>> {
-        loop {
-            let next = self.inner.peek().map(|h| h.dist);
-            if let Some(top) = self.held.peek() {
-                if next.is_none_or(|d| top.0.dist <= d) {
-                    return self.held.pop().map(|h| h.0);
-                }
-            }
-            let mut hit = self.inner.next()?;
-            if let Value::Rect(r) = &hit.item.value {
-                if r.min.x > r.max.x || r.min.y > r.max.y {
-                    hit.dist = point_rect_distance(r, self.qlat, self.qlon);
-                }
-            }
-            self.n += 1;
-            self.held.push(Held(hit, self.n));
-        }
-    }
-}
-
-/// Reorders runs of equal distance newest first, as Tile38's kNN returns
-/// them (its queue favours the most recently inserted entry).
-struct NewestFirstTies<'a, I: Iterator<Item = Hit<'a>>> {
-    inner: Peekable<I>,
-    run: Vec<Hit<'a>>,
-}
-
-impl<'a, I: Iterator<Item = Hit<'a>>> NewestFirstTies<'a, I> {
-    fn new(inner: I) -> Self {
-        NewestFirstTies {
-            inner: inner.peekable(),
-            run: Vec::new(),
-        }
-    }
-}
-
-impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for NewestFirstTies<'a, I> {
-    type Item = Hit<'a>;
-
-    fn next(&mut self) -> Option<Hit<'a>> {
-        if let Some(h) = self.run.pop() {
-            return Some(h);
-        }
-        let first = self.inner.next()?;
-        if self.inner.peek().is_none_or(|n| n.dist != first.dist) {
-            return Some(first);
-        }
-        let dist = first.dist;
-        self.run.push(first);
-        while let Some(h) = self.inner.next_if(|n| n.dist == dist) {
-            self.run.push(h);
-        }
-        // Popped from the back, so the newest goes last.
-        self.run.sort_by_key(|h| h.item.seq);
-        self.run.pop()
-    }
 }
 
 #[cfg(test)]

@@ -26,12 +26,13 @@ use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::search::areas::SearchArea;
+use crate::search::knn::leaf_order;
 use crate::search::opts::{Output, SearchOpts};
 use crate::search::results::{write_results, Hit};
 
 /// Tile38's R-tree node capacity: up to this many objects it is one sorted
 /// leaf.
-const LEAF_CAPACITY: usize = 64;
+pub const LEAF_CAPACITY: usize = 64;
 
 const AREA_TYPES: [&[u8]; 9] = [
     b"point", b"circle", b"bounds", b"hash", b"tile", b"quadkey", b"get", b"object", b"sector",
@@ -45,19 +46,6 @@ pub struct SpatialSearch<const INTERSECTS: bool> {
 
 pub type Within = SpatialSearch<false>;
 pub type Intersects = SpatialSearch<true>;
-
-/// A box's low edge as Tile38's R-tree stores it: a float32 not above `d`
-/// (its `rtreeValueDown`: nudge by one part in 2²³ when rounding went up).
-pub fn f32_down(d: f64) -> f32 {
-    const TOWARDS: f64 = 1.0 - 1.0 / 8_388_608.0;
-    const AWAY: f64 = 1.0 + 1.0 / 8_388_608.0;
-    let f = d as f32;
-    if f64::from(f) > d {
-        (if d < 0.0 { d * AWAY } else { d * TOWARDS }) as f32
-    } else {
-        f
-    }
-}
 
 /// Whether an object's box as Tile38's R-tree holds it meets `q`: the box
 /// as given, so an inverted `SET … BOUNDS` (south above north, or west
@@ -83,12 +71,7 @@ pub fn candidates<'a>(
     if col.spatial_len() > LEAF_CAPACITY {
         return Box::new(found);
     }
-    // Keys computed once per object, not per comparison.
-    let mut all: Vec<_> = found
-        .map(|(id, item)| (f32_down(item.value.bbox().min.x), id, item))
-        .collect();
-    all.sort_by(|(ka, _, a), (kb, _, b)| ka.total_cmp(kb).then(b.seq.cmp(&a.seq)));
-    Box::new(all.into_iter().map(|(_, id, item)| (id, item)))
+    Box::new(leaf_order(found).into_iter())
 }
 
 /// SPARSE: the area's box split `depth` times into quadrants (top-left,

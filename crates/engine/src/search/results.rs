@@ -54,7 +54,7 @@ pub fn write_results(out: &mut Reply, opts: &SearchOpts, items: &[Hit], cursor: 
                     out.push(b"{\"id\":");
                     out.json_str(h.id);
                     out.key("distance");
-                    out.json_f64(h.dist);
+                    json_distance(out, h.dist);
                     out.push(b"}");
                 } else {
                     out.json_str(h.id);
@@ -129,7 +129,7 @@ fn write_json_items(out: &mut Reply, opts: &SearchOpts, items: &[Hit], form: For
         }
         if opts.distance {
             out.key("distance");
-            out.json_f64(h.dist);
+            json_distance(out, h.dist);
         }
         out.push(b"}");
     }
@@ -149,4 +149,16 @@ fn write_aligned_fields(out: &mut Reply, names: &[&[u8]], fields: &FieldList) {
         }
     }
     out.push(b"]");
+}
+
+/// A distance in JSON as Tile38 writes it (`strconv.FormatFloat`, 'f'):
+/// `NaN`, `+Inf` and `-Inf` bare, as they are.
+fn json_distance(out: &mut Reply, d: f64) {
+    if d.is_nan() {
+        out.push(b"NaN");
+    } else if d.is_infinite() {
+        out.push(if d > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else {
+        out.json_f64(d);
+    }
 }

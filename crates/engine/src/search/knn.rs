@@ -1,0 +1,222 @@
+//! The order NEARBY returns objects in, as Tile38 1.37's kNN (tidwall/rtree's
+//! `Nearby`: a binary heap of index nodes and objects keyed by distance)
+//! produces it.
+//!
+//! While a collection holds at most 64 spatial objects, Tile38's R-tree
+//! is one leaf (objects sorted by west edge, newest first among equals,
+//! as [`leaf_order`] has them): every object is pushed
+//! onto the heap in that order and popped with Go's sift rules, which
+//! [`small_tree`] replays exactly, ties and NaN distances included. Bigger
+//! collections come from our own index walk, nearest first, with ties
+//! newest first ([`NewestFirstTies`]) and inverted BOUNDS measured as
+//! given ([`AsGiven`]).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::iter::Peekable;
+
+use tile38_collection::{Collection, Id, Item};
+use tile38_geo::{Position, Rect, Value};
+
+use super::geodetic::point_rect_distance;
+use super::results::Hit;
+
+/// A box's low edge as Tile38's R-tree stores it: a float32 not above `d`
+/// (its `rtreeValueDown`: nudge by one part in 2²³ when rounding went up).
+pub fn f32_down(d: f64) -> f32 {
+    const TOWARDS: f64 = 1.0 - 1.0 / 8_388_608.0;
+    const AWAY: f64 = 1.0 + 1.0 / 8_388_608.0;
+    let f = d as f32;
+    if f64::from(f) > d {
+        (if d < 0.0 { d * AWAY } else { d * TOWARDS }) as f32
+    } else {
+        f
+    }
+}
+
+/// Objects in the order of Tile38's one-leaf R-tree: by west edge (as
+/// given, rounded down to float32), newest first among equals.
+pub fn leaf_order<'a>(found: impl Iterator<Item = (&'a Id, &'a Item)>) -> Vec<(&'a Id, &'a Item)> {
+    // Keys computed once per object, not per comparison.
+    let mut all: Vec<_> = found
+        .map(|(id, item)| (f32_down(item.value.bbox().min.x), id, item))
+        .collect();
+    all.sort_by(|(ka, _, a), (kb, _, b)| ka.total_cmp(kb).then(b.seq.cmp(&a.seq)));
+    all.into_iter().map(|(_, id, item)| (id, item)).collect()
+}
+
+/// Every object of a one-leaf collection in Tile38's kNN order, each with
+/// its distance (to its box as given).
+pub fn small_tree<'a>(col: &'a Collection, qlat: f64, qlon: f64) -> GoHeap<'a> {
+    let everywhere = Rect::new(
+        Position::new(-f64::MAX, -f64::MAX),
+        Position::new(f64::MAX, f64::MAX),
+    );
+    let mut heap = GoHeap(Vec::new());
+    for (id, item) in leaf_order(col.intersecting(everywhere)) {
+        let dist = point_rect_distance(&item.value.bbox(), qlat, qlon);
+        heap.push(Hit {
+            id: id.as_bytes(),
+            item,
+            dist,
+        });
+    }
+    heap
+}
+
+/// tidwall/rtree's `queue`: a binary heap on `dist` whose sift rules
+/// (`>` up, `<=` down, left before right) decide the order of ties.
+pub struct GoHeap<'a>(Vec<Hit<'a>>);
+
+impl<'a> GoHeap<'a> {
+    fn push(&mut self, hit: Hit<'a>) {
+        let nodes = &mut self.0;
+        nodes.push(hit);
+        let mut i = nodes.len() - 1;
+        // Go's `nodes[parent].dist > nodes[i].dist`: false for NaN.
+        while i != 0 {
+            let parent = (i - 1) / 2;
+            if nodes[parent].dist.partial_cmp(&nodes[i].dist) != Some(Ordering::Greater) {
+                break;
+            }
+            nodes.swap(parent, i);
+            i = parent;
+        }
+    }
+}
+
+impl<'a> Iterator for GoHeap<'a> {
+    type Item = Hit<'a>;
+
+    fn next(&mut self) -> Option<Hit<'a>> {
+        let nodes = &mut self.0;
+        if nodes.is_empty() {
+            return None;
+        }
+        let top = nodes.swap_remove(0);
+        let mut i = 0;
+        loop {
+            let (left, right) = (2 * i + 1, 2 * i + 2);
+            let mut smallest = i;
+            if left < nodes.len() && nodes[left].dist <= nodes[smallest].dist {
+                smallest = left;
+            }
+            if right < nodes.len() && nodes[right].dist <= nodes[smallest].dist {
+                smallest = right;
+            }
+            if smallest == i {
+                break;
+            }
+            nodes.swap(smallest, i);
+            i = smallest;
+        }
+        Some(top)
+    }
+}
+
+/// Measures objects stored as inverted BOUNDS (`SET … BOUNDS` with the
+/// south above the north or the west east of the east) on the box as
+/// given, as Tile38 does, and keeps the distance order: the index orders
+/// them by their normalised box, which is never farther, so each is held
+/// back until nothing nearer can follow.
+pub struct AsGiven<'a, I: Iterator<Item = Hit<'a>>> {
+    inner: Peekable<I>,
+    held: BinaryHeap<Held<'a>>,
+    n: u64,
+    qlat: f64,
+    qlon: f64,
+}
+
+/// A held hit, ordered nearest first, then as it arrived.
+struct Held<'a>(Hit<'a>, u64);
+
+impl PartialEq for Held<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Held<'_> {}
+impl PartialOrd for Held<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Held<'_> {
+    // Reversed: BinaryHeap pops the greatest.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.0.dist.total_cmp(&self.0.dist)).then(other.1.cmp(&self.1))
+    }
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> AsGiven<'a, I> {
+    pub fn new(inner: I, qlat: f64, qlon: f64) -> Self {
+        AsGiven {
+            inner: inner.peekable(),
+            held: BinaryHeap::new(),
+            n: 0,
+            qlat,
+            qlon,
+        }
+    }
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for AsGiven<'a, I> {
+    type Item = Hit<'a>;
+
+    fn next(&mut self) -> Option<Hit<'a>> {
+        loop {
+            let next = self.inner.peek().map(|h| h.dist);
+            if let Some(top) = self.held.peek() {
+                if next.is_none_or(|d| top.0.dist <= d) {
+                    return self.held.pop().map(|h| h.0);
+                }
+            }
+            let mut hit = self.inner.next()?;
+            if let Value::Rect(r) = &hit.item.value {
+                if r.min.x > r.max.x || r.min.y > r.max.y {
+                    hit.dist = point_rect_distance(r, self.qlat, self.qlon);
+                }
+            }
+            self.n += 1;
+            self.held.push(Held(hit, self.n));
+        }
+    }
+}
+
+/// Reorders runs of equal distance newest first, as Tile38's kNN returns
+/// them (its queue favours the most recently inserted entry).
+pub struct NewestFirstTies<'a, I: Iterator<Item = Hit<'a>>> {
+    inner: Peekable<I>,
+    run: Vec<Hit<'a>>,
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> NewestFirstTies<'a, I> {
+    pub fn new(inner: I) -> Self {
+        NewestFirstTies {
+            inner: inner.peekable(),
+            run: Vec::new(),
+        }
+    }
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for NewestFirstTies<'a, I> {
+    type Item = Hit<'a>;
+
+    fn next(&mut self) -> Option<Hit<'a>> {
+        if let Some(h) = self.run.pop() {
+            return Some(h);
+        }
+        let first = self.inner.next()?;
+        if self.inner.peek().is_none_or(|n| n.dist != first.dist) {
+            return Some(first);
+        }
+        let dist = first.dist;
+        self.run.push(first);
+        while let Some(h) = self.inner.next_if(|n| n.dist == dist) {
+            self.run.push(h);
+        }
+        // Popped from the back, so the newest goes last.
+        self.run.sort_by_key(|h| h.item.seq);
+        self.run.pop()
+    }
+}
