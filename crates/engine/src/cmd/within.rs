@@ -47,15 +47,18 @@ pub struct SpatialSearch<const INTERSECTS: bool> {
 pub type Within = SpatialSearch<false>;
 pub type Intersects = SpatialSearch<true>;
 
-/// Whether an object's box as Tile38's R-tree holds it meets `q`: the box
-/// as given, so an inverted `SET … BOUNDS` (south above north, or west
-/// east of east) meets only a query that spans it from its "max" to its
-/// "min" edge.
+/// Whether an object's box as Tile38's R-tree holds it meets the query box
+/// `q`, both as given: an inverted `SET … BOUNDS` (south above north, or
+/// west east of east) meets only a query that spans it from its "max" to
+/// its "min" edge, and an inverted query box (`WITHIN … BOUNDS` likewise)
+/// only the objects spanning it.
 fn meets_as_given(value: &Value, q: &Rect) -> bool {
+    let meets = |r: &Rect| {
+        r.min.x <= q.max.x && r.max.x >= q.min.x && r.min.y <= q.max.y && r.max.y >= q.min.y
+    };
     match value {
-        Value::Rect(r) => {
-            r.min.x <= q.max.x && r.max.x >= q.min.x && r.min.y <= q.max.y && r.max.y >= q.min.y
-        }
+        Value::Rect(r) => meets(r),
+        _ if q.min.x > q.max.x || q.min.y > q.max.y => meets(&value.bbox()),
         _ => true,
     }
 }
