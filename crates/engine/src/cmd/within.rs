@@ -26,7 +26,7 @@ use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::search::areas::SearchArea;
-use crate::search::knn::leaf_order;
+use crate::search::knn::{f32_down, f32_up, leaf_order};
 use crate::search::opts::{Output, SearchOpts};
 use crate::search::results::{write_results, Hit};
 
@@ -47,20 +47,30 @@ pub struct SpatialSearch<const INTERSECTS: bool> {
 pub type Within = SpatialSearch<false>;
 pub type Intersects = SpatialSearch<true>;
 
-/// Whether an object's box as Tile38's R-tree holds it meets the query box
-/// `q`, both as given: an inverted `SET … BOUNDS` (south above north, or
-/// west east of east) meets only a query that spans it from its "max" to
-/// its "min" edge, and an inverted query box (`WITHIN … BOUNDS` likewise)
-/// only the objects spanning it.
-fn meets_as_given(value: &Value, q: &Rect) -> bool {
-    let meets = |r: &Rect| {
-        r.min.x <= q.max.x && r.max.x >= q.min.x && r.min.y <= q.max.y && r.max.y >= q.min.y
-    };
-    match value {
-        Value::Rect(r) => meets(r),
-        _ if q.min.x > q.max.x || q.min.y > q.max.y => meets(&value.bbox()),
-        _ => true,
-    }
+/// Whether an object is a candidate of Tile38's R-tree search for `q`:
+/// the tree holds each box as given (an inverted `SET … BOUNDS`, south
+/// above north or west east of east, stays inverted) rounded outward to
+/// float32, searches with the query box rounded the same way, and does
+/// not check the exact box: an object a float32 step outside the query
+/// (or a SPARSE cell) is still a candidate there.
+fn rtree_meets(value: &Value, q: &Rect) -> bool {
+    let r = value.bbox();
+    !(f32_down(q.min.x) > f32_up(r.max.x)
+        || f32_up(q.max.x) < f32_down(r.min.x)
+        || f32_down(q.min.y) > f32_up(r.max.y)
+        || f32_up(q.max.y) < f32_down(r.min.y))
+}
+
+/// `q` normalised and grown by more than the float32 rounding of both
+/// boxes, for the index walk [`rtree_meets`] then narrows.
+fn grown(q: &Rect) -> Rect {
+    let pad = |v: f64| (v.abs() + 1.0) / 1_048_576.0;
+    let (x0, x1) = (q.min.x.min(q.max.x), q.min.x.max(q.max.x));
+    let (y0, y1) = (q.min.y.min(q.max.y), q.min.y.max(q.max.y));
+    Rect::new(
+        tile38_geo::Position::new(x0 - pad(x0), y0 - pad(y0)),
+        tile38_geo::Position::new(x1 + pad(x1), y1 + pad(y1)),
+    )
 }
 
 /// The objects whose box meets `rect`, in the order Tile38 visits them.
@@ -69,8 +79,8 @@ pub fn candidates<'a>(
     rect: Rect,
 ) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
     let found = col
-        .intersecting(rect)
-        .filter(move |(_, item)| meets_as_given(&item.value, &rect));
+        .intersecting(grown(&rect))
+        .filter(move |(_, item)| rtree_meets(&item.value, &rect));
     if col.spatial_len() > LEAF_CAPACITY {
         return Box::new(found);
     }
@@ -108,8 +118,8 @@ pub fn sparse<'a>(
     impl<'a> Walk<'a, '_> {
         fn left(&self, r: Rect) -> bool {
             self.col
-                .intersecting(r)
-                .any(|(id, _)| !self.seen.contains(id))
+                .intersecting(grown(&r))
+                .any(|(id, item)| !self.seen.contains(id) && rtree_meets(&item.value, &r))
         }
 
         /// Walks the cells of `r`; `false` once the search has stopped.

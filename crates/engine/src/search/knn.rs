@@ -21,14 +21,28 @@ use tile38_geo::{Position, Rect, Value};
 use super::geodetic::point_rect_distance;
 use super::results::Hit;
 
+/// SQLite's (and Tile38's) nudges toward and away from zero: one part in
+/// 2²³, a float32 step.
+const TOWARDS: f64 = 1.0 - 1.0 / 8_388_608.0;
+const AWAY: f64 = 1.0 + 1.0 / 8_388_608.0;
+
 /// A box's low edge as Tile38's R-tree stores it: a float32 not above `d`
-/// (its `rtreeValueDown`: nudge by one part in 2²³ when rounding went up).
+/// (its `rtreeValueDown`: nudged when the cast rounded up).
 pub fn f32_down(d: f64) -> f32 {
-    const TOWARDS: f64 = 1.0 - 1.0 / 8_388_608.0;
-    const AWAY: f64 = 1.0 + 1.0 / 8_388_608.0;
     let f = d as f32;
     if f64::from(f) > d {
-        (if d < 0.0 { d * AWAY } else { d * TOWARDS }) as f32
+        (d * if d < 0.0 { AWAY } else { TOWARDS }) as f32
+    } else {
+        f
+    }
+}
+
+/// A box's high edge as Tile38's R-tree stores it: a float32 not below
+/// `d` (its `rtreeValueUp`).
+pub fn f32_up(d: f64) -> f32 {
+    let f = d as f32;
+    if f64::from(f) < d {
+        (d * if d < 0.0 { TOWARDS } else { AWAY }) as f32
     } else {
         f
     }
