@@ -273,7 +273,12 @@ impl SearchOpts {
         } else if kw(b"hashes") {
             Output::Form(Form::Hash(0))
         } else if cmd == "SCAN" {
-            return Err(Error::invalid_arg(word));
+            // An empty word is a missing one (Tile38's `tokenval` check).
+            return Err(if word.is_empty() {
+                Error::Arity
+            } else {
+                Error::invalid_arg(word)
+            });
         } else {
             return Ok(());
         };
