@@ -26,6 +26,8 @@ pub const EXTRA_PROPERTIES: &[&str] = &[
     "auto-aof-rewrite-percentage",
     "auto-aof-rewrite-min-size",
     "client-output-buffer-limit",
+    "lua-memory-limit",
+    "lua-time-limit",
     "tcp-backlog",
 ];
 
@@ -69,6 +71,11 @@ pub struct Props {
     /// The listen backlog (Redis's `tcp-backlog`); `--tcp-backlog` wins
     /// over it. Read at startup: a change takes effect at the next start.
     pub tcp_backlog: u32,
+    /// Milliseconds one script (EVAL…, one WHEREEVAL call) may run before
+    /// it is stopped with `timeout` (0: no limit, as Tile38).
+    pub lua_time_limit: u64,
+    /// Bytes one Lua interpreter may allocate (0: no cap).
+    pub lua_memory_limit: u64,
 }
 
 /// Tile38's listen backlog (Go's default on Linux: somaxconn, 4096 here).
@@ -92,6 +99,8 @@ impl Default for Props {
             auto_aof_rewrite_min_size: 64 << 20,
             client_output_buffer_limit: OutputLimits::default(),
             tcp_backlog: DEFAULT_TCP_BACKLOG,
+            lua_time_limit: 5000,
+            lua_memory_limit: 64 << 20,
         }
     }
 }
@@ -148,6 +157,8 @@ impl Props {
             "auto-aof-rewrite-min-size" => format_mem_size(self.auto_aof_rewrite_min_size),
             "client-output-buffer-limit" => self.client_output_buffer_limit.text(),
             "tcp-backlog" => self.tcp_backlog.to_string(),
+            "lua-time-limit" => self.lua_time_limit.to_string(),
+            "lua-memory-limit" => format_mem_size(self.lua_memory_limit),
             _ => String::new(),
         }
     }
@@ -215,6 +226,10 @@ impl Props {
                     .ok()
                     .filter(|n| (1..=i32::MAX as u32).contains(n))
                     .ok_or_else(invalid)?
+            }
+            "lua-time-limit" => self.lua_time_limit = unsigned(value).ok_or_else(invalid)?,
+            "lua-memory-limit" => {
+                self.lua_memory_limit = parse_mem_size(value).ok_or_else(invalid)?
             }
             "replica_announce_port" => {
                 self.replica_announce_port = if value.is_empty() {
@@ -289,6 +304,15 @@ impl Props {
         }
         if self.tcp_backlog != d.tcp_backlog {
             put("tcp-backlog", json!(self.tcp_backlog.to_string()));
+        }
+        if self.lua_time_limit != d.lua_time_limit {
+            put("lua-time-limit", json!(self.lua_time_limit.to_string()));
+        }
+        if self.lua_memory_limit != d.lua_memory_limit {
+            put(
+                "lua-memory-limit",
+                json!(format_mem_size(self.lua_memory_limit)),
+            );
         }
         if self.replica_announce_port != 0 {
             put(

@@ -75,6 +75,7 @@ impl ConnCommand<'_> for ConfigCmd {
             }
             ConfigCmd::Set(name, value) => {
                 cx.engine.config.set(&name, &value)?;
+                crate::script::refresh_filter_limits(cx.engine);
                 if name == "maxmemory" {
                     cx.engine.check_memory();
                 }

@@ -139,6 +139,16 @@ fn check_password(server: &Engine, given: &[u8]) -> Result<()> {
 /// server's role. The one place for every write refusal: follower,
 /// READONLY, and any other (MISCONF, OOM) next to `read_only()`.
 fn refuse_by_kind(server: &Engine, spec: &Spec, args: &Args) -> Result<()> {
+    // EVAL/EVALSHA may write: refused like a write, but neither MISCONF
+    // nor OOM nor TIMEOUT applies to the script command itself (Tile38).
+    if matches!(spec.name, "eval" | "evalsha") {
+        if server.repl.following() {
+            return Err(Error::NotLeader);
+        }
+        if server.config.read_only() {
+            return Err(Error::ReadOnly);
+        }
+    }
     if matches!(spec.run, Run::Write(_)) {
         if server.repl.following() {
             return Err(Error::NotLeader);

@@ -14,6 +14,7 @@
 mod client;
 mod config_cmd;
 mod del;
+mod eval;
 pub mod expire;
 
 mod fields;
@@ -161,6 +162,8 @@ impl<'a> WriteCx<'a> {
 pub struct ConnCx<'a> {
     pub engine: &'a Engine,
     pub conn: &'a mut Session,
+    /// `TIMEOUT` deadline (EVAL stops its script there).
+    pub deadline: Option<Instant>,
 }
 
 /// A read-only command; `'a` lets hot commands borrow their arguments.
@@ -382,6 +385,17 @@ static TABLE: &[Spec] = &[
     spec("aof", conn!(repl::AofCmd)),
     spec("follow", conn!(repl::Follow)),
     spec("replconf", conn!(repl::Replconf)),
+    // Lua scripting (`eval.rs`).
+    spec("eval", conn!(eval::Eval)),
+    spec("evalsha", conn!(eval::Eval)),
+    spec("evalro", conn!(eval::Eval)),
+    spec("evalrosha", conn!(eval::Eval)),
+    spec("evalna", conn!(eval::Eval)),
+    spec("evalnasha", conn!(eval::Eval)),
+    spec("script", conn!(eval::ScriptCmd)),
+    spec("script load", conn!(eval::ScriptCmd)),
+    spec("script exists", conn!(eval::ScriptCmd)),
+    spec("script flush", conn!(eval::ScriptCmd)),
 ];
 
 /// Finds a command by name, case-insensitively.
