@@ -197,3 +197,25 @@ fn evalsha_after_script_flush_is_not_found() {
     assert_eq!(cmd(&s, &["EVAL", "return 2 + 2", "0"]), ":4\r\n");
     assert_eq!(cmd(&s, &["EVALROSHA", sha, "0"]), ":4\r\n");
 }
+
+/// Beyond Tile38 (which skips the check inside scripts): a script's write
+/// past `maxmemory` is refused like a client's, so a script cannot grow
+/// the server past the limit; reads still work.
+#[test]
+fn a_scripts_writes_are_held_to_maxmemory() {
+    let s = TestServer::start(&[]);
+    config(&s, "maxmemory", "1kb");
+    let set = "return tile38.pcall('set', 'k', 'a', 'point', 1, 2)";
+    let oom = "-OOM command not allowed when used memory > 'maxmemory'\r\n";
+    assert_eq!(cmd(&s, &["SET", "k", "a", "POINT", "1", "2"]), oom);
+    let reply = cmd(&s, &["EVAL", set, "0"]);
+    assert!(reply.contains("OOM command not allowed"), "{reply}");
+    let reply = cmd(&s, &["EVALNA", set, "0"]);
+    assert!(reply.contains("OOM command not allowed"), "{reply}");
+    assert_eq!(
+        cmd(&s, &["EVAL", "return tile38.call('get', 'k', 'a')", "0"]),
+        "$-1\r\n"
+    );
+    config(&s, "maxmemory", "0");
+    assert_eq!(cmd(&s, &["EVAL", set, "0"]), "+OK\r\n");
+}

@@ -148,8 +148,11 @@ fn class(name: &[u8]) -> Class {
 }
 
 impl Host<'_> {
-    /// Tile38's checks before a script's command runs.
-    fn admit(&self, name: &[u8], class: &Class) -> Result<()> {
+    /// Tile38's checks before a script's command runs; and, beyond
+    /// Tile38 (which skips them inside scripts), the write refusals every
+    /// client write gets (MISCONF, maxmemory), so a script cannot write
+    /// past them.
+    fn admit(&self, name: &[u8], class: &Class, args: &Args) -> Result<()> {
         let engine = self.engine;
         match class {
             Class::Unsupported => {
@@ -165,6 +168,9 @@ impl Host<'_> {
                 if engine.config.read_only() {
                     return Err(Error::ReadOnly);
                 }
+                if let Some(refusal) = engine.write_refusal(args) {
+                    return Err(refusal);
+                }
             }
             _ => {
                 if engine.repl.following() && !engine.repl.caught_up_once() {
@@ -178,7 +184,7 @@ impl Host<'_> {
     fn run(&mut self, args: &Args) -> Result<Vec<u8>> {
         let name = args.get(0).to_ascii_lowercase();
         let class = class(&name);
-        self.admit(&name, &class)?;
+        self.admit(&name, &class, args)?;
         let spec = match class {
             Class::Unknown => None,
             _ => lookup(&name),
