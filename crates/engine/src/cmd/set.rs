@@ -110,11 +110,11 @@ fn parse_value(word: &[u8], c: &mut Cursor<'_>) -> Result<Value> {
         let z = match c.peek().map(float) {
             Some(Ok(z)) => {
                 c.next()?;
-                z
+                Some(z)
             }
-            _ => 0.0,
+            _ => None,
         };
-        Value::Point { x: lon, y: lat, z }
+        Value::point(lon, lat, z)
     } else if word.eq_ignore_ascii_case(b"bounds") {
         c.at_least(4)?;
         let mut v = [0.0; 4];
