@@ -2,9 +2,11 @@
 //! `[abc]`, `[a-z]`, `[^…]` a class, `\c` the character `c`.
 //! `KEYS fleet*`, `PDEL fleet truck?`, `SCAN fleet MATCH id[2-5]`.
 //!
-//! Quirk kept from Tile38: a pattern with a `*` or `?` is first narrowed to
-//! the keys/ids that start with the text before that wildcard, taken
-//! literally ([`literal_prefix`]), so `KEYS [fz]*` finds nothing.
+//! Quirk kept from Tile38 (`glob.Parse`'s `Limits`): names are first
+//! narrowed by the text before the first `[`, `*` or `?` ([`range`]); a
+//! pattern that starts with `?` or `[` gives Tile38 the range
+//! `[pattern, pattern]`, so `KEYS ?` finds only a key named `?` and
+//! `PDEL k ?` deletes nothing.
 
 /// Whether `s` matches `pattern` as a whole.
 pub fn matches(pattern: &[u8], s: &[u8]) -> bool {
@@ -123,13 +125,88 @@ fn char_len(s: &[u8]) -> usize {
     }
 }
 
-/// The text before the first `*` or `?`, which Tile38 uses (literally, even
-/// if it holds a class) to narrow range scans; empty when there is no `*`
-/// or `?` at all (then every key/id is tested).
+/// Which names Tile38 tests against a pattern before matching it
+/// (`glob.Parse(pattern, false).Limits`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Range<'a> {
+    /// Every name: an empty pattern, or one starting with `*`.
+    All,
+    /// The names starting with the text before the first `[`, `*` or `?`
+    /// (the whole pattern when it has none).
+    Prefix(&'a [u8]),
+    /// A pattern starting with `?` or `[`: Tile38's limits are the pattern
+    /// itself at both ends, so where the upper limit is inclusive (KEYS,
+    /// HOOKS, CHANS) only a name equal to the pattern is tested, and where
+    /// it is exclusive (PDEL, SCAN) none is.
+    Itself,
+}
+
+/// Tile38's narrowing of `pattern` ([`Range`]).
+pub fn range(pattern: &[u8]) -> Range<'_> {
+    if pattern.is_empty() || pattern[0] == b'*' {
+        return Range::All;
+    }
+    match pattern
+        .iter()
+        .position(|&b| matches!(b, b'[' | b'*' | b'?'))
+    {
+        Some(0) => Range::Itself,
+        Some(end) => Range::Prefix(&pattern[..end]),
+        None => Range::Prefix(pattern),
+    }
+}
+
+/// A walk over names in order that tests those Tile38 tests with an
+/// inclusive upper limit (KEYS, HOOKS, CHANS): from [`Walk::start`] while
+/// [`Walk::holds`].
+#[derive(Clone, Copy)]
+pub struct Walk<'a> {
+    start: &'a [u8],
+    /// [`Range::Itself`]: only the name equal to the pattern.
+    itself: bool,
+}
+
+impl<'a> Walk<'a> {
+    pub fn new(pattern: &'a [u8]) -> Walk<'a> {
+        match range(pattern) {
+            Range::All => Walk {
+                start: b"",
+                itself: false,
+            },
+            Range::Prefix(p) => Walk {
+                start: p,
+                itself: false,
+            },
+            Range::Itself => Walk {
+                start: pattern,
+                itself: true,
+            },
+        }
+    }
+
+    /// The first name to look at.
+    pub fn start(&self) -> &'a [u8] {
+        self.start
+    }
+
+    /// Whether `name`, met walking up from [`Walk::start`], is still in
+    /// range.
+    pub fn holds(&self, name: &[u8]) -> bool {
+        if self.itself {
+            name == self.start
+        } else {
+            name.starts_with(self.start)
+        }
+    }
+}
+
+/// [`range`] as a prefix for callers that walk names from it; `Itself`
+/// (which finds nothing with an exclusive upper limit) and `All` are
+/// empty: every name is tested.
 pub fn literal_prefix(pattern: &[u8]) -> &[u8] {
-    match pattern.iter().position(|&b| matches!(b, b'*' | b'?')) {
-        Some(end) => &pattern[..end],
-        None => b"",
+    match range(pattern) {
+        Range::Prefix(p) => p,
+        Range::All | Range::Itself => b"",
     }
 }
 
@@ -151,8 +228,14 @@ mod tests {
         assert!(!matches(b"id[2-5]", b"id6"));
         assert!(matches(b"id[^2-5]", b"id6"));
         assert!(matches(b"a[", b"a["));
-        assert_eq!(super::literal_prefix(b"[fz]*"), b"[fz]");
-        assert_eq!(super::literal_prefix(b"id[2-5]"), b"");
+        use super::{range, Range};
+        assert_eq!(range(b"[fz]*"), Range::Itself);
+        assert_eq!(range(b"?"), Range::Itself);
+        assert_eq!(range(b"id[2-5]"), Range::Prefix(b"id"));
+        assert_eq!(range(b"g[h]*"), Range::Prefix(b"g"));
+        assert_eq!(range(b"fleet"), Range::Prefix(b"fleet"));
+        assert_eq!(range(b"*x"), Range::All);
+        assert_eq!(range(b""), Range::All);
         assert!(matches(b"a?", "aé".as_bytes()));
         assert!(matches(b"a\\*", b"a*"));
         assert!(!matches(b"a\\*", b"ab"));

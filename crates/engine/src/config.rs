@@ -106,6 +106,10 @@ impl Default for Props {
 }
 
 /// `maxmemory` text: `""`, `N`, `Nkb`, `Nmb`, `Ngb` (×1024ⁿ, case-insensitive).
+/// As in Tile38 (`int64(n * 1024 * …)` on a `uint64`), the product wraps
+/// instead of being refused; a result that is not positive as an `i64` is
+/// no limit ([`format_mem_size`] shows it as `""`), and SERVER shows it as
+/// that `i64`.
 pub fn parse_mem_size(s: &str) -> Option<u64> {
     if s.is_empty() {
         return Some(0);
@@ -123,13 +127,14 @@ pub fn parse_mem_size(s: &str) -> Option<u64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse::<u64>().ok()?.checked_mul(mul)
+    Some(digits.parse::<u64>().ok()?.wrapping_mul(mul))
 }
 
-/// The inverse of [`parse_mem_size`], truncating: `1024kb` → `1mb`.
+/// The inverse of [`parse_mem_size`], truncating: `1024kb` → `1mb`; no
+/// limit (0, or negative as Tile38's `int64`) is `""`.
 pub fn format_mem_size(n: u64) -> String {
     match n {
-        0 => String::new(),
+        n if n as i64 <= 0 => String::new(),
         n if n < 1 << 10 => n.to_string(),
         n if n < 1 << 20 => format!("{}kb", n >> 10),
         n if n < 1 << 30 => format!("{}mb", n >> 20),
@@ -262,7 +267,7 @@ impl Props {
         if self.protected_mode != d.protected_mode {
             put("protected-mode", json!("no"));
         }
-        if self.maxmemory != 0 {
+        if self.maxmemory as i64 > 0 {
             put("maxmemory", json!(format_mem_size(self.maxmemory)));
         }
         if self.autogc != 0 {

@@ -252,7 +252,7 @@ impl CallHost for Host<'_> {
     }
 }
 
-/// `SCRIPT LOAD|EXISTS|FLUSH`, also sent as one word (`"SCRIPT LOAD"`).
+/// `SCRIPT LOAD|EXISTS|FLUSH`, also sent as one argument (`"SCRIPT LOAD"`).
 pub enum ScriptCmd<'a> {
     Load(&'a [u8]),
     Exists(Vec<&'a [u8]>),
@@ -261,27 +261,11 @@ pub enum ScriptCmd<'a> {
 
 impl<'a> ConnCommand<'a> for ScriptCmd<'a> {
     fn parse(args: &'a Args) -> Result<Self> {
+        // The table names the three words (`cmd::resolve` joins `SCRIPT`
+        // and its next argument, as Tile38's command switch does).
         let first = args.get(0);
         let mut c = Cursor::new(args);
-        let sub = match first.iter().position(|&b| b == b' ') {
-            Some(i) => first[i + 1..].to_vec(),
-            None => {
-                let Some(sub) = c.peek() else {
-                    return Err(Error::UnknownCommand(first.to_vec()));
-                };
-                c.next()?;
-                let mut word = first.to_vec();
-                word.push(b' ');
-                word.extend_from_slice(sub);
-                if !matches!(
-                    sub.to_ascii_lowercase().as_slice(),
-                    b"load" | b"exists" | b"flush"
-                ) {
-                    return Err(Error::UnknownCommand(word));
-                }
-                sub.to_vec()
-            }
-        };
+        let sub = first.rsplit(|&b| b == b' ').next().unwrap_or_default();
         match sub.to_ascii_lowercase().as_slice() {
             b"load" => Ok(ScriptCmd::Load(filled(&mut c)?)),
             b"exists" => {
