@@ -198,9 +198,9 @@ fn evalsha_after_script_flush_is_not_found() {
     assert_eq!(cmd(&s, &["EVALROSHA", sha, "0"]), ":4\r\n");
 }
 
-/// Beyond Tile38 (which skips the check inside scripts): a script's write
-/// past `maxmemory` is refused like a client's, so a script cannot grow
-/// the server past the limit; reads still work.
+/// A script's write past `maxmemory` is refused like a client's (Tile38
+/// alike; recorded case `scripts/script_writes_held_to_maxmemory`), so a
+/// script cannot grow the server past the limit; reads still work.
 #[test]
 fn a_scripts_writes_are_held_to_maxmemory() {
     let s = TestServer::start(&[]);

@@ -148,10 +148,8 @@ fn class(name: &[u8]) -> Class {
 }
 
 impl Host<'_> {
-    /// Tile38's checks before a script's command runs; and, beyond
-    /// Tile38 (which skips them inside scripts), the write refusals every
-    /// client write gets (MISCONF, maxmemory), so a script cannot write
-    /// past them.
+    /// Tile38's checks before a script's command runs, including the
+    /// write refusals every client write gets (MISCONF, maxmemory).
     fn admit(&self, name: &[u8], class: &Class, args: &Args) -> Result<()> {
         let engine = self.engine;
         match class {
@@ -162,15 +160,7 @@ impl Host<'_> {
                 if self.mode == Mode::ReadOnly {
                     return Err(Error::ReadOnly);
                 }
-                if engine.repl.following() {
-                    return Err(Error::NotLeader);
-                }
-                if engine.config.read_only() {
-                    return Err(Error::ReadOnly);
-                }
-                if let Some(refusal) = engine.write_refusal(args) {
-                    return Err(refusal);
-                }
+                super::gate::refuse_write(engine, args)?;
             }
             _ => {
                 if engine.repl.following() && !engine.repl.caught_up_once() {

@@ -152,15 +152,7 @@ fn refuse_by_kind(server: &Engine, spec: &Spec, args: &Args) -> Result<()> {
         }
     }
     if matches!(spec.run, Run::Write(_)) {
-        if server.repl.following() {
-            return Err(Error::NotLeader);
-        }
-        if server.config.read_only() {
-            return Err(Error::ReadOnly);
-        }
-        if let Some(refusal) = server.write_refusal(args) {
-            return Err(refusal);
-        }
+        refuse_write(server, args)?;
     } else if server.repl.following()
         && !server.repl.caught_up_once()
         && repl::GATED_READS.contains(&spec.name)
@@ -168,6 +160,21 @@ fn refuse_by_kind(server: &Engine, spec: &Spec, args: &Args) -> Result<()> {
         return Err(Error::CatchingUp);
     }
     Ok(())
+}
+
+/// The refusals of a write `args` (a client's, or a script's call):
+/// follower, READONLY, then MISCONF and maxmemory.
+pub(super) fn refuse_write(server: &Engine, args: &Args) -> Result<()> {
+    if server.repl.following() {
+        return Err(Error::NotLeader);
+    }
+    if server.config.read_only() {
+        return Err(Error::ReadOnly);
+    }
+    match server.write_refusal(args) {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
+    }
 }
 
 /// `TIMEOUT seconds CMD args…` → `CMD args…` and its deadline. The
