@@ -129,7 +129,7 @@ macro_rules! groups {
 
 groups!(
     set, get, fields, del, keys, expire, json, server, errors, protocol, scan, search, r#where,
-    nearby, within, intersects, testcmd, hooks
+    nearby, within, intersects, testcmd, hooks, scripts
 );
 
 /// The project's own cases (`tests/data/regressions`, recorded from the

@@ -259,6 +259,18 @@ const PROTOCOL_ERRORS: &[(&str, &str, bool)] = &[
         true,
     ),
     ("PING\r\n$4 PING\r\n", "+PONG\r\n$N +PONG\r\n\r\n", false),
+    // An empty command name ends the batch it came with: what was
+    // pipelined behind it is dropped unanswered, the connection stays.
+    (
+        "*1\r\n$0\r\n\r\n*1\r\n$4\r\nPING\r\n",
+        "HTTP/1.1 500 Bad Request\r\nConnection: close\r\n\r\n",
+        false,
+    ),
+    (
+        "PING\r\n*2\r\n$0\r\n\r\n$1\r\nx\r\nPING\r\n*1\r\n$4\r\nPI",
+        "+PONG\r\nHTTP/1.1 500 Bad Request\r\nConnection: close\r\n\r\n",
+        false,
+    ),
 ];
 
 #[test]

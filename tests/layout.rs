@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["expr", "aof", "repl", "endpoint"],
     &["geofence"],
     &["engine"],
-    &["webhook"],
+    &["webhook", "script"],
     &["server"],
     &["cli", "bench"],
 ];

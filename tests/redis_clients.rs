@@ -412,3 +412,33 @@ fn redis_cli_with_password() {
     // PING is allowed without AUTH.
     assert_eq!(cli(&srv, &["PING"]), "PONG\n");
 }
+
+/// Clients that send a two-word command as one argument (node-redis's
+/// `CONFIG GET`): Tile38 names the command by the whole first argument.
+/// INFO's CPU figures are whole seconds, so clients that read them as
+/// integers after the `.00` accept them.
+#[test]
+fn redis_crate_config_get_as_one_argument_and_info_cpu() {
+    let srv = TestServer::start(&[]);
+    let mut con = srv.redis();
+    let props: Vec<String> = cmd("CONFIG GET", &["maxmemory"]).query(&mut con).unwrap();
+    assert_eq!(props, ["maxmemory", ""]);
+    let ok: String = cmd("CONFIG SET", &["maxmemory", "1gb"])
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(ok, "OK");
+    let props: Vec<String> = cmd("config get", &["maxmemory"]).query(&mut con).unwrap();
+    assert_eq!(props, ["maxmemory", "1gb"]);
+    let e = err(&mut con, "CONFIG", &["GET maxmemory"]);
+    assert_eq!(e.detail(), Some("unknown command 'CONFIG GET maxmemory'"));
+    let e = err(&mut con, "SERVER EXT", &[]);
+    assert_eq!(e.detail(), Some("unknown command 'SERVER EXT'"));
+    let info: redis::InfoDict = cmd("INFO", &["cpu"]).query(&mut con).unwrap();
+    for key in ["used_cpu_sys", "used_cpu_user"] {
+        let v: String = info.get(key).unwrap();
+        let whole = v
+            .strip_suffix(".00")
+            .unwrap_or_else(|| panic!("{key}: {v}"));
+        assert!(whole.parse::<u64>().is_ok(), "{key}: {v}");
+    }
+}

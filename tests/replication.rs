@@ -73,6 +73,12 @@ fn assert_leader_lists(leader: &TestServer, f1: &TestServer, f2: &TestServer) {
         info.contains(&format!("port={},state=online", f1.port)),
         "{info}"
     );
+    // SERVER EXT counts them as INFO does (Tile38's `len(s.aofconnM)`).
+    let ext = cmd(leader, &["SERVER", "EXT"]);
+    assert!(
+        ext.contains("$23\r\ntile38_connected_slaves\r\n$1\r\n2\r\n"),
+        "{ext}"
+    );
     let role = cmd(leader, &["ROLE"]);
     assert!(role.starts_with("*3\r\n$6\r\nmaster\r\n"), "{role}");
     assert!(role.contains(&f2.port.to_string()), "{role}");
@@ -187,6 +193,11 @@ fn follower_refuses_writes_and_reports_every_state() {
     assert!(http.starts_with(b"HTTP/1.1 200"));
     assert!(cmd(&f, &["SERVER"]).contains("$9\r\ncaught_up\r\n$4\r\ntrue\r\n"));
     assert_eq!(cmd(&f, &["DEL", "fleet", "t1"]), "-ERR not the leader\r\n");
+    // Tile38 runs JDEL on a follower (docs/compatibility.md).
+    assert_eq!(
+        cmd(&f, &["JDEL", "fleet", "t1", "x"]),
+        "-ERR not the leader\r\n"
+    );
     assert_eq!(cmd(&f, &["FLUSHDB"]), "-ERR not the leader\r\n");
 
     // Link down: reads still served, health says not caught up.

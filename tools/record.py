@@ -9,7 +9,7 @@ Input: a JSON Lines file of cases without replies:
      "setup": [["SET", ...]], "steps": [{"cmd": ["SET", ...]}, {"cmd": [...], "order": "spatial"}],
      "modes": ["resp"], "teardown": [[...]]}
 
-(`steps` may also be plain argument lists.) Each case runs as replay.py
+(`steps` may also be plain argument lists, or `{"sleep": secs}`.) Each case runs as replay.py
 runs it: FLUSHDB and setup on an admin connection, the steps on a fresh
 one (JSON mode: after OUTPUT json), teardown on another. The replies are
 stored as the corpus stores them: `resp` raw bytes, `json` parsed with the
@@ -20,7 +20,7 @@ file under the same group/name are replaced.
 
     python3 tools/record.py --port 9851 --out tests/data/regressions/set.jsonl cases.jsonl
 """
-import argparse, json, os, sys
+import argparse, json, os, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "conformance"))
 from replay import Conn, compact_json, parse_resp, strip_elapsed_text  # noqa: E402
@@ -61,6 +61,9 @@ def record(case, conn_args):
             if mode == "json":
                 c.command(["OUTPUT", "json"])
             for step in steps:
+                if "sleep" in step:
+                    time.sleep(step["sleep"])
+                    continue
                 raw, closed = c.command(step["cmd"])
                 if mode == "resp":
                     step["resp"] = raw.decode("utf-8", "surrogateescape")

@@ -91,16 +91,17 @@ impl Database {
         self.cols.clear();
     }
 
-    /// Keys matching a `KEYS` pattern, in byte order.
+    /// Keys matching a `KEYS` pattern, in byte order, among those Tile38
+    /// tests ([`glob::range`], upper limit inclusive).
     pub fn keys<'a>(&'a self, pattern: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let prefix = glob::literal_prefix(pattern);
+        let walk = glob::Walk::new(pattern);
         self.cols
             .range::<[u8], _>((
-                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Included(walk.start()),
                 std::ops::Bound::Unbounded,
             ))
             .map(|(k, _)| k.as_ref())
-            .take_while(move |k| k.starts_with(prefix))
+            .take_while(move |k| walk.holds(k))
             .filter(move |k| glob::matches(pattern, k))
     }
 

@@ -8,8 +8,10 @@
 //! `ErrBadPattern` does. A `*` skips bytes, not characters, as Go's does,
 //! so a class can meet the middle of a character (`*[^é]` matches `é`).
 //!
-//! Also here: the id range a search's MATCH narrows a scan to ([`limits`],
-//! Tile38's `glob.Parse`) and `tidwall/match`, the simpler matcher of WHERE
+//! Also here: the names Tile38 tests against a pattern before matching it
+//! (`glob.Parse`'s limits): [`range`] and [`Walk`] for KEYS, PDEL, HOOKS
+//! and CHANS, [`limits`] and [`multi_limits`] for the id (or value) range
+//! of a search's MATCH; and `tidwall/match`, the simpler matcher of WHERE
 //! expressions' `.match()` ([`simple_matches`]).
 
 /// Go's `utf8.RuneError`.
@@ -190,17 +192,12 @@ fn class_char(chunk: &[u8]) -> Result<(u32, &[u8]), Bad> {
 /// ids that start with it. Ascending, the range is `[start, end)`;
 /// descending, `(end, start]`, walked down.
 pub fn limits(pattern: &[u8], desc: bool) -> Option<(Vec<u8>, Vec<u8>)> {
-    if pattern.is_empty() || pattern[0] == b'*' {
-        return None;
-    }
-    let n = pattern
-        .iter()
-        .position(|b| matches!(b, b'[' | b'*' | b'?'))
-        .unwrap_or(pattern.len());
-    if n == 0 {
-        return Some((pattern.to_vec(), pattern.to_vec()));
-    }
-    let prefix = &pattern[..n];
+    let prefix = match range(pattern) {
+        Range::All => return None,
+        Range::Itself => return Some((pattern.to_vec(), pattern.to_vec())),
+        Range::Prefix(p) => p,
+    };
+    let n = prefix.len();
     let last = prefix[n - 1];
     // The prefix with its last byte one up (or 0x00 appended after 0xFF).
     let above = || {
@@ -297,13 +294,88 @@ pub fn simple_matches(pattern: &[u8], s: &[u8]) -> bool {
     }
 }
 
-/// The text before the first `*` or `?`, which KEYS and PDEL use
-/// (literally, even if it holds a class) to narrow their range scans;
-/// empty when there is no `*` or `?` at all (then every key/id is tested).
+/// Which names Tile38 tests against a pattern before matching it
+/// (`glob.Parse(pattern, false).Limits`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Range<'a> {
+    /// Every name: an empty pattern, or one starting with `*`.
+    All,
+    /// The names starting with the text before the first `[`, `*` or `?`
+    /// (the whole pattern when it has none).
+    Prefix(&'a [u8]),
+    /// A pattern starting with `?` or `[`: Tile38's limits are the pattern
+    /// itself at both ends, so where the upper limit is inclusive (KEYS,
+    /// HOOKS, CHANS) only a name equal to the pattern is tested, and where
+    /// it is exclusive (PDEL, SCAN) none is.
+    Itself,
+}
+
+/// Tile38's narrowing of `pattern` ([`Range`]).
+pub fn range(pattern: &[u8]) -> Range<'_> {
+    if pattern.is_empty() || pattern[0] == b'*' {
+        return Range::All;
+    }
+    match pattern
+        .iter()
+        .position(|&b| matches!(b, b'[' | b'*' | b'?'))
+    {
+        Some(0) => Range::Itself,
+        Some(end) => Range::Prefix(&pattern[..end]),
+        None => Range::Prefix(pattern),
+    }
+}
+
+/// A walk over names in order that tests those Tile38 tests with an
+/// inclusive upper limit (KEYS, HOOKS, CHANS): from [`Walk::start`] while
+/// [`Walk::holds`].
+#[derive(Clone, Copy)]
+pub struct Walk<'a> {
+    start: &'a [u8],
+    /// [`Range::Itself`]: only the name equal to the pattern.
+    itself: bool,
+}
+
+impl<'a> Walk<'a> {
+    pub fn new(pattern: &'a [u8]) -> Walk<'a> {
+        match range(pattern) {
+            Range::All => Walk {
+                start: b"",
+                itself: false,
+            },
+            Range::Prefix(p) => Walk {
+                start: p,
+                itself: false,
+            },
+            Range::Itself => Walk {
+                start: pattern,
+                itself: true,
+            },
+        }
+    }
+
+    /// The first name to look at.
+    pub fn start(&self) -> &'a [u8] {
+        self.start
+    }
+
+    /// Whether `name`, met walking up from [`Walk::start`], is still in
+    /// range.
+    pub fn holds(&self, name: &[u8]) -> bool {
+        if self.itself {
+            name == self.start
+        } else {
+            name.starts_with(self.start)
+        }
+    }
+}
+
+/// [`range`] as a prefix for callers that walk names from it; `Itself`
+/// (which finds nothing with an exclusive upper limit) and `All` are
+/// empty: every name is tested.
 pub fn literal_prefix(pattern: &[u8]) -> &[u8] {
-    match pattern.iter().position(|&b| matches!(b, b'*' | b'?')) {
-        Some(end) => &pattern[..end],
-        None => b"",
+    match range(pattern) {
+        Range::Prefix(p) => p,
+        Range::All | Range::Itself => b"",
     }
 }
 

@@ -26,6 +26,8 @@ pub const EXTRA_PROPERTIES: &[&str] = &[
     "auto-aof-rewrite-percentage",
     "auto-aof-rewrite-min-size",
     "client-output-buffer-limit",
+    "lua-memory-limit",
+    "lua-time-limit",
     "tcp-backlog",
 ];
 
@@ -69,6 +71,11 @@ pub struct Props {
     /// The listen backlog (Redis's `tcp-backlog`); `--tcp-backlog` wins
     /// over it. Read at startup: a change takes effect at the next start.
     pub tcp_backlog: u32,
+    /// Milliseconds one script (EVAL…, one WHEREEVAL call) may run before
+    /// it is stopped with `timeout` (0: no limit, as Tile38).
+    pub lua_time_limit: u64,
+    /// Bytes one Lua interpreter may allocate (0: no cap).
+    pub lua_memory_limit: u64,
 }
 
 /// Tile38's listen backlog (Go's default on Linux: somaxconn, 4096 here).
@@ -92,11 +99,17 @@ impl Default for Props {
             auto_aof_rewrite_min_size: 64 << 20,
             client_output_buffer_limit: OutputLimits::default(),
             tcp_backlog: DEFAULT_TCP_BACKLOG,
+            lua_time_limit: 5000,
+            lua_memory_limit: 64 << 20,
         }
     }
 }
 
 /// `maxmemory` text: `""`, `N`, `Nkb`, `Nmb`, `Ngb` (×1024ⁿ, case-insensitive).
+/// As in Tile38 (`int64(n * 1024 * …)` on a `uint64`), the product wraps
+/// instead of being refused; a result that is not positive as an `i64` is
+/// no limit ([`format_mem_size`] shows it as `""`), and SERVER shows it as
+/// that `i64`.
 pub fn parse_mem_size(s: &str) -> Option<u64> {
     if s.is_empty() {
         return Some(0);
@@ -114,13 +127,14 @@ pub fn parse_mem_size(s: &str) -> Option<u64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse::<u64>().ok()?.checked_mul(mul)
+    Some(digits.parse::<u64>().ok()?.wrapping_mul(mul))
 }
 
-/// The inverse of [`parse_mem_size`], truncating: `1024kb` → `1mb`.
+/// The inverse of [`parse_mem_size`], truncating: `1024kb` → `1mb`; no
+/// limit (0, or negative as Tile38's `int64`) is `""`.
 pub fn format_mem_size(n: u64) -> String {
     match n {
-        0 => String::new(),
+        n if n as i64 <= 0 => String::new(),
         n if n < 1 << 10 => n.to_string(),
         n if n < 1 << 20 => format!("{}kb", n >> 10),
         n if n < 1 << 30 => format!("{}mb", n >> 20),
@@ -148,6 +162,8 @@ impl Props {
             "auto-aof-rewrite-min-size" => format_mem_size(self.auto_aof_rewrite_min_size),
             "client-output-buffer-limit" => self.client_output_buffer_limit.text(),
             "tcp-backlog" => self.tcp_backlog.to_string(),
+            "lua-time-limit" => self.lua_time_limit.to_string(),
+            "lua-memory-limit" => format_mem_size(self.lua_memory_limit),
             _ => String::new(),
         }
     }
@@ -216,6 +232,10 @@ impl Props {
                     .filter(|n| (1..=i32::MAX as u32).contains(n))
                     .ok_or_else(invalid)?
             }
+            "lua-time-limit" => self.lua_time_limit = unsigned(value).ok_or_else(invalid)?,
+            "lua-memory-limit" => {
+                self.lua_memory_limit = parse_mem_size(value).ok_or_else(invalid)?
+            }
             "replica_announce_port" => {
                 self.replica_announce_port = if value.is_empty() {
                     0
@@ -247,7 +267,7 @@ impl Props {
         if self.protected_mode != d.protected_mode {
             put("protected-mode", json!("no"));
         }
-        if self.maxmemory != 0 {
+        if self.maxmemory as i64 > 0 {
             put("maxmemory", json!(format_mem_size(self.maxmemory)));
         }
         if self.autogc != 0 {
@@ -289,6 +309,15 @@ impl Props {
         }
         if self.tcp_backlog != d.tcp_backlog {
             put("tcp-backlog", json!(self.tcp_backlog.to_string()));
+        }
+        if self.lua_time_limit != d.lua_time_limit {
+            put("lua-time-limit", json!(self.lua_time_limit.to_string()));
+        }
+        if self.lua_memory_limit != d.lua_memory_limit {
+            put(
+                "lua-memory-limit",
+                json!(format_mem_size(self.lua_memory_limit)),
+            );
         }
         if self.replica_announce_port != 0 {
             put(

@@ -32,6 +32,7 @@ pub mod pubsub;
 pub mod refusal;
 pub mod reply;
 pub mod runtime;
+pub mod script;
 pub mod search;
 pub mod session;
 

@@ -102,6 +102,13 @@ impl Reply {
         }
     }
 
+    /// A number as Tile38 appends it with `strconv` in the simple JSON
+    /// forms (`{"lat":…,"lon":…}` points and bounds): NaN and ±Inf stay
+    /// `NaN`, `+Inf`, `-Inf`, not JSON, but what Tile38 sends.
+    pub fn go_f64(&mut self, v: f64) {
+        write_f64(&mut self.buf, v);
+    }
+
     pub fn json_i64(&mut self, v: i64) {
         tile38_proto::fmt::write_i64(&mut self.buf, v);
     }

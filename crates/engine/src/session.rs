@@ -174,7 +174,12 @@ impl Session {
             }
             Run::Conn(f) => {
                 self.lock.release();
-                f(args, &mut ConnCx { engine, conn: self }, out)
+                let cx = &mut ConnCx {
+                    engine,
+                    conn: self,
+                    deadline,
+                };
+                f(args, cx, out)
             }
         };
         if bytes <= OFFLOAD_BYTES {

@@ -59,6 +59,13 @@ fn timeout_passes_the_loading_and_read_only_gates() {
     assert_eq!(run(&engine, &mut session, &["READONLY", "yes"]), "+OK\r\n");
     let set = ["TIMEOUT", "1", "SET", "k", "id", "POINT", "1", "2"];
     assert_eq!(run(&engine, &mut session, &set), "read only");
+    // JDEL stays a write (Tile38 runs it anyway: docs/compatibility.md).
+    for jdel in [
+        &["JDEL", "k", "id", "x"][..],
+        &["TIMEOUT", "1", "JDEL", "k", "id", "x"],
+    ] {
+        assert_eq!(run(&engine, &mut session, jdel), "read only");
+    }
     let get = ["TIMEOUT", "1", "GET", "k", "id"];
     assert_eq!(run(&engine, &mut session, &get), "$-1\r\n");
 }

@@ -241,16 +241,37 @@ impl FieldValue {
         }
     }
 
-    /// Approximate encoded size, for `in_memory_size`.
+    /// Size in Tile38's binary field list, for `in_memory_size`: the kind
+    /// byte, then for numbers, strings and JSON the data (the text `FGET`
+    /// shows) behind its uvarint length.
     fn weight(&self) -> usize {
-        match self {
-            FieldValue::Null | FieldValue::False | FieldValue::True => 1,
-            FieldValue::Number { text: Some(t), .. } => 2 + t.len(),
-            FieldValue::Number { .. } => 9,
-            FieldValue::String(s) => 2 + s.len(),
-            FieldValue::Json(j) => 2 + j.len(),
-        }
+        let data = match self {
+            FieldValue::Null | FieldValue::False | FieldValue::True => return 1,
+            FieldValue::Number { text: Some(t), .. } => t.len(),
+            FieldValue::Number { value, text: None } => canonical_len(*value),
+            FieldValue::String(s) => s.len(),
+            FieldValue::Json(j) => j.len(),
+        };
+        1 + uvarint_len(data) + data
     }
+}
+
+/// Length of `v` in Go's shortest format, formatted into a per-thread
+/// buffer: a SET's weight must not allocate.
+fn canonical_len(v: f64) -> usize {
+    thread_local! {
+        static TEXT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    TEXT.with_borrow_mut(|text| {
+        text.clear();
+        write_f64(text, v);
+        text.len()
+    })
+}
+
+/// Bytes of `n` as a Go `binary.PutUvarint`.
+pub fn uvarint_len(n: usize) -> usize {
+    (usize::BITS - (n | 1).leading_zeros()).div_ceil(7) as usize
 }
 
 pub fn cmp_ignore_case(a: &[u8], b: &[u8]) -> Ordering {

@@ -116,14 +116,18 @@ pub fn bounding_box_lenient(hash: &[u8]) -> Rect {
 
 /// mmcloughlin's `Decode`: a point inside the cell rounded to as few decimal
 /// places as possible (`Box.Round`). `x` is the longitude, `y` the latitude.
-/// `None` under the same conditions as [`bounding_box`].
-pub fn decode(hash: &[u8]) -> Option<Position> {
-    let b = bounding_box(hash)?;
+///
+/// Like Go's, it takes any text (Tile38's `SET … HASH` refuses nothing): the
+/// cell is [`bounding_box_lenient`]'s, so `""` is the whole world (rounded
+/// to `-100, -0`), a byte outside the alphabet decodes as `0xff`, and a
+/// hash so long that its cell has no width gives NaN coordinates.
+pub fn decode(hash: &[u8]) -> Position {
+    let b = bounding_box_lenient(hash);
     let x = max_decimal_power(b.max.y - b.min.y);
     let lat = (b.min.y / x).ceil() * x;
     let x = max_decimal_power(b.max.x - b.min.x);
     let lng = (b.min.x / x).ceil() * x;
-    Some(Position::new(lng, lat))
+    Position::new(lng, lat)
 }
 
 /// `math.Pow10(floor(log10(r)))`. Cell sizes are `180·2⁻ᵏ` / `360·2⁻ᵏ`,
@@ -248,15 +252,15 @@ mod tests {
 
     #[test]
     fn decode_vectors() {
-        let p = decode(b"9my5xp7").unwrap();
+        let p = decode(b"9my5xp7");
         assert_eq!((p.y, p.x), (32.999, -115.0));
-        let p = decode(b"9").unwrap();
+        let p = decode(b"9");
         assert_eq!((p.y, p.x), (0.0, -130.0));
-        let p = decode(b"9q8y").unwrap();
+        let p = decode(b"9q8y");
         assert_eq!((p.y, p.x), (37.7, -122.60000000000001));
-        let p = decode(b"9q8yyk8ytpxr").unwrap();
+        let p = decode(b"9q8yyk8ytpxr");
         assert_eq!((p.y, p.x), (37.7748999, -122.4194));
-        let p = decode(b"9my5xp8").unwrap();
+        let p = decode(b"9my5xp8");
         assert_eq!(encode(p.y, p.x, 7), "9my5xp8");
     }
 
@@ -272,7 +276,7 @@ mod tests {
             "000000000000",
             "u",
         ] {
-            let p = decode(h.as_bytes()).unwrap();
+            let p = decode(h.as_bytes());
             assert_eq!(encode(p.y, p.x, h.len()), h, "{h} -> {p:?}");
         }
     }
@@ -301,13 +305,23 @@ mod tests {
     #[test]
     fn invalid_hashes() {
         assert_eq!(bounding_box(b""), None);
-        assert_eq!(decode(b""), None);
         for bad in [&b"9a"[..], b"i", b"l", b"o", b"9MY5", b"9 ", b"\xff"] {
             assert_eq!(bounding_box(bad), None, "{bad:?}");
-            assert_eq!(decode(bad), None);
         }
-        // Over-long hashes decode (like Go) without panicking.
-        assert!(decode(b"0000000000000000000000").is_some());
+        // `decode` takes anything, as Go's does (values recorded from
+        // Tile38's `SET k id HASH …` then `GET`).
+        let at = |h: &[u8]| {
+            let p = decode(h);
+            (p.x, p.y)
+        };
+        assert_eq!(at(b"garbage"), (-0.006, 86.46000000000001));
+        assert_eq!(at(b"!!"), (170.0, 85.0));
+        assert_eq!(at(b"ilo"), (179.0, 89.0));
+        let (x, y) = at(b"");
+        assert_eq!((x, y.to_bits()), (-100.0, (-0.0f64).to_bits()));
+        // A cell too small to have a width: NaN, as in Go.
+        let (x, y) = at(b"9q9aaaaaaaaaaaaaaaaaaaaaaaa");
+        assert!(x.is_nan() && y.is_nan());
     }
 
     #[test]

@@ -130,6 +130,20 @@ impl Geometry {
         Geometry { shape, extra: None }
     }
 
+    /// A Point with a z coordinate (`SET … POINT lat lon z`).
+    pub fn point_z(p: Position, z: f64) -> Geometry {
+        let extra = Extra {
+            dims: vec![1],
+            zm: vec![z],
+            members: Vec::new(),
+            has_properties: false,
+        };
+        Geometry {
+            shape: Shape::Point(p),
+            extra: Some(Box::new(extra)),
+        }
+    }
+
     /// Parses a GeoJSON object the way Tile38 does (see the module docs).
     pub fn parse(input: &[u8]) -> Result<Geometry, GeoJsonError> {
         parse::parse(input)
@@ -267,6 +281,8 @@ impl Geometry {
             (Shape::Point(_), Some(e)) if e.dims.first().is_some_and(|&d| d > 0) => {
                 e.zm.first().copied()
             }
+            // Tile38's `extractZCoordinate` looks through Features.
+            (Shape::Feature(g), _) => g.z(),
             _ => None,
         }
     }

@@ -13,7 +13,8 @@ use crate::rect::{Position, Rect};
 /// An object's value.
 #[derive(Clone, Debug)]
 pub enum Value {
-    /// A GeoJSON Point; `z == 0` means "no z" (Tile38 drops a zero z).
+    /// A GeoJSON Point; `z == 0` means "no z" (a given zero z is kept by
+    /// [`Value::point`] as a [`Value::Geo`]).
     Point { x: f64, y: f64, z: f64 },
     /// `SET … BOUNDS`: printed as a 5-point Polygon.
     Rect(Rect),
@@ -53,6 +54,20 @@ impl Value {
             }
         }
         Value::Geo(Box::new(g))
+    }
+
+    /// `SET … POINT lat lon [z]`: Tile38 keeps a z that was given, even a
+    /// zero one (`[x,y,0]`), while [`Value::Point`]'s zero z means none, so
+    /// a zero z is kept as a GeoJSON point with its z.
+    pub fn point(x: f64, y: f64, z: Option<f64>) -> Value {
+        match z {
+            Some(z) if z == 0.0 => Value::Geo(Box::new(Geometry::point_z(Position::new(x, y), z))),
+            z => Value::Point {
+                x,
+                y,
+                z: z.unwrap_or(0.0),
+            },
+        }
     }
 
     pub fn is_spatial(&self) -> bool {

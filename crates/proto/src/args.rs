@@ -81,6 +81,20 @@ impl Args {
         }
     }
 
+    /// Joins the first two arguments into one, `sep` between them: Tile38
+    /// rewrites `CONFIG GET …` into the command `CONFIG GET` this way.
+    /// Nothing happens with fewer than two arguments.
+    pub fn join_front(&mut self, sep: u8) {
+        if self.len() < 2 {
+            return;
+        }
+        self.data.insert(self.ends[0], sep);
+        self.ends.remove(0);
+        for e in &mut self.ends {
+            *e += 1;
+        }
+    }
+
     /// The arguments as owned strings (lossy), for logging and tests.
     pub fn to_strings(&self) -> Vec<String> {
         self.iter()
@@ -92,5 +106,20 @@ impl Args {
 impl std::fmt::Debug for Args {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.to_strings()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_front_merges_the_first_two() {
+        let mut a = Args::from_slices(&["CONFIG", "GET", "maxmemory"]);
+        a.join_front(b' ');
+        assert_eq!(a.to_strings(), ["CONFIG GET", "maxmemory"]);
+        let mut one = Args::from_slices(&["CONFIG"]);
+        one.join_front(b' ');
+        assert_eq!(one.to_strings(), ["CONFIG"]);
     }
 }

@@ -200,6 +200,10 @@ pub(crate) struct Conn {
     progress: Progress,
     reply: Reply,
     scratch: Vec<u8>,
+    /// The command's first argument as sent: Tile38 names the command in
+    /// `wrong number of arguments for '<cmd>'` by it, read before `TIMEOUT`
+    /// or a two-word command (`CONFIG GET`) rewrites the arguments.
+    word: Vec<u8>,
     out: Vec<u8>,
     /// Whether the last processed message was RESP/telnet framed (decides
     /// whether a protocol error is reported before closing).
@@ -223,6 +227,7 @@ impl Conn {
             progress: Progress::new(),
             reply: Reply::default(),
             scratch: Vec::new(),
+            word: Vec::new(),
             out: Vec::with_capacity(16 * 1024),
             last_was_resp: false,
             commands: 0,
@@ -264,6 +269,10 @@ impl Conn {
             }
             if self.args.get(0).is_empty() {
                 self.out.extend_from_slice(http::BAD_REQUEST);
+                if let Err(e) = self.drop_batch(inbuf, limits) {
+                    self.protocol_error(&e);
+                    return Step::Close;
+                }
                 continue;
             }
             // Tile38 answers a protocol error only after a command of
@@ -277,6 +286,18 @@ impl Conn {
                 return Step::NeedInput;
             }
         }
+    }
+
+    /// After an empty command name Tile38 stops executing the batch it
+    /// read it with (`break` out of its message loop): the complete
+    /// messages that arrived with it are dropped unanswered; an incomplete
+    /// one stays for the next read, and a protocol error still ends the
+    /// connection.
+    fn drop_batch(&mut self, inbuf: &mut BytesMut, limits: &Limits) -> Result<(), ProtoError> {
+        while let Some(frame) = parse_resume(inbuf, &mut self.args, limits, &mut self.progress)? {
+            inbuf.advance(frame.consumed);
+        }
+        Ok(())
     }
 
     /// Sends the pending replies: after the fsync of this batch's writes
@@ -375,14 +396,15 @@ impl Conn {
     }
 
     /// Executes the command in `self.args` into `self.reply`.
-    pub(crate) fn execute(&mut self, json: bool) -> Result<(), (Error, bool)> {
+    pub(crate) fn execute(&mut self, json: bool) -> Result<(), Error> {
         self.execute_via(json, cmd::Via::Stream)
     }
 
     /// [`Conn::execute`] for a request that arrived `via` HTTP.
-    pub(crate) fn execute_via(&mut self, json: bool, via: cmd::Via) -> Result<(), (Error, bool)> {
+    pub(crate) fn execute_via(&mut self, json: bool, via: cmd::Via) -> Result<(), Error> {
         self.reply.reset(json);
-        let is_timeout = self.args.get(0).eq_ignore_ascii_case(b"timeout");
+        self.word.clear();
+        self.word.extend_from_slice(self.args.get(0));
         let timing = self
             .timer
             .begin(self.server.metrics.enabled(), self.args.get(0));
@@ -390,11 +412,11 @@ impl Conn {
             .state
             .execute_via(&self.server, &mut self.args, &mut self.reply, via);
         self.timer.end(timing);
-        res.map_err(|e| (e, is_timeout))
+        res
     }
 
     /// The reply bytes: RESP value, or the JSON text (unframed).
-    pub(crate) fn render(&mut self, res: Result<(), (Error, bool)>, started: Instant) -> Vec<u8> {
+    pub(crate) fn render(&mut self, res: Result<(), Error>, started: Instant) -> Vec<u8> {
         let mut body = std::mem::take(&mut self.scratch);
         body.clear();
         let r = &self.reply;
@@ -407,15 +429,10 @@ impl Conn {
                 write_elapsed(&mut body, started, !r.elapsed_unquoted);
                 body.push(b'}');
             }
-            Err((e, timeout)) if !r.json => {
-                let word = if timeout {
-                    b"timeout".to_vec()
-                } else {
-                    self.args.get(0).to_vec()
-                };
+            Err(e) if !r.json => {
                 body.push(b'-');
                 body.extend(
-                    e.resp_text(&word)
+                    e.resp_text(&self.word)
                         .iter()
                         .map(|&b| if b < 0x20 { b' ' } else { b }),
                 );
@@ -423,7 +440,7 @@ impl Conn {
                 self.reply.raw = true;
                 self.reply.failed = true;
             }
-            Err((e, _)) => {
+            Err(e) => {
                 body.extend_from_slice(b"{\"ok\":false,\"err\":");
                 write_json_str(&mut body, e.message().as_bytes());
                 body.extend_from_slice(b",\"elapsed\":");

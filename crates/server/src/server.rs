@@ -85,6 +85,9 @@ impl Server {
         let _ = arc.me.set(Arc::downgrade(&arc));
         let runtime: Weak<dyn Runtime> = Arc::downgrade(&arc) as Weak<dyn Runtime>;
         arc.engine.set_runtime(runtime);
+        // Lua scripting (EVAL…, WHEREEVAL): one runtime per process.
+        tile38_engine::script::install(tile38_script::LuaScripting::new());
+        tile38_engine::script::refresh_filter_limits(&arc.engine);
         arc
     }
 

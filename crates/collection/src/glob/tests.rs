@@ -1,6 +1,6 @@
 //! The patterns checked against Tile38 1.37 (SCAN … MATCH, KEYS).
 
-use super::{limits, matches, multi_limits, simple_matches};
+use super::{limits, matches, multi_limits, range, simple_matches, Range};
 
 #[test]
 fn tile38_patterns() {
@@ -93,4 +93,15 @@ fn tidwall_match() {
     assert!(!simple_matches(b"a\\", b"a"));
     assert!(simple_matches(b"*b*d", b"abcbd"));
     assert!(!simple_matches(b"*b*d", b"abcbde"));
+}
+
+#[test]
+fn names_ranges() {
+    assert_eq!(range(b"[fz]*"), Range::Itself);
+    assert_eq!(range(b"?"), Range::Itself);
+    assert_eq!(range(b"id[2-5]"), Range::Prefix(b"id"));
+    assert_eq!(range(b"g[h]*"), Range::Prefix(b"g"));
+    assert_eq!(range(b"fleet"), Range::Prefix(b"fleet"));
+    assert_eq!(range(b"*x"), Range::All);
+    assert_eq!(range(b""), Range::All);
 }

@@ -79,6 +79,12 @@ impl WriteCommand<'_> for PDel {
             out.int_or_ok(0);
             return Ok(());
         };
+        // Tile38 deletes in `ScanRange(limits)`, upper limit exclusive: a
+        // pattern starting with `?` or `[` deletes nothing.
+        if glob::range(&self.pattern) == glob::Range::Itself {
+            out.int_or_ok(0);
+            return Ok(());
+        }
         let prefix = glob::literal_prefix(&self.pattern);
         let ids: Vec<_> = col
             .range(Some(prefix), false)

@@ -11,13 +11,15 @@
 //! 4. AUTH: with a password set, a connection that has not authenticated
 //!    (AUTH, or for HTTP the `Authorization` header) may only send PING,
 //!    ECHO, OUTPUT, AUTH and HEALTHZ, and none of them inside TIMEOUT;
-//! 5. the command must exist;
+//! 5. the command must exist ([`super::resolve`]: `CONFIG GET` is one
+//!    command, however its words are sent);
 //! 6. by kind: a write on a follower is `not the leader`, on a read-only
 //!    server `read only`, while the AOF cannot be written `MISCONF …`
 //!    and past `maxmemory` (SET, FSET, JSET) `OOM …`
 //!    ([`Engine::write_refusal`]); Tile38's read list on a follower that
 //!    never caught up is `catching up to leader`;
-//! 7. inside TIMEOUT a write is `timeout not supported for '<cmd>'`, and
+//! 7. inside TIMEOUT a write of Tile38's write list (every write but
+//!    JDEL) is `timeout not supported for '<cmd>'`, and
 //!    PING, ECHO and (once authenticated) AUTH, which Tile38 answers
 //!    before its command switch, are unknown commands.
 
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use tile38_proto::Args;
 
-use super::{lookup, repl, Run, Spec};
+use super::{lookup, repl, resolve, Run, Spec};
 use crate::cursor::{not_negative, Cursor};
 use crate::engine::{now_nanos, Engine};
 use crate::error::{Error, Result};
@@ -80,12 +82,12 @@ pub fn admit(server: &Engine, conn: &mut Session, args: &mut Args, via: Via) -> 
     if !authenticate(server, conn, args, first, via)? {
         return unknown();
     }
-    let Some(spec) = first.or_else(|| lookup(args.get(0))) else {
+    let Some(spec) = first.or_else(|| resolve(args)) else {
         return unknown();
     };
     refuse_by_kind(server, spec, args)?;
     if deadline.is_some() {
-        if matches!(spec.run, Run::Write(_)) {
+        if spec.no_timeout {
             return Err(Error::TimeoutNotSupported(spec.name.to_string()));
         }
         if matches!(spec.name, "ping" | "echo") || (spec.name == "auth" && conn.authed) {
@@ -139,16 +141,18 @@ fn check_password(server: &Engine, given: &[u8]) -> Result<()> {
 /// server's role. The one place for every write refusal: follower,
 /// READONLY, and any other (MISCONF, OOM) next to `read_only()`.
 fn refuse_by_kind(server: &Engine, spec: &Spec, args: &Args) -> Result<()> {
-    if matches!(spec.run, Run::Write(_)) {
+    // EVAL/EVALSHA may write: refused like a write, but neither MISCONF
+    // nor OOM nor TIMEOUT applies to the script command itself (Tile38).
+    if matches!(spec.name, "eval" | "evalsha") {
         if server.repl.following() {
             return Err(Error::NotLeader);
         }
         if server.config.read_only() {
             return Err(Error::ReadOnly);
         }
-        if let Some(refusal) = server.write_refusal(args) {
-            return Err(refusal);
-        }
+    }
+    if matches!(spec.run, Run::Write(_)) {
+        refuse_write(server, args)?;
     } else if server.repl.following()
         && !server.repl.caught_up_once()
         && repl::GATED_READS.contains(&spec.name)
@@ -156,6 +160,21 @@ fn refuse_by_kind(server: &Engine, spec: &Spec, args: &Args) -> Result<()> {
         return Err(Error::CatchingUp);
     }
     Ok(())
+}
+
+/// The refusals of a write `args` (a client's, or a script's call):
+/// follower, READONLY, then MISCONF and maxmemory.
+pub(super) fn refuse_write(server: &Engine, args: &Args) -> Result<()> {
+    if server.repl.following() {
+        return Err(Error::NotLeader);
+    }
+    if server.config.read_only() {
+        return Err(Error::ReadOnly);
+    }
+    match server.write_refusal(args) {
+        Some(refusal) => Err(refusal),
+        None => Ok(()),
+    }
 }
 
 /// `TIMEOUT seconds CMD args…` → `CMD args…` and its deadline. The

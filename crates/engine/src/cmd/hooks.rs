@@ -111,14 +111,15 @@ impl Hooks {
         channel: bool,
         now: i64,
     ) -> impl Iterator<Item = (&'a [u8], &'a Hook)> + 'a {
-        let prefix = glob::literal_prefix(pattern);
+        // Tile38's `forEachHookByPattern`: upper limit inclusive.
+        let walk = glob::Walk::new(pattern);
         self.by_name
             .range::<[u8], _>((
-                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Included(walk.start()),
                 std::ops::Bound::Unbounded,
             ))
             .map(|(name, h)| (name.as_slice(), h))
-            .take_while(move |(name, _)| name.starts_with(prefix))
+            .take_while(move |(name, _)| walk.holds(name))
             .filter(move |(name, h)| {
                 h.channel == channel && h.live(now) && glob::matches(pattern, name)
             })

@@ -14,6 +14,7 @@
 mod client;
 mod config_cmd;
 mod del;
+mod eval;
 pub mod expire;
 
 mod fields;
@@ -161,6 +162,8 @@ impl<'a> WriteCx<'a> {
 pub struct ConnCx<'a> {
     pub engine: &'a Engine,
     pub conn: &'a mut Session,
+    /// `TIMEOUT` deadline (EVAL stops its script there).
+    pub deadline: Option<Instant>,
 }
 
 /// A read-only command; `'a` lets hot commands borrow their arguments.
@@ -260,6 +263,10 @@ pub struct Spec {
     pub no_auth: bool,
     /// Allowed while the AOF is loading.
     pub while_loading: bool,
+    /// Refused inside `TIMEOUT` (`timeout not supported for '<cmd>'`):
+    /// the commands Tile38 locks as writes, which are all our writes but
+    /// JDEL (missing from Tile38's list, it runs with the deadline).
+    pub no_timeout: bool,
 }
 
 // Table entries: `parse`, then (no lock is held while parsing) the lock,
@@ -307,6 +314,7 @@ const fn spec(name: &'static str, run: Run) -> Spec {
         run,
         no_auth: false,
         while_loading: false,
+        no_timeout: matches!(run, Run::Write(_)),
     }
 }
 
@@ -316,6 +324,16 @@ const fn open(name: &'static str, run: Run) -> Spec {
         run,
         no_auth: true,
         while_loading: true,
+        no_timeout: false,
+    }
+}
+
+/// A write that Tile38 does not lock as one, so `TIMEOUT` runs it
+/// ([`Spec::no_timeout`]).
+const fn timed_write(name: &'static str, run: Run) -> Spec {
+    Spec {
+        no_timeout: false,
+        ..spec(name, run)
     }
 }
 
@@ -349,7 +367,7 @@ static TABLE: &[Spec] = &[
     spec("ttl", read!(expire::Ttl)),
     spec("jset", write!(json::JSet)),
     spec("jget", read!(json::JGet)),
-    spec("jdel", write!(json::JDel)),
+    timed_write("jdel", write!(json::JDel)),
     spec("sethook", write!(hooks::SetHook)),
     spec("setchan", write!(hooks::SetChan)),
     spec("delhook", write!(hooks::DelHook)),
@@ -369,11 +387,14 @@ static TABLE: &[Spec] = &[
         run: conn!(repl::Healthz),
         no_auth: true,
         while_loading: false,
+        no_timeout: false,
     },
     spec("server", read!(server_info::ServerCmd)),
     spec("info", read!(server_info::Info)),
     spec("role", read!(repl::Role)),
-    spec("config", conn!(config_cmd::ConfigCmd)),
+    spec("config get", conn!(config_cmd::ConfigGet)),
+    spec("config set", conn!(config_cmd::ConfigSet)),
+    spec("config rewrite", conn!(config_cmd::ConfigRewrite)),
     spec("readonly", conn!(admin::ReadOnly)),
     spec("gc", conn!(admin::Gc)),
     spec("aofshrink", conn!(admin::AofShrink)),
@@ -382,6 +403,16 @@ static TABLE: &[Spec] = &[
     spec("aof", conn!(repl::AofCmd)),
     spec("follow", conn!(repl::Follow)),
     spec("replconf", conn!(repl::Replconf)),
+    // Lua scripting (`eval.rs`).
+    spec("eval", conn!(eval::Eval)),
+    spec("evalsha", conn!(eval::Eval)),
+    spec("evalro", conn!(eval::Eval)),
+    spec("evalrosha", conn!(eval::Eval)),
+    spec("evalna", conn!(eval::Eval)),
+    spec("evalnasha", conn!(eval::Eval)),
+    spec("script load", conn!(eval::ScriptCmd)),
+    spec("script exists", conn!(eval::ScriptCmd)),
+    spec("script flush", conn!(eval::ScriptCmd)),
 ];
 
 /// Finds a command by name, case-insensitively.
@@ -395,6 +426,32 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
     }
     let lower = &lower[..name.len()];
     TABLE.iter().find(|s| s.name.as_bytes() == lower)
+}
+
+/// Commands whose subcommand is a second word: `CONFIG GET …` is the
+/// command `config get` (see [`resolve`]).
+static GROUPS: &[&str] = &["config", "script"];
+
+/// Finds the command `args` name, as Tile38's command switch does: by the
+/// lower-cased first argument, so `"CONFIG GET"` sent as one argument is
+/// `config get`; a group's name ([`GROUPS`]) followed by more arguments
+/// is joined with the next one by a space, and the result looked up in
+/// turn (`CONFIG GET maxmemory` → `CONFIG GET`, `maxmemory`; `CONFIG`,
+/// `GET x` → `CONFIG GET x`, unknown). `None`: unknown, the error quoting
+/// `args.get(0)` as it then stands.
+pub fn resolve(args: &mut Args) -> Option<&'static Spec> {
+    let name = args.get(0);
+    if let Some(spec) = lookup(name) {
+        return Some(spec);
+    }
+    let group = GROUPS
+        .iter()
+        .any(|g| g.as_bytes().eq_ignore_ascii_case(name));
+    if !group || args.len() < 2 {
+        return None;
+    }
+    args.join_front(b' ');
+    lookup(args.get(0))
 }
 
 /// Replays one AOF command at startup: like a client write, but `key not

@@ -59,12 +59,12 @@ pub fn write_value(out: &mut Reply, value: &Value, form: Form) {
             let z = value.z();
             if out.json {
                 out.push(b"{\"lat\":");
-                out.json_f64(c.y);
+                out.go_f64(c.y);
                 out.push(b",\"lon\":");
-                out.json_f64(c.x);
+                out.go_f64(c.x);
                 if let Some(z) = z {
                     out.push(b",\"z\":");
-                    out.json_f64(z);
+                    out.go_f64(z);
                 }
                 out.push(b"}");
             } else {
@@ -80,13 +80,13 @@ pub fn write_value(out: &mut Reply, value: &Value, form: Form) {
             let r = value.bbox();
             if out.json {
                 out.push(b"{\"sw\":{\"lat\":");
-                out.json_f64(r.min.y);
+                out.go_f64(r.min.y);
                 out.push(b",\"lon\":");
-                out.json_f64(r.min.x);
+                out.go_f64(r.min.x);
                 out.push(b"},\"ne\":{\"lat\":");
-                out.json_f64(r.max.y);
+                out.go_f64(r.max.y);
                 out.push(b",\"lon\":");
-                out.json_f64(r.max.x);
+                out.go_f64(r.max.x);
                 out.push(b"}}");
             } else {
                 out.resp_array(2);

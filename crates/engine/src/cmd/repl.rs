@@ -47,6 +47,9 @@ fn next_offset(c: &mut Cursor<'_>) -> Result<u64> {
 /// `FOLLOW host port` / `FOLLOW no one`.
 pub struct Follow {
     target: Option<Target>,
+    /// A port Go's `ParseUint` reads but no TCP port is (above 65535):
+    /// Tile38 refuses it only when it dials, as Go's dialer words it.
+    bad_port: Option<u64>,
 }
 
 impl ConnCommand<'_> for Follow {
@@ -56,16 +59,32 @@ impl ConnCommand<'_> for Follow {
         let (host, port) = (c.next()?, c.next()?);
         let host = String::from_utf8_lossy(host).to_lowercase();
         if host == "no" && port.eq_ignore_ascii_case(b"one") {
-            return Ok(Follow { target: None });
+            return Ok(Follow {
+                target: None,
+                bad_port: None,
+            });
         }
         // Go's `ParseUint`, as Tile38 reads it (`+80` is refused).
-        let port = u16::try_from(uint(port)?).map_err(|_| Error::invalid_arg(port))?;
+        let n = uint(port)?;
+        let (port, bad_port) = match u16::try_from(n) {
+            Ok(port) => (port, None),
+            Err(_) => (0, Some(n)),
+        };
         Ok(Follow {
             target: Some(Target { host, port }),
+            bad_port,
         })
     }
 
     fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        if let Some(n) = self.bad_port {
+            // Tile38 dials `host:int(n)`; Go checks the port first.
+            let msg = format!(
+                "cannot follow: dial tcp: address {}: invalid port",
+                n as i64
+            );
+            return Err(Error::Message(msg));
+        }
         let server = cx.engine;
         if server.repl.target() == self.target {
             out.ok();

@@ -42,7 +42,7 @@ impl Val {
 }
 
 /// Writes a key-sorted map: RESP flat `[k v …]`, JSON `,"<member>":{…}`.
-fn write_map(out: &mut Reply, member: &str, mut map: Vec<(&str, Val)>) {
+pub(super) fn write_map(out: &mut Reply, member: &str, mut map: Vec<(&str, Val)>) {
     map.sort_by(|a, b| a.0.cmp(b.0));
     if out.json {
         out.key(member);
@@ -251,7 +251,12 @@ fn ext_tile38(s: &Engine, t: &Totals, h: &Heap, id: String) -> Vec<(&'static str
         ),
         ("tile38_cluster_enabled", Val::Bool(false)),
         ("tile38_connected_clients", Val::Int(clients)),
-        ("tile38_connected_slaves", Val::Int(0)),
+        // Tile38's `len(s.aofconnM)`: followers streaming the AOF, as
+        // INFO's `connected_slaves`.
+        (
+            "tile38_connected_slaves",
+            Val::Int(s.repl.snapshot(s.aof_size()).streaming as i64),
+        ),
         (
             "tile38_expired_keys",
             Val::Int(st.expired_keys.load(Ordering::Relaxed) as i64),
@@ -381,12 +386,15 @@ fn go_parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// CPU seconds (user, system) of this process.
+/// CPU seconds (user, system) of this process, in whole seconds as
+/// Tile38 reports them: it adds `float64(Usec/1000000)`, an integer
+/// division that is always 0, so INFO shows `N.00` (clients that read the
+/// figures as integers depend on it).
 fn cpu_times() -> (f64, f64) {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage fills the struct we pass.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let secs = |t: libc::timeval| (t.tv_sec + t.tv_usec / 1_000_000) as f64;
     (secs(ru.ru_utime), secs(ru.ru_stime))
 }
 

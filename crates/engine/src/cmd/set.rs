@@ -99,20 +99,24 @@ impl<'a> Set<'a> {
 }
 
 /// The value after its keyword `word` (already read): `POINT lat lon [z]`,
-/// `BOUNDS`, `HASH`, `OBJECT` or `STRING`; another word is refused.
+/// `BOUNDS`, `HASH`, `OBJECT` or `STRING`; another word is refused. As in
+/// Tile38, a value with too few arguments is an arity error before any of
+/// them is read as a number (`POINT (` is arity, `POINT ( 2` a bad `(`).
 fn parse_value(word: &[u8], c: &mut Cursor<'_>) -> Result<Value> {
     let value = if word.eq_ignore_ascii_case(b"point") {
+        c.at_least(2)?;
         let (lat, lon) = (c.next_f64()?, c.next_f64()?);
         // An optional z: only a word that reads as a number is one.
         let z = match c.peek().map(float) {
             Some(Ok(z)) => {
                 c.next()?;
-                z
+                Some(z)
             }
-            _ => 0.0,
+            _ => None,
         };
-        Value::Point { x: lon, y: lat, z }
+        Value::point(lon, lat, z)
     } else if word.eq_ignore_ascii_case(b"bounds") {
+        c.at_least(4)?;
         let mut v = [0.0; 4];
         for slot in &mut v {
             *slot = c.next_f64()?;
@@ -122,8 +126,7 @@ fn parse_value(word: &[u8], c: &mut Cursor<'_>) -> Result<Value> {
             Position::new(v[3], v[2]),
         ))
     } else if word.eq_ignore_ascii_case(b"hash") {
-        let h = c.next()?;
-        let p = geohash::decode(h).ok_or_else(|| Error::invalid_arg(h))?;
+        let p = geohash::decode(c.next()?);
         Value::Point {
             x: p.x,
             y: p.y,

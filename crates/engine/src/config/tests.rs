@@ -10,6 +10,10 @@ fn mem_sizes() {
     assert_eq!(format_mem_size(1024 << 10), "1mb");
     assert_eq!(format_mem_size(0), "");
     assert_eq!(format_mem_size(1), "1");
+    // Tile38 wraps the product (`17179869184gb` is 2^64, so 0: no limit).
+    assert_eq!(parse_mem_size("17179869184gb"), Some(0));
+    assert_eq!(parse_mem_size("8589934592gb"), Some(1 << 63));
+    assert_eq!(format_mem_size(1 << 63), "");
 }
 
 #[test]

@@ -46,6 +46,8 @@ pub struct SearchOpts {
     pub output: Output,
     pub wheres: Vec<Where>,
     pub whereins: Vec<WhereIn>,
+    /// `WHEREEVAL`/`WHEREEVALSHA` (Lua, `crate::script`).
+    pub whereevals: Vec<crate::script::WhereEval>,
     /// `DISTANCE`: append each result's distance (NEARBY).
     pub distance: bool,
     /// `SPARSE n`: 1..16 levels of quadrant splitting.
@@ -116,6 +118,7 @@ impl SearchOpts {
             output: Output::Form(Form::Object),
             wheres: Vec::new(),
             whereins: Vec::new(),
+            whereevals: Vec::new(),
             distance: false,
             sparse: None,
             buffer: None,
@@ -161,6 +164,10 @@ impl SearchOpts {
             self.wheres.push(Where::parse(c)?);
         } else if kw(b"wherein") {
             self.whereins.push(WhereIn::parse(c)?);
+        } else if kw(b"whereeval") || kw(b"whereevalsha") {
+            let sha = kw(b"whereevalsha");
+            self.whereevals
+                .push(crate::script::WhereEval::parse(c, sha)?);
         } else if kw(b"match") {
             self.matches.push(c.token()?.to_vec());
         } else if kw(b"asc") || kw(b"desc") || kw(b"nodwell") {
@@ -344,10 +351,27 @@ impl SearchOpts {
     pub fn fields_pass(&self, id: &[u8], item: &Item) -> bool {
         self.wheres.iter().all(|w| w.matches(id, item))
             && self.whereins.iter().all(|w| w.matches(item))
+            && self.whereevals.iter().all(|w| w.matches(id, item))
+    }
+
+    /// [`SearchOpts::fields_pass`] where a WHEREEVAL script's error stops
+    /// the search with it (Tile38's scanner).
+    fn passes(&self, id: &[u8], item: &Item) -> Result<bool> {
+        if !(self.wheres.iter().all(|w| w.matches(id, item))
+            && self.whereins.iter().all(|w| w.matches(item)))
+        {
+            return Ok(false);
+        }
+        for w in &self.whereevals {
+            if !w.try_matches(id, item)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     pub fn has_field_filters(&self) -> bool {
-        !self.wheres.is_empty() || !self.whereins.is_empty()
+        !self.wheres.is_empty() || !self.whereins.is_empty() || !self.whereevals.is_empty()
     }
 
     pub fn count_only(&self, out: &mut Reply, n: u64) {
@@ -380,7 +404,7 @@ impl SearchOpts {
             let (id, item) = (hit.id, hit.item);
             step += 1;
             cx.check_deadline()?;
-            if !matched(id, item) || !self.fields_pass(id, item) {
+            if !matched(id, item) || !self.passes(id, item)? {
                 continue;
             }
             found.push(hit);

@@ -323,12 +323,16 @@ impl FieldList {
         self.fields().iter().map(|f| (f.name.bytes(), &f.value))
     }
 
-    /// Approximate encoded size of the list (Tile38 counts its binary form).
+    /// Size of the list in Tile38's binary form (`field.List.Weight`):
+    /// the entries behind their uvarint total, each entry the name's
+    /// number in Tile38's shared name table (one byte: it takes 128
+    /// distinct names in a process's life for two) and the value.
     pub fn weight(&self) -> usize {
         if self.is_empty() {
             return 0;
         }
-        1 + self.iter().map(|(_, v)| 1 + v.weight()).sum::<usize>()
+        let total: usize = self.iter().map(|(_, v)| 1 + v.weight()).sum();
+        super::uvarint_len(total) + total
     }
 
     /// `FGET key id a.b.c`: a field named exactly so, else path `b.c` inside
