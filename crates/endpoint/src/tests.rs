@@ -126,35 +126,29 @@ fn parts_and_defaults() {
     assert_eq!(n.port, 0);
 }
 
+/// An AMQP endpoint's uri, queue, route and exchange kind.
+fn amqp_names(a: &Amqp) -> (&str, &str, &str, &str) {
+    (
+        a.uri.as_str(),
+        a.queue.as_str(),
+        a.route.as_str(),
+        a.kind.as_str(),
+    )
+}
+
 #[test]
 fn amqp_namespace_and_options() {
     let Endpoint::Amqp(a) = p("amqp://u:p@h:5672/q") else {
         panic!()
     };
-    assert_eq!(
-        (
-            a.uri.as_str(),
-            a.queue.as_str(),
-            a.route.as_str(),
-            a.kind.as_str()
-        ),
-        ("u:p@h:5672", "q", "tile38", "direct")
-    );
+    assert_eq!(amqp_names(&a), ("u:p@h:5672", "q", "tile38", "direct"));
     assert!(a.durable && !a.tls && a.delivery_mode == 1);
     let Endpoint::Amqp(a) =
         p("amqps://h/ns/q?route=r&type=topic&durable=0&delivery_mode=2&priority=3&route=x")
     else {
         panic!()
     };
-    assert_eq!(
-        (
-            a.uri.as_str(),
-            a.queue.as_str(),
-            a.route.as_str(),
-            a.kind.as_str()
-        ),
-        ("h/ns", "q", "r", "topic")
-    );
+    assert_eq!(amqp_names(&a), ("h/ns", "q", "r", "topic"));
     assert!(!a.durable && a.tls && a.delivery_mode == 2 && a.priority == 3);
     // `host/queue/` keeps the queue and no namespace.
     let Endpoint::Amqp(a) = p("amqp://h/q/") else {
