@@ -16,6 +16,7 @@ use std::mem;
 use std::num::NonZeroI64;
 use std::sync::OnceLock;
 
+use tile38_geo::field::Rule;
 use tile38_geo::{FieldList, FieldValue, Position, Rect, Value};
 
 pub use crate::id::Id;
@@ -75,6 +76,11 @@ fn envelope(value: &Value) -> Option<[f64; 4]> {
     e.iter().all(|v| v.is_finite()).then_some(e)
 }
 
+/// A rectangle stored with a min corner above its max on some axis.
+fn is_inverted(value: &Value) -> bool {
+    matches!(value, Value::Rect(r) if r.min.x > r.max.x || r.min.y > r.max.y)
+}
+
 fn bbox(e: &[f64; 4]) -> Bbox {
     Bbox::outward([e[0], e[1]], [e[2], e[3]])
 }
@@ -90,11 +96,15 @@ pub struct Collection {
     /// Always set, except while deferred ([`bulk`]) until first needed.
     order: OnceLock<Order>,
     spatial: SpatialIndex,
-    /// String objects by (value, id): SEARCH order.
+    /// Non-spatial objects (strings, top-level Circles) by (text, id):
+    /// SEARCH order.
     strings: BTreeSet<(Box<[u8]>, Id)>,
     expires: BTreeSet<(i64, u32)>,
     num_points: usize,
     num_strings: usize,
+    /// Indexed rectangles given with a min above a max (`SET … BOUNDS`):
+    /// while there are any, `BOUNDS key` folds the raw corners.
+    inverted: usize,
     weight: usize,
     seq: u64,
     /// The indexes are deferred ([`bulk`]).
@@ -152,13 +162,16 @@ impl Collection {
             usize::from(!e.item.value.is_spatial()),
             e.item.weight(&e.id),
         );
+        let inverted = usize::from(is_inverted(&e.item.value));
         if add {
             self.num_points += points;
             self.num_strings += strings;
+            self.inverted += inverted;
             self.weight += weight;
         } else {
             self.num_points -= points;
             self.num_strings -= strings;
+            self.inverted -= inverted;
             self.weight -= weight;
         }
     }
@@ -226,18 +239,18 @@ impl Collection {
                 self.expires.insert((at.get(), slot));
             }
         }
-        if let Value::String(v) = &entry.item.value {
-            self.strings.remove(&(v.clone(), entry.id.clone()));
+        if let Some(v) = entry.item.value.search_text() {
+            self.strings.remove(&(v.into(), entry.id.clone()));
         }
-        if let Value::String(v) = &value {
-            self.strings.insert((v.clone(), entry.id.clone()));
+        if let Some(v) = value.search_text() {
+            self.strings.insert((v.into(), entry.id.clone()));
         }
         // Moved out, not dropped here: the journal hands the old value to
         // whoever watches the write, then drops it.
         let prior = Prior {
             value: Some(mem::replace(&mut entry.item.value, value)),
             expires: Some(entry.item.deadline()),
-            fields: merge_fields(&mut entry.item.fields, fields, keep_fields).1,
+            fields: merge_fields(&mut entry.item.fields, fields, keep_fields, Rule::Set).1,
         };
         entry.item.expires = deadline;
         entry.item.seq = self.seq;
@@ -259,8 +272,8 @@ impl Collection {
         self.seq += 1;
         let mut list = FieldList::new();
         list.set_all(fields);
-        if let Value::String(v) = &value {
-            self.strings.insert((v.clone(), Id::new(id)));
+        if let Some(v) = value.search_text() {
+            self.strings.insert((v.into(), Id::new(id)));
         }
         let item = Item {
             value,
@@ -292,8 +305,8 @@ impl Collection {
         }
         self.spatial.remove(&mut self.store, slot);
         let entry = self.store.remove(slot);
-        if let Value::String(v) = &entry.item.value {
-            self.strings.remove(&(v.clone(), entry.id));
+        if let Some(v) = entry.item.value.search_text() {
+            self.strings.remove(&(v.into(), entry.id));
         }
         if let Some(at) = entry.item.expires {
             self.expires.remove(&(at.get(), slot));
@@ -313,7 +326,7 @@ impl Collection {
         let slot = self.store.find(id)?;
         self.account(slot, false);
         let item = &mut self.store.get_mut(slot).item;
-        let merged = merge_fields(&mut item.fields, fields, keep);
+        let merged = merge_fields(&mut item.fields, fields, keep, Rule::Fset);
         // Tile38 re-inserts the rewritten object into its R-tree.
         self.seq += 1;
         item.seq = self.seq;
@@ -384,9 +397,23 @@ impl Collection {
         envelope(&self.store.get(slot).item.value).expect("indexed objects have a box")
     }
 
-    /// Bounding box of all indexed spatial objects (`BOUNDS key`).
+    /// Bounding box of all indexed spatial objects (`BOUNDS key`): Tile38's
+    /// R-tree root, the least of the objects' mins and the greatest of
+    /// their maxes as given, so an inverted rectangle counts with its
+    /// corners as they are.
     pub fn bounds(&self) -> Option<Rect> {
-        self.spatial.bounds(|s| self.exact(s)).map(|e| rect(&e))
+        if self.inverted == 0 {
+            return self.spatial.bounds(|s| self.exact(s)).map(|e| rect(&e));
+        }
+        self.store
+            .iter()
+            .filter(|(_, e)| envelope(&e.item.value).is_some())
+            .map(|(_, e)| e.item.value.bbox())
+            .reduce(|a, b| {
+                let min = Position::new(a.min.x.min(b.min.x), a.min.y.min(b.min.y));
+                let max = Position::new(a.max.x.max(b.max.x), a.max.y.max(b.max.y));
+                Rect::new(min, max)
+            })
     }
 
     /// Number of spatial (indexed) objects.

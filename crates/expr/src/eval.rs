@@ -170,7 +170,7 @@ fn type_name(value: &Value) -> Option<&'static str> {
             Shape::Polygon(_) => "Polygon",
             Shape::MultiPolygon(_) => "MultiPolygon",
             Shape::GeometryCollection(_) => "GeometryCollection",
-            Shape::Feature(_) => "Feature",
+            Shape::Feature(_) | Shape::Circle { .. } => "Feature",
             Shape::FeatureCollection(_) => "FeatureCollection",
         },
     })

@@ -14,7 +14,7 @@ use crate::number::{self, FloatError};
 mod list;
 mod pool;
 
-pub use list::FieldList;
+pub use list::{FieldList, Rule};
 
 /// One field value.
 #[derive(Clone, Debug, PartialEq)]

@@ -22,10 +22,11 @@
 //! members) are rejected as `invalid data` so that the recursive walks of the
 //! result ([`Geometry::append_json`], [`Geometry::bbox`], drop) stay shallow.
 //!
-//! Not modelled: Tile38 turns a Feature whose geometry is a Point and whose
-//! `properties.type` is `"Circle"` into its special Circle object; here such
-//! a Feature stays an ordinary Feature.
+//! A Feature whose geometry is a Point and whose `properties.type` is
+//! `"Circle"` becomes Tile38's special Circle object ([`Shape::Circle`],
+//! module [`circle`]).
 
+pub mod circle;
 pub(crate) mod json;
 mod parse;
 pub use parse::MAX_DEPTH;
@@ -60,6 +61,13 @@ pub enum Shape {
     /// [`Geometry`].
     Feature(Box<Geometry>),
     FeatureCollection(Vec<Geometry>),
+    /// Tile38's Circle: a Feature whose geometry is a Point and whose
+    /// `properties.type` is `"Circle"` (see [`circle`]); the radius is in
+    /// meters. It keeps nothing else of the Feature.
+    Circle {
+        center: Coord,
+        meters: f64,
+    },
 }
 
 /// A parsed GeoJSON object: its [`Shape`] plus what Tile38 keeps for
@@ -101,6 +109,8 @@ pub enum GeoJsonError {
     InvalidFeatures,
     MissingGeometries,
     InvalidGeometries,
+    /// A Circle Feature whose `radius_units` is not `m` or `km`.
+    InvalidCircleRadiusUnits,
 }
 
 impl std::fmt::Display for GeoJsonError {
@@ -117,6 +127,7 @@ impl std::fmt::Display for GeoJsonError {
             GeoJsonError::InvalidFeatures => "invalid features",
             GeoJsonError::MissingGeometries => "missing geometries",
             GeoJsonError::InvalidGeometries => "invalid geometries",
+            GeoJsonError::InvalidCircleRadiusUnits => "invalid circle radius units",
         };
         f.write_str(text)
     }
@@ -216,6 +227,7 @@ impl Geometry {
                 out.push(b'}');
                 return;
             }
+            Shape::Circle { center, meters } => return circle::append_json(out, *center, *meters),
         }
         self.write_members(out);
         out.push(b'}');
@@ -255,6 +267,7 @@ impl Geometry {
                 union_all(children.iter().map(Geometry::bbox_opt))
             }
             Shape::Feature(geometry) => geometry.bbox_opt(),
+            Shape::Circle { center, meters } => Some(circle::rect(*center, *meters)),
         }
     }
 
@@ -262,7 +275,7 @@ impl Geometry {
     /// and Features sum their members.
     pub fn num_points(&self) -> usize {
         match &self.shape {
-            Shape::Point(_) => 1,
+            Shape::Point(_) | Shape::Circle { .. } => 1,
             Shape::MultiPoint(points) | Shape::LineString(points) => points.len(),
             Shape::MultiLineString(rings) | Shape::Polygon(rings) => {
                 rings.iter().map(Vec::len).sum()

@@ -24,8 +24,10 @@ use tile38_proto::fmt::write_json_str;
 
 mod get;
 mod scan;
+mod top;
 pub use get::{get, CHUNK, MAX_NESTING, MAX_WILDCARDS};
 use scan::{locate, skip_ws, trim, Elements, Ends};
+pub use top::parse_top;
 
 /// Why a path cannot be used for editing.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -70,8 +70,26 @@ impl Value {
         }
     }
 
+    /// Whether the collection indexes the value spatially. Strings are not
+    /// spatial, and neither is a top-level Circle: Tile38's `Circle` is no
+    /// `geojson.Spatial`, so its collection files it with the strings
+    /// (SEARCH order, `num_strings`, never found by a spatial search).
     pub fn is_spatial(&self) -> bool {
-        !matches!(self, Value::String(_))
+        match self {
+            Value::String(_) => false,
+            Value::Geo(g) => !matches!(g.shape, Shape::Circle { .. }),
+            _ => true,
+        }
+    }
+
+    /// The text a non-spatial value is ordered and matched by in SEARCH
+    /// (Go's `obj.String()`): the string itself, or a Circle's JSON.
+    pub fn search_text(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Value::String(s) => Some(std::borrow::Cow::Borrowed(s)),
+            other if !other.is_spatial() => Some(std::borrow::Cow::Owned(other.to_text())),
+            _ => None,
+        }
     }
 
     /// Bounding box (strings: the zero rectangle).
@@ -90,7 +108,7 @@ impl Value {
         match self {
             Value::Point { x, y, .. } => Position::new(*x, *y),
             Value::Geo(g) => match &g.shape {
-                Shape::Point(p) => *p,
+                Shape::Point(p) | Shape::Circle { center: p, .. } => *p,
                 _ => g.bbox().center(),
             },
             other => other.bbox().center(),
@@ -117,11 +135,11 @@ impl Value {
     }
 
     /// Tile38's object weight without the id: 16 bytes a point, or the
-    /// string length.
+    /// length of a non-spatial value's text.
     pub fn weight(&self) -> usize {
-        match self {
-            Value::String(s) => s.len(),
-            other => other.num_points() * 16,
+        match self.search_text() {
+            Some(text) => text.len(),
+            None => self.num_points() * 16,
         }
     }
 

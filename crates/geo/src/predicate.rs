@@ -115,12 +115,20 @@ impl Area {
     fn with_obj<T>(&self, f: impl FnOnce(&Obj) -> T) -> T {
         match self {
             Area::Value(v) => f(&Obj::from_value(v)),
-            Area::Circle { center, meters } => f(&Obj::Circle(&Circle::new(*center, *meters))),
+            Area::Circle { center, meters } => f(&Obj::Circle(std::borrow::Cow::Owned(
+                Circle::new(*center, *meters),
+            ))),
         }
     }
 }
 
 /// `a WITHIN b` for two areas (TEST).
+/// The box of Tile38's circle of `meters` around `center` (its 64-step
+/// polygon's box; a point for a radius of zero or less).
+pub(crate) fn circle_rect(center: Position, meters: f64) -> Rect {
+    Circle::new(center, meters).rect()
+}
+
 pub fn area_within(a: &Area, b: &Area) -> bool {
     a.with_obj(|a| b.with_obj(|b| object::contains(b, a)))
 }

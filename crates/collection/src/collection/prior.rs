@@ -4,6 +4,7 @@
 
 use std::mem;
 
+use tile38_geo::field::Rule;
 use tile38_geo::{FieldList, FieldValue, Value};
 
 /// What [`Collection::set`](super::Collection::set) did.
@@ -48,15 +49,16 @@ pub(super) fn merge_fields(
     list: &mut FieldList,
     fields: Vec<(Box<[u8]>, FieldValue)>,
     keep: bool,
+    rule: Rule,
 ) -> (usize, Option<FieldList>) {
     if fields.is_empty() {
         return (0, None);
     }
     if !keep {
-        return (list.set_all(fields), None);
+        return (list.merge(fields, rule), None);
     }
     let mut merged = list.clone();
-    let changed = merged.set_all(fields);
+    let changed = merged.merge(fields, rule);
     if changed == 0 {
         return (0, None);
     }

@@ -47,7 +47,7 @@ fn classes_as_go_path_match() {
 
 #[test]
 fn scan_limits() {
-    let l = |p: &[u8], desc| limits(p, desc).map(|(a, b)| (a, b));
+    let l = |p: &[u8], desc| limits(p, desc);
     assert_eq!(l(b"*x", false), None);
     assert_eq!(l(b"", false), None);
     assert_eq!(l(b"?", false), Some((b"?".to_vec(), b"?".to_vec())));

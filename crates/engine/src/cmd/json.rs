@@ -146,8 +146,10 @@ impl ReadCommand<'_> for JGet {
         let Some((doc, _)) = document(Some(col), &self.id) else {
             return out.null_or(Error::IdNotFound);
         };
+        // Without a path Tile38 answers `gjson.Parse(doc)`: a string
+        // object that is not JSON is nil, a JSON string is unquoted.
         let value = match &self.path {
-            None => Some(doc),
+            None => jsonpath::parse_top(&doc).map(|(_, text)| text),
             Some(path) => {
                 // Bounded: a path of any length must not overflow the stack.
                 let found = jsonpath::get(&doc, path).map_err(path_error)?;

@@ -19,12 +19,10 @@ pub struct Scan {
     opts: SearchOpts,
 }
 
-/// The value of a string object (SEARCH walks only those).
-fn string_value(item: &Item) -> &[u8] {
-    match &item.value {
-        tile38_geo::Value::String(v) => v,
-        _ => b"",
-    }
+/// The text of a non-spatial object (SEARCH walks only those: strings and
+/// top-level Circles).
+fn string_value(item: &Item) -> std::borrow::Cow<'_, [u8]> {
+    item.value.search_text().unwrap_or_default()
 }
 
 /// Whether a key, walked from a MATCH range's start, is still before its
@@ -108,10 +106,10 @@ impl ReadCommand<'_> for Search {
             None => values,
             Some((start, end)) => {
                 let before = |id: &[u8], item: &Item, bound: &[u8]| {
-                    (string_value(item), id) < (bound, &b""[..])
+                    (&*string_value(item), id) < (bound, &b""[..])
                 };
                 let after = |id: &[u8], item: &Item, bound: &[u8]| {
-                    (string_value(item), id) > (bound, &b""[..])
+                    (&*string_value(item), id) > (bound, &b""[..])
                 };
                 if desc {
                     Box::new(
@@ -133,9 +131,8 @@ impl ReadCommand<'_> for Search {
             item,
             dist: 0.0,
         });
-        let (found, cursor) = o.collect(cx, iter, |_, item| match &item.value {
-            tile38_geo::Value::String(v) => o.matches(v),
-            _ => false,
+        let (found, cursor) = o.collect(cx, iter, |_, item| {
+            item.value.search_text().is_some_and(|v| o.matches(&v))
         })?;
         write_results(out, o, &found, cursor);
         Ok(())

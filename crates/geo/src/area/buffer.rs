@@ -10,7 +10,8 @@
 //!   then per segment: quadrilateral, end cap), a Polygon the same for every
 //!   ring plus the polygon itself; Multi* geometries are collections of
 //!   their members' buffers, Features and FeatureCollections keep their
-//!   shape.
+//!   shape; a Circle is buffered as the Feature it prints as (its centre
+//!   Point).
 //!
 //! No pole or antimeridian handling (Tile38 has none either). The result is
 //! only ever used as a search area, never printed.
@@ -111,7 +112,7 @@ fn type_name(shape: &Shape) -> &'static str {
         Shape::MultiLineString(_) => "MultiLineString",
         Shape::Polygon(_) => "Polygon",
         Shape::MultiPolygon(_) => "MultiPolygon",
-        Shape::Feature(_) => "Feature",
+        Shape::Feature(_) | Shape::Circle { .. } => "Feature",
         Shape::FeatureCollection(_) => "FeatureCollection",
     }
 }
@@ -144,6 +145,10 @@ fn buffer_geometry(g: &Geometry, meters: f64) -> Result<Geometry, String> {
             let mut feature = g.clone();
             feature.shape = Shape::Feature(Box::new(buffer_geometry(inner, meters)?));
             feature
+        }
+        // Buffered as the Feature it prints as: its Point geometry.
+        Shape::Circle { center, .. } => {
+            Geometry::new(Shape::Feature(Box::new(point_circle(*center, meters))))
         }
         Shape::FeatureCollection(children) => Geometry::new(Shape::FeatureCollection(
             children

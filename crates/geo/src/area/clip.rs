@@ -205,6 +205,7 @@ fn is_empty(g: &Geometry) -> bool {
             children.iter().all(is_empty)
         }
         Shape::Feature(inner) => is_empty(inner),
+        Shape::Circle { .. } => false,
     }
 }
 
@@ -257,6 +258,8 @@ fn clip_geometry(rect: &Rect, g: &Geometry) -> Geometry {
     match &g.shape {
         Shape::Point(p) if contains(rect, *p) => g.clone(),
         Shape::Point(_) => empty_multipoint(),
+        // Go's `clip` leaves types it does not list (Circle) alone.
+        Shape::Circle { .. } => g.clone(),
         Shape::LineString(points) => clip_line(rect, points),
         Shape::Polygon(rings) => clip_polygon(rect, rings),
         Shape::Feature(inner) => {

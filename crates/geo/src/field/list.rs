@@ -290,10 +290,18 @@ impl FieldList {
     /// calling [`set`](Self::set) for each (so `FSET … a 1 a 1` changes
     /// once), but in O(n + m log m): one `set` per new name copies the whole
     /// list, which made a SET with 50,000 FIELDs take tens of seconds.
-    pub fn set_all(&mut self, mut fields: Vec<(Box<[u8]>, FieldValue)>) -> usize {
+    pub fn set_all(&mut self, fields: Vec<(Box<[u8]>, FieldValue)>) -> usize {
+        self.merge(fields, Rule::Set)
+    }
+
+    /// [`set_all`](Self::set_all) under `rule`.
+    pub fn merge(&mut self, mut fields: Vec<(Box<[u8]>, FieldValue)>, rule: Rule) -> usize {
         if let [(name, _)] = fields.as_slice() {
             let name = name.clone();
             let (_, value) = fields.pop().expect("one field");
+            if rule.unchanged(self.get(&name), &value) {
+                return 0;
+            }
             return usize::from(self.set(&name, value));
         }
         // Stable: the values given for one name stay in order.
@@ -309,7 +317,9 @@ impl FieldList {
             }
             let mut current = old.next_if(|f| f.name.bytes() == &name[..]);
             while let Some((_, value)) = new.next_if(|(n, _)| *n == name) {
-                changed += usize::from(apply(&mut current, &name, value));
+                if !rule.unchanged(current.as_ref().map(|f| &f.value), &value) {
+                    changed += usize::from(apply(&mut current, &name, value));
+                }
             }
             merged.extend(current);
         }
@@ -350,6 +360,34 @@ impl FieldList {
         found
             .exists()
             .then(|| FieldValue::parse(found.json().as_bytes()))
+    }
+}
+
+/// How a write merges a field into a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// `SET … FIELD`: Tile38's `List.Set` (a zero value removes the field,
+    /// an equal one changes nothing).
+    Set,
+    /// `FSET`: first Tile38's `if !prev.Equals(value)`, where an absent
+    /// field is the number 0 and a NaN equals every number (`Equals` is
+    /// "neither is less"): `FSET … f nan` stores nothing on a new field,
+    /// keeps a number, and `FSET … f 0` on a NaN keeps the NaN.
+    Fset,
+}
+
+impl Rule {
+    /// Whether FSET's equality test leaves a field that is `current`
+    /// (absent: `None`) alone.
+    fn unchanged(self, current: Option<&FieldValue>, value: &FieldValue) -> bool {
+        if self == Rule::Set {
+            return false;
+        }
+        let zero = FieldValue::Number {
+            value: 0.0,
+            text: None,
+        };
+        current.unwrap_or(&zero).compare(value) == Ordering::Equal
     }
 }
 

@@ -16,7 +16,9 @@
 //! * where gjson iterates a value without checking that it is an array
 //!   (MultiPoint positions, MultiLineString lines, MultiPolygon polygons and
 //!   Polygon positions), an object's member values are iterated like an
-//!   array's elements.
+//!   array's elements;
+//! * a Feature whose geometry is a Point and whose `properties.type` is
+//!   `"Circle"` is a Circle ([`super::circle`]).
 
 use super::json::{append_compact, scan_string, scan_value, skip_string, skip_ws, string_text};
 use super::{Extra, GeoJsonError as E, Geometry, Shape};
@@ -105,10 +107,16 @@ impl Nest<'_> {
     /// too; a collection goes on with its next member.
     fn resume(&mut self, parent: Pending, done: Geometry) -> Result<Step, E> {
         match parent {
-            Pending::Feature(extra) => Ok(Step::Done(Geometry {
-                shape: Shape::Feature(Box::new(done)),
-                extra,
-            })),
+            Pending::Feature(extra) => {
+                let members = extra.as_deref().map_or(&[][..], |e| &e.members[..]);
+                if let Some(circle) = super::circle::from_feature(&done, members)? {
+                    return Ok(Step::Done(circle));
+                }
+                Ok(Step::Done(Geometry {
+                    shape: Shape::Feature(Box::new(done)),
+                    extra,
+                }))
+            }
             Pending::Collection {
                 kind,
                 resume,

@@ -192,7 +192,6 @@ fn coordinate_errors() {
         (r#"Point"#, r#"[]"#),
         ("Point", "[1]"),
         ("Point", r#"["1",2]"#),
-        ("Point", "[1,null]"),
         ("Point", "[[1,2]]"),
         ("Point", "null"),
         ("MultiPoint", "[[1]]"),

@@ -107,6 +107,7 @@ thread_local! {
 }
 
 /// A circle area: centre (x = lon, y = lat) and radius in meters.
+#[derive(Clone)]
 pub(super) struct Circle {
     center: P,
     meters: f64,

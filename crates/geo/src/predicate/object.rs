@@ -20,6 +20,8 @@
 //! * A collection intersects an area if any child intersects any leaf of it.
 //! * A Feature behaves as its geometry, but counts as one leaf above.
 
+use std::borrow::Cow;
+
 use super::circle::Circle;
 use super::geom::rect_intersects_rect;
 use super::index::PolyIndex;
@@ -79,7 +81,8 @@ pub(super) enum Obj<'a> {
     Multi(Children<'a>),
     /// A Feature and its geometry.
     Feature(&'a Geometry),
-    Circle(&'a Circle),
+    /// A circle area (borrowed) or a Circle object (built from its shape).
+    Circle(Cow<'a, Circle>),
     /// Not spatial (a string value): never within or intersecting anything.
     None,
 }
@@ -106,6 +109,9 @@ impl<'a> Obj<'a> {
                 Obj::Multi(Children::Geoms(c))
             }
             Shape::Feature(inner) => Obj::Feature(inner),
+            Shape::Circle { center, meters } => {
+                Obj::Circle(Cow::Owned(Circle::new(*center, *meters)))
+            }
         }
     }
 

@@ -70,7 +70,7 @@ impl<'a> PreparedArea<'a> {
             Kind::Value(v) => f(&Obj::from_value(v)),
             Kind::Poly { rings, index } => f(&Obj::Leaf(Base::Poly(Poly::indexed(rings, index)))),
             Kind::Polys { polys, index } => f(&Obj::Multi(Children::IndexedPolys(polys, index))),
-            Kind::Circle(c) => f(&Obj::Circle(c)),
+            Kind::Circle(c) => f(&Obj::Circle(std::borrow::Cow::Borrowed(c))),
         }
     }
 }

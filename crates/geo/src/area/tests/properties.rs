@@ -68,7 +68,7 @@ fn geometry(
 
 fn all_positions(g: &Geometry, out: &mut Vec<Position>) {
     match &g.shape {
-        Shape::Point(p) => out.push(*p),
+        Shape::Point(p) | Shape::Circle { center: p, .. } => out.push(*p),
         Shape::MultiPoint(ps) | Shape::LineString(ps) => out.extend(ps),
         Shape::MultiLineString(ls) | Shape::Polygon(ls) => ls.iter().for_each(|l| out.extend(l)),
         Shape::MultiPolygon(ps) => ps.iter().flatten().for_each(|l| out.extend(l)),

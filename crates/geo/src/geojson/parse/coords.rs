@@ -14,7 +14,7 @@ pub(super) fn coordinate_shape(
     Ok(match kind {
         Kind::Point => {
             let mut nums = [0.0; 4];
-            let count = c.position(false, &mut nums)?;
+            let count = c.position(false, true, &mut nums)?;
             zm.part(&nums[2..count]);
             Shape::Point(Coord::new(nums[0], nums[1]))
         }
@@ -23,7 +23,7 @@ pub(super) fn coordinate_shape(
             let mut points = Vec::new();
             while c.item(&mut seq) {
                 let mut nums = [0.0; 4];
-                let count = c.position(true, &mut nums)?;
+                let count = c.position(true, true, &mut nums)?;
                 zm.part(&nums[2..count]);
                 points.push(Coord::new(nums[0], nums[1]));
             }
@@ -180,8 +180,16 @@ impl<'a> Cursor<'a> {
         Some(v)
     }
 
-    /// A position: 2 to 4 numbers into `nums`, returning how many.
-    pub(super) fn position(&mut self, allow_object: bool, nums: &mut [f64; 4]) -> Result<usize, E> {
+    /// A position: 2 to 4 numbers into `nums`, returning how many. With
+    /// `null_nan` (the positions of a Point or MultiPoint) a `null` reads
+    /// as NaN, as Tile38 1.37 takes it there (printed back as `null`);
+    /// LineString and Polygon positions reject it.
+    pub(super) fn position(
+        &mut self,
+        allow_object: bool,
+        null_nan: bool,
+        nums: &mut [f64; 4],
+    ) -> Result<usize, E> {
         let mut seq = self.open(allow_object).ok_or(E::InvalidCoordinates)?;
         let mut count = 0;
         while self.item(&mut seq) {
@@ -189,7 +197,14 @@ impl<'a> Cursor<'a> {
                 self.skip();
                 continue;
             }
-            nums[count] = self.number().ok_or(E::InvalidCoordinates)?;
+            nums[count] = match self.number() {
+                Some(v) => v,
+                None if null_nan && self.bytes()[self.i..].starts_with(b"null") => {
+                    self.i += 4;
+                    f64::NAN
+                }
+                None => return Err(E::InvalidCoordinates),
+            };
             count += 1;
         }
         if count < 2 {
@@ -206,7 +221,7 @@ impl<'a> Cursor<'a> {
         let mut dims = 0;
         while self.item(&mut seq) {
             let mut nums = [0.0; 4];
-            let count = self.position(false, &mut nums)?;
+            let count = self.position(false, false, &mut nums)?;
             if points.is_empty() {
                 dims = count - 2;
                 zm.part(&nums[2..count]);
@@ -239,7 +254,7 @@ impl<'a> Cursor<'a> {
             let mut ring = Vec::new();
             while self.item(&mut ring_seq) {
                 let mut nums = [0.0; 4];
-                let count = self.position(true, &mut nums)?;
+                let count = self.position(true, false, &mut nums)?;
                 if !started {
                     if !rings.is_empty() && count > 2 {
                         return Err(E::InvalidCoordinates);
