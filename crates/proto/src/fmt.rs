@@ -3,7 +3,9 @@
 //!
 //! Tile38 prints floats with `strconv.FormatFloat(f, 'f', -1, 64)`: shortest
 //! round-trip digits and never an exponent. Rust's `Display` for `f64` has the
-//! same contract, so only the non-finite spellings differ.
+//! same contract, except that an exact tie between two shortest candidates
+//! goes to the even digit in Go ([`write_f64`]); and the non-finite
+//! spellings differ.
 
 use std::io::Write as _;
 
@@ -21,8 +23,12 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
             }
         } else if !write_short_decimal(out, v) {
             // Display prints the shortest round-trip digits positionally,
-            // choosing the closest among equally short candidates, as Go does.
+            // choosing the closest among equally short candidates, as Go does;
+            // an exact tie between two of them goes up, where Go takes the
+            // even digit.
+            let start = out.len();
             let _ = write!(out, "{v}");
+            even_on_tie(out, start, v);
         }
     } else if v.is_nan() {
         out.extend_from_slice(b"NaN");
@@ -30,6 +36,54 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(b"+Inf");
     } else {
         out.extend_from_slice(b"-Inf");
+    }
+}
+
+/// Rewrites the digits Display wrote at `out[start..]` for `v` when `v`
+/// lies exactly halfway between them and a neighbour of the same length
+/// (`-112.045440673828125`, a geohash cell edge): Go's shortest formatting
+/// then keeps the even last digit (`…812`), Display the upper one (`…813`).
+/// A tie needs `v`'s exact decimal expansion to end one digit further, so
+/// only long digit strings are checked.
+fn even_on_tie(out: &mut Vec<u8>, start: usize, v: f64) {
+    let text = &out[start..];
+    let digits = text.iter().filter(|c| c.is_ascii_digit()).count();
+    let Some(&last) = text.last() else { return };
+    if digits < 16 || !last.is_ascii_digit() || !text.contains(&b'.') || v.abs() < 1e-10 {
+        return;
+    }
+    let d = last - b'0';
+    // Display rounds a tie up, so an odd last digit may have an even
+    // neighbour one step down at the same distance.
+    if d % 2 == 0 {
+        return;
+    }
+    let (alt, mid_base) = (d - 1, d - 1);
+    let decimals = text.len() - text.iter().position(|&c| c == b'.').unwrap_or(0) - 1;
+    // `v` is the midpoint of `…alt` and `…d` when its exact expansion is
+    // `…alt5`; Display with more decimals prints the exact expansion when
+    // it ends within them.
+    let exact = format!("{:.*}", decimals + 1, v.abs());
+    // Doubles above 1e-10 have at most 86 fractional binary digits, so
+    // their decimal expansion ends within 120 places.
+    let exact_more = format!("{:.*}", (decimals + 2).max(120), v.abs());
+    let mut mid = text[usize::from(v < 0.0)..].to_vec();
+    *mid.last_mut().expect("digits") = b'0' + mid_base;
+    mid.push(b'5');
+    let tie = exact.as_bytes() == &mid[..]
+        && exact_more.as_bytes()[..mid.len()] == mid[..]
+        && exact_more.as_bytes()[mid.len()..]
+            .iter()
+            .all(|&c| c == b'0');
+    if tie {
+        let end = out.len() - 1;
+        out[end] = b'0' + alt;
+        debug_assert_eq!(
+            std::str::from_utf8(&out[start..])
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok()),
+            Some(v)
+        );
     }
 }
 
@@ -259,6 +313,21 @@ mod tests {
     }
 
     #[test]
+    fn exact_ties_take_the_even_digit_like_go() {
+        // A geohash cell edge: exactly halfway between …812 and …813.
+        assert_eq!(f(-112.045440673828125), "-112.04544067382812");
+        // Grid edges of 2^-k degrees, against Go's (and Python's) shortest
+        // round-half-even digits.
+        for (v, go) in [
+            (-112.04544067382812_f64, "-112.04544067382812"),
+            (33.026275634765625, "33.026275634765625"),
+            (-179.99862670898438, "-179.99862670898438"),
+        ] {
+            assert_eq!(f(v), go);
+        }
+    }
+
+    #[test]
     fn floats_like_go() {
         assert_eq!(f(33.0), "33");
         assert_eq!(f(-112.1), "-112.1");
@@ -293,7 +362,16 @@ mod tests {
                 f64::from_bits(x)
             };
             if v.is_finite() {
-                assert_eq!(f(v), format!("{v}"), "{v:?}");
+                let (ours, display) = (f(v), format!("{v}"));
+                // Display and Go differ only on exact ties (even digit).
+                let same_length_even_tie = ours.len() == display.len()
+                    && ours.parse::<f64>() == Ok(v)
+                    && ours.as_bytes()[..ours.len() - 1] == display.as_bytes()[..ours.len() - 1]
+                    && (ours.as_bytes()[ours.len() - 1] - b'0') % 2 == 0;
+                assert!(
+                    ours == display || same_length_even_tie,
+                    "{v:?}: {ours} {display}"
+                );
             }
         }
     }
