@@ -45,7 +45,7 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
 /// then keeps the even last digit (`…812`), Display the upper one (`…813`).
 /// A tie needs `v`'s exact decimal expansion to end one digit further, so
 /// only long digit strings are checked.
-fn even_on_tie(out: &mut Vec<u8>, start: usize, v: f64) {
+fn even_on_tie(out: &mut [u8], start: usize, v: f64) {
     let text = &out[start..];
     let digits = text.iter().filter(|c| c.is_ascii_digit()).count();
     let Some(&last) = text.last() else { return };
@@ -55,7 +55,7 @@ fn even_on_tie(out: &mut Vec<u8>, start: usize, v: f64) {
     let d = last - b'0';
     // Display rounds a tie up, so an odd last digit may have an even
     // neighbour one step down at the same distance.
-    if d % 2 == 0 {
+    if d.is_multiple_of(2) {
         return;
     }
     let (alt, mid_base) = (d - 1, d - 1);
@@ -315,7 +315,10 @@ mod tests {
     #[test]
     fn exact_ties_take_the_even_digit_like_go() {
         // A geohash cell edge: exactly halfway between …812 and …813.
-        assert_eq!(f(-112.045440673828125), "-112.04544067382812");
+        assert_eq!(
+            f("-112.045440673828125".parse().unwrap()),
+            "-112.04544067382812"
+        );
         // Grid edges of 2^-k degrees, against Go's (and Python's) shortest
         // round-half-even digits.
         for (v, go) in [
@@ -367,7 +370,7 @@ mod tests {
                 let same_length_even_tie = ours.len() == display.len()
                     && ours.parse::<f64>() == Ok(v)
                     && ours.as_bytes()[..ours.len() - 1] == display.as_bytes()[..ours.len() - 1]
-                    && (ours.as_bytes()[ours.len() - 1] - b'0') % 2 == 0;
+                    && (ours.as_bytes()[ours.len() - 1] - b'0').is_multiple_of(2);
                 assert!(
                     ours == display || same_length_even_tie,
                     "{v:?}: {ours} {display}"
