@@ -64,7 +64,9 @@ fn to_deadline(at: Option<i64>) -> Option<NonZeroI64> {
 }
 
 /// The exact box of a value as `[min x, min y, max x, max y]`; strings and
-/// non-finite boxes are not indexed (no search can match them).
+/// boxes with a NaN side are not indexed (no search can match them). An
+/// infinite side is indexed as Tile38 indexes it (`SET … POINT inf …` is
+/// found by NEARBY and widens `BOUNDS key`).
 fn envelope(value: &Value) -> Option<[f64; 4]> {
     if !value.is_spatial() {
         return None;
@@ -73,7 +75,7 @@ fn envelope(value: &Value) -> Option<[f64; 4]> {
     let (min_x, max_x) = (r.min.x.min(r.max.x), r.min.x.max(r.max.x));
     let (min_y, max_y) = (r.min.y.min(r.max.y), r.min.y.max(r.max.y));
     let e = [min_x, min_y, max_x, max_y];
-    e.iter().all(|v| v.is_finite()).then_some(e)
+    e.iter().all(|v| !v.is_nan()).then_some(e)
 }
 
 /// A rectangle stored with a min corner above its max on some axis.
