@@ -107,6 +107,10 @@ pub struct Collection {
     /// Indexed rectangles given with a min above a max (`SET … BOUNDS`):
     /// while there are any, `BOUNDS key` folds the raw corners.
     inverted: usize,
+    /// Spatial objects with a NaN side: Tile38's R-tree holds them and its
+    /// kNN yields them, though no box test ever matches them; kept out of
+    /// our index and listed here for NEARBY ([`Collection::unindexed`]).
+    nan: BTreeSet<u32>,
     weight: usize,
     seq: u64,
     /// The indexes are deferred ([`bulk`]).
@@ -165,6 +169,14 @@ impl Collection {
             e.item.weight(&e.id),
         );
         let inverted = usize::from(is_inverted(&e.item.value));
+        let value = &e.item.value;
+        if value.is_spatial() && envelope(value).is_none() {
+            if add {
+                self.nan.insert(slot);
+            } else {
+                self.nan.remove(&slot);
+            }
+        }
         if add {
             self.num_points += points;
             self.num_strings += strings;
@@ -421,6 +433,19 @@ impl Collection {
     /// Number of spatial (indexed) objects.
     pub fn spatial_len(&self) -> usize {
         self.spatial.len()
+    }
+
+    /// Spatial objects left out of the index for a NaN side, by slot.
+    pub fn unindexed(&self) -> impl Iterator<Item = (&Id, &Item)> + '_ {
+        self.nan.iter().map(|&s| {
+            let e = self.store.get(s);
+            (&e.id, &e.item)
+        })
+    }
+
+    /// How many objects [`Collection::unindexed`] lists.
+    pub fn unindexed_len(&self) -> usize {
+        self.nan.len()
     }
 
     /// Spatial objects whose bounding box meets `rect` (min/max in any

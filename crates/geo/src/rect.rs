@@ -32,6 +32,13 @@ impl Rect {
         Rect { min: p, max: p }
     }
 
+    /// Whether some side is NaN.
+    pub fn has_nan(&self) -> bool {
+        [self.min.x, self.min.y, self.max.x, self.max.y]
+            .iter()
+            .any(|v| v.is_nan())
+    }
+
     /// Smallest rectangle holding both (NaN coordinates are ignored by
     /// `f64::min`/`max`, as they are by Tile38's R-tree).
     pub fn union(&self, other: &Rect) -> Rect {

@@ -95,7 +95,8 @@ impl ReadCommand<'_> for Nearby {
             write_results(out, o, &found, cursor);
             return Ok(());
         }
-        let candidates: Box<dyn Iterator<Item = Hit>> = if col.spatial_len() <= LEAF_CAPACITY {
+        let in_tree = col.spatial_len() + col.unindexed_len();
+        let candidates: Box<dyn Iterator<Item = Hit>> = if in_tree <= LEAF_CAPACITY {
             Box::new(small_tree(col, qlat, qlon))
         } else {
             // Index boxes are ordered by a lower bound of the distance
@@ -112,7 +113,13 @@ impl ReadCommand<'_> for Nearby {
                     item,
                     dist: d,
                 });
-            Box::new(NewestFirstTies::new(AsGiven::new(walk, qlat, qlon)))
+            // Objects with a NaN side come last: no distance orders them.
+            let nan = col.unindexed().map(|(id, item)| Hit {
+                id: id.as_bytes(),
+                item,
+                dist: f64::NAN,
+            });
+            Box::new(NewestFirstTies::new(AsGiven::new(walk, qlat, qlon)).chain(nan))
         };
         // Tile38 stops at the first object beyond the radius.
         let candidates = candidates.take_while(move |h| !(meters > 0.0 && h.dist > meters));

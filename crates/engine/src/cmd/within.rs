@@ -81,10 +81,19 @@ pub fn candidates<'a>(
     let found = col
         .intersecting(grown(&rect))
         .filter(move |(_, item)| rtree_meets(&item.value, &rect));
-    if col.spatial_len() > LEAF_CAPACITY {
+    if col.spatial_len() + col.unindexed_len() > LEAF_CAPACITY {
         return Box::new(found);
     }
-    Box::new(leaf_order(found).into_iter())
+    if col.unindexed_len() == 0 {
+        return Box::new(leaf_order(found).into_iter());
+    }
+    // Objects with a NaN side are never found, but they shift where the
+    // others were inserted in the leaf.
+    let leaf = leaf_order(found.chain(col.unindexed()));
+    Box::new(
+        leaf.into_iter()
+            .filter(|(_, item)| !item.value.bbox().has_nan()),
+    )
 }
 
 /// SPARSE: the area's box split `depth` times into quadrants (top-left,

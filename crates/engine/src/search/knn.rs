@@ -48,15 +48,31 @@ pub fn f32_up(d: f64) -> f32 {
     }
 }
 
-/// Objects in the order of Tile38's one-leaf R-tree: by west edge (as
-/// given, rounded down to float32), newest first among equals.
+/// Objects in the order of Tile38's one-leaf R-tree: each write inserts
+/// its object before the first one whose west edge (as given, rounded down
+/// to float32) is not below its own. That is by west edge, newest first
+/// among equals; a NaN edge compares false both ways, so such an object
+/// stays where the writes put it, as in Go. Replayed in write order.
 pub fn leaf_order<'a>(found: impl Iterator<Item = (&'a Id, &'a Item)>) -> Vec<(&'a Id, &'a Item)> {
     // Keys computed once per object, not per comparison.
     let mut all: Vec<_> = found
         .map(|(id, item)| (f32_down(item.value.bbox().min.x), id, item))
         .collect();
-    all.sort_by(|(ka, _, a), (kb, _, b)| ka.total_cmp(kb).then(b.seq.cmp(&a.seq)));
-    all.into_iter().map(|(_, id, item)| (id, item)).collect()
+    all.sort_by_key(|(_, _, item)| item.seq);
+    if all.iter().all(|(k, _, _)| !k.is_nan()) {
+        // Without NaN the replay is a stable sort, newest first on ties.
+        all.sort_by(|(ka, _, a), (kb, _, b)| ka.total_cmp(kb).then(b.seq.cmp(&a.seq)));
+        return all.into_iter().map(|(_, id, item)| (id, item)).collect();
+    }
+    let mut leaf: Vec<(f32, &'a Id, &'a Item)> = Vec::with_capacity(all.len());
+    for entry in all {
+        let at = leaf
+            .iter()
+            .position(|(k, _, _)| !(*k < entry.0))
+            .unwrap_or(leaf.len());
+        leaf.insert(at, entry);
+    }
+    leaf.into_iter().map(|(_, id, item)| (id, item)).collect()
 }
 
 /// Every object of a one-leaf collection in Tile38's kNN order, each with
@@ -67,7 +83,7 @@ pub fn small_tree<'a>(col: &'a Collection, qlat: f64, qlon: f64) -> GoHeap<'a> {
         Position::new(f64::MAX, f64::MAX),
     );
     let mut heap = GoHeap(Vec::new());
-    for (id, item) in leaf_order(col.intersecting(everywhere)) {
+    for (id, item) in leaf_order(col.intersecting(everywhere).chain(col.unindexed())) {
         let dist = point_rect_distance(&item.value.bbox(), qlat, qlon);
         heap.push(Hit {
             id: id.as_bytes(),
