@@ -68,7 +68,7 @@ pub fn leaf_order<'a>(found: impl Iterator<Item = (&'a Id, &'a Item)>) -> Vec<(&
     for entry in all {
         let at = leaf
             .iter()
-            .position(|(k, _, _)| !(*k < entry.0))
+            .position(|(k, _, _)| k.partial_cmp(&entry.0) != Some(std::cmp::Ordering::Less))
             .unwrap_or(leaf.len());
         leaf.insert(at, entry);
     }
