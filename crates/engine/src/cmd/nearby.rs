@@ -121,8 +121,13 @@ impl ReadCommand<'_> for Nearby {
             });
             Box::new(NewestFirstTies::new(AsGiven::new(walk, qlat, qlon)).chain(nan))
         };
-        // Tile38 stops at the first object beyond the radius.
-        let candidates = candidates.take_while(move |h| !(meters > 0.0 && h.dist > meters));
+        // Tile38 stops at the first object beyond the radius, but the
+        // objects a CURSOR skips are passed over before that test.
+        let skip = o.cursor;
+        let candidates = candidates
+            .enumerate()
+            .take_while(move |(i, h)| (*i as u64) < skip || !(meters > 0.0 && h.dist > meters))
+            .map(|(_, h)| h);
         let (found, cursor) = o.collect(cx, candidates, |id, _| o.matches_id(id))?;
         write_results(out, o, &found, cursor);
         Ok(())
