@@ -25,6 +25,12 @@ struct Pki {
     key: PathBuf,
 }
 
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn pki() -> Pki {
     let dir = temp_dir("tls");
     let ca = Ca::new(&dir, "main");
@@ -324,6 +330,7 @@ fn refused(leaf: Leaf, names: &[&str], why: &str) {
     // A server that never followed it is refused by FOLLOW itself.
     let fresh = TestServer::start(&["--leader-tls", "yes", "--leader-tls-ca-cert-file", s(&ca)]);
     let refused = cmd(&fresh, &["FOLLOW", "127.0.0.1", &tls_port.to_string()]);
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         refused.contains("cannot follow: tls handshake") && refused.contains(why),
         "{refused}"
@@ -338,4 +345,71 @@ fn a_follower_refuses_an_expired_leader_certificate() {
 #[test]
 fn a_follower_refuses_a_certificate_for_another_host() {
     refused(Leaf::Server, &["elsewhere.example"], "not valid for name");
+}
+
+/// `tls-port` equal to `-p`: the one port speaks TLS only (the harness
+/// always passes `-p 0`, so this server is started by hand).
+#[test]
+fn tls_port_equal_to_the_port_replaces_plain_tcp() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let p = pki();
+    let port = free_port().to_string();
+    let dir = temp_dir("tls-only");
+    let mut child = Command::new(tile38::bin_path("tile38-server"))
+        .args(["-h", "127.0.0.1", "-p", &port, "-d", s(&dir)])
+        .args(tls_flags(&port, &p))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("Ready to accept connections"));
+    assert!(ready);
+    let ping = redis_cli(
+        port.parse().unwrap(),
+        &["--cacert", s(&p.ca.file())],
+        &["PING"],
+    );
+    assert_eq!(text(&ping).trim(), "PONG");
+    // Plain RESP gets no reply: the connection is closed.
+    let mut plain = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    plain.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+    let mut got = Vec::new();
+    let _ = plain.read_to_end(&mut got);
+    assert!(!String::from_utf8_lossy(&got).contains("PONG"), "{got:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `metrics-tls yes`: scrapes are https, with the client port's
+/// certificate.
+#[test]
+fn metrics_over_https() {
+    let p = pki();
+    let (port, metrics) = (free_port().to_string(), free_port());
+    let addr = format!("127.0.0.1:{metrics}");
+    let mut flags = tls_flags(&port, &p);
+    flags.extend(["--metrics-addr", &addr, "--metrics-tls", "yes"]);
+    let server = TestServer::start(&flags);
+    assert!(logged(
+        &server,
+        &format!("Metrics at https://{addr}/metrics")
+    ));
+    let scrape = Command::new("curl")
+        .args(["-sS", "--cacert", s(&p.ca.file())])
+        .arg(format!("https://{addr}/metrics"))
+        .output()
+        .unwrap();
+    assert!(text(&scrape).contains("# TYPE "), "{}", text(&scrape));
+    let plain = Command::new("curl")
+        .arg(format!("http://{addr}/metrics"))
+        .output()
+        .unwrap();
+    assert!(!text(&plain).contains("# TYPE "));
 }

@@ -404,9 +404,10 @@ async fn run(
     let conns = listen::Connections::default();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let tls_at = tls_port.as_ref().map(|t| t.port);
+    let metrics_tls = tls::metrics(&server.config, tls_port.as_ref())?;
     let accepting = tls::accept_loops(&server, listener, tls_port, &conns, stopped);
     if let Some(addr) = &startup.metrics_addr {
-        crate::metrics::listen(server.clone(), addr).await?;
+        crate::metrics::listen(server.clone(), addr, metrics_tls).await?;
     }
     crate::load::load_at_startup(&server, &aof_path).await?;
     crate::hooks::start(&server)?;

@@ -71,18 +71,33 @@ pub fn acceptor(t: &TlsProps) -> Result<Arc<Reloading>, String> {
 
 /// Runs the handshake of an accepted TLS connection, then serves it.
 pub async fn serve(server: Arc<Server>, tls: Arc<Reloading>, tcp: TcpStream, addr: SocketAddr) {
+    if let Some(stream) = handshake(&server, &tls, tcp, addr).await {
+        crate::conn::serve(server, stream, addr).await;
+    }
+}
+
+/// The server side of a TLS handshake with the configuration now in
+/// force, limited to [`HANDSHAKE_TIMEOUT`]; a failure is logged and the
+/// connection closed.
+pub async fn handshake(
+    server: &Server,
+    tls: &Reloading,
+    tcp: TcpStream,
+    addr: SocketAddr,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
     let config = tls.get(&server_files(&server.config.props().tls));
     let accept = tokio_rustls::TlsAcceptor::from(config)
         .accept(tcp)
         .into_fallible();
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, accept).await {
-        Ok(Ok(stream)) => crate::conn::serve(server, stream, addr).await,
+        Ok(Ok(stream)) => return Some(stream),
         Ok(Err((e, tcp))) => {
             tracing::warn!("tls: handshake with {addr} failed: {e}");
             close_after_alert(tcp).await;
         }
         Err(_) => tracing::warn!("tls: handshake with {addr} timed out"),
     }
+    None
 }
 
 /// Closes a connection whose handshake failed so that the client reads

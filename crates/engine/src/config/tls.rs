@@ -6,7 +6,8 @@
 //! only stores and validates them; the server reads them when it binds
 //! the TLS port (`tls-port`, at startup), on each new TLS connection (the
 //! certificate files, reloaded when they change) and on each dial to the
-//! leader (`leader-tls*`).
+//! leader (`leader-tls*`), and `metrics-tls` when the metrics endpoint
+//! starts.
 
 use serde_json::{json, Value as Json};
 
@@ -19,6 +20,7 @@ pub const TLS_PROPERTIES: &[&str] = &[
     "leader-tls-cert-file",
     "leader-tls-key-file",
     "leader-tls-server-name",
+    "metrics-tls",
     "tls-auth-clients",
     "tls-ca-cert-file",
     "tls-cert-file",
@@ -50,6 +52,9 @@ pub struct TlsProps {
     /// The name the leader's certificate must carry (empty: the host
     /// followed).
     pub leader_server_name: String,
+    /// `--metrics-addr` serves https with the client port's certificate
+    /// (read at startup).
+    pub metrics: bool,
 }
 
 fn yes_no(v: bool) -> String {
@@ -72,6 +77,7 @@ impl TlsProps {
             "leader-tls-cert-file" => self.leader_cert_file.clone(),
             "leader-tls-key-file" => self.leader_key_file.clone(),
             "leader-tls-server-name" => self.leader_server_name.clone(),
+            "metrics-tls" => yes_no(self.metrics),
             _ => return None,
         })
     }
@@ -104,11 +110,18 @@ impl TlsProps {
                 }
                 self.protocols = text;
             }
-            "leader-tls" => match lower.as_str() {
-                "yes" => self.leader = true,
-                "no" => self.leader = false,
-                _ => return Some(Err(invalid())),
-            },
+            "leader-tls" | "metrics-tls" => {
+                let on = match lower.as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Some(Err(invalid())),
+                };
+                *if name == "leader-tls" {
+                    &mut self.leader
+                } else {
+                    &mut self.metrics
+                } = on;
+            }
             "leader-tls-ca-cert-file" => self.leader_ca_cert_file = text,
             "leader-tls-cert-file" => self.leader_cert_file = text,
             "leader-tls-key-file" => self.leader_key_file = text,

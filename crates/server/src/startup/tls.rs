@@ -56,6 +56,9 @@ pub struct TlsFlags {
     /// Name the leader's certificate must carry (default: the host).
     #[arg(long = "leader-tls-server-name")]
     tls_leader_server_name: Option<String>,
+    /// Serve --metrics-addr over https with the TLS certificate: yes or no.
+    #[arg(long = "metrics-tls")]
+    tls_metrics: Option<String>,
 }
 
 impl TlsFlags {
@@ -73,6 +76,7 @@ impl TlsFlags {
             ("leader-tls-cert-file", &self.tls_leader_cert_file),
             ("leader-tls-key-file", &self.tls_leader_key_file),
             ("leader-tls-server-name", &self.tls_leader_server_name),
+            ("metrics-tls", &self.tls_metrics),
         ];
         for (name, value) in flags {
             if let Some(v) = value {
@@ -115,6 +119,19 @@ pub fn bind(config: &Config, host: &str, plain: u16) -> Result<Option<TlsPort>, 
         listener,
         port: t.port,
     }))
+}
+
+/// The metrics endpoint's TLS with `metrics-tls yes`: the client port's
+/// configuration, or one of its own when there is no TLS port.
+pub fn metrics(config: &Config, port: Option<&TlsPort>) -> Result<Option<Arc<Reloading>>, String> {
+    let props = config.props();
+    if !props.tls.metrics {
+        return Ok(None);
+    }
+    match port {
+        Some(p) => Ok(Some(p.acceptor.clone())),
+        None => crate::tls::acceptor(&props.tls).map(Some),
+    }
 }
 
 /// Starts the accept loops: the plain port's (TLS itself when `tls-port`
