@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
+# tests/tls.rs: https through the TLS port.
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 # The brokers crates/webhook's tests deliver to (they start their own).
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have redis-server || need_apt+=(redis-server)

@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["proto"],
     &["geo"],
     &["collection"],
-    &["expr", "aof", "repl", "endpoint"],
+    &["expr", "aof", "repl", "endpoint", "tls"],
     &["geofence"],
     &["engine"],
     &["webhook", "script"],

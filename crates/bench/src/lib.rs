@@ -80,6 +80,21 @@ pub struct Opts {
     /// Client runtime threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Connect over TLS (redis-benchmark's flags).
+    #[arg(long)]
+    pub tls: bool,
+    /// CA certificate (PEM) to verify the server with.
+    #[arg(long)]
+    pub cacert: Option<std::path::PathBuf>,
+    /// Client certificate (PEM), for mutual TLS.
+    #[arg(long)]
+    pub cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) of the client certificate.
+    #[arg(long)]
+    pub key: Option<std::path::PathBuf>,
+    /// Accept any server certificate.
+    #[arg(long)]
+    pub insecure: bool,
     /// Print help.
     #[arg(long = "help", short = '?')]
     pub help: bool,
@@ -108,7 +123,9 @@ Extras:\n \
 --json-report      One JSON object per test: rate, p50/p99/p99.9, errors\n \
 --preload <N>      SET N random points (one field) in key:bench first\n \
 --seed <N>         Seed of the random coordinates (default 1)\n \
---threads <N>      Client threads (default 1)\n",
+--threads <N>      Client threads (default 1)\n \
+--tls              Connect over TLS; with --cacert <file>, --cert <file>\n                    \
+--key <file> (mutual TLS), --insecure (any certificate)\n",
         env!("CARGO_PKG_VERSION")
     )
 }

@@ -7,16 +7,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::wire::{reply, Enc};
 use crate::workloads::{Rng, State, Test};
 use crate::Opts;
 
+/// A connection's byte stream: TCP, or TLS over TCP (`--tls`).
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for S {}
+
 /// A connection with its read buffer.
 pub struct Conn {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     buf: Vec<u8>,
     /// Start of unread data in `buf`.
     pos: usize,
@@ -43,6 +47,27 @@ fn error_text(reply: &[u8]) -> String {
     String::from_utf8_lossy(text).trim_end().to_string()
 }
 
+/// Wraps `tcp` in TLS with `--tls` (or any of its options), completing
+/// the handshake before the clock starts.
+async fn secure(o: &Opts, tcp: TcpStream) -> Result<Box<dyn Stream>, String> {
+    if !(o.tls || o.insecure || o.cacert.is_some() || o.cert.is_some()) {
+        return Ok(Box::new(tcp));
+    }
+    let files = tile38_tls::ClientFiles {
+        ca: o.cacert.clone(),
+        cert: o.cert.clone(),
+        key: o.key.clone(),
+        insecure: o.insecure,
+    };
+    let config = tile38_tls::client_config(&files)?;
+    let name = tile38_tls::server_name(&o.host)?;
+    tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map(|s| Box::new(s) as Box<dyn Stream>)
+        .map_err(|e| format!("tls handshake with {}:{}: {e}", o.host, o.port))
+}
+
 impl Conn {
     pub async fn connect(o: &Opts) -> Result<Conn, String> {
         let stream = TcpStream::connect((o.host.as_str(), o.port))
@@ -50,7 +75,7 @@ impl Conn {
             .map_err(|e| format!("dial tcp {}:{}: {e}", o.host, o.port))?;
         stream.set_nodelay(true).ok();
         Ok(Conn {
-            stream,
+            stream: secure(o, stream).await?,
             buf: Vec::with_capacity(64 * 1024),
             pos: 0,
         })

@@ -8,10 +8,18 @@
 //! argument verbatim: no re-quoting of shell words, no cutting JSON at its
 //! first space, no escaping rules for `"`, `'` or `\`. The same request works
 //! against a real Tile38 and this server.
+//!
+//! With `--tls` the socket is wrapped in TLS (rustls) and the handshake
+//! completed before the first request, so a refused certificate is
+//! reported as a connection error naming its reason.
 
 use std::io::{self, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
+
+use tile38_tls::rustls::{ClientConfig, ClientConnection, StreamOwned};
+use tile38_tls::ClientFiles;
 
 use crate::opts::Mode;
 use crate::render::{outcome, Outcome};
@@ -30,12 +38,27 @@ pub enum Failure {
     Refused(Reply),
 }
 
+/// The connection's byte stream: TCP, or TLS over TCP.
+pub trait Duplex: Read + Write + Send {}
+impl<S: Read + Write + Send> Duplex for S {}
+
+type Conn = BufReader<Box<dyn Duplex>>;
+
+/// How to reach the server over TLS: the configuration and the name its
+/// certificate must carry (the host).
+#[derive(Clone)]
+struct Tls {
+    config: Arc<ClientConfig>,
+    host: String,
+}
+
 /// A client that (re)connects on demand.
 pub struct Client {
     addr: String,
     password: Option<String>,
     mode: Mode,
-    conn: Option<BufReader<TcpStream>>,
+    tls: Option<Tls>,
+    conn: Option<Conn>,
 }
 
 impl Client {
@@ -44,8 +67,22 @@ impl Client {
             addr,
             password,
             mode,
+            tls: None,
             conn: None,
         }
+    }
+
+    /// Connects over TLS from now on (`--tls`), checking the server's
+    /// certificate against `host`; errors are the settings' (a missing
+    /// CA file).
+    pub fn use_tls(&mut self, files: &ClientFiles, host: &str) -> Result<(), String> {
+        let config = tile38_tls::client_config(files)?;
+        tile38_tls::server_name(host)?;
+        self.tls = Some(Tls {
+            config,
+            host: host.to_string(),
+        });
+        Ok(())
     }
 
     pub fn addr(&self) -> &str {
@@ -71,6 +108,9 @@ impl Client {
         self.conn = None;
         let stream = open(&self.addr).map_err(|e| Failure::Connect(self.refused(&e)))?;
         let _ = stream.set_nodelay(true);
+        let stream = self
+            .secure(stream)
+            .map_err(|e| Failure::Connect(self.refused(&e)))?;
         let mut conn = BufReader::new(stream);
         let lost = |e: io::Error| Failure::Connect(self.refused(&e));
         if let Some(pw) = &self.password {
@@ -91,6 +131,22 @@ impl Client {
         }
         self.conn = Some(conn);
         Ok(())
+    }
+
+    /// Wraps the socket in TLS when asked to, completing the handshake.
+    fn secure(&self, mut tcp: TcpStream) -> io::Result<Box<dyn Duplex>> {
+        let Some(tls) = &self.tls else {
+            return Ok(Box::new(tcp));
+        };
+        let name = tile38_tls::server_name(&tls.host).map_err(io::Error::other)?;
+        let mut conn = ClientConnection::new(tls.config.clone(), name).map_err(io::Error::other)?;
+        // The handshake must not hang on a server that never answers.
+        tcp.set_read_timeout(Some(CONNECT_TIMEOUT))?;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut tcp)?;
+        }
+        tcp.set_read_timeout(None)?;
+        Ok(Box::new(StreamOwned::new(conn, tcp)))
     }
 
     /// Sends one command and reads its reply, connecting first if needed.
@@ -168,7 +224,7 @@ fn open(addr: &str) -> io::Result<TcpStream> {
     Err(last)
 }
 
-fn exchange<A: AsRef<[u8]>>(conn: &mut BufReader<TcpStream>, args: &[A]) -> io::Result<Reply> {
+fn exchange<A: AsRef<[u8]>>(conn: &mut Conn, args: &[A]) -> io::Result<Reply> {
     let mut req = Vec::new();
     tile38_proto::resp::command(&mut req, args.iter().map(|a| a.as_ref()));
     conn.get_mut().write_all(&req)?;

@@ -71,8 +71,15 @@ pub fn main() -> i32 {
         let text = text.strip_suffix('\n').unwrap_or(&text);
         command.push(text.strip_suffix('\r').unwrap_or(text).to_string());
     }
+    let mut client = client::Client::new(opts.addr(), opts.password.clone(), opts.mode);
+    if let Some(files) = &opts.tls {
+        if let Err(e) = client.use_tls(files, &opts.host) {
+            eprintln!("TLS: {e}");
+            return EXIT_NO_CONNECTION;
+        }
+    }
     let mut session = Session {
-        client: client::Client::new(opts.addr(), opts.password.clone(), opts.mode),
+        client,
         view: View {
             raw: opts.raw,
             pretty: opts.pretty,

@@ -1,5 +1,6 @@
 //! `tile38-cli [-h host] [-p port] [-a password] [--resp|--json|--raw]
-//! [--pretty] [--noprompt] [-x] [cmd [arg ...]]`
+//! [--pretty] [--noprompt] [-x] [--tls [--cacert file] [--cert file --key
+//! file] [--insecure]] [cmd [arg ...]]`
 //!
 //! Parsed the way Tile38's cli parses them: options come first, the first
 //! word not starting with `-` begins the command, and every later word
@@ -40,6 +41,8 @@ pub struct Opts {
     pub noprompt: bool,
     /// `-x`: the last argument is read from stdin.
     pub stdin_arg: bool,
+    /// `--tls` and what it trusts and presents (redis-cli's flags).
+    pub tls: Option<tile38_tls::ClientFiles>,
     /// The one-shot command; empty for a session.
     pub command: Vec<String>,
 }
@@ -55,6 +58,7 @@ impl Default for Opts {
             pretty: false,
             noprompt: false,
             stdin_arg: false,
+            tls: None,
             command: Vec::new(),
         }
     }
@@ -99,6 +103,22 @@ pub fn parse(args: &[String], env_password: Option<String>) -> Parsed {
             "--json" => o.mode = Mode::Json,
             "--pretty" => o.pretty = true,
             "-x" => o.stdin_arg = true,
+            "--tls" => {
+                o.tls.get_or_insert_with(Default::default);
+            }
+            "--insecure" => o.tls.get_or_insert_with(Default::default).insecure = true,
+            "--cacert" | "--cert" | "--key" => {
+                let Some(value) = it.next() else {
+                    return Parsed::Bad(arg.clone());
+                };
+                let files = o.tls.get_or_insert_with(Default::default);
+                let slot = match arg.as_str() {
+                    "--cacert" => &mut files.ca,
+                    "--cert" => &mut files.cert,
+                    _ => &mut files.key,
+                };
+                *slot = Some(value.into());
+            }
             "-h" | "-p" | "-a" => {
                 let Some(value) = it.next() else {
                     return Parsed::Help;
@@ -136,6 +156,12 @@ Usage: tile38-cli [OPTIONS] [cmd [arg [arg ...]]]
  -p <port>          Server port (default: 9851)
  -a <password>      Password for AUTH (default: $TILE38_PASSWORD)
  -x                 Read last argument from STDIN.
+ --tls              Connect over TLS (implied by the options below)
+ --cacert <file>    CA certificate (PEM) to verify the server with
+                    (default: the public web roots)
+ --cert <file>      Client certificate (PEM), for mutual TLS
+ --key <file>       Private key (PEM) of the client certificate
+ --insecure         Accept any server certificate
  --version          Print the version and exit
 
 Exit status: 0 ok reply, 1 error reply, 2 connection error or bad option.
@@ -211,5 +237,18 @@ mod tests {
         assert_eq!(parsed(&["-p", "70000"]), Parsed::Bad("-p".into()));
         assert_eq!(parsed(&["-x"]), Parsed::Bad("-x".into()));
         assert!(usage().contains(" -a <password> "));
+    }
+
+    #[test]
+    fn tls_options() {
+        assert_eq!(run(&["PING"]).tls, None);
+        let o = run(&[
+            "--tls", "--cacert", "ca.pem", "--cert", "c.pem", "--key", "k.pem", "PING",
+        ]);
+        let files = o.tls.unwrap();
+        assert_eq!(files.ca.as_deref(), Some(std::path::Path::new("ca.pem")));
+        assert!(files.cert.is_some() && files.key.is_some() && !files.insecure);
+        assert!(run(&["--insecure"]).tls.unwrap().insecure);
+        assert_eq!(parsed(&["--cacert"]), Parsed::Bad("--cacert".into()));
     }
 }

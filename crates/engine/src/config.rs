@@ -18,6 +18,11 @@ use crate::output_limit::OutputLimits;
 
 use crate::error::{Error, Result};
 
+mod mem;
+mod tls;
+pub use mem::{format_mem_size, parse_mem_size};
+pub use tls::{TlsProps, TLS_PROPERTIES};
+
 /// Properties of ours that Tile38 lacks: readable and settable by their
 /// exact name, kept out of pattern listings (`CONFIG GET *`) so that replies
 /// Tile38 clients know stay as they were.
@@ -76,6 +81,8 @@ pub struct Props {
     pub lua_time_limit: u64,
     /// Bytes one Lua interpreter may allocate (0: no cap).
     pub lua_memory_limit: u64,
+    /// The TLS client port and the follower's TLS dial (`config/tls.rs`).
+    pub tls: TlsProps,
 }
 
 /// Tile38's listen backlog (Go's default on Linux: somaxconn, 4096 here).
@@ -101,44 +108,8 @@ impl Default for Props {
             tcp_backlog: DEFAULT_TCP_BACKLOG,
             lua_time_limit: 5000,
             lua_memory_limit: 64 << 20,
+            tls: TlsProps::default(),
         }
-    }
-}
-
-/// `maxmemory` text: `""`, `N`, `Nkb`, `Nmb`, `Ngb` (×1024ⁿ, case-insensitive).
-/// As in Tile38 (`int64(n * 1024 * …)` on a `uint64`), the product wraps
-/// instead of being refused; a result that is not positive as an `i64` is
-/// no limit ([`format_mem_size`] shows it as `""`), and SERVER shows it as
-/// that `i64`.
-pub fn parse_mem_size(s: &str) -> Option<u64> {
-    if s.is_empty() {
-        return Some(0);
-    }
-    let lower = s.to_ascii_lowercase();
-    let (digits, mul) = if let Some(d) = lower.strip_suffix("gb") {
-        (d, 1u64 << 30)
-    } else if let Some(d) = lower.strip_suffix("mb") {
-        (d, 1 << 20)
-    } else if let Some(d) = lower.strip_suffix("kb") {
-        (d, 1 << 10)
-    } else {
-        (lower.as_str(), 1)
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(digits.parse::<u64>().ok()?.wrapping_mul(mul))
-}
-
-/// The inverse of [`parse_mem_size`], truncating: `1024kb` → `1mb`; no
-/// limit (0, or negative as Tile38's `int64`) is `""`.
-pub fn format_mem_size(n: u64) -> String {
-    match n {
-        n if n as i64 <= 0 => String::new(),
-        n if n < 1 << 10 => n.to_string(),
-        n if n < 1 << 20 => format!("{}kb", n >> 10),
-        n if n < 1 << 30 => format!("{}mb", n >> 20),
-        n => format!("{}gb", n >> 30),
     }
 }
 
@@ -164,7 +135,7 @@ impl Props {
             "tcp-backlog" => self.tcp_backlog.to_string(),
             "lua-time-limit" => self.lua_time_limit.to_string(),
             "lua-memory-limit" => format_mem_size(self.lua_memory_limit),
-            _ => String::new(),
+            _ => self.tls.get(name).unwrap_or_default(),
         }
     }
 
@@ -244,9 +215,11 @@ impl Props {
                 }
             }
             _ => {
-                return Err(Error::Message(format!(
-                    "Unsupported CONFIG parameter: {name}"
-                )))
+                return self.tls.set(name, value).unwrap_or_else(|| {
+                    Err(Error::Message(format!(
+                        "Unsupported CONFIG parameter: {name}"
+                    )))
+                })
             }
         }
         Ok(())
@@ -258,6 +231,7 @@ impl Props {
         let mut put = |k: &str, v: Json| {
             out.insert(k.to_string(), v);
         };
+        self.tls.to_file(&mut put);
         if !self.requirepass.is_empty() {
             put("requirepass", json!(self.requirepass));
         }
@@ -336,7 +310,11 @@ impl Props {
             Some(Json::Object(_)) | Some(Json::Array(_)) => obj.get(k).map(|v| v.to_string()),
             _ => None,
         };
-        for name in PROPERTIES.iter().chain(EXTRA_PROPERTIES) {
+        for name in PROPERTIES
+            .iter()
+            .chain(EXTRA_PROPERTIES)
+            .chain(TLS_PROPERTIES)
+        {
             if let Some(v) = text(name) {
                 let _ = p.set(name, &v);
             }

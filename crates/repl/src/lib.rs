@@ -65,6 +65,9 @@ pub struct ReplState {
     syncing: AtomicBool,
     lag: Mutex<LagTracker>,
     followers: Mutex<BTreeMap<u64, FollowerLink>>,
+    /// Why the last attempt to reach the leader failed (a refused dial, a
+    /// TLS certificate the follower rejected); empty once streaming.
+    link_error: Mutex<String>,
 }
 
 /// A consistent-enough copy for INFO, ROLE, SERVER and metrics.
@@ -80,6 +83,8 @@ pub struct Snapshot {
     pub leader_size: u64,
     pub lag_bytes: u64,
     pub lag_seconds: f64,
+    /// Follower side: why the link is down, if an attempt failed.
+    pub link_error: String,
     /// Leader side: announced followers (ip, port, sent offset, seconds
     /// behind), and how many are streaming.
     pub followers: Vec<(String, String, u64, f64)>,
@@ -116,6 +121,7 @@ impl ReplState {
         self.caught_up_once.store(false, Ordering::Release);
         self.syncing.store(false, Ordering::Release);
         *self.lag.lock() = LagTracker::default();
+        self.link_error.lock().clear();
         self.epoch.fetch_add(1, Ordering::AcqRel) + 1
     }
 
@@ -130,6 +136,7 @@ impl ReplState {
     /// The link is up and streaming from `offset`; `leader_size` is the
     /// catch-up target the leader reported.
     pub fn connected(&self, offset: u64, leader_size: u64) {
+        self.link_error.lock().clear();
         self.offset.store(offset, Ordering::Release);
         self.connected.store(true, Ordering::Release);
         self.lag.lock().observe_leader(leader_size, Instant::now());
@@ -173,6 +180,14 @@ impl ReplState {
         let _target = self.target.lock();
         if self.epoch() == epoch {
             self.disconnected();
+        }
+    }
+
+    /// An attempt of the follow loop of `epoch` failed with `why`.
+    pub fn link_failed_in(&self, epoch: u64, why: &str) {
+        let _target = self.target.lock();
+        if self.epoch() == epoch {
+            *self.link_error.lock() = why.to_string();
         }
     }
 
@@ -248,6 +263,7 @@ impl ReplState {
             leader_size,
             lag_bytes,
             lag_seconds,
+            link_error: self.link_error.lock().clone(),
             followers: followers
                 .values()
                 .map(|l| {

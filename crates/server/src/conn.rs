@@ -37,6 +37,8 @@ use tile38_proto::{http, resp, Args, Framing, Limits, ProtoError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::tls::ClientStream;
+
 use crate::server::Server;
 
 mod live;
@@ -63,16 +65,16 @@ fn is_protected(server: &Server, addr: &SocketAddr) -> bool {
 }
 
 /// Serves one accepted connection until it closes.
-pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr) {
+pub async fn serve(server: Arc<Server>, mut stream: impl ClientStream, addr: SocketAddr) {
     if is_protected(&server, &addr) {
         let _ = stream.write_all(DENIED).await;
         return;
     }
-    let _ = stream.set_nodelay(true);
+    let _ = stream.tcp().set_nodelay(true);
     let keepalive = server.config.props().keepalive;
     if keepalive > 0 {
         let ka = socket2::TcpKeepalive::new().with_time(std::time::Duration::from_secs(keepalive));
-        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
+        let _ = socket2::SockRef::from(stream.tcp()).set_tcp_keepalive(&ka);
     }
     let client = server.register_client(addr);
     let killed = crate::server::kill_notify(&client);
@@ -90,7 +92,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, addr: SocketAddr)
                 _ = killed.notified() => {
                     // Input it had not read yet would turn the close into
                     // a reset.
-                    killed_busy = has_input(&stream);
+                    killed_busy = has_input(stream.tcp());
                     break;
                 }
             };
@@ -157,7 +159,7 @@ fn has_input(stream: &TcpStream) -> bool {
 /// Reads and drops input until the client closes or [`LINGER`] passes:
 /// closing a socket with unread input makes the kernel send a reset, and
 /// a client that gets it may lose the last replies it had not read yet.
-async fn linger(stream: &mut TcpStream) {
+async fn linger(stream: &mut impl ClientStream) {
     let mut sink = vec![0u8; 64 * 1024];
     let _ = tokio::time::timeout(LINGER, async {
         while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
@@ -303,7 +305,7 @@ impl Conn {
     /// Sends the pending replies: after the fsync of this batch's writes
     /// under `appendfsync always`, then in one write. Returns `false` when
     /// the connection is gone.
-    async fn flush(&mut self, stream: &mut TcpStream) -> bool {
+    async fn flush(&mut self, stream: &mut impl ClientStream) -> bool {
         let wrote = std::mem::take(&mut self.state.wrote);
         if let Some(target) = self.server.durability_target().filter(|_| wrote) {
             // One fsync covers every connection's records of that moment.

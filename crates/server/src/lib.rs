@@ -24,6 +24,7 @@ pub mod repl;
 pub mod server;
 pub mod shrink;
 pub mod startup;
+pub mod tls;
 
 pub use startup::run_cli;
 pub use tile38_engine::VERSION;

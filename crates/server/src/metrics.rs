@@ -51,8 +51,13 @@ pub fn scrape(server: &Server) -> String {
 
 /// `--metrics-addr`: binds `addr` (Go style `:port` means every
 /// interface), starts timing commands and serves scrapes. A bind failure
-/// is returned: the server exits with status 1, as Tile38 does.
-pub async fn listen(server: Arc<Server>, addr: &str) -> std::io::Result<()> {
+/// is returned: the server exits with status 1, as Tile38 does. With
+/// `tls` (`metrics-tls yes`) scrapes are https.
+pub async fn listen(
+    server: Arc<Server>,
+    addr: &str,
+    tls: Option<Arc<tile38_tls::reload::Reloading>>,
+) -> std::io::Result<()> {
     let bind = match addr.strip_prefix(':') {
         Some(port) => format!("0.0.0.0:{port}"),
         None => addr.to_string(),
@@ -61,7 +66,8 @@ pub async fn listen(server: Arc<Server>, addr: &str) -> std::io::Result<()> {
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("metrics: listen on {addr}: {e}")))?;
     server.metrics.enabled.store(true, Ordering::Relaxed);
-    tracing::info!("Metrics at http://{}/metrics", listener.local_addr()?);
-    tokio::spawn(http::accept_loop(server, listener));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("Metrics at {scheme}://{}/metrics", listener.local_addr()?);
+    tokio::spawn(http::accept_loop(server, listener, tls));
     Ok(())
 }

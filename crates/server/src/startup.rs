@@ -1,10 +1,11 @@
 //! `tile38-server [-p port] [-h host] [-d dir] [-o json|resp] [-q] [-v] [-vv]
 //! [--appendonly yes|no] [--appendfilename path] [--http-transport yes|no]
-//! [--protected-mode yes|no] [--pidfile path] [--tcp-backlog n] [--version]
-//! [--help]`
+//! [--protected-mode yes|no] [--pidfile path] [--tcp-backlog n]
+//! [--tls-port n --tls-cert-file f --tls-key-file f …] [--version] [--help]`
 //!
 //! Tile38's flags: `-h` is the host (help is `--help`), long flags take one
-//! or two dashes, yes/no values; `--tcp-backlog` is Redis's setting.
+//! or two dashes, yes/no values; `--tcp-backlog` and the TLS flags
+//! (`startup/tls.rs`) are Redis's settings.
 //!
 //! Startup raises the open-file soft limit to the hard one (as Go, hence
 //! Tile38, does). Shutdown on SIGTERM/SIGINT/SIGQUIT (SIGHUP without
@@ -16,6 +17,7 @@
 //! for SIGTERM, 2 SIGINT, 3 SIGQUIT, 1 SIGHUP.
 
 mod listen;
+mod tls;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -23,7 +25,7 @@ use std::sync::atomic::Ordering;
 use clap::{ArgAction, Parser};
 
 use crate::server::Server;
-use tile38_engine::config::Config;
+use tile38_engine::config::{Config, TLS_PROPERTIES};
 use tile38_engine::Options;
 
 #[derive(Parser, Debug)]
@@ -106,6 +108,8 @@ struct Flags {
     /// Print help.
     #[arg(long = "help", action = ArgAction::Help)]
     help: Option<bool>,
+    #[command(flatten)]
+    tls: tls::TlsFlags,
 }
 
 const LONG_FLAGS: &[&str] = &[
@@ -134,7 +138,7 @@ fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
             .filter(|r| !r.starts_with('-'))
             .map(|r| r.split('=').next().unwrap_or(r));
         match name {
-            Some(n) if LONG_FLAGS.contains(&n) => format!("-{a}"),
+            Some(n) if LONG_FLAGS.contains(&n) || TLS_PROPERTIES.contains(&n) => format!("-{a}"),
             _ => a,
         }
     })
@@ -184,7 +188,7 @@ fn init_logging(flags: &Flags) {
 
 /// Entry point of `tile38-server`; returns the process exit code.
 pub fn run_cli() -> i32 {
-    let flags = match Flags::try_parse_from(normalize_args(std::env::args())) {
+    let mut flags = match Flags::try_parse_from(normalize_args(std::env::args())) {
         Ok(f) => f,
         Err(e) => {
             let _ = e.print();
@@ -223,6 +227,7 @@ pub fn run_cli() -> i32 {
         nohup: flags.nohup,
         metrics_addr: flags.metrics_addr.clone(),
         tcp_backlog: flags.tcp_backlog,
+        tls: std::mem::take(&mut flags.tls),
     };
     let (code, lock) = match rt.block_on(run(opts, startup)) {
         Ok(done) => done,
@@ -266,6 +271,8 @@ struct Startup {
     metrics_addr: Option<String>,
     /// `--tcp-backlog`, over the `tcp-backlog` property.
     tcp_backlog: Option<u32>,
+    /// `--tls-*`, `--leader-tls*`, over their properties.
+    tls: tls::TlsFlags,
 }
 
 /// `--follow host:port` (the port after the last colon, so IPv6 works).
@@ -384,6 +391,7 @@ async fn run(
         opts.host.clone()
     };
     let listener = listen::bind(&host, opts.port, config.props().tcp_backlog)?;
+    let tls_port = tls::bind(&config, &host, opts.port)?;
     let mut opts = opts;
     // `-p 0` lets the OS pick; the real port is what gets logged and reported.
     opts.port = listener.local_addr()?.port();
@@ -395,14 +403,11 @@ async fn run(
     server.loading.store(true, Ordering::Release);
     let conns = listen::Connections::default();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let accepting = tokio::spawn(listen::accept_loop(
-        server.clone(),
-        listener,
-        conns.clone(),
-        stopped,
-    ));
+    let tls_at = tls_port.as_ref().map(|t| t.port);
+    let metrics_tls = tls::metrics(&server.config, tls_port.as_ref())?;
+    let accepting = tls::accept_loops(&server, listener, tls_port, &conns, stopped);
     if let Some(addr) = &startup.metrics_addr {
-        crate::metrics::listen(server.clone(), addr).await?;
+        crate::metrics::listen(server.clone(), addr, metrics_tls).await?;
     }
     crate::load::load_at_startup(&server, &aof_path).await?;
     crate::hooks::start(&server)?;
@@ -418,13 +423,18 @@ async fn run(
             }),
         );
     }
+    if let Some(port) = tls_at {
+        tracing::info!("Ready to accept TLS connections at {host}:{port}");
+    }
     tracing::info!("Ready to accept connections at {host}:{}", server.opts.port);
 
     let code = signals.wait(startup.nohup).await;
     tracing::info!("Shutting down");
     let _ = stop.send(true);
-    // The listener is closed once the loop has returned.
-    let _ = accepting.await;
+    // The listeners are closed once their loops have returned.
+    for accepting in accepting {
+        let _ = accepting.await;
+    }
     tokio::select! {
         _ = conns.drain(&server) => {}
         _ = signals.wait(startup.nohup) => tracing::warn!("Second signal: not waiting for connections"),
@@ -443,6 +453,7 @@ fn load_config(opts: &Options, startup: &Startup) -> Result<Config, Box<dyn std:
             .set("tcp-backlog", &n.to_string())
             .map_err(|e| format!("--tcp-backlog: {}", e.message()))?;
     }
+    startup.tls.apply(&config)?;
     if let Some((host, port)) = &opts.follow {
         config.set_follow(Some((host, *port)))?;
     }

@@ -7,7 +7,7 @@ use tile38_proto::Args;
 
 use super::server_info::{write_map, Val};
 use super::{ConnCommand, ConnCx};
-use crate::config::{EXTRA_PROPERTIES, PROPERTIES};
+use crate::config::{EXTRA_PROPERTIES, PROPERTIES, TLS_PROPERTIES};
 use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -38,7 +38,12 @@ impl ConnCommand<'_> for ConfigGet {
         let found = PROPERTIES
             .iter()
             .filter(|n| glob::matches(&pattern, n.as_bytes()))
-            .chain(EXTRA_PROPERTIES.iter().filter(|n| n.as_bytes() == pattern))
+            .chain(
+                EXTRA_PROPERTIES
+                    .iter()
+                    .chain(TLS_PROPERTIES)
+                    .filter(|n| n.as_bytes() == pattern),
+            )
             .map(|n| (*n, Val::Str(props.get(n))))
             .collect();
         write_map(out, "properties", found);

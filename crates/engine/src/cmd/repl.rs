@@ -316,6 +316,12 @@ pub fn info_lines(s: &Engine) -> Vec<(String, String)> {
             lines.push(("slave_repl_offset", snap.offset.to_string()));
             let up = if snap.connected { "up" } else { "down" };
             lines.push(("master_link_status", up.into()));
+            if !snap.connected && !snap.link_error.is_empty() {
+                lines.push((
+                    "master_link_error",
+                    snap.link_error.replace(['\r', '\n'], " "),
+                ));
+            }
             lines.push((
                 "master_sync_in_progress",
                 u8::from(snap.syncing).to_string(),

@@ -11,11 +11,11 @@
 //! connection ends. The serving loop is the subscribers' one
 //! ([`Conn::serve_outbox`]).
 
+use crate::tls::ClientStream;
 use bytes::BytesMut;
 use tile38_engine::pubsub::{Outbox, Transport};
 use tile38_geofence::{Fence, FenceId};
 use tile38_proto::resp;
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::subscriber::Input;
@@ -62,7 +62,7 @@ impl Conn {
     /// Serves the live connection until it closes, then removes its fence.
     pub(crate) async fn serve_live(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut impl ClientStream,
         inbuf: &mut BytesMut,
         killed: &Notify,
     ) {

@@ -23,12 +23,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::tls::ClientStream;
 use bytes::{Buf, BytesMut};
 use tile38_engine::pubsub::{After, Outbox, Transport, Wire};
 use tile38_proto::request::parse_resume;
 use tile38_proto::{Framing, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::Conn;
@@ -90,7 +90,7 @@ impl Conn {
     /// after the SUBSCRIBE.
     pub(crate) async fn serve_subscribed(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut impl ClientStream,
         inbuf: &mut BytesMut,
         killed: &Notify,
     ) {
@@ -115,7 +115,7 @@ impl Conn {
     /// input already.
     pub(crate) async fn serve_outbox(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut impl ClientStream,
         inbuf: &mut BytesMut,
         killed: &Notify,
         outbox: &Outbox,

@@ -1,14 +1,16 @@
 //! The metrics listener's HTTP/1.1: `/metrics` (any method) gets the
 //! exposition, chunked, gzipped when the request accepts gzip; every other
 //! path gets Tile38's small HTML page (never a 404). Connections are kept
-//! alive between scrapes, as Prometheus expects.
+//! alive between scrapes, as Prometheus expects. With `metrics-tls yes`
+//! each connection's TLS handshake runs first (`crate::tls::handshake`).
 
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tile38_tls::reload::Reloading;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 use super::text::CONTENT_TYPE;
 use crate::server::Server;
@@ -19,11 +21,23 @@ const MAX_HEAD: usize = 64 * 1024;
 /// An idle keep-alive connection is closed after this long.
 const IDLE: Duration = Duration::from_secs(120);
 
-pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+pub async fn accept_loop(server: Arc<Server>, listener: TcpListener, tls: Option<Arc<Reloading>>) {
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(serve(server.clone(), stream));
+            Ok((stream, addr)) => {
+                let (server, tls) = (server.clone(), tls.clone());
+                tokio::spawn(async move {
+                    match tls {
+                        None => serve(server, stream).await,
+                        Some(tls) => {
+                            if let Some(s) =
+                                crate::tls::handshake(&server, &tls, stream, addr).await
+                            {
+                                serve(server, s).await;
+                            }
+                        }
+                    }
+                });
             }
             Err(e) => {
                 tracing::warn!("metrics accept: {e}");
@@ -135,7 +149,7 @@ fn respond(server: &Server, req: &Request, out: &mut Vec<u8>) {
     }
 }
 
-async fn serve(server: Arc<Server>, mut stream: TcpStream) {
+async fn serve(server: Arc<Server>, mut stream: impl AsyncRead + AsyncWrite + Unpin) {
     let mut buf = Vec::with_capacity(4096);
     let mut out = Vec::new();
     loop {

@@ -1,12 +1,14 @@
 //! A minimal RESP client for talking to a leader: commands go out as RESP
 //! arrays with lower-case names (as Tile38's follower sends them), replies
-//! come back as [`Value`]s.
+//! come back as [`Value`]s. With `leader-tls yes` the socket is wrapped in
+//! TLS ([`Dial`]) before the first command.
 
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
+use tile38_engine::config::TlsProps;
 use tile38_proto::resp;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// How long dialing and each handshake reply may take.
@@ -115,10 +117,58 @@ fn parse_nested(buf: &[u8], depth: usize) -> Result<Option<(Value, usize)>, Stri
     }))
 }
 
+/// The leader link's byte stream: TCP, or TLS over TCP.
+pub trait LeaderStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> LeaderStream for S {}
+
 /// A connection to the leader.
 pub struct LeaderConn {
-    pub stream: TcpStream,
+    pub stream: Box<dyn LeaderStream>,
     pub buf: BytesMut,
+}
+
+/// How to reach the leader: `leaderauth`, and the TLS settings when
+/// `leader-tls` is on. Built at each attempt, so changed settings and
+/// replaced certificate files take effect at the next reconnect.
+#[derive(Clone)]
+pub struct Dial {
+    pub auth: String,
+    tls: Option<tokio_rustls::TlsConnector>,
+    server_name: String,
+}
+
+impl Dial {
+    /// From the current settings; an error names the setting at fault.
+    pub fn new(auth: &str, tls: &TlsProps) -> Result<Dial, String> {
+        Ok(Dial {
+            auth: auth.to_string(),
+            tls: crate::tls::connector(tls)?,
+            server_name: tls.leader_server_name.clone(),
+        })
+    }
+
+    /// Wraps `tcp` in TLS when the link is TLS, checking the leader's
+    /// certificate against `host` (or `leader-tls-server-name`).
+    async fn wrap(
+        &self,
+        tcp: TcpStream,
+        host: &str,
+        addr: &str,
+    ) -> Result<Box<dyn LeaderStream>, String> {
+        let Some(connector) = &self.tls else {
+            return Ok(Box::new(tcp));
+        };
+        let name = match self.server_name.as_str() {
+            "" => host,
+            n => n,
+        };
+        let name = tile38_tls::server_name(name)?;
+        match tokio::time::timeout(TIMEOUT, connector.connect(name, tcp)).await {
+            Ok(Ok(s)) => Ok(Box::new(s)),
+            Ok(Err(e)) => Err(format!("tls handshake with {addr}: {e}")),
+            Err(_) => Err(format!("tls handshake with {addr}: i/o timeout")),
+        }
+    }
 }
 
 /// Go's wording for dial errors, which Tile38 returns after `cannot follow: `.
@@ -132,8 +182,9 @@ fn dial_error(addr: &str, e: &std::io::Error) -> String {
 }
 
 impl LeaderConn {
-    /// Dials `host:port` and authenticates with `auth` when it is set.
-    pub async fn connect(host: &str, port: u16, auth: &str) -> Result<LeaderConn, String> {
+    /// Dials `host:port` (over TLS if `dial` says so) and authenticates
+    /// with `leaderauth` when it is set.
+    pub async fn connect(host: &str, port: u16, dial: &Dial) -> Result<LeaderConn, String> {
         let addr = format!("{host}:{port}");
         let stream = match tokio::time::timeout(TIMEOUT, TcpStream::connect(&addr)).await {
             Ok(Ok(s)) => s,
@@ -150,11 +201,11 @@ impl LeaderConn {
                 .with_retries(3),
         );
         let mut conn = LeaderConn {
-            stream,
+            stream: dial.wrap(stream, host, &addr).await?,
             buf: BytesMut::with_capacity(64 * 1024),
         };
-        if !auth.is_empty() {
-            let v = conn.command(&[b"auth", auth.as_bytes()]).await?;
+        if !dial.auth.is_empty() {
+            let v = conn.command(&[b"auth", dial.auth.as_bytes()]).await?;
             if !v.is_ok() {
                 return Err(v.text());
             }

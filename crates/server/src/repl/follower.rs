@@ -22,7 +22,7 @@ use tile38_proto::request::{parse_resume, Progress};
 use tile38_proto::{parse_next, Args, Framing, Limits};
 use tile38_repl::{Probe, Resume, Step, Target};
 
-use super::client::{LeaderConn, Value};
+use super::client::{Dial, LeaderConn, Value};
 use crate::server::Server;
 
 /// Backoff between attempts: doubles from the first value to the second.
@@ -34,8 +34,8 @@ const LAG_POLL: Duration = Duration::from_millis(500);
 /// The `FOLLOW` pre-check: the target must answer as a leader other than
 /// this server. Errors are the text after `cannot follow`.
 pub async fn check(server: &Server, host: &str, port: u16) -> Result<(), String> {
-    let auth = server.config.props().leaderauth.clone();
-    let mut conn = LeaderConn::connect(host, port, &auth)
+    let dial = dial(server).map_err(|e| format!("cannot follow: {e}"))?;
+    let mut conn = LeaderConn::connect(host, port, &dial)
         .await
         .map_err(|e| format!("cannot follow: {e}"))?;
     let info = conn
@@ -45,6 +45,12 @@ pub async fn check(server: &Server, host: &str, port: u16) -> Result<(), String>
     validate(server, &info)?;
     let _ = conn.command(&[b"quit"]).await;
     Ok(())
+}
+
+/// How to reach the leader with the settings now in force.
+fn dial(server: &Server) -> Result<Dial, String> {
+    let props = server.config.props();
+    Dial::new(&props.leaderauth, &props.tls)
 }
 
 /// A field of a leader's `SERVER` reply.
@@ -93,7 +99,10 @@ async fn follow_loop(server: Arc<Server>, epoch: u64) {
         let mut streamed = false;
         match attempt(&server, epoch, &mut streamed).await {
             Ok(()) => tracing::info!("follow: leader closed the stream"),
-            Err(e) => tracing::warn!("follow: {e}"),
+            Err(e) => {
+                tracing::warn!("follow: {e}");
+                server.repl.link_failed_in(epoch, &e);
+            }
         }
         server.repl.disconnected_in(epoch);
         if streamed {
@@ -110,10 +119,10 @@ async fn follow_loop(server: Arc<Server>, epoch: u64) {
 /// One connection's life: handshake, resume, stream.
 async fn attempt(server: &Arc<Server>, epoch: u64, streamed: &mut bool) -> Result<(), String> {
     let target = server.repl.target().ok_or("not following")?;
-    let auth = server.config.props().leaderauth.clone();
-    let mut conn = LeaderConn::connect(&target.host, target.port, &auth).await?;
+    let dial = dial(server)?;
+    let mut conn = LeaderConn::connect(&target.host, target.port, &dial).await?;
     let (leader_size, leader_id) = validate(server, &conn.server_info().await?)?;
-    let pos = resume(server, epoch, &target, &auth).await?;
+    let pos = resume(server, epoch, &target, &dial).await?;
     if server.repl.epoch() != epoch {
         return Ok(());
     }
@@ -150,7 +159,7 @@ async fn attempt(server: &Arc<Server>, epoch: u64, streamed: &mut bool) -> Resul
     server.repl.connected(pos, leader_size);
     tracing::info!("follow: streaming from {target} at {pos} (leader at {leader_size})");
     let leader = (leader_id, leader_size);
-    let mut poller = tokio::spawn(poll_leader(server.clone(), target, auth, leader));
+    let mut poller = tokio::spawn(poll_leader(server.clone(), target, dial, leader));
     let res = stream(server, epoch, conn, leader_size, &mut poller).await;
     poller.abort();
     res
@@ -314,7 +323,7 @@ async fn resume(
     server: &Arc<Server>,
     epoch: u64,
     target: &Target,
-    auth: &str,
+    dial: &Dial,
 ) -> Result<u64, String> {
     let local = match &server.aof {
         Some(aof) => aof.size(),
@@ -327,7 +336,7 @@ async fn resume(
             Step::Done(r) => break r,
             Step::Compare { pos, len } => {
                 if conn.is_none() {
-                    conn = Some(LeaderConn::connect(&target.host, target.port, auth).await?);
+                    conn = Some(LeaderConn::connect(&target.host, target.port, dial).await?);
                 }
                 let c = conn.as_mut().expect("connected above");
                 let theirs = c
@@ -428,13 +437,13 @@ fn drop_data(server: &Server, db: &mut tile38_collection::Database, defer: bool)
 async fn poll_leader(
     server: Arc<Server>,
     target: Target,
-    auth: String,
+    dial: Dial,
     (id, handshake_size): (String, u64),
 ) -> String {
     let mut last_report = std::time::Instant::now();
     loop {
         tokio::time::sleep(LAG_POLL).await;
-        let Ok(mut conn) = LeaderConn::connect(&target.host, target.port, &auth).await else {
+        let Ok(mut conn) = LeaderConn::connect(&target.host, target.port, &dial).await else {
             continue;
         };
         while let Ok(info) = conn.server_info().await {

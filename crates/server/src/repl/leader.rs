@@ -23,14 +23,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{ReadHalf, WriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
 use tile38_engine::pubsub::{Outbox, Transport, Wire};
 
 use crate::server::{ClientInfo, Server};
+use crate::tls::ClientStream;
 
 /// Largest slice of the file sent in one write.
 const CHUNK: usize = 256 * 1024;
@@ -82,7 +81,10 @@ impl Forward {
 /// Writes `bytes` unless the follower sends something or the connection
 /// is killed first; whether the stream goes on.
 async fn send(
-    (rd, wr): (&mut ReadHalf<'_>, &mut WriteHalf<'_>),
+    (rd, wr): (
+        &mut (impl AsyncRead + Unpin),
+        &mut (impl AsyncWrite + Unpin),
+    ),
     killed: &Notify,
     bytes: &[u8],
 ) -> bool {
@@ -98,7 +100,7 @@ async fn send(
 /// until the follower goes away. `+OK` has already been sent.
 pub async fn stream(
     server: Arc<Server>,
-    mut sock: TcpStream,
+    mut sock: impl ClientStream,
     client: Arc<ClientInfo>,
     (pos, generation): (u64, u64),
 ) {
@@ -126,7 +128,7 @@ pub async fn stream(
     let mut pos = pos;
     sent.store(pos, Ordering::Release);
     *idle_since.lock() = Some(Instant::now());
-    let (mut rd, mut wr) = sock.split();
+    let (mut rd, mut wr) = tokio::io::split(&mut sock);
     loop {
         if aof.generation() != generation || client.killed.load(Ordering::Acquire) {
             break;

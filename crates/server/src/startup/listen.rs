@@ -13,6 +13,9 @@
 //!   every connection is told to stop as `CLIENT KILL` does (it executes
 //!   nothing more, sends the replies of what it executed, closes); the
 //!   drain waits for them up to [`DRAIN_TIMEOUT`].
+//! * The TLS port (`tls-port`) has a loop of its own, beside the plain
+//!   one or instead of it (`tls-port` equal to `-p`); both count their
+//!   connections in one [`Connections`] and stop together.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -20,6 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tile38_tls::reload::Reloading;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -174,10 +178,12 @@ impl Connections {
 }
 
 /// Accepts connections until `stop` turns true (the listener closes when
-/// this returns).
+/// this returns); with `tls`, each connection's TLS handshake runs in its
+/// own task first.
 pub async fn accept_loop(
     server: Arc<Server>,
     listener: TcpListener,
+    tls: Option<Arc<Reloading>>,
     conns: Connections,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -192,8 +198,12 @@ pub async fn accept_loop(
                 backoff.reset();
                 let live = conns.enter();
                 let server = server.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    crate::conn::serve(server, stream, addr).await;
+                    match tls {
+                        Some(tls) => crate::tls::serve(server, tls, stream, addr).await,
+                        None => crate::conn::serve(server, stream, addr).await,
+                    }
                     drop(live);
                 });
                 continue;

@@ -1,0 +1,38 @@
+//! Memory sizes as Tile38 writes them in its settings (`maxmemory 1gb`).
+
+/// `maxmemory` text: `""`, `N`, `Nkb`, `Nmb`, `Ngb` (×1024ⁿ, case-insensitive).
+/// As in Tile38 (`int64(n * 1024 * …)` on a `uint64`), the product wraps
+/// instead of being refused; a result that is not positive as an `i64` is
+/// no limit ([`format_mem_size`] shows it as `""`), and SERVER shows it as
+/// that `i64`.
+pub fn parse_mem_size(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return Some(0);
+    }
+    let lower = s.to_ascii_lowercase();
+    let (digits, mul) = if let Some(d) = lower.strip_suffix("gb") {
+        (d, 1u64 << 30)
+    } else if let Some(d) = lower.strip_suffix("mb") {
+        (d, 1 << 20)
+    } else if let Some(d) = lower.strip_suffix("kb") {
+        (d, 1 << 10)
+    } else {
+        (lower.as_str(), 1)
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<u64>().ok()?.wrapping_mul(mul))
+}
+
+/// The inverse of [`parse_mem_size`], truncating: `1024kb` → `1mb`; no
+/// limit (0, or negative as Tile38's `int64`) is `""`.
+pub fn format_mem_size(n: u64) -> String {
+    match n {
+        n if n as i64 <= 0 => String::new(),
+        n if n < 1 << 10 => n.to_string(),
+        n if n < 1 << 20 => format!("{}kb", n >> 10),
+        n if n < 1 << 30 => format!("{}mb", n >> 20),
+        n => format!("{}gb", n >> 30),
+    }
+}
