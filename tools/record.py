@@ -9,7 +9,9 @@ Input: a JSON Lines file of cases without replies:
      "setup": [["SET", ...]], "steps": [{"cmd": ["SET", ...]}, {"cmd": [...], "order": "spatial"}],
      "modes": ["resp"], "teardown": [[...]]}
 
-(`steps` may also be plain argument lists, or `{"sleep": secs}`.) Each case runs as replay.py
+(`steps` may also be plain argument lists, `{"sleep": secs}`, or
+`{"raw": "bytes"}`: sent as they are, the bytes read back recorded as they
+are, with `normalize: elapsed` when they hold an elapsed time.) Each case runs as replay.py
 runs it: FLUSHDB and setup on an admin connection, the steps on a fresh
 one (JSON mode: after OUTPUT json), teardown on another. The replies are
 stored as the corpus stores them: `resp` raw bytes, `json` parsed with the
@@ -52,6 +54,19 @@ def json_reply(step, raw):
         step["json_text"] = exact
 
 
+def record_raw(conn, step, mode):
+    """Sends a raw step's bytes; records what comes back (`resp`, or
+    `json_resp` in JSON mode) and whether the server closed."""
+    data = step["raw"].encode("utf-8", "surrogateescape")
+    got, closed = conn.raw_exchange(data)
+    step["resp" if mode == "resp" else "json_resp"] = got.decode("utf-8", "surrogateescape")
+    if b'"elapsed"' in got:
+        step["normalize"] = "elapsed"
+    if closed:
+        step["closed"] = True
+    return closed
+
+
 def record(case, conn_args):
     steps = [s if isinstance(s, dict) else {"cmd": s} for s in case["steps"]]
     for mode in case.get("modes", ["resp", "json"]):
@@ -63,6 +78,11 @@ def record(case, conn_args):
             for step in steps:
                 if "sleep" in step:
                     time.sleep(step["sleep"])
+                    continue
+                if "raw" in step:
+                    closed = record_raw(c, step, mode)
+                    if closed:
+                        break
                     continue
                 raw, closed = c.command(step["cmd"])
                 if mode == "resp":
@@ -99,7 +119,12 @@ def main():
                     kept.append(old)
     with open(args.out, "w") as f:
         for c in kept + new:
-            f.write(json.dumps(c, ensure_ascii=False) + "\n")
+            line = json.dumps(c, ensure_ascii=False)
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:  # raw bytes that are not UTF-8 (WebSocket frames)
+                line = json.dumps(c)
+            f.write(line + "\n")
     print(f"{len(new)} recorded, {len(kept) + len(new)} in {args.out}")
 
 

@@ -328,7 +328,7 @@ impl Conn {
     }
 
     fn protocol_error(&mut self, e: &ProtoError) {
-        if *e == ProtoError::BadHttp || !self.last_was_resp {
+        if !self.last_was_resp {
             return;
         }
         if self.mode(Framing::Resp) {
@@ -342,7 +342,7 @@ impl Conn {
     }
 
     /// The output mode (`true` = JSON) for a message of this framing.
-    fn mode(&self, framing: Framing) -> bool {
+    pub(crate) fn mode(&self, framing: Framing) -> bool {
         self.state
             .output
             .or(self.server.opts.output_json)

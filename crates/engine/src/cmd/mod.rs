@@ -402,6 +402,7 @@ static TABLE: &[Spec] = &[
     spec("aofmd5", conn!(repl::AofMd5)),
     spec("aof", conn!(repl::AofCmd)),
     spec("follow", conn!(repl::Follow)),
+    spec("slaveof", conn!(repl::Follow)),
     spec("replconf", conn!(repl::Replconf)),
     // Lua scripting (`eval.rs`).
     spec("eval", conn!(eval::Eval)),
