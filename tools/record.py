@@ -11,7 +11,9 @@ Input: a JSON Lines file of cases without replies:
 
 (`steps` may also be plain argument lists, `{"sleep": secs}`, or
 `{"raw": "bytes"}`: sent as they are, the bytes read back recorded as they
-are, with `normalize: elapsed` when they hold an elapsed time.) Each case runs as replay.py
+are, with `normalize: elapsed` when they hold an elapsed time; replay.py
+reads them as UTF-8, so WebSocket frames, which are not, belong in a Rust
+test.) Each case runs as replay.py
 runs it: FLUSHDB and setup on an admin connection, the steps on a fresh
 one (JSON mode: after OUTPUT json), teardown on another. The replies are
 stored as the corpus stores them: `resp` raw bytes, `json` parsed with the
@@ -46,6 +48,8 @@ def json_reply(step, raw):
             raise ValueError
     except (ValueError, IndexError, TypeError, UnicodeDecodeError):
         step["json_resp"] = raw.decode("utf-8", "surrogateescape")
+        if b'"elapsed"' in raw:  # invalid JSON (`+Inf`) that still reports it
+            step["normalize"] = "elapsed"
         return
     value.pop("elapsed", None)
     step["json"] = value
@@ -100,11 +104,18 @@ def record(case, conn_args):
     return out
 
 
-def main():
+def oracle_parser(**out):
+    """The command line of a recorder: the oracle's address and `--out`
+    (`out` holds its `help`, and `default` or `required`)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True, help="the oracle's port")
-    ap.add_argument("--out", required=True, help="tests/data/regressions/<group>.jsonl")
+    ap.add_argument("--out", **out)
+    return ap
+
+
+def main():
+    ap = oracle_parser(required=True, help="tests/data/regressions/<group>.jsonl")
     ap.add_argument("cases")
     args = ap.parse_args()
     conn_args = (args.host, args.port, 10)
@@ -119,12 +130,7 @@ def main():
                     kept.append(old)
     with open(args.out, "w") as f:
         for c in kept + new:
-            line = json.dumps(c, ensure_ascii=False)
-            try:
-                line.encode("utf-8")
-            except UnicodeEncodeError:  # raw bytes that are not UTF-8 (WebSocket frames)
-                line = json.dumps(c)
-            f.write(line + "\n")
+            f.write(json.dumps(c, ensure_ascii=False) + "\n")
     print(f"{len(new)} recorded, {len(kept) + len(new)} in {args.out}")
 
 
