@@ -375,6 +375,10 @@ impl Conn {
             self.go_live(fence, subscriber::transport(framing), json);
             return false;
         }
+        if self.monitoring(res.is_ok()) {
+            self.go_monitor();
+            return false;
+        }
         if res.is_ok() && !self.reply.json && framing != Framing::Native {
             self.out.extend_from_slice(&self.reply.buf);
             return self.reply.close;

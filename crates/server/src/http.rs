@@ -79,6 +79,11 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
         conn.go_live(fence, transport, json);
         return;
     }
+    if conn.monitoring(res.is_ok()) {
+        // Tile38 writes the monitor's `+OK` and lines raw, on any transport.
+        conn.go_monitor();
+        return;
+    }
     let is_healthz = conn.args_ref().get(0).eq_ignore_ascii_case(b"healthz");
     let body = conn.render(res, started);
     // Tile38 reads `ok` from the body: a RESP body has none.
