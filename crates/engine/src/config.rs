@@ -175,7 +175,8 @@ impl Props {
                 "Invalid argument '{value}' for CONFIG SET '{name}'"
             ))
         };
-        let unsigned = |v: &str| v.parse::<u64>().ok();
+        // Go's `ParseUint`, as Tile38 reads its numbers: `+5` is refused.
+        let unsigned = |v: &str| tile38_geo::number::parse_uint(v.as_bytes());
         match name {
             "requirepass" => self.requirepass = value.into(),
             "leaderauth" => self.leaderauth = value.into(),
@@ -191,11 +192,7 @@ impl Props {
                 self.autogc = if value.is_empty() {
                     0
                 } else {
-                    unsigned(value).ok_or_else(|| {
-                        Error::Message(format!(
-                            "strconv.ParseUint: parsing {value:?}: invalid syntax"
-                        ))
-                    })?
+                    unsigned(value).ok_or_else(|| parse_uint_error(value))?
                 }
             }
             "keepalive" => {
@@ -506,6 +503,30 @@ impl Config {
         }
         std::fs::rename(&tmp, path)
     }
+}
+
+/// The error Go's `strconv.ParseUint(value, 10, 64)` returns for a value
+/// it refuses: the first character that is not a digit, or the first
+/// digit that overflows, decides which.
+fn parse_uint_error(value: &str) -> Error {
+    let mut n: u64 = 0;
+    let mut why = "invalid syntax";
+    for b in value.bytes() {
+        let Some(d) = b.checked_sub(b'0').filter(|d| *d <= 9) else {
+            break;
+        };
+        match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d))) {
+            Some(m) => n = m,
+            None => {
+                why = "value out of range";
+                break;
+            }
+        }
+    }
+    let mut quoted = Vec::new();
+    tile38_proto::fmt::go_quote(value.as_bytes(), &mut quoted);
+    let quoted = String::from_utf8_lossy(&quoted);
+    Error::Message(format!("strconv.ParseUint: parsing {quoted}: {why}"))
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
+use tile38_proto::fmt::go_quote;
 use tile38_proto::Args;
 
 use crate::engine::Engine;
@@ -103,63 +104,6 @@ pub fn line(args: &Args, addr: &str, at: SystemTime) -> Vec<u8> {
     out
 }
 
-/// Go's `strconv.Quote`: printable runes as they are, the usual
-/// backslash escapes, other control and non-printable runes as `\xNN`
-/// (below 0x80), `\uNNNN` or `\UNNNNNNNN`, bytes that are not UTF-8 as
-/// `\xNN`.
-pub fn go_quote(arg: &[u8], out: &mut Vec<u8>) {
-    out.push(b'"');
-    for chunk in arg.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            let escaped = match c {
-                '\x07' => "\\a",
-                '\x08' => "\\b",
-                '\x0c' => "\\f",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                '\x0b' => "\\v",
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                c if c.is_ascii_control() => {
-                    out.extend_from_slice(format!("\\x{:02x}", c as u32).as_bytes());
-                    continue;
-                }
-                c if !printable(c) => {
-                    let esc = match c as u32 {
-                        n if n < 0x10000 => format!("\\u{n:04x}"),
-                        n => format!("\\U{n:08x}"),
-                    };
-                    out.extend_from_slice(esc.as_bytes());
-                    continue;
-                }
-                c => {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                    continue;
-                }
-            };
-            out.extend_from_slice(escaped.as_bytes());
-        }
-        for b in chunk.invalid() {
-            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
-        }
-    }
-    out.push(b'"');
-}
-
-/// An approximation of Go's `unicode.IsPrint` for runes above ASCII:
-/// controls, separators other than the space, and the non-characters are
-/// not printable.
-fn printable(c: char) -> bool {
-    !(c.is_control()
-        || matches!(
-            c,
-            '\u{2028}' | '\u{2029}' | '\u{00a0}' | '\u{00ad}' | '\u{feff}'
-        )
-        || matches!(c as u32, 0xfff9..=0xfffb | 0xfffe | 0xffff))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,8 +118,5 @@ mod tests {
             String::from_utf8(line).unwrap(),
             "+1796522410.089521 [0 127.0.0.1:42810] \"SET\" \"k\" \"a b\" \"\\\"q\\\"\\n\" \"é\" \"\\x7f\"\r\n"
         );
-        let mut out = Vec::new();
-        go_quote(b"\xff\x00\xc2\x85", &mut out);
-        assert_eq!(out, b"\"\\xff\\x00\\u0085\"");
     }
 }

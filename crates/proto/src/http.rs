@@ -185,34 +185,6 @@ fn parse_uint(value: &[u8]) -> Result<u64, ProtoError> {
     Ok(n)
 }
 
-/// Go's `strconv.Quote` of a header value (which holds no line ends):
-/// quotes and backslashes escaped, other control bytes and bytes that are
-/// not UTF-8 as `\xNN`.
-pub(crate) fn go_quote(value: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for chunk in value.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '"' | '\\' => {
-                    out.push('\\');
-                    out.push(c);
-                }
-                '\t' => out.push_str("\\t"),
-                c if c.is_control() && c.is_ascii() => {
-                    out.push_str(&format!("\\x{:02x}", c as u32))
-                }
-                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Go's `url.QueryUnescape`: `+` is a space, `%XX` a byte; a bad escape fails.
 pub fn query_unescape(s: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len());

@@ -92,8 +92,10 @@ impl std::fmt::Display for ProtoError {
                     true => "value out of range",
                     false => "invalid syntax",
                 };
-                let value = crate::http::go_quote(value);
-                return write!(f, "strconv.ParseUint: parsing {value}: {why}");
+                let mut quoted = Vec::new();
+                crate::fmt::go_quote(value, &mut quoted);
+                let quoted = String::from_utf8_lossy(&quoted);
+                return write!(f, "strconv.ParseUint: parsing {quoted}: {why}");
             }
         };
         write!(f, "Protocol error: {redcon}")
