@@ -506,23 +506,14 @@ impl Config {
 }
 
 /// The error Go's `strconv.ParseUint(value, 10, 64)` returns for a value
-/// it refuses: the first character that is not a digit, or the first
-/// digit that overflows, decides which.
+/// it refuses: an overflow before the first character that is not a digit
+/// is out of range, anything else bad syntax.
 fn parse_uint_error(value: &str) -> Error {
-    let mut n: u64 = 0;
-    let mut why = "invalid syntax";
-    for b in value.bytes() {
-        let Some(d) = b.checked_sub(b'0').filter(|d| *d <= 9) else {
-            break;
-        };
-        match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d))) {
-            Some(m) => n = m,
-            None => {
-                why = "value out of range";
-                break;
-            }
-        }
-    }
+    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+    let why = match tile38_geo::number::parse_uint(&value.as_bytes()[..digits]) {
+        None if digits > 0 => "value out of range",
+        _ => "invalid syntax",
+    };
     let mut quoted = Vec::new();
     tile38_proto::fmt::go_quote(value.as_bytes(), &mut quoted);
     let quoted = String::from_utf8_lossy(&quoted);
