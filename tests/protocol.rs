@@ -208,6 +208,15 @@ fn protocol_errors_reply_then_close() {
             b"*1\r\n$4\r\nPING\r\n*1\r\n+PING\r\n",
             "+PONG\r\n-Protocol error: expected '$', got '+'\r\n",
         ),
+        // Tile38 waits for more bytes here (docs/compatibility.md).
+        (
+            b"*1\r\n$4\r\nPING\r\n*1\r\n$-1\r\n",
+            "+PONG\r\n-Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$4\r\nPING\r\n$4PING\r\n",
+            "+PONG\r\n-Protocol error: invalid message\r\n",
+        ),
         // Nothing processed yet: closed without a reply.
         (b"*1\r\n+PING\r\n", ""),
         (b"*-1\r\n*1\r\n$4\r\nPING\r\n", ""),

@@ -349,3 +349,23 @@ fn websocket_long_reply_uses_16_bit_length() {
     assert_eq!(frames.len(), 1);
     assert_eq!(strip_elapsed(&frames[0]), json!({"ok": true, "echo": word}));
 }
+
+/// Tile38 does not look at the method of an upgrade request: a POST with
+/// `Upgrade: websocket` is upgraded and answered with a frame too.
+#[test]
+fn websocket_upgrade_by_post() {
+    let srv = TestServer::start(&[]);
+    let raw = http_raw(
+        &srv,
+        b"POST /PING HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+          Sec-WebSocket-Key: x\r\n\r\n",
+    );
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.starts_with("HTTP/1.1 101 Switching Protocols\r\n")
+            && text
+                .contains("\r\nSec-WebSocket-Accept: JVxkmtKFjDcI/Pm/AGPEKSN6wT8=\r\n\r\n\u{fffd}"),
+        "{text}"
+    );
+    assert!(text.contains(r#"{"ok":true,"ping":"pong""#), "{text}");
+}

@@ -9,7 +9,11 @@ Input: a JSON Lines file of cases without replies:
      "setup": [["SET", ...]], "steps": [{"cmd": ["SET", ...]}, {"cmd": [...], "order": "spatial"}],
      "modes": ["resp"], "teardown": [[...]]}
 
-(`steps` may also be plain argument lists, or `{"sleep": secs}`.) Each case runs as replay.py
+(`steps` may also be plain argument lists, `{"sleep": secs}`, or
+`{"raw": "bytes"}`: sent as they are, the bytes read back recorded as they
+are, with `normalize: elapsed` when they hold an elapsed time; replay.py
+reads them as UTF-8, so WebSocket frames, which are not, belong in a Rust
+test.) Each case runs as replay.py
 runs it: FLUSHDB and setup on an admin connection, the steps on a fresh
 one (JSON mode: after OUTPUT json), teardown on another. The replies are
 stored as the corpus stores them: `resp` raw bytes, `json` parsed with the
@@ -44,12 +48,27 @@ def json_reply(step, raw):
             raise ValueError
     except (ValueError, IndexError, TypeError, UnicodeDecodeError):
         step["json_resp"] = raw.decode("utf-8", "surrogateescape")
+        if b'"elapsed"' in raw:  # invalid JSON (`+Inf`) that still reports it
+            step["normalize"] = "elapsed"
         return
     value.pop("elapsed", None)
     step["json"] = value
     exact = strip_elapsed_text(text)
     if exact != compact_json(value):
         step["json_text"] = exact
+
+
+def record_raw(conn, step, mode):
+    """Sends a raw step's bytes; records what comes back (`resp`, or
+    `json_resp` in JSON mode) and whether the server closed."""
+    data = step["raw"].encode("utf-8", "surrogateescape")
+    got, closed = conn.raw_exchange(data)
+    step["resp" if mode == "resp" else "json_resp"] = got.decode("utf-8", "surrogateescape")
+    if b'"elapsed"' in got:
+        step["normalize"] = "elapsed"
+    if closed:
+        step["closed"] = True
+    return closed
 
 
 def record(case, conn_args):
@@ -63,6 +82,11 @@ def record(case, conn_args):
             for step in steps:
                 if "sleep" in step:
                     time.sleep(step["sleep"])
+                    continue
+                if "raw" in step:
+                    closed = record_raw(c, step, mode)
+                    if closed:
+                        break
                     continue
                 raw, closed = c.command(step["cmd"])
                 if mode == "resp":
@@ -80,11 +104,18 @@ def record(case, conn_args):
     return out
 
 
-def main():
+def oracle_parser(**out):
+    """The command line of a recorder: the oracle's address and `--out`
+    (`out` holds its `help`, and `default` or `required`)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True, help="the oracle's port")
-    ap.add_argument("--out", required=True, help="tests/data/regressions/<group>.jsonl")
+    ap.add_argument("--out", **out)
+    return ap
+
+
+def main():
+    ap = oracle_parser(required=True, help="tests/data/regressions/<group>.jsonl")
     ap.add_argument("cases")
     args = ap.parse_args()
     conn_args = (args.host, args.port, 10)

@@ -146,7 +146,8 @@ impl Props {
                 "Invalid argument '{value}' for CONFIG SET '{name}'"
             ))
         };
-        let unsigned = |v: &str| v.parse::<u64>().ok();
+        // Go's `ParseUint`, as Tile38 reads its numbers: `+5` is refused.
+        let unsigned = |v: &str| tile38_geo::number::parse_uint(v.as_bytes());
         match name {
             "requirepass" => self.requirepass = value.into(),
             "leaderauth" => self.leaderauth = value.into(),
@@ -162,11 +163,7 @@ impl Props {
                 self.autogc = if value.is_empty() {
                     0
                 } else {
-                    unsigned(value).ok_or_else(|| {
-                        Error::Message(format!(
-                            "strconv.ParseUint: parsing {value:?}: invalid syntax"
-                        ))
-                    })?
+                    unsigned(value).ok_or_else(|| parse_uint_error(value))?
                 }
             }
             "keepalive" => {
@@ -484,6 +481,21 @@ impl Config {
         }
         std::fs::rename(&tmp, path)
     }
+}
+
+/// The error Go's `strconv.ParseUint(value, 10, 64)` returns for a value
+/// it refuses: an overflow before the first character that is not a digit
+/// is out of range, anything else bad syntax.
+fn parse_uint_error(value: &str) -> Error {
+    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+    let why = match tile38_geo::number::parse_uint(&value.as_bytes()[..digits]) {
+        None if digits > 0 => "value out of range",
+        _ => "invalid syntax",
+    };
+    let mut quoted = Vec::new();
+    tile38_proto::fmt::go_quote(value.as_bytes(), &mut quoted);
+    let quoted = String::from_utf8_lossy(&quoted);
+    Error::Message(format!("strconv.ParseUint: parsing {quoted}: {why}"))
 }
 
 #[cfg(test)]

@@ -121,6 +121,8 @@ pub struct Engine {
     /// Every hook, channel and live fence (`crate::fence`); taken after
     /// the database lock and `hooks`, never before them.
     pub fences: crate::fence::Fences,
+    /// MONITOR connections (`crate::monitor`).
+    pub monitors: crate::monitor::Monitors,
     pub aof: Option<Aof>,
     pub stats: Stats,
     pub started: Instant,
@@ -165,6 +167,7 @@ impl Engine {
             hooks: Mutex::new(Default::default()),
             pubsub: Default::default(),
             fences: Default::default(),
+            monitors: Default::default(),
             aof,
             stats: Stats::default(),
             started: Instant::now(),

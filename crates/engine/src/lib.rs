@@ -27,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod fence;
 pub mod journal;
+pub mod monitor;
 pub mod output_limit;
 pub mod pubsub;
 pub mod refusal;

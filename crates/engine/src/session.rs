@@ -37,6 +37,8 @@ pub struct Session {
     /// makes the subscriber's outbox and calls
     /// [`Session::enter_subscription`] with the same command.
     pub subscribing: bool,
+    /// MONITOR asked for monitor mode (`crate::monitor`).
+    pub monitoring: bool,
     /// This connection is in subscription mode (`crate::pubsub`).
     pub subscription: Option<crate::pubsub::Subscription>,
 }
@@ -97,6 +99,7 @@ impl Session {
             wrote: false,
             takeover: None,
             subscribing: false,
+            monitoring: false,
             subscription: None,
         }
     }
@@ -128,6 +131,14 @@ impl Session {
             Some(spec) => self.run_spec(engine, spec, args, out, deadline),
             None => Err(Error::UnknownCommand(args.get(0).to_vec())),
         };
+        let name = spec.map(|s| s.name);
+        engine.monitors.command(
+            engine,
+            name,
+            args,
+            &self.client.addr,
+            res.as_ref().map(|_| ()),
+        );
         match deadline {
             // As Tile38: once the deadline has passed the answer is
             // `timeout`, whatever the command answered.

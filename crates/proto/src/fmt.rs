@@ -1,5 +1,6 @@
 //! Text formatting shared by every reply: Go-compatible floats, JSON string
-//! escaping and Go `time.Duration` strings for the JSON `elapsed` member.
+//! escaping, Go `time.Duration` strings for the JSON `elapsed` member, and
+//! Go's `strconv.Quote` (MONITOR lines, Go error texts that quote input).
 //!
 //! Tile38 prints floats with `strconv.FormatFloat(f, 'f', -1, 64)`: shortest
 //! round-trip digits and never an exponent. Rust's `Display` for `f64` has the
@@ -304,6 +305,63 @@ impl DecimalDigits for u64 {
     }
 }
 
+/// Go's `strconv.Quote`: printable runes as they are, the usual
+/// backslash escapes, other control and non-printable runes as `\xNN`
+/// (below 0x80), `\uNNNN` or `\UNNNNNNNN`, bytes that are not UTF-8 as
+/// `\xNN`.
+pub fn go_quote(arg: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for chunk in arg.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let escaped = match c {
+                '\x07' => "\\a",
+                '\x08' => "\\b",
+                '\x0c' => "\\f",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                '\x0b' => "\\v",
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                c if c.is_ascii_control() => {
+                    out.extend_from_slice(format!("\\x{:02x}", c as u32).as_bytes());
+                    continue;
+                }
+                c if !printable(c) => {
+                    let esc = match c as u32 {
+                        n if n < 0x10000 => format!("\\u{n:04x}"),
+                        n => format!("\\U{n:08x}"),
+                    };
+                    out.extend_from_slice(esc.as_bytes());
+                    continue;
+                }
+                c => {
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    continue;
+                }
+            };
+            out.extend_from_slice(escaped.as_bytes());
+        }
+        for b in chunk.invalid() {
+            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+/// An approximation of Go's `unicode.IsPrint` for runes above ASCII:
+/// controls, separators other than the space, and the non-characters are
+/// not printable.
+fn printable(c: char) -> bool {
+    !(c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{00a0}' | '\u{00ad}' | '\u{feff}'
+        )
+        || matches!(c as u32, 0xfff9..=0xfffb | 0xfffe | 0xffff))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +472,15 @@ mod tests {
         assert_eq!(js("ünï".as_bytes()), "\"ünï\"");
         assert_eq!(js(b"a\xffb"), "\"a\u{fffd}b\"");
         assert_eq!(js(b"\xe2\x82<"), "\"\u{fffd}\u{fffd}\\u003c\"");
+    }
+
+    #[test]
+    fn go_quote_escapes_as_go() {
+        let mut out = Vec::new();
+        go_quote(b"a\"\\\n\t\x01\x7f\xff\xc2\x85\xc3\xa9", &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a\\\"\\\\\\n\\t\\x01\\x7f\\xff\\u0085\u{e9}\""
+        );
     }
 }

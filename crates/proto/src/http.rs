@@ -52,6 +52,15 @@ pub(crate) fn parse_request(
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let (method, path) = request_line(lines.next().unwrap_or_default())?;
+    if method == Method::Options {
+        // Tile38 answers a pre-flight before it looks at the path or the
+        // headers.
+        return Ok(Ok(Frame {
+            framing: Framing::Http,
+            consumed: head_end + 4,
+            http: Some(Headers::default().into_request(method)),
+        }));
+    }
     let headers = Headers::parse(lines)?;
     let content_length = headers.content_length;
     if content_length > limits.max_bulk {
@@ -64,6 +73,10 @@ pub(crate) fn parse_request(
     let mut text = query_unescape(&path[1..]).ok_or(ProtoError::BadHttp)?;
     text.extend_from_slice(&buf[body_start..body_start + content_length]);
     tokenize_native(&text, args);
+    if args.is_empty() {
+        // No command (`GET /`, `POST /` without a body).
+        return Err(ProtoError::BadHttp);
+    }
     let http = headers.into_request(method);
     let framing = if http.websocket_key.is_some() {
         Framing::WebSocket
@@ -91,7 +104,7 @@ fn request_line(line: &[u8]) -> Result<(Method, &[u8]), ProtoError> {
         b"OPTIONS" => Method::Options,
         _ => return Err(ProtoError::BadHttp),
     };
-    if !path.starts_with(b"/") {
+    if method != Method::Options && !path.starts_with(b"/") {
         return Err(ProtoError::BadHttp);
     }
     Ok((method, path))
@@ -103,13 +116,14 @@ struct Headers {
     content_length: usize,
     authorization: Option<Vec<u8>>,
     upgrade: bool,
-    ws_version: u32,
+    ws_version: u64,
     ws_key: Option<Vec<u8>>,
 }
 
 impl Headers {
     /// Reads the header `lines` (a line without `:` is skipped); a
-    /// `Content-Length` that is not a number is an error.
+    /// `Content-Length` or `Sec-WebSocket-Version` that is not a number is
+    /// an error, as Tile38 reads them (Go's `ParseUint`).
     fn parse<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Result<Headers, ProtoError> {
         let mut h = Headers::default();
         for line in lines {
@@ -118,19 +132,13 @@ impl Headers {
             };
             let (name, value) = (trim(&line[..colon]), trim(&line[colon + 1..]));
             if name.eq_ignore_ascii_case(b"content-length") {
-                h.content_length = std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .ok_or(ProtoError::BadHttp)?;
+                h.content_length = usize::try_from(parse_uint(value)?).unwrap_or(usize::MAX);
             } else if name.eq_ignore_ascii_case(b"authorization") {
                 h.authorization = Some(value.to_vec());
             } else if name.eq_ignore_ascii_case(b"upgrade") {
                 h.upgrade = value.eq_ignore_ascii_case(b"websocket");
             } else if name.eq_ignore_ascii_case(b"sec-websocket-version") {
-                h.ws_version = std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
+                h.ws_version = parse_uint(value)?;
             } else if name.eq_ignore_ascii_case(b"sec-websocket-key") {
                 h.ws_key = Some(value.to_vec());
             }
@@ -139,16 +147,42 @@ impl Headers {
     }
 
     /// What the server keeps of a request with these headers: the
-    /// `Sec-WebSocket-Key` only of a valid upgrade request (a GET with
-    /// `Upgrade: websocket` and version 13 or later).
+    /// `Sec-WebSocket-Key` only of a valid upgrade request (`Upgrade:
+    /// websocket`, version 13 or later and a key; GET or POST alike, as
+    /// Tile38 does not look at the method).
     fn into_request(self, method: Method) -> HttpRequest {
-        let upgrade = method == Method::Get && self.upgrade && self.ws_version >= 13;
+        let keyed = self.ws_key.as_ref().is_some_and(|k| !k.is_empty());
+        let upgrade = keyed && self.upgrade && self.ws_version >= 13;
         HttpRequest {
             method,
             authorization: self.authorization,
             websocket_key: self.ws_key.filter(|_| upgrade),
         }
     }
+}
+
+/// Go's `strconv.ParseUint(value, 10, 64)`: digits only; the first
+/// character that is not one, or the first digit that overflows, is the
+/// error.
+fn parse_uint(value: &[u8]) -> Result<u64, ProtoError> {
+    let error = |out_of_range| ProtoError::BadHeaderNumber {
+        value: value.to_vec(),
+        out_of_range,
+    };
+    if value.is_empty() {
+        return Err(error(false));
+    }
+    let mut n: u64 = 0;
+    for &b in value {
+        if !b.is_ascii_digit() {
+            return Err(error(false));
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or_else(|| error(true))?;
+    }
+    Ok(n)
 }
 
 /// Go's `url.QueryUnescape`: `+` is a space, `%XX` a byte; a bad escape fails.

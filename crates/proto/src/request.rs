@@ -61,22 +61,44 @@ pub enum ProtoError {
     UnbalancedQuotes,
     InvalidMessage,
     TooBigInline,
-    /// A malformed HTTP request: Tile38 closes without any reply.
+    /// A malformed HTTP request: Tile38's `invalid HTTP request`.
     BadHttp,
+    /// A `Content-Length` or `Sec-WebSocket-Version` header that Go's
+    /// `strconv.ParseUint` refuses: Tile38 answers with that error's text.
+    BadHeaderNumber {
+        value: Vec<u8>,
+        out_of_range: bool,
+    },
 }
 
 impl std::fmt::Display for ProtoError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Protocol error: ")?;
-        match self {
-            ProtoError::InvalidMultibulkLength => f.write_str("invalid multibulk length"),
-            ProtoError::InvalidBulkLength => f.write_str("invalid bulk length"),
-            ProtoError::ExpectedDollar(b) => write!(f, "expected '$', got '{}'", *b as char),
-            ProtoError::UnbalancedQuotes => f.write_str("unbalanced quotes in request"),
-            ProtoError::InvalidMessage => f.write_str("invalid message"),
-            ProtoError::TooBigInline => f.write_str("too big inline request"),
-            ProtoError::BadHttp => f.write_str("invalid http request"),
-        }
+        let redcon = match self {
+            ProtoError::InvalidMultibulkLength => "invalid multibulk length",
+            ProtoError::InvalidBulkLength => "invalid bulk length",
+            ProtoError::ExpectedDollar(b) => {
+                return write!(f, "Protocol error: expected '$', got '{}'", *b as char)
+            }
+            ProtoError::UnbalancedQuotes => "unbalanced quotes in request",
+            ProtoError::InvalidMessage => "invalid message",
+            ProtoError::TooBigInline => "too big inline request",
+            // Tile38's own errors, not redcon's: no `Protocol error: `.
+            ProtoError::BadHttp => return f.write_str("invalid HTTP request"),
+            ProtoError::BadHeaderNumber {
+                value,
+                out_of_range,
+            } => {
+                let why = match out_of_range {
+                    true => "value out of range",
+                    false => "invalid syntax",
+                };
+                let mut quoted = Vec::new();
+                crate::fmt::go_quote(value, &mut quoted);
+                let quoted = String::from_utf8_lossy(&quoted);
+                return write!(f, "strconv.ParseUint: parsing {quoted}: {why}");
+            }
+        };
+        write!(f, "Protocol error: {redcon}")
     }
 }
 

@@ -330,7 +330,7 @@ impl Conn {
     }
 
     fn protocol_error(&mut self, e: &ProtoError) {
-        if *e == ProtoError::BadHttp || !self.last_was_resp {
+        if !self.last_was_resp {
             return;
         }
         if self.mode(Framing::Resp) {
@@ -344,7 +344,7 @@ impl Conn {
     }
 
     /// The output mode (`true` = JSON) for a message of this framing.
-    fn mode(&self, framing: Framing) -> bool {
+    pub(crate) fn mode(&self, framing: Framing) -> bool {
         self.state
             .output
             .or(self.server.opts.output_json)
@@ -375,6 +375,10 @@ impl Conn {
         }
         if let Some(fence) = self.take_live(res.is_ok()) {
             self.go_live(fence, subscriber::transport(framing), json);
+            return false;
+        }
+        if self.monitoring(res.is_ok()) {
+            self.go_monitor();
             return false;
         }
         if res.is_ok() && !self.reply.json && framing != Framing::Native {

@@ -1,16 +1,28 @@
 //! Answers an HTTP request or WebSocket upgrade on the main port: one
-//! command per connection, JSON reply, then close (except SUBSCRIBE and
-//! PSUBSCRIBE, after which the connection stays a subscriber). The command passes the
+//! command per connection, then close (except SUBSCRIBE and PSUBSCRIBE,
+//! after which the connection stays a subscriber). The command passes the
 //! same gates as on any other transport (`cmd::gate`), the
 //! `Authorization` header standing for an AUTH.
+//!
+//! As in Tile38 (`handleInputCommand` and its connection loop):
+//!
+//! * the reply is JSON unless the connection's output is RESP already (a
+//!   RESP command sent before the request on the same connection): then
+//!   the body is the RESP reply;
+//! * `QUIT` closes at once: no response, or `+OK` in RESP output;
+//! * a lone argument is cut at its `?` (a query string) only after the
+//!   command was named by all of it, so `/PING?x=1` is `unknown command
+//!   'PING'`;
+//! * a WebSocket upgrade is answered before the command runs.
 
 use std::time::Instant;
 
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
+use tile38_engine::error::Error;
 use tile38_engine::pubsub::Transport;
 use tile38_proto::http::{self as wire, Method};
-use tile38_proto::Frame;
+use tile38_proto::{Args, Frame, Framing};
 
 use crate::conn::Conn as Connection;
 
@@ -28,37 +40,56 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
         conn.out_mut().extend_from_slice(wire::CORS_PREFLIGHT);
         return;
     }
-    if conn.args_ref().is_empty() {
-        return;
-    }
+    let transport = match req.websocket_key.as_deref() {
+        Some(key) => {
+            wire::ws_upgrade_head(conn.out_mut(), &ws_accept(key));
+            Transport::WebSocket
+        }
+        None => Transport::Http,
+    };
     if conn.args_ref().get(0).is_empty() {
         conn.out_mut().extend_from_slice(wire::BAD_REQUEST);
         return;
     }
+    let json = conn.mode(Framing::Http);
+    if conn.args_ref().get(0).eq_ignore_ascii_case(b"quit") {
+        if !json {
+            conn.out_mut().extend_from_slice(b"+OK\r\n");
+        }
+        return;
+    }
     conn.count_command();
-    let json = server.opts.output_json.unwrap_or(true);
     conn.reset_reply(json);
     let started = Instant::now();
+    let unqueried = query_cut(conn.args_ref());
     // The header's password goes through the gates every transport shares.
     let res = conn.execute_via(
         json,
         tile38_engine::cmd::Via::Http(req.authorization.as_deref()),
     );
+    let res = match (res, unqueried) {
+        (Err(Error::UnknownCommand(_)), Some(name)) => Err(Error::UnknownCommand(name)),
+        (res, _) => res,
+    };
     if conn.subscribing(res.is_ok()) {
-        subscribe(conn, req.websocket_key.as_deref(), json, started);
+        conn.enter_subscription(transport, json, started);
         return;
     }
     if let Some(fence) = conn.take_live(res.is_ok()) {
-        let transport = upgrade(conn, req.websocket_key.as_deref());
         conn.go_live(fence, transport, json);
+        return;
+    }
+    if conn.monitoring(res.is_ok()) {
+        // Tile38 writes the monitor's `+OK` and lines raw, on any transport.
+        conn.go_monitor();
         return;
     }
     let is_healthz = conn.args_ref().get(0).eq_ignore_ascii_case(b"healthz");
     let body = conn.render(res, started);
-    let failed = conn.reply_ref().failed;
+    // Tile38 reads `ok` from the body: a RESP body has none.
+    let failed = conn.reply_ref().failed || !json;
     let out = conn.out_mut();
-    if let Some(key) = req.websocket_key {
-        wire::ws_upgrade_head(out, &ws_accept(&key));
+    if transport == Transport::WebSocket {
         wire::ws_text_frame_head(out, body.len());
         out.extend_from_slice(&body);
         return;
@@ -73,32 +104,20 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// The text before the `?` of a request's lone argument, if it has one.
+fn query_cut(args: &Args) -> Option<Vec<u8>> {
+    if args.len() != 1 {
+        return None;
+    }
+    let arg = args.get(0);
+    let at = arg.iter().position(|&b| b == b'?')?;
+    Some(arg[..at].to_vec())
+}
+
 /// `Sec-WebSocket-Accept` for `key`.
 fn ws_accept(key: &[u8]) -> String {
     let mut hasher = Sha1::new();
     hasher.update(key);
     hasher.update(wire::WS_GUID.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(hasher.finalize())
-}
-
-/// A SUBSCRIBE or PSUBSCRIBE over HTTP. Tile38 keeps the connection as a
-/// subscriber: a WebSocket one gets the upgrade and then a text frame per
-/// confirmation and message (JSON always); a plain HTTP one is counted by
-/// PUBLISH but sent nothing at all.
-fn subscribe(conn: &mut Connection, websocket_key: Option<&[u8]>, json: bool, started: Instant) {
-    let transport = upgrade(conn, websocket_key);
-    conn.enter_subscription(transport, json, started);
-}
-
-/// A connection that stays open after its command (a subscription or a
-/// live fence): a WebSocket one gets the upgrade; a plain HTTP one stays
-/// silent.
-fn upgrade(conn: &mut Connection, websocket_key: Option<&[u8]>) -> Transport {
-    match websocket_key {
-        Some(key) => {
-            wire::ws_upgrade_head(conn.out_mut(), &ws_accept(key));
-            Transport::WebSocket
-        }
-        None => Transport::Http,
-    }
 }

@@ -14,7 +14,7 @@
 use tile38_collection::Database;
 use tile38_proto::Args;
 
-use super::{lookup, ConnCommand, ConnCx, ReadGate, Run, WriteDb, WriteGate};
+use super::{lookup, ConnCommand, ConnCx, ReadGate, Run, Spec, WriteDb, WriteGate};
 use crate::cursor::{uint, Cursor};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -180,6 +180,15 @@ impl Host<'_> {
             _ => lookup(&name),
         };
         let spec = spec.ok_or_else(|| Error::UnknownCommand(args.get(0).to_vec()))?;
+        let res = self.execute(spec, args);
+        let shown = res.as_ref().map(|_| ());
+        (self.engine.monitors).command(self.engine, Some(spec.name), args, &"lua", shown);
+        res
+    }
+
+    /// Runs the admitted command `spec` under the lock the script holds,
+    /// or its own.
+    fn execute(&mut self, spec: &Spec, args: &Args) -> Result<Vec<u8>> {
         let engine = self.engine;
         let mut out = Reply::new(false);
         match (spec.run, &mut self.db) {

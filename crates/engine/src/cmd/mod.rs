@@ -399,9 +399,11 @@ static TABLE: &[Spec] = &[
     spec("gc", conn!(admin::Gc)),
     spec("aofshrink", conn!(admin::AofShrink)),
     spec("client", conn!(client::Client)),
+    spec("monitor", conn!(session::Monitor)),
     spec("aofmd5", conn!(repl::AofMd5)),
     spec("aof", conn!(repl::AofCmd)),
     spec("follow", conn!(repl::Follow)),
+    spec("slaveof", conn!(repl::Follow)),
     spec("replconf", conn!(repl::Replconf)),
     // Lua scripting (`eval.rs`).
     spec("eval", conn!(eval::Eval)),

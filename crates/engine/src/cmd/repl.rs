@@ -44,7 +44,7 @@ fn next_offset(c: &mut Cursor<'_>) -> Result<u64> {
     u64::try_from(int(arg)?).map_err(|_| Error::invalid_arg(arg))
 }
 
-/// `FOLLOW host port` / `FOLLOW no one`.
+/// `FOLLOW host port` / `FOLLOW no one` (and its alias `SLAVEOF`).
 pub struct Follow {
     target: Option<Target>,
     /// A port Go's `ParseUint` reads but no TCP port is (above 65535):
@@ -55,8 +55,9 @@ pub struct Follow {
 impl ConnCommand<'_> for Follow {
     fn parse(args: &Args) -> Result<Self> {
         let mut c = Cursor::new(args);
-        c.exactly(2)?;
-        let (host, port) = (c.next()?, c.next()?);
+        // An empty host or port counts as missing (Tile38's `tokenval`).
+        let (host, port) = (c.token()?, c.token()?);
+        c.finish()?;
         let host = String::from_utf8_lossy(host).to_lowercase();
         if host == "no" && port.eq_ignore_ascii_case(b"one") {
             return Ok(Follow {
@@ -108,7 +109,11 @@ impl ConnCommand<'_> for Follow {
     }
 }
 
-/// `REPLCONF listening-port <port>` / `REPLCONF ip-address <ip>`.
+/// `REPLCONF listening-port <port>` / `REPLCONF ip-address <ip>`, read as
+/// Tile38 reads them: two non-empty arguments (an empty one counts as
+/// missing, arguments past them are ignored), the option spelled in lower
+/// case (`LISTENING-PORT` is `cannot find follower`), and the port a Go
+/// `Atoi` (`+12` is 12, `1.5` is `invalid argument`).
 pub struct Replconf {
     port: Option<String>,
     ip: Option<String>,
@@ -117,17 +122,15 @@ pub struct Replconf {
 impl ConnCommand<'_> for Replconf {
     fn parse(args: &Args) -> Result<Self> {
         let mut c = Cursor::new(args);
-        c.exactly(2)?;
-        let (option, value) = (c.next()?, c.next()?);
-        let value = String::from_utf8_lossy(value).into_owned();
-        match option.to_ascii_lowercase().as_slice() {
+        let (option, value) = (c.token()?, c.token()?);
+        match option {
             b"listening-port" => Ok(Replconf {
-                port: Some(value),
+                port: Some(int(value)?.to_string()),
                 ip: None,
             }),
             b"ip-address" => Ok(Replconf {
                 port: None,
-                ip: Some(value),
+                ip: Some(String::from_utf8_lossy(value).into_owned()),
             }),
             _ => Err(Error::Message("cannot find follower".into())),
         }

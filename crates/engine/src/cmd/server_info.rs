@@ -115,11 +115,16 @@ pub struct ServerCmd {
 
 impl ReadCommand<'_> for ServerCmd {
     fn parse(args: &Args) -> Result<Self> {
-        match Cursor::new(args).next() {
-            Err(_) => Ok(ServerCmd { ext: false }),
-            Ok(a) if a.eq_ignore_ascii_case(b"ext") => Ok(ServerCmd { ext: true }),
-            Ok(a) => Err(Error::invalid_arg(a)),
+        // Tile38 reads every argument: each must be `EXT` (any number of
+        // times, any case); the first that is not is `invalid argument`.
+        let mut ext = false;
+        for a in Cursor::new(args).rest() {
+            if !a.eq_ignore_ascii_case(b"ext") {
+                return Err(Error::invalid_arg(a));
+            }
+            ext = true;
         }
+        Ok(ServerCmd { ext })
     }
 
     fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {

@@ -1,5 +1,6 @@
 //! Session commands a connection sends about itself: `PING [msg]`,
-//! `ECHO [msg]`, `OUTPUT [json|resp]`, `AUTH password`. (The `TIMEOUT
+//! `ECHO [msg]`, `OUTPUT [json|resp]`, `AUTH password`, `MONITOR` (which
+//! the connection then serves: `crate::monitor`). (The `TIMEOUT
 //! seconds CMD …` prefix is unwrapped by [`super::gate`].)
 
 use tile38_proto::Args;
@@ -100,6 +101,24 @@ impl ConnCommand<'_> for Auth {
         }
         cx.conn.authed = true;
         out.ok();
+        Ok(())
+    }
+}
+
+/// `MONITOR`: no arguments; the connection answers `+OK` and turns into a
+/// monitor once the command returns ([`crate::session::Session::monitoring`]).
+pub struct Monitor;
+
+impl ConnCommand<'_> for Monitor {
+    fn parse(args: &Args) -> Result<Self> {
+        Cursor::new(args).finish()?;
+        Ok(Monitor)
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        cx.conn.monitoring = true;
+        // The connection writes `+OK` itself, in every output mode.
+        out.raw = true;
         Ok(())
     }
 }

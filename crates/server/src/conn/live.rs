@@ -10,6 +10,11 @@
 //! which the write path sends its events to; it is removed when the
 //! connection ends. The serving loop is the subscribers' one
 //! ([`Conn::serve_outbox`]).
+//!
+//! A MONITOR connection is served the same way (`monitor.go:liveMonitor`):
+//! `+OK` in every output mode, then a line per command run
+//! (`tile38_engine::monitor`), until the client sends anything: `QUIT`
+//! is answered `+OK`, then the connection closes.
 
 use crate::tls::ClientStream;
 use bytes::BytesMut;
@@ -25,9 +30,10 @@ use std::sync::Arc;
 /// The first frame's JSON (no `elapsed`).
 const LIVE_JSON: &[u8] = br#"{"ok":true,"live":true}"#;
 
-/// A connection that went live: its fence and the outbox of its events.
+/// A connection that went live: its fence (none for a monitor) and the
+/// outbox of its events.
 pub(crate) struct Live {
-    id: FenceId,
+    id: Option<FenceId>,
     outbox: Arc<Outbox>,
 }
 
@@ -51,7 +57,24 @@ impl Conn {
             let _db = self.server.db.write();
             self.server.fences.add_live(*fence, outbox.clone())
         };
-        self.live = Some(Live { id, outbox });
+        self.live = Some(Live {
+            id: Some(id),
+            outbox,
+        });
+    }
+
+    /// Whether the command just run (successfully: `ok`) was MONITOR.
+    pub(crate) fn monitoring(&mut self, ok: bool) -> bool {
+        std::mem::take(&mut self.state.monitoring) && ok
+    }
+
+    /// MONITOR succeeded: queues `+OK` and registers the connection's
+    /// outbox with the monitors. [`Conn::serve_live`] takes over.
+    pub(crate) fn go_monitor(&mut self) {
+        let outbox = self.new_outbox(Transport::Resp, false);
+        resp::ok(&mut self.out);
+        self.server.monitors.add(outbox.clone());
+        self.live = Some(Live { id: None, outbox });
     }
 
     /// Whether the connection went live.
@@ -69,14 +92,19 @@ impl Conn {
         let Some(live) = self.live.take() else {
             return;
         };
-        let input = match live.outbox.wire().transport {
-            Transport::Resp | Transport::Native => Input::Live,
-            Transport::WebSocket | Transport::Http => Input::Drop,
+        let input = match (live.id, live.outbox.wire().transport) {
+            (None, _) => Input::Monitor,
+            (_, Transport::Resp | Transport::Native) => Input::Live,
+            (_, Transport::WebSocket | Transport::Http) => Input::Drop,
         };
         self.serve_outbox(stream, inbuf, killed, &live.outbox, input)
             .await;
         live.outbox.close();
+        let Some(id) = live.id else {
+            self.server.monitors.remove(&live.outbox);
+            return;
+        };
         let _db = self.server.db.write();
-        self.server.fences.remove_live(live.id);
+        self.server.fences.remove_live(id);
     }
 }

@@ -25,6 +25,7 @@ use std::time::Instant;
 
 use crate::tls::ClientStream;
 use bytes::{Buf, BytesMut};
+use tile38_engine::output_limit::OutputLimits;
 use tile38_engine::pubsub::{After, Outbox, Transport, Wire};
 use tile38_proto::request::parse_resume;
 use tile38_proto::{Framing, Limits};
@@ -54,6 +55,9 @@ pub(crate) enum Input {
     /// silently (`live.go`), which `handle_input` does for any mode that
     /// runs no commands.
     Live,
+    /// A MONITOR connection: any input closes it, after `+OK` if a
+    /// message of it is a lone `QUIT` (`monitor.go`).
+    Monitor,
 }
 
 impl Conn {
@@ -123,7 +127,7 @@ impl Conn {
     ) {
         let wake = self.wake.get_or_insert_with(Default::default).clone();
         let limits = Limits::default();
-        let mut closing = self.handle_input(inbuf, &limits, input) == After::Close;
+        let mut closing = self.handle_input(inbuf, &limits, input, outbox) == After::Close;
         let mut buf = std::mem::take(&mut self.out);
         loop {
             outbox.take(&mut buf);
@@ -146,7 +150,7 @@ impl Conn {
                     if !matches!(r, Ok(n) if n > 0) {
                         break;
                     }
-                    closing = self.handle_input(inbuf, &limits, input) == After::Close;
+                    closing = self.handle_input(inbuf, &limits, input, outbox) == After::Close;
                 }
                 _ = wake.notified() => {}
                 _ = killed.notified() => break,
@@ -157,10 +161,23 @@ impl Conn {
     /// Handles the complete messages in `inbuf` as `input` says. A
     /// protocol error closes the connection without a reply (Tile38's
     /// loops end on a read error).
-    fn handle_input(&mut self, inbuf: &mut BytesMut, limits: &Limits, input: Input) -> After {
-        if input == Input::Drop {
-            inbuf.clear();
-            return After::Stay;
+    fn handle_input(
+        &mut self,
+        inbuf: &mut BytesMut,
+        limits: &Limits,
+        input: Input,
+        outbox: &Outbox,
+    ) -> After {
+        match input {
+            Input::Drop => {
+                inbuf.clear();
+                return After::Stay;
+            }
+            Input::Monitor if !inbuf.is_empty() => {
+                return self.monitor_input(inbuf, limits, outbox)
+            }
+            Input::Monitor => return After::Stay,
+            _ => {}
         }
         let after = loop {
             let frame = match parse_resume(inbuf, &mut self.args, limits, &mut self.progress) {
@@ -187,5 +204,21 @@ impl Conn {
         };
         self.finish_batch();
         after
+    }
+
+    /// Input on a MONITOR connection: `+OK` if one of its complete
+    /// messages is a lone `QUIT`; the connection closes either way.
+    fn monitor_input(&mut self, inbuf: &mut BytesMut, limits: &Limits, outbox: &Outbox) -> After {
+        let mut quit = false;
+        while let Ok(Some(frame)) = parse_resume(inbuf, &mut self.args, limits, &mut self.progress)
+        {
+            inbuf.advance(frame.consumed);
+            quit |= self.args.len() == 1 && self.args.get(0).eq_ignore_ascii_case(b"quit");
+        }
+        if quit {
+            let limits = OutputLimits::current(&self.server);
+            outbox.send(&self.server, &limits, b"+OK\r\n", false);
+        }
+        After::Close
     }
 }
