@@ -50,10 +50,20 @@ impl Rect {
 
     /// Grows the rectangle to include `p`.
     pub fn extend(&mut self, p: Position) {
-        self.min.x = self.min.x.min(p.x);
-        self.min.y = self.min.y.min(p.y);
-        self.max.x = self.max.x.max(p.x);
-        self.max.y = self.max.y.max(p.y);
+        // Go's comparisons: a NaN position is passed over, and a NaN side
+        // (from the first position) stays NaN.
+        if p.x < self.min.x {
+            self.min.x = p.x;
+        }
+        if p.y < self.min.y {
+            self.min.y = p.y;
+        }
+        if p.x > self.max.x {
+            self.max.x = p.x;
+        }
+        if p.y > self.max.y {
+            self.max.y = p.y;
+        }
     }
 
     /// The centre, as `GET … POINT` reports it for non-point objects.

@@ -4,11 +4,13 @@
 use tile38_geo::{Position, Rect, Value};
 use tile38_proto::Args;
 
+use super::within::LEAF_CAPACITY;
 use super::{ReadCommand, ReadCx, WriteCommand, WriteCx};
 use crate::cursor::Cursor;
 use crate::error::{Error, Result};
 use crate::journal::What;
 use crate::reply::Reply;
+use crate::search::knn::leaf_bounds;
 
 pub struct Keys {
     pattern: Vec<u8>,
@@ -159,7 +161,13 @@ impl ReadCommand<'_> for Bounds {
         let Some(col) = cx.db.get(&self.key) else {
             return out.null_or(Error::KeyNotFound);
         };
-        let r = col.bounds().unwrap_or_default();
+        // One R-tree leaf in Tile38: its extreme objects, replayed exactly.
+        let r = if col.spatial_len() + col.unindexed_len() <= LEAF_CAPACITY {
+            leaf_bounds(col)
+        } else {
+            col.bounds()
+        }
+        .unwrap_or_default();
         if out.json {
             out.key("bounds");
             let poly = Value::Rect(Rect::new(

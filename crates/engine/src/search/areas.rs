@@ -16,6 +16,7 @@
 //! database); [`Resolved`] keeps what must happen after the lookup (CLIPBY,
 //! BUFFER, and an error Tile38 would report only if the lookup succeeds).
 
+use tile38_geo::geojson::Shape;
 use tile38_geo::predicate::Area;
 use tile38_geo::{area, geohash, Geometry, Position, Rect, Value};
 
@@ -275,8 +276,19 @@ impl SearchArea {
             }
         }
         if let Some(m) = self.buffer {
-            let v = area::buffer(&a.to_value(), m).map_err(Error::Message)?;
-            a = Area::Value(v);
+            // A CIRCLE area is Tile38's Circle object, buffered as the
+            // Feature it prints as (its centre point), and left alone by a
+            // BUFFER of zero or less.
+            let v = match &a {
+                Area::Circle { center, meters } => {
+                    Value::Geo(Box::new(Geometry::new(Shape::Circle {
+                        center: *center,
+                        meters: *meters,
+                    })))
+                }
+                other => other.to_value(),
+            };
+            a = Area::Value(area::buffer(&v, m).map_err(Error::Message)?);
         }
         Ok(a)
     }

@@ -75,6 +75,41 @@ pub fn leaf_order<'a>(found: impl Iterator<Item = (&'a Id, &'a Item)>) -> Vec<(&
     leaf.into_iter().map(|(_, id, item)| (id, item)).collect()
 }
 
+/// `BOUNDS key` of a one-leaf collection as Tile38 computes it: each side
+/// from the leftmost/bottommost/rightmost/topmost object of its R-tree (the
+/// first in leaf order, replaced only by one strictly beyond it on the
+/// float32 side), printed with that object's own side. So sides that round
+/// to the same float32 keep the earlier object's, and a NaN side is kept
+/// only by an object that comes first.
+pub fn leaf_bounds(col: &Collection) -> Option<Rect> {
+    let everywhere = Rect::new(
+        Position::new(-f64::MAX, -f64::MAX),
+        Position::new(f64::MAX, f64::MAX),
+    );
+    let leaf = leaf_order(col.intersecting(everywhere).chain(col.unindexed()));
+    let (first, rest) = leaf.split_first()?;
+    let mut best = [first.1.value.bbox(); 4];
+    for (_, item) in rest {
+        let r = item.value.bbox();
+        if f32_down(r.min.x) < f32_down(best[0].min.x) {
+            best[0] = r;
+        }
+        if f32_down(r.min.y) < f32_down(best[1].min.y) {
+            best[1] = r;
+        }
+        if f32_up(r.max.x) > f32_up(best[2].max.x) {
+            best[2] = r;
+        }
+        if f32_up(r.max.y) > f32_up(best[3].max.y) {
+            best[3] = r;
+        }
+    }
+    Some(Rect::new(
+        Position::new(best[0].min.x, best[1].min.y),
+        Position::new(best[2].max.x, best[3].max.y),
+    ))
+}
+
 /// Every object of a one-leaf collection in Tile38's kNN order, each with
 /// its distance (to its box as given).
 pub fn small_tree<'a>(col: &'a Collection, qlat: f64, qlon: f64) -> GoHeap<'a> {
