@@ -72,7 +72,9 @@ def test_no_leader_is_rendered_and_followers_verify_the_remote_name(cl):
 
 def test_followers_catch_up_with_the_remote_leader_over_tls(cl):
     f0 = cl.role("follower")[0]
-    wait_until("the remote leader", lambda: cl.cli(f0, *REMOTE, "PING").rc == 0, timeout=20)
+    # HEALTHZ, not PING: a server answers PING while it still loads its AOF
+    wait_until("the remote leader loaded", lambda: cl.cli(f0, *REMOTE, "HEALTHZ").rc == 0,
+               timeout=20)
     res = cl.cli(f0, *REMOTE, "SET", "fleet", "truck1", "POINT", "33.5", "-112.2")
     assert res.rc == 0, res
     for f in cl.role("follower"):
