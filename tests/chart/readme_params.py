@@ -13,7 +13,7 @@ import yaml
 CHART = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "chart")
 # Values shown as one row (their keys are tunables of one thing).
 GROUPED = ("Probe", "retentionPolicy", "for", "resources", "SecurityContext", "labels",
-           "secretKeys", "service", "pdb", "image", "topologySpread", "externalLeader")
+           "secretKeys", "service", "pdb", "image", "topologySpread", "issuerRef", "privateKey")
 HEADER = "## Parameters\n"
 
 

@@ -7,11 +7,20 @@ pod gets its own loopback ports (container port -> free local port), each volume
 directory, and cluster DNS names (Services, <pod>.<headless service>) resolve to the
 local ports of the pods behind them. Probes run as the kubelet runs them (exec in the
 container's environment, HTTP GET on the mapped port), with shorter polling periods.
+
+Secrets the release expects to exist (TLS certificates, an existing auth Secret) come from
+`secrets` ({name: {key: text}}); Secret volumes become directories holding those files.
+Addresses outside the release (an external leader) resolve through `external`
+({(host, port): local port}). A follower's leader address becomes 127.0.0.1, so with
+`--leader-tls yes` the rehearsal names the original host as `--leader-tls-server-name`
+(unless the chart gives one): the leader's certificate is still checked for the name the
+follower dials in the cluster.
 """
 from __future__ import annotations
 
 import http.client
 import os
+import ssl
 import re
 import signal
 import socket
@@ -23,6 +32,15 @@ from chartlib import Rendered, pod_labels, pod_spec, selects
 
 BIND_ALL = {"0.0.0.0", "::", ""}
 LOOPBACK = {"127.0.0.1", "localhost"}
+PORT_FLAGS = {"-p", "--tls-port"}  # server flags whose value is a container port
+
+
+def missing_binaries(bin_dir: str) -> str:
+    """Why the rehearsal cannot run ("" when tile38-server and tile38-cli are built)."""
+    missing = [b for b in ("tile38-server", "tile38-cli")
+               if not os.path.exists(os.path.join(bin_dir, b))]
+    return f"{bin_dir}/{missing[0]} missing: build it with cargo build --profile ci " \
+        "--workspace --bins" if missing else ""
 
 
 def free_port() -> int:
@@ -72,9 +90,12 @@ class Result:
 
 class Cluster:
     def __init__(self, rendered: Rendered, bin_dir: str, workdir: str, namespace: str,
-                 domain: str = "cluster.local"):
+                 domain: str = "cluster.local", secrets: dict | None = None,
+                 external: dict | None = None):
         self.r, self.bin_dir, self.workdir = rendered, bin_dir, workdir
         self.ns, self.domain = namespace, domain
+        self.secrets = secrets or {}
+        self.external = external or {}
         self.pods: dict[str, Pod] = {}
         self.closed_port = free_port()  # nothing listens here: "no ready endpoint"
         for sts in rendered.kind("StatefulSet"):
@@ -92,11 +113,21 @@ class Cluster:
                 if p.get("name"):
                     pod.named[p["name"]] = p["containerPort"]
         claims = [t["metadata"]["name"] for t in sts["spec"].get("volumeClaimTemplates") or []]
-        for v in [x["name"] for x in pod.spec.get("volumes") or []] + claims:
-            pod.volumes[v] = os.path.join(pod.dir, "volumes", v)
-            os.makedirs(pod.volumes[v], exist_ok=True)
-        os.makedirs(os.path.join(pod.dir, "home"), exist_ok=True)
+        self._volumes(pod, claims)
         self.pods[name] = pod
+
+    def _volumes(self, pod: Pod, claims: list[str] = ()) -> None:
+        """A directory per volume; a Secret volume holds the Secret's keys as files."""
+        for v in list(pod.spec.get("volumes") or []) + [{"name": c} for c in claims]:
+            path = pod.volumes[v["name"]] = os.path.join(pod.dir, "volumes", v["name"])
+            os.makedirs(path, exist_ok=True)
+            if "secret" in v:
+                name = v["secret"]["secretName"]
+                assert name in self.secrets, f"{pod.name}: Secret {name} does not exist"
+                for key, text in self.secrets[name].items():
+                    with open(os.path.join(path, key), "w") as fh:
+                        fh.write(text)
+        os.makedirs(os.path.join(pod.dir, "home"), exist_ok=True)
 
     def role(self, role: str) -> list[Pod]:
         return [p for p in self.pods.values()
@@ -169,7 +200,9 @@ class Cluster:
             src = e.get("valueFrom") or {}
             if "secretKeyRef" in src:
                 ref = src["secretKeyRef"]
-                env[e["name"]] = self.r.secret_value(ref["name"], ref["key"])
+                given = self.secrets.get(ref["name"], {})
+                env[e["name"]] = given[ref["key"]] if ref["key"] in given else \
+                    self.r.secret_value(ref["name"], ref["key"])
             elif "fieldRef" in src:
                 env[e["name"]] = {"metadata.name": pod.name, "metadata.namespace": self.ns,
                                   "status.podIP": "127.0.0.1"}[src["fieldRef"]["fieldPath"]]
@@ -182,7 +215,7 @@ class Cluster:
         prog = os.path.basename(argv[0])
         mounts = {m["mountPath"]: pod.volumes[m["name"]] for m in c.get("volumeMounts") or []}
         out = [self.binary(argv[0])]
-        args = list(argv[1:])
+        args = [self.local_path(a, mounts) for a in argv[1:]]
         if prog == "tile38-cli":
             host, port = "127.0.0.1", 9851
             rest = []
@@ -206,25 +239,33 @@ class Cluster:
                 out += ["-h", "127.0.0.1" if args[i + 1] in BIND_ALL else args[i + 1]]
                 i += 2
                 continue
-            if a == "-p" and i + 1 < len(args):
-                out += ["-p", str(pod.ports[int(args[i + 1])])]
+            if a in PORT_FLAGS and i + 1 < len(args):
+                out += [a, str(pod.ports[int(args[i + 1])])]
                 i += 2
                 continue
             m = re.fullmatch(r"(.*):(\d+)", a)
             if m and not a.startswith("/"):
                 h, p = self.resolve(m[1], int(m[2]), pod)
                 out.append(f"{h}:{p}")
+                if out[-2:-1] == ["--follow"] and "--leader-tls" in args and \
+                        "--leader-tls-server-name" not in args:
+                    out += ["--leader-tls-server-name", m[1]]
             else:
-                for mp, local in mounts.items():
-                    if a == mp or a.startswith(mp.rstrip("/") + "/"):
-                        a = local + a[len(mp):]
-                        break
                 out.append(a)
             i += 1
         return out
 
+    @staticmethod
+    def local_path(a: str, mounts: dict[str, str]) -> str:
+        for mp, local in mounts.items():
+            if a == mp or a.startswith(mp.rstrip("/") + "/"):
+                return local + a[len(mp):]
+        return a
+
     def resolve(self, host: str, port: int, pod: Pod | None) -> tuple[str, int]:
         """A cluster address as seen from `pod`, mapped to a local address."""
+        if (host, port) in self.external:
+            return "127.0.0.1", self.external[(host, port)]
         if host in BIND_ALL or host in LOOPBACK:
             assert pod is not None and port in pod.ports, f"{host}:{port} in {pod and pod.name}"
             return "127.0.0.1", pod.ports[port]
@@ -285,7 +326,12 @@ class Cluster:
             port = g["port"]
             local = pod.ports[pod.named[port] if isinstance(port, str) else port]
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", local, timeout=timeout)
+                if g.get("scheme") == "HTTPS":  # the kubelet does not verify certificates
+                    conn = http.client.HTTPSConnection(
+                        "127.0.0.1", local, timeout=timeout,
+                        context=ssl._create_unverified_context())  # noqa: S323
+                else:
+                    conn = http.client.HTTPConnection("127.0.0.1", local, timeout=timeout)
                 conn.request("GET", g.get("path", "/"))
                 resp = conn.getresponse()
                 body = resp.read().decode(errors="replace")
@@ -329,7 +375,7 @@ class Cluster:
         spec = pod_spec(hook)
         pod = Pod(hook["metadata"]["name"], spec, pod_labels(hook),
                   dir=os.path.join(self.workdir, hook["metadata"]["name"]))
-        os.makedirs(os.path.join(pod.dir, "home"), exist_ok=True)
+        self._volumes(pod)
         results = []
         for c in (spec.get("initContainers") or []) + spec["containers"]:
             res = self.run(pod, c, c["command"] + c.get("args", []), timeout=60)
@@ -337,3 +383,19 @@ class Cluster:
             if res.rc != 0:
                 break
         return results
+
+    def helm_test(self) -> list[str]:
+        """`helm test`: the hooks by weight, then name; returns the failed steps."""
+        hooks = sorted(self.r.hooks, key=lambda h: (int(h["metadata"]["annotations"].get(
+            "helm.sh/hook-weight", "0")), h["metadata"]["name"]))
+        return [f"helm test {h['metadata']['name']}, step {step}: {res}"
+                for h in hooks for step, res in self.run_hook(h) if res.rc != 0]
+
+    def stop_cleanly(self, pods: list[Pod]) -> list[str]:
+        """SIGTERM each pod in turn; returns the pods that did not exit 0."""
+        bad = []
+        for pod in pods:
+            codes = self.stop(pod)
+            if codes != {"tile38": 0}:
+                bad.append(f"{pod.name}: exit codes {codes}\n{self.log(pod)}")
+        return bad

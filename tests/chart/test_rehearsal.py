@@ -21,7 +21,7 @@ import time
 import pytest
 
 from chartlib import ROOT, render
-from rehearsal import Cluster, wait_until
+from rehearsal import Cluster, missing_binaries, wait_until
 
 BIN_DIR = os.environ.get("TILE38_BIN_DIR", os.path.join(ROOT, "target", "ci"))
 RELEASE, NS = "rh", "ns"
@@ -37,10 +37,8 @@ TRUCK2 = {"type": "Point", "coordinates": [-112.1, 33.4]}
 
 @pytest.fixture(scope="module")
 def cl(tmp_path_factory):
-    for b in ("tile38-server", "tile38-cli"):
-        if not os.path.exists(os.path.join(BIN_DIR, b)):
-            pytest.fail(f"{BIN_DIR}/{b} missing: build it with "
-                        f"cargo build --profile ci --workspace --bins", pytrace=False)
+    if missing_binaries(BIN_DIR):
+        pytest.fail(missing_binaries(BIN_DIR), pytrace=False)
     c = Cluster(render(values=VALUES, release=RELEASE, namespace=NS), BIN_DIR,
                 str(tmp_path_factory.mktemp("rehearsal")), NS)
     yield c

@@ -98,21 +98,21 @@ app.kubernetes.io/component: {{ .role }}
 {{- end }}
 {{- if include "tile38.leaderEnabled" . }}
 {{- $fn := include "tile38.fullname" . }}
-{{- printf "%s-leader-0.%s-leader-headless.%s.svc.%s:%d" $fn $fn .Release.Namespace .Values.clusterDomain (int .Values.server.port) }}
+{{- printf "%s-leader-0.%s-leader-headless.%s.svc.%s:%d" $fn $fn .Release.Namespace .Values.clusterDomain (int (include "tile38.clientPort" .)) }}
 {{- end }}
 {{- end }}
 
 {{/* Host of the leader for clients inside the cluster (helm test). */}}
 {{- define "tile38.leaderClientHost" -}}
 {{- if include "tile38.leaderEnabled" . }}
-{{- printf "%s-leader" (include "tile38.fullname" .) }}
+{{- include "tile38.serviceHost" (dict "ctx" . "name" (printf "%s-leader" (include "tile38.fullname" .))) }}
 {{- else }}
 {{- .Values.follower.externalLeader.host }}
 {{- end }}
 {{- end }}
 
 {{- define "tile38.leaderClientPort" -}}
-{{- if include "tile38.leaderEnabled" . }}{{ .Values.server.port }}{{ else }}{{ .Values.follower.externalLeader.port }}{{ end }}
+{{- if include "tile38.leaderEnabled" . }}{{ include "tile38.clientPort" . }}{{ else }}{{ .Values.follower.externalLeader.port }}{{ end }}
 {{- end }}
 
 {{/*

@@ -6,6 +6,26 @@ alerts and the dashboard can tell the leader from the followers.
 {{- define "tile38.scrapeEndpoint" -}}
 - port: metrics
   path: /metrics
+  {{- if .ctx.Values.metrics.tls }}
+  {{- $secret := include "tile38.tlsSecretName" .ctx }}
+  {{- $fn := include "tile38.fullname" .ctx }}
+  scheme: https
+  tlsConfig:
+    serverName: {{ printf "%s-%s.%s.svc" $fn (ternary "leader" "follower" (not (not (include "tile38.leaderEnabled" .ctx)))) .ctx.Release.Namespace }}
+    ca:
+      secret:
+        name: {{ $secret }}
+        key: ca.crt
+    {{- if eq (toString .ctx.Values.tls.authClients) "yes" }}
+    cert:
+      secret:
+        name: {{ $secret }}
+        key: tls.crt
+    keySecret:
+      name: {{ $secret }}
+      key: tls.key
+    {{- end }}
+  {{- end }}
   interval: {{ .m.interval }}
   scrapeTimeout: {{ .m.scrapeTimeout }}
   relabelings:

@@ -10,7 +10,25 @@ only once caught up with the leader.
 - -h
 - {{ $v.server.bindAddress | quote }}
 - -p
-- {{ $v.server.port | quote }}
+- {{ ternary $v.server.port $v.tls.port (not (not (include "tile38.plainPort" .ctx))) | quote }}
+{{- if $v.tls.enabled }}
+- --tls-port
+- {{ $v.tls.port | quote }}
+- --tls-cert-file
+- /tls/tls.crt
+- --tls-key-file
+- /tls/tls.key
+{{- if ne (toString $v.tls.authClients) "no" }}
+- --tls-ca-cert-file
+- /tls/ca.crt
+- --tls-auth-clients
+- {{ toString $v.tls.authClients | quote }}
+{{- end }}
+{{- with $v.tls.protocols }}
+- --tls-protocols
+- {{ . | quote }}
+{{- end }}
+{{- end }}
 - -d
 - /data
 - --appendonly
@@ -23,10 +41,13 @@ only once caught up with the leader.
 {{- if $v.metrics.enabled }}
 - --metrics-addr
 - {{ printf "%s:%d" $v.server.bindAddress (int $v.metrics.port) | quote }}
+{{- if $v.metrics.tls }}
+- --metrics-tls
+- "yes"
+{{- end }}
 {{- end }}
 {{- if eq .role "follower" }}
-- --follow
-- {{ include "tile38.leaderAddress" .ctx | quote }}
+{{- include "tile38.followArgs" .ctx | trim | nindent 0 }}
 {{- end }}
 {{- range (concat $v.server.extraArgs .rv.extraArgs) }}
 - {{ . | quote }}
@@ -63,8 +84,16 @@ only once caught up with the leader.
 
 {{- define "tile38.serverProbes" -}}
 {{- $v := .ctx.Values }}
-{{- $ping := printf "exec:\n  command:\n%s" (include "tile38.cli" (dict "args" (list "-p" (toString $v.server.port) "PING")) | indent 4) }}
+{{- $tlsArgs := include "tile38.cliTlsArgs" (dict "ctx" .ctx "probe" true) | fromJsonArray }}
+{{- $cli := concat (list "-p" (include "tile38.clientPort" .ctx)) $tlsArgs }}
+{{- $ping := printf "exec:\n  command:\n%s" (include "tile38.cli" (dict "args" (append $cli "PING")) | indent 4) }}
 {{- $healthz := "httpGet:\n  path: /healthz\n  port: tile38" }}
+{{- if eq (toString $v.tls.authClients) "yes" }}
+{{- /* mutual TLS: the kubelet has no client certificate to present */}}
+{{- $healthz = printf "exec:\n  command:\n%s" (include "tile38.cli" (dict "args" (append $cli "HEALTHZ")) | indent 4) }}
+{{- else if $v.tls.enabled }}
+{{- $healthz = "httpGet:\n  path: /healthz\n  port: tile38-tls\n  scheme: HTTPS" }}
+{{- end }}
 {{- if .rv.startupProbe.enabled }}
 startupProbe:
   {{- include "tile38.probe" (dict "p" .rv.startupProbe "handler" $ping) | trim | nindent 2 }}
@@ -89,7 +118,9 @@ metadata:
     {{- toYaml . | nindent 4 }}
     {{- end }}
   annotations:
-    checksum/config: {{ toJson (dict "config" $v.config "server" $v.server "metrics" $v.metrics.enabled) | sha256sum }}
+    {{- $conf := dict "config" $v.config "server" $v.server "metrics" $v.metrics.enabled }}
+    {{- if $v.tls.enabled }}{{ $_ := set $conf "tls" (omit $v.tls "certManager") }}{{ end }}
+    checksum/config: {{ toJson $conf | sha256sum }}
     {{- if and $v.auth.enabled (not $v.auth.existingSecret) }}
     checksum/secret: {{ include (print .ctx.Template.BasePath "/secret.yaml") .ctx | sha256sum }}
     {{- end }}
@@ -125,9 +156,11 @@ spec:
         {{- . | nindent 8 }}
       {{- end }}
       ports:
-        - name: tile38
-          containerPort: {{ $v.server.port }}
+        {{- range (include "tile38.portList" .ctx | fromYamlArray) }}
+        - name: {{ .name }}
+          containerPort: {{ .port }}
           protocol: TCP
+        {{- end }}
         {{- if $v.metrics.enabled }}
         - name: metrics
           containerPort: {{ $v.metrics.port }}
@@ -143,6 +176,9 @@ spec:
           mountPath: /data
         - name: tmp
           mountPath: /tmp
+        {{- with include "tile38.tlsVolumeMounts" (dict "ctx" .ctx "leaderTls" (eq .role "follower")) | trim }}
+        {{- . | nindent 8 }}
+        {{- end }}
         {{- with $v.extraVolumeMounts }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -152,6 +188,9 @@ spec:
   volumes:
     - name: tmp
       emptyDir: {}
+    {{- with include "tile38.tlsVolumes" (dict "ctx" .ctx "leaderTls" (eq .role "follower")) | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
     {{- if not $v.persistence.enabled }}
     - name: data
       emptyDir: {}

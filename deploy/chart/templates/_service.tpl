@@ -20,10 +20,12 @@ spec:
   selector:
     {{- include "tile38.roleSelectorLabels" . | trim | nindent 4 }}
   ports:
-    - name: tile38
-      port: {{ $v.server.port }}
-      targetPort: tile38
+    {{- range (include "tile38.portList" .ctx | fromYamlArray) }}
+    - name: {{ .name }}
+      port: {{ .port }}
+      targetPort: {{ .name }}
       protocol: TCP
+    {{- end }}
 ---
 apiVersion: v1
 kind: Service
@@ -49,8 +51,10 @@ spec:
   selector:
     {{- include "tile38.roleSelectorLabels" . | trim | nindent 4 }}
   ports:
-    - name: tile38
-      port: {{ $v.server.port }}
-      targetPort: tile38
+    {{- range (include "tile38.portList" .ctx | fromYamlArray) }}
+    - name: {{ .name }}
+      port: {{ .port }}
+      targetPort: {{ .name }}
       protocol: TCP
+    {{- end }}
 {{- end }}

@@ -12,8 +12,10 @@ no shell). Init containers run first and in order, so "write, then read" is two 
 - name: {{ .name }}
   image: {{ include "tile38.image" .ctx }}
   imagePullPolicy: {{ $v.image.pullPolicy }}
+  {{- $external := and .leader (not (include "tile38.leaderEnabled" .ctx)) }}
+  {{- $tls := include "tile38.cliTlsArgs" (dict "ctx" .ctx "external" $external) | fromJsonArray }}
   command:
-    {{- include "tile38.cli" (dict "args" (concat (list "-h" .host "-p" (toString .port)) .args)) | trim | nindent 4 }}
+    {{- include "tile38.cli" (dict "args" (concat (list "-h" .host "-p" (toString .port)) $tls .args)) | trim | nindent 4 }}
   {{- with include "tile38.cliPasswordEnv" (dict "ctx" .ctx "leader" .leader) | trim }}
   env:
     {{- . | nindent 4 }}
@@ -22,6 +24,10 @@ no shell). Init containers run first and in order, so "write, then read" is two 
     {{- toYaml $v.tests.resources | nindent 4 }}
   securityContext:
     {{- toYaml $v.containerSecurityContext | nindent 4 }}
+  {{- with include "tile38.tlsVolumeMounts" (dict "ctx" .ctx "leaderTls" true) | trim }}
+  volumeMounts:
+    {{- . | nindent 4 }}
+  {{- end }}
 {{- end }}
 
 {{/* The pod spec of a test: (dict "ctx" $ "init" steps "main" steps) */}}
@@ -47,6 +53,10 @@ containers:
   {{- range .main }}
   {{- include "tile38.testStep" (merge (dict "ctx" $.ctx) .) | trim | nindent 2 }}
   {{- end }}
+{{- with include "tile38.tlsVolumes" (dict "ctx" .ctx "leaderTls" true) | trim }}
+volumes:
+  {{- . | nindent 2 }}
+{{- end }}
 {{- end }}
 
 {{- define "tile38.testMeta" -}}
