@@ -408,4 +408,3 @@ mod deep_edits {
         assert!(set_raw(&open, shallow, "1").is_ok());
     }
 }
-
