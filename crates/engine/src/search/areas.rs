@@ -16,7 +16,6 @@
 //! database); [`Resolved`] keeps what must happen after the lookup (CLIPBY,
 //! BUFFER, and an error Tile38 would report only if the lookup succeeds).
 
-use tile38_geo::geojson::Shape;
 use tile38_geo::predicate::Area;
 use tile38_geo::{area, geohash, Geometry, Position, Rect, Value};
 
@@ -276,19 +275,12 @@ impl SearchArea {
             }
         }
         if let Some(m) = self.buffer {
-            // A CIRCLE area is Tile38's Circle object, buffered as the
-            // Feature it prints as (its centre point), and left alone by a
-            // BUFFER of zero or less.
-            let v = match &a {
-                Area::Circle { center, meters } => {
-                    Value::Geo(Box::new(Geometry::new(Shape::Circle {
-                        center: *center,
-                        meters: *meters,
-                    })))
-                }
-                other => other.to_value(),
-            };
-            a = Area::Value(area::buffer(&v, m).map_err(Error::Message)?);
+            // A BUFFER of zero or less leaves any area alone, a CIRCLE one
+            // included (its polygon is not a circle: containment differs).
+            if m <= 0.0 {
+                return Ok(a);
+            }
+            a = Area::Value(area::buffer(&a.to_value(), m).map_err(Error::Message)?);
         }
         Ok(a)
     }
