@@ -129,6 +129,12 @@ pub(crate) fn circle_rect(center: Position, meters: f64) -> Rect {
     Circle::new(center, meters).rect()
 }
 
+/// The closed 64-step ring of Tile38's circle (five copies of the centre
+/// for a radius of zero or less).
+pub(crate) fn circle_ring(center: Position, meters: f64) -> Vec<Position> {
+    Circle::new(center, meters).ring()
+}
+
 pub fn area_within(a: &Area, b: &Area) -> bool {
     a.with_obj(|a| b.with_obj(|b| object::contains(b, a)))
 }

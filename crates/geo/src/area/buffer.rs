@@ -10,8 +10,7 @@
 //!   then per segment: quadrilateral, end cap), a Polygon the same for every
 //!   ring plus the polygon itself; Multi* geometries are collections of
 //!   their members' buffers, Features and FeatureCollections keep their
-//!   shape; a Circle is buffered as the Feature it prints as (its centre
-//!   Point).
+//!   shape; a Circle is buffered as its 64-step polygon.
 //!
 //! No pole or antimeridian handling (Tile38 has none either). The result is
 //! only ever used as a search area, never printed.
@@ -146,9 +145,11 @@ fn buffer_geometry(g: &Geometry, meters: f64) -> Result<Geometry, String> {
             feature.shape = Shape::Feature(Box::new(buffer_geometry(inner, meters)?));
             feature
         }
-        // Buffered as the Feature it prints as: its Point geometry.
-        Shape::Circle { center, .. } => {
-            Geometry::new(Shape::Feature(Box::new(point_circle(*center, meters))))
+        // Buffered as its 64-step polygon, as a CIRCLE area is.
+        Shape::Circle { center, meters: r } => {
+            let ring = crate::predicate::circle_ring(*center, *r);
+            let polygon = Geometry::new(Shape::Polygon(vec![ring.clone()]));
+            polygon_parts(polygon, &[ring], meters)
         }
         Shape::FeatureCollection(children) => Geometry::new(Shape::FeatureCollection(
             children
