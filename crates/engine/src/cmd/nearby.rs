@@ -241,6 +241,12 @@ fn clamp(r: &Rect, qlat: f64, qlon: f64) -> (f64, f64) {
     )
 }
 
+/// A lower bound of Tile38's distance `R·2·asin(√h)` for a haversine term
+/// `h`: `R·2·√h`.
+fn chord_bound(h: f64) -> f64 {
+    tile38_geo::gomath::EARTH_RADIUS * 2.0 * h.sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,10 +291,4 @@ mod tests {
         let p = rect(-112.1, 33.5, -112.1, 33.5);
         assert_eq!(bbox_h_bound(&p, 10.0, 20.0), bbox_h(&p, 10.0, 20.0));
     }
-}
-
-/// A lower bound of Tile38's distance `R·2·asin(√h)` for a haversine term
-/// `h`: `R·2·√h`.
-fn chord_bound(h: f64) -> f64 {
-    tile38_geo::gomath::EARTH_RADIUS * 2.0 * h.sqrt()
 }
