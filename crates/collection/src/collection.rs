@@ -68,7 +68,7 @@ fn to_deadline(at: Option<i64>) -> Option<NonZeroI64> {
 /// infinite side is indexed as Tile38 indexes it (`SET … POINT inf …` is
 /// found by NEARBY and widens `BOUNDS key`).
 fn envelope(value: &Value) -> Option<[f64; 4]> {
-    if !value.is_spatial() {
+    if !value.is_spatial() || is_empty(value) {
         return None;
     }
     let r = value.bbox();
@@ -76,6 +76,12 @@ fn envelope(value: &Value) -> Option<[f64; 4]> {
     let (min_y, max_y) = (r.min.y.min(r.max.y), r.min.y.max(r.max.y));
     let e = [min_x, min_y, max_x, max_y];
     e.iter().all(|v| !v.is_nan()).then_some(e)
+}
+
+/// A geometry without a position (an empty MultiPoint after a JDEL):
+/// Tile38 leaves it out of its R-tree (`if !obj.Empty()`).
+fn is_empty(value: &Value) -> bool {
+    matches!(value, Value::Geo(g) if g.is_empty())
 }
 
 /// A rectangle stored with a min corner above its max on some axis.
@@ -170,7 +176,7 @@ impl Collection {
         );
         let inverted = usize::from(is_inverted(&e.item.value));
         let value = &e.item.value;
-        if value.is_spatial() && envelope(value).is_none() {
+        if value.is_spatial() && !is_empty(value) && envelope(value).is_none() {
             if add {
                 self.nan.insert(slot);
             } else {

@@ -84,16 +84,13 @@ pub fn candidates<'a>(
     if col.spatial_len() + col.unindexed_len() > LEAF_CAPACITY {
         return Box::new(found);
     }
-    if col.unindexed_len() == 0 {
-        return Box::new(leaf_order(found).into_iter());
-    }
-    // Objects with a NaN side are never found, but they shift where the
-    // others were inserted in the leaf.
-    let leaf = leaf_order(found.chain(col.unindexed()));
-    Box::new(
-        leaf.into_iter()
-            .filter(|(_, item)| !item.value.bbox().has_nan()),
-    )
+    // Objects with a NaN side pass Go's box test (every comparison is
+    // false), so they are candidates of every search (a CURSOR counts
+    // them, SPARSE may stop on them), though no shape test matches them.
+    let nan = col
+        .unindexed()
+        .filter(move |(_, item)| rtree_meets(&item.value, &rect));
+    Box::new(leaf_order(found.chain(nan)).into_iter())
 }
 
 /// SPARSE: the area's box split `depth` times into quadrants (top-left,
