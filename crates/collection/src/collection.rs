@@ -22,7 +22,6 @@ use tile38_geo::{FieldList, FieldValue, Position, Rect, Value};
 pub use crate::id::Id;
 use crate::nearest::Nearest;
 use crate::order::Order;
-use crate::page::Bbox;
 use crate::spatial::{PageOf, SpatialIndex};
 use crate::store::Store;
 
@@ -63,40 +62,6 @@ fn to_deadline(at: Option<i64>) -> Option<NonZeroI64> {
     at.and_then(|at| NonZeroI64::new(at).or(NonZeroI64::new(-1)))
 }
 
-/// The exact box of a value as `[min x, min y, max x, max y]`; strings and
-/// boxes with a NaN side are not indexed (no search can match them). An
-/// infinite side is indexed as Tile38 indexes it (`SET … POINT inf …` is
-/// found by NEARBY and widens `BOUNDS key`).
-fn envelope(value: &Value) -> Option<[f64; 4]> {
-    if !value.is_spatial() || is_empty(value) {
-        return None;
-    }
-    let r = value.bbox();
-    let (min_x, max_x) = (r.min.x.min(r.max.x), r.min.x.max(r.max.x));
-    let (min_y, max_y) = (r.min.y.min(r.max.y), r.min.y.max(r.max.y));
-    let e = [min_x, min_y, max_x, max_y];
-    e.iter().all(|v| !v.is_nan()).then_some(e)
-}
-
-/// A geometry without a position (an empty MultiPoint after a JDEL):
-/// Tile38 leaves it out of its R-tree (`if !obj.Empty()`).
-fn is_empty(value: &Value) -> bool {
-    matches!(value, Value::Geo(g) if g.is_empty())
-}
-
-/// A rectangle stored with a min corner above its max on some axis.
-fn is_inverted(value: &Value) -> bool {
-    matches!(value, Value::Rect(r) if r.min.x > r.max.x || r.min.y > r.max.y)
-}
-
-fn bbox(e: &[f64; 4]) -> Bbox {
-    Bbox::outward([e[0], e[1]], [e[2], e[3]])
-}
-
-fn rect(e: &[f64; 4]) -> Rect {
-    Rect::new(Position::new(e[0], e[1]), Position::new(e[2], e[3]))
-}
-
 /// A collection (the value of one key).
 #[derive(Default)]
 pub struct Collection {
@@ -123,8 +88,11 @@ pub struct Collection {
     deferred: bool,
 }
 
+mod boxes;
 mod bulk;
 mod prior;
+
+use boxes::{bbox, envelope, is_empty, is_inverted, rect};
 
 use prior::merge_fields;
 pub use prior::{Prior, SetOutcome};
