@@ -3,9 +3,10 @@
 #   1. tools/chart/check-chart.sh deploy/chart: Helm SDK lint and render,
 #      Kubernetes 1.31 strict schemas, API-server rules, CRD schemas, checkov, yamllint,
 #      for the chart defaults and every deploy/chart/ci/*values.yaml;
-#   2. pytest tests/chart: unit tests on the rendered manifests, and the rehearsal that
-#      runs the rendered pods as local processes against target/ci/tile38-server and
-#      tile38-cli (build them first: cargo build --profile ci --workspace --bins).
+#   2. pytest tests/chart: unit tests on the rendered manifests, the rehearsal that runs
+#      the rendered pods as local processes against target/ci/tile38-server and tile38-cli
+#      (build them first: cargo build --profile ci --workspace --bins), and failover.enabled
+#      applied to a real kube-apiserver when ../shared/k8s has one (-rs prints skip reasons).
 # Installs what it needs, idempotently, under ~/.cache (check-chart's venv, and pytest
 # beside it; node and npm, when present, add check-chart's CRD step). TILE38_SHARED=DIR
 # takes check-chart from DIR/tools/chart instead of the repository's tools/chart. Each
@@ -50,7 +51,7 @@ if [ ! -d "$PYTEST_DIR/pytest-$PYTEST_VERSION.dist-info" ]; then
     fi
 fi
 rm -f target/chart-pytest.xml
-PYTHONPATH="$PYTEST_DIR" PYTHONDONTWRITEBYTECODE=1 "$PY" -m pytest tests/chart -q \
+PYTHONPATH="$PYTEST_DIR" PYTHONDONTWRITEBYTECODE=1 "$PY" -m pytest tests/chart -q -rs \
     -p no:cacheprovider --junitxml=target/chart-pytest.xml "$@" || status=1
 read -r passed failed skipped < <("$PY" - <<'PYEOF'
 import xml.etree.ElementTree as ET

@@ -15,6 +15,10 @@ Addresses outside the release (an external leader) resolve through `external`
 `--leader-tls yes` the rehearsal names the original host as `--leader-tls-server-name`
 (unless the chart gives one): the leader's certificate is still checked for the name the
 follower dials in the cluster.
+
+failover.enabled is not rehearsed: its members elect through a Kubernetes Lease, which needs
+an API server rather than a kubelet stand-in; test_apiserver_failover.py applies that mode's
+objects to a real kube-apiserver and checks its RBAC there.
 """
 from __future__ import annotations
 

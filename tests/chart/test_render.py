@@ -26,6 +26,19 @@ def defaults():
     return render()
 
 
+def pod_roles(r) -> dict[str, dict]:
+    """The labels of a pod in each role. With failover.enabled a member's role is the label
+    its server sets: the elected leader, a caught-up follower and one that is not."""
+    pods = {pod_labels(d)["app.kubernetes.io/component"]: pod_labels(d)
+            for d in r.kind("StatefulSet")}
+    if not r.values.get("failover", {}).get("enabled"):
+        return pods
+    member = pods.pop("server")
+    return {"leader": {**member, "tile38.io/role": "leader"},
+            "follower": {**member, "tile38.io/role": "follower", "tile38.io/caught-up": "true"},
+            "lagging": {**member, "tile38.io/role": "follower", "tile38.io/caught-up": "false"}}
+
+
 def role_pods(r, role):
     return [d for d in r.kind("StatefulSet")
             if pod_labels(d).get("app.kubernetes.io/component") == role]
@@ -36,16 +49,18 @@ def test_workload_selectors_match_their_templates(scenario):
     for d in scenario.kind("StatefulSet"):
         sel = d["spec"]["selector"]["matchLabels"]
         assert selects(sel, pod_labels(d)), d["metadata"]["name"]
-        assert sel["app.kubernetes.io/component"] in ("leader", "follower")
+        roles = ("server",) if scenario.values.get("failover", {}).get("enabled") \
+            else ("leader", "follower")
+        assert sel["app.kubernetes.io/component"] in roles
 
 
 def test_services_route_to_exactly_their_role(scenario):
-    sts = {pod_labels(d)["app.kubernetes.io/component"]: d for d in scenario.kind("StatefulSet")}
+    pods = pod_roles(scenario)
     for svc in scenario.kind("Service"):
         name, sel = svc["metadata"]["name"], svc["spec"]["selector"]
-        hit = {role for role, d in sts.items() if selects(sel, pod_labels(d))}
-        if name.endswith("-metrics"):
-            assert hit == set(sts), "metrics Service must cover every server pod"
+        hit = {role for role, labels in pods.items() if selects(sel, labels)}
+        if name.endswith("-metrics") or name.endswith("-server-headless"):
+            assert hit == set(pods), f"{name} must cover every server pod"
         else:
             role = "leader" if "-leader" in name else "follower"
             assert hit == {role}, f"{name} selects {hit}"

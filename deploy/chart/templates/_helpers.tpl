@@ -64,6 +64,11 @@ app.kubernetes.io/component: {{ .role }}
 {{- if not .Values.follower.externalLeader.host }}true{{ end }}
 {{- end }}
 
+{{/* A fixed leader pod `<fullname>-leader-0` (not external, not elected). */}}
+{{- define "tile38.fixedLeader" -}}
+{{- if and (include "tile38.leaderEnabled" .) (not .Values.failover.enabled) }}true{{ end }}
+{{- end }}
+
 {{- define "tile38.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "tile38.fullname" .) .Values.serviceAccount.name }}

@@ -1,7 +1,8 @@
 {{/*
 One scrape endpoint (ServiceMonitor endpoint or PodMonitor podMetricsEndpoint):
 (dict "ctx" $ "m" monitorValues). The pod's role label becomes `role` on every series, so
-alerts and the dashboard can tell the leader from the followers.
+alerts and the dashboard can tell the leader from the followers (with failover.enabled the
+label the elected server sets, tile38.io/role).
 */}}
 {{- define "tile38.scrapeEndpoint" -}}
 - port: metrics
@@ -29,7 +30,7 @@ alerts and the dashboard can tell the leader from the followers.
   interval: {{ .m.interval }}
   scrapeTimeout: {{ .m.scrapeTimeout }}
   relabelings:
-    - sourceLabels: [__meta_kubernetes_pod_label_app_kubernetes_io_component]
+    - sourceLabels: [{{ ternary "__meta_kubernetes_pod_label_tile38_io_role" "__meta_kubernetes_pod_label_app_kubernetes_io_component" .ctx.Values.failover.enabled }}]
       targetLabel: role
     {{- with .m.relabelings }}
     {{- toYaml . | nindent 4 }}

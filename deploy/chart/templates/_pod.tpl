@@ -1,7 +1,8 @@
 {{/*
-The server pod template of one role: (dict "ctx" $ "role" "leader|follower" "rv" roleValues).
-The follower differs from the leader in two places: it gets --follow <leader> and the
-leaderauth secret. Both are ready on GET /healthz: 200 once the AOF is loaded (PING is
+The server pod template of one role: (dict "ctx" $ "role" "leader|follower|server" "rv"
+roleValues). The follower differs from the leader in two places: it gets --follow <leader>
+and the leaderauth secret. A failover member ("server", _failover.tpl) gets --elect instead
+of --follow, the leaderauth secret, and the service-account token the elector uses. Both are ready on GET /healthz: 200 once the AOF is loaded (PING is
 answered while loading, when data commands still fail with LOADING) and, on a follower,
 only once caught up with the leader.
 */}}
@@ -48,6 +49,8 @@ only once caught up with the leader.
 {{- end }}
 {{- if eq .role "follower" }}
 {{- include "tile38.followArgs" .ctx | trim | nindent 0 }}
+{{- else if eq .role "server" }}
+{{- include "tile38.electArgs" .ctx | trim | nindent 0 }}
 {{- end }}
 {{- range (concat $v.server.extraArgs .rv.extraArgs) }}
 - {{ . | quote }}
@@ -56,6 +59,11 @@ only once caught up with the leader.
 
 {{- define "tile38.serverEnv" -}}
 {{- $v := .ctx.Values }}
+{{- $config := $v.config }}
+{{- if eq .role "server" }}
+{{- include "tile38.electEnv" .ctx | trim | nindent 0 }}
+{{- $config = include "tile38.electConfig" .ctx | fromYaml }}
+{{- end }}
 {{- if $v.auth.enabled }}
 - name: TILE38_REQUIREPASS
   valueFrom:
@@ -63,7 +71,7 @@ only once caught up with the leader.
       name: {{ include "tile38.secretName" .ctx }}
       key: {{ $v.auth.secretKeys.requirepass }}
 {{- include "tile38.cliPasswordEnv" (dict "ctx" .ctx "leader" false) }}
-{{- if eq .role "follower" }}
+{{- if ne .role "leader" }}
 - name: TILE38_LEADERAUTH
   valueFrom:
     secretKeyRef:
@@ -71,7 +79,7 @@ only once caught up with the leader.
       key: {{ $v.auth.secretKeys.leaderauth }}
 {{- end }}
 {{- end }}
-{{- range $k, $val := $v.config }}
+{{- range $k, $val := $config }}
 {{- if ne (toString $val) "" }}
 - name: {{ printf "TILE38_CONFIG_%s" ($k | upper | replace "-" "_") }}
   value: {{ toString $val | quote }}
@@ -129,7 +137,7 @@ metadata:
     {{- end }}
 spec:
   serviceAccountName: {{ include "tile38.serviceAccountName" .ctx }}
-  automountServiceAccountToken: false
+  automountServiceAccountToken: {{ eq .role "server" }}
   enableServiceLinks: false
   terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
   securityContext:
@@ -251,14 +259,14 @@ metadata:
   namespace: {{ .ctx.Release.Namespace }}
   labels:
     {{- include "tile38.roleLabels" . | trim | nindent 4 }}
-  {{- with include "tile38.secretEnvWaiver" .ctx | trim }}
+  {{- with include "tile38.workloadWaivers" . | trim }}
   annotations:
     {{- . | nindent 4 }}
   {{- end }}
 spec:
   replicas: {{ .replicas }}
   serviceName: {{ $fn }}-{{ .role }}-headless
-  podManagementPolicy: {{ ternary "Parallel" "OrderedReady" (eq .role "follower") }}
+  podManagementPolicy: {{ ternary "OrderedReady" "Parallel" (eq .role "leader") }}
   updateStrategy:
     type: RollingUpdate
   selector:

@@ -4,7 +4,13 @@ The headless one gives every pod a stable DNS name (followers reach the leader t
 and lists pods before they are ready; the client one only routes to ready pods.
 */}}
 {{- define "tile38.services" -}}
-{{- $v := .ctx.Values }}
+{{ include "tile38.headlessService" . }}
+---
+{{- include "tile38.clientService" (merge (dict "selector" (include "tile38.roleSelectorLabels" .)) .) }}
+{{- end }}
+
+{{/* The headless Service of a role's StatefulSet: (dict "ctx" $ "role" role). */}}
+{{- define "tile38.headlessService" -}}
 {{- $fn := include "tile38.fullname" .ctx }}
 apiVersion: v1
 kind: Service
@@ -26,7 +32,15 @@ spec:
       targetPort: {{ .name }}
       protocol: TCP
     {{- end }}
----
+{{- end }}
+
+{{/*
+The client Service `<fullname>-<role>`: (dict "ctx" $ "role" role "rv" roleValues "purpose"
+text "selector" yaml). With failover.enabled the selector names the label the elected
+server sets on its pod instead of a fixed role.
+*/}}
+{{- define "tile38.clientService" -}}
+{{- $fn := include "tile38.fullname" .ctx }}
 apiVersion: v1
 kind: Service
 metadata:
@@ -49,7 +63,7 @@ spec:
     {{- toYaml .rv.service.loadBalancerSourceRanges | nindent 4 }}
   {{- end }}
   selector:
-    {{- include "tile38.roleSelectorLabels" . | trim | nindent 4 }}
+    {{- .selector | trim | nindent 4 }}
   ports:
     {{- range (include "tile38.portList" .ctx | fromYamlArray) }}
     - name: {{ .name }}

@@ -76,16 +76,7 @@ verified with its CA, unless leader-tls-server-name says its name differs from t
 - --follow
 - {{ include "tile38.leaderAddress" . | quote }}
 {{- if and (include "tile38.leaderEnabled" .) $v.tls.enabled }}
-- --leader-tls
-- "yes"
-- --leader-tls-ca-cert-file
-- /tls/ca.crt
-{{- if eq (toString $v.tls.authClients) "yes" }}
-- --leader-tls-cert-file
-- /tls/tls.crt
-- --leader-tls-key-file
-- /tls/tls.key
-{{- end }}
+{{- include "tile38.ownLeaderTlsArgs" . }}
 {{- else if and (not (include "tile38.leaderEnabled" .)) $t.enabled }}
 - --leader-tls
 - "yes"
@@ -102,6 +93,26 @@ verified with its CA, unless leader-tls-server-name says its name differs from t
 {{- with $t.serverName }}
 - --leader-tls-server-name
 - {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The leader-tls flags for a leader of this release (its certificate is the pods' own, signed
+by the same CA; with mutual TLS a follower presents it too). Fixed followers and, with
+failover.enabled, every member (each may follow any other).
+*/}}
+{{- define "tile38.ownLeaderTlsArgs" -}}
+{{- if .Values.tls.enabled }}
+- --leader-tls
+- "yes"
+- --leader-tls-ca-cert-file
+- /tls/ca.crt
+{{- if eq (toString .Values.tls.authClients) "yes" }}
+- --leader-tls-cert-file
+- /tls/tls.crt
+- --leader-tls-key-file
+- /tls/tls.key
 {{- end }}
 {{- end }}
 {{- end }}
