@@ -18,8 +18,11 @@ use crate::output_limit::OutputLimits;
 
 use crate::error::{Error, Result};
 
+mod followers;
 mod mem;
 mod tls;
+pub use followers::{FollowerProps, FOLLOWER_PROPERTIES};
+use mem::parse_uint_error;
 pub use mem::{format_mem_size, parse_mem_size};
 pub use tls::{TlsProps, TLS_PROPERTIES};
 
@@ -33,6 +36,8 @@ pub const EXTRA_PROPERTIES: &[&str] = &[
     "client-output-buffer-limit",
     "lua-memory-limit",
     "lua-time-limit",
+    "min-followers-max-lag",
+    "min-followers-to-write",
     "tcp-backlog",
 ];
 
@@ -83,6 +88,8 @@ pub struct Props {
     pub lua_memory_limit: u64,
     /// The TLS client port and the follower's TLS dial (`config/tls.rs`).
     pub tls: TlsProps,
+    /// `min-followers-to-write`, `min-followers-max-lag` (`config/followers.rs`).
+    pub followers: FollowerProps,
 }
 
 /// Tile38's listen backlog (Go's default on Linux: somaxconn, 4096 here).
@@ -109,6 +116,7 @@ impl Default for Props {
             lua_time_limit: 5000,
             lua_memory_limit: 64 << 20,
             tls: TlsProps::default(),
+            followers: FollowerProps::default(),
         }
     }
 }
@@ -135,7 +143,11 @@ impl Props {
             "tcp-backlog" => self.tcp_backlog.to_string(),
             "lua-time-limit" => self.lua_time_limit.to_string(),
             "lua-memory-limit" => format_mem_size(self.lua_memory_limit),
-            _ => self.tls.get(name).unwrap_or_default(),
+            _ => self
+                .tls
+                .get(name)
+                .or_else(|| self.followers.get(name))
+                .unwrap_or_default(),
         }
     }
 
@@ -212,11 +224,14 @@ impl Props {
                 }
             }
             _ => {
-                return self.tls.set(name, value).unwrap_or_else(|| {
-                    Err(Error::Message(format!(
-                        "Unsupported CONFIG parameter: {name}"
-                    )))
-                })
+                let other = self.tls.set(name, value);
+                return other
+                    .or_else(|| self.followers.set(name, value))
+                    .unwrap_or_else(|| {
+                        Err(Error::Message(format!(
+                            "Unsupported CONFIG parameter: {name}"
+                        )))
+                    });
             }
         }
         Ok(())
@@ -229,6 +244,7 @@ impl Props {
             out.insert(k.to_string(), v);
         };
         self.tls.to_file(&mut put);
+        self.followers.to_file(&mut put);
         if !self.requirepass.is_empty() {
             put("requirepass", json!(self.requirepass));
         }
@@ -335,6 +351,7 @@ pub struct Config {
     /// Mirrors of hot flags, read on every command without locking.
     has_password: std::sync::atomic::AtomicBool,
     read_only: std::sync::atomic::AtomicBool,
+    min_followers: std::sync::atomic::AtomicU64,
     live: RwLock<Props>,
     persisted: RwLock<Props>,
     identity: RwLock<Identity>,
@@ -390,6 +407,7 @@ impl Config {
             path: path.map(Path::to_path_buf),
             has_password: (!props.requirepass.is_empty()).into(),
             read_only: identity.read_only.into(),
+            min_followers: props.followers.min_to_write.into(),
             live: RwLock::new(props.clone()),
             persisted: RwLock::new(props),
             identity: RwLock::new(identity),
@@ -410,6 +428,12 @@ impl Config {
         self.read_only.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// `min-followers-to-write` (read by every write's gate).
+    pub fn min_followers_to_write(&self) -> u64 {
+        self.min_followers
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Whether `requirepass` is set (clients must AUTH).
     pub fn has_password(&self) -> bool {
         self.has_password.load(std::sync::atomic::Ordering::Relaxed)
@@ -423,6 +447,9 @@ impl Config {
             !live.requirepass.is_empty(),
             std::sync::atomic::Ordering::Relaxed,
         );
+        let min = live.followers.min_to_write;
+        self.min_followers
+            .store(min, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
@@ -481,21 +508,6 @@ impl Config {
         }
         std::fs::rename(&tmp, path)
     }
-}
-
-/// The error Go's `strconv.ParseUint(value, 10, 64)` returns for a value
-/// it refuses: an overflow before the first character that is not a digit
-/// is out of range, anything else bad syntax.
-fn parse_uint_error(value: &str) -> Error {
-    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
-    let why = match tile38_geo::number::parse_uint(&value.as_bytes()[..digits]) {
-        None if digits > 0 => "value out of range",
-        _ => "invalid syntax",
-    };
-    let mut quoted = Vec::new();
-    tile38_proto::fmt::go_quote(value.as_bytes(), &mut quoted);
-    let quoted = String::from_utf8_lossy(&quoted);
-    Error::Message(format!("strconv.ParseUint: parsing {quoted}: {why}"))
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ pub enum Error {
     /// refusal while the AOF cannot be written; `crate::gate`).
     AofWrite(String),
     PosTooBig,
+    /// `not enough good followers to write`: `min-followers-to-write` is
+    /// set and too few followers acked within `min-followers-max-lag`
+    /// (Redis's `NOREPLICAS Not enough good replicas to write.`).
+    NoFollowers,
     GeoJson(GeoJsonError),
     /// Any other exact message (`Unsupported CONFIG parameter: x`, …).
     Message(String),
@@ -74,6 +78,7 @@ impl Error {
             Error::AofDisabled => "aof disabled".into(),
             Error::AofWrite(e) => format!("MISCONF Errors writing to the AOF file: {e}"),
             Error::PosTooBig => "pos is too big, must be less that the aof_size of leader".into(),
+            Error::NoFollowers => "not enough good followers to write".into(),
             Error::GeoJson(e) => e.to_string(),
             Error::Message(m) => m.clone(),
         }
@@ -133,6 +138,10 @@ mod tests {
         assert_eq!(
             resp(Error::Message("DESC is not allowed for NEARBY".into()), "x"),
             "DESC is not allowed for NEARBY"
+        );
+        assert_eq!(
+            resp(Error::NoFollowers, "SET"),
+            "ERR not enough good followers to write"
         );
         assert_eq!(
             resp(Error::invalid_arg(b"yyy"), "SET"),

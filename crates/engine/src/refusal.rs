@@ -18,10 +18,18 @@
 //!   refuses JSET only when it rewrites a GeoJSON object; here every JSET
 //!   counts, since a string grows the heap as well.
 //!
+//! * `min-followers-to-write N` (N > 0): fewer than N streaming followers
+//!   acknowledged within the last `min-followers-max-lag` seconds
+//!   (`tile38_repl::acks`): `not enough good followers to write` (Redis's
+//!   `min-replicas-to-write` and its `NOREPLICAS`, in Tile38's wording).
+//!   Checked after MISCONF and OOM, as Redis orders them; a follower never
+//!   gets here (`not the leader` first). See `docs/replication.md`.
+//!
 //! A follower takes no client writes; its stream waits instead (the
 //! server's follow loop).
 
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use tile38_proto::Args;
 
@@ -39,6 +47,17 @@ impl Engine {
             return Some(Error::AofWrite(text));
         }
         self.memory_refusal(args)
+            .or_else(|| self.followers_refusal())
+    }
+
+    /// `min-followers-to-write`: too few followers acked recently enough.
+    fn followers_refusal(&self) -> Option<Error> {
+        let min = self.config.min_followers_to_write();
+        if min == 0 {
+            return None;
+        }
+        let lag = Duration::from_secs(self.config.props().followers.max_lag);
+        (self.repl.good_followers(lag, Instant::now()) < min).then_some(Error::NoFollowers)
     }
 
     fn memory_refusal(&self, args: &Args) -> Option<Error> {

@@ -39,6 +39,9 @@ pub struct Session {
     pub subscribing: bool,
     /// MONITOR asked for monitor mode (`crate::monitor`).
     pub monitoring: bool,
+    /// `WAIT` could not answer at once: the connection waits for the
+    /// followers' acks and writes the reply (`cmd::repl::Wait`).
+    pub wait: Option<crate::cmd::repl::WaitFor>,
     /// This connection is in subscription mode (`crate::pubsub`).
     pub subscription: Option<crate::pubsub::Subscription>,
 }
@@ -100,6 +103,7 @@ impl Session {
             takeover: None,
             subscribing: false,
             monitoring: false,
+            wait: None,
             subscription: None,
         }
     }

@@ -7,6 +7,7 @@
 //! [`ReplState::following`]); the follow target and the follower list sit
 //! behind mutexes touched only by replication events.
 
+pub mod acks;
 pub mod lag;
 pub mod probe;
 
@@ -17,6 +18,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
+pub use acks::FollowerView;
 pub use lag::LagTracker;
 pub use probe::{Probe, Resume, Step, CHUNK};
 
@@ -46,6 +48,12 @@ pub struct FollowerLink {
     pub sent: Arc<AtomicU64>,
     /// Last moment the stream had sent everything written.
     pub idle_since: Arc<Mutex<Option<Instant>>>,
+    /// The follower's server id (`REPLCONF follower-id`, sent only by
+    /// followers that acknowledge): its acks name it ([`acks`]).
+    pub follower_id: String,
+    /// The last `REPLCONF ACK`: the offset the follower has applied and
+    /// written (capped at what this stream sent), and when it came.
+    pub ack: Option<(u64, Instant)>,
 }
 
 /// Replication state of one server.
@@ -68,6 +76,8 @@ pub struct ReplState {
     /// Why the last attempt to reach the leader failed (a refused dial, a
     /// TLS certificate the follower rejected); empty once streaming.
     link_error: Mutex<String>,
+    /// Called after every accepted ack (the server wakes `WAIT`ers).
+    on_ack: Mutex<Option<acks::OnAck>>,
 }
 
 /// A consistent-enough copy for INFO, ROLE, SERVER and metrics.
@@ -85,9 +95,8 @@ pub struct Snapshot {
     pub lag_seconds: f64,
     /// Follower side: why the link is down, if an attempt failed.
     pub link_error: String,
-    /// Leader side: announced followers (ip, port, sent offset, seconds
-    /// behind), and how many are streaming.
-    pub followers: Vec<(String, String, u64, f64)>,
+    /// Leader side: announced followers, and how many are streaming.
+    pub followers: Vec<FollowerView>,
     pub streaming: u64,
 }
 
@@ -216,6 +225,8 @@ impl ReplState {
             streaming: false,
             sent: Default::default(),
             idle_since: Default::default(),
+            follower_id: String::new(),
+            ack: None,
         });
         if let Some(p) = port {
             link.port = p.to_string();
@@ -266,17 +277,7 @@ impl ReplState {
             link_error: self.link_error.lock().clone(),
             followers: followers
                 .values()
-                .map(|l| {
-                    let sent = l.sent.load(Ordering::Acquire);
-                    let behind = if sent >= own_aof_size {
-                        0.0
-                    } else {
-                        l.idle_since
-                            .lock()
-                            .map_or(0.0, |t| now.duration_since(t).as_secs_f64())
-                    };
-                    (l.ip.clone(), l.port.clone(), sent, behind)
-                })
+                .map(|l| FollowerView::of(l, own_aof_size, now))
                 .collect(),
             streaming: followers.values().filter(|l| l.streaming).count() as u64,
         }

@@ -41,11 +41,14 @@ use crate::tls::ClientStream;
 
 use crate::server::Server;
 
+mod access;
 mod live;
 mod subscriber;
+mod wait;
 use tile38_engine::cmd;
 use tile38_engine::error::Error;
 use tile38_engine::reply::Reply;
+pub(crate) use wait::Via as WaitVia;
 
 /// Per-connection state visible to commands: the engine's session.
 pub type ConnState = tile38_engine::Session;
@@ -105,6 +108,9 @@ pub async fn serve(server: Arc<Server>, mut stream: impl ClientStream, addr: Soc
         conn.state.lock.release();
         conn.finish_batch();
         if !conn.flush(&mut stream).await {
+            break;
+        }
+        if conn.waiting.is_some() && !conn.finish_wait(&mut stream, &killed, &mut step).await {
             break;
         }
         if let Some(from) = conn.state.takeover.take() {
@@ -218,6 +224,8 @@ pub(crate) struct Conn {
     wake: Option<Arc<tokio::sync::Notify>>,
     /// The connection went live with a fence (`conn/live.rs`).
     live: Option<live::Live>,
+    /// A `WAIT` to finish before anything else runs (`conn/wait.rs`).
+    waiting: Option<wait::Parked>,
 }
 
 impl Conn {
@@ -236,6 +244,7 @@ impl Conn {
             timer: Default::default(),
             wake: None,
             live: None,
+            waiting: None,
         }
     }
 
@@ -283,7 +292,10 @@ impl Conn {
             if self.run(frame.framing) {
                 return Step::Close;
             }
-            if self.state.takeover.is_some() || self.state.subscription.is_some() || self.is_live()
+            if self.state.takeover.is_some()
+                || self.state.subscription.is_some()
+                || self.is_live()
+                || self.waiting.is_some()
             {
                 return Step::NeedInput;
             }
@@ -368,6 +380,9 @@ impl Conn {
         let started = json.then(Instant::now);
         let res = self.execute(json);
         self.state.output = Some(self.reply.json);
+        if self.park_wait(res.is_ok(), WaitVia::Stream(framing), started) {
+            return false;
+        }
         if self.subscribing(res.is_ok()) {
             let started = started.unwrap_or_else(Instant::now);
             self.enter_subscription(subscriber::transport(framing), json, started);
@@ -381,6 +396,17 @@ impl Conn {
             self.go_monitor();
             return false;
         }
+        self.append_reply(res, framing, started)
+    }
+
+    /// Frames the reply to the command just run into the output; returns
+    /// whether to close.
+    fn append_reply(
+        &mut self,
+        res: Result<(), Error>,
+        framing: Framing,
+        started: Option<Instant>,
+    ) -> bool {
         if res.is_ok() && !self.reply.json && framing != Framing::Native {
             self.out.extend_from_slice(&self.reply.buf);
             return self.reply.close;
@@ -484,37 +510,5 @@ fn write_elapsed(out: &mut Vec<u8>, started: Instant, quoted: bool) {
     write_duration(out, started.elapsed().as_nanos() as u64);
     if quoted {
         out.push(b'"');
-    }
-}
-
-/// Accessors used by the HTTP/WebSocket responder.
-impl Conn {
-    pub(crate) fn server(&self) -> &Arc<Server> {
-        &self.server
-    }
-    pub(crate) fn args_ref(&self) -> &Args {
-        &self.args
-    }
-    pub(crate) fn out_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.out
-    }
-    pub(crate) fn reply_ref(&self) -> &Reply {
-        &self.reply
-    }
-    pub(crate) fn reset_reply(&mut self, json: bool) {
-        self.reply.reset(json);
-    }
-    pub(crate) fn count_command(&mut self) {
-        self.commands += 1;
-    }
-    /// The fence the command just run (successfully: `ok`) made live.
-    pub(crate) fn take_live(&mut self, ok: bool) -> Option<Box<tile38_geofence::Fence>> {
-        self.reply.live.take().filter(|_| ok)
-    }
-
-    /// Whether the command just run (successfully: `ok`) asked for
-    /// subscription mode (a SUBSCRIBE whose `TIMEOUT` passed did not).
-    pub(crate) fn subscribing(&mut self, ok: bool) -> bool {
-        std::mem::take(&mut self.state.subscribing) && ok
     }
 }

@@ -84,23 +84,40 @@ pub(crate) fn respond(conn: &mut Connection, frame: Frame) {
         conn.go_monitor();
         return;
     }
+    let via = crate::conn::WaitVia::Http(transport);
+    if conn.park_wait(res.is_ok(), via, Some(started)) {
+        return;
+    }
     let is_healthz = conn.args_ref().get(0).eq_ignore_ascii_case(b"healthz");
     let body = conn.render(res, started);
+    write_body(conn, transport, json, is_healthz, &body);
+}
+
+/// Writes the rendered reply `body` as the HTTP response or WebSocket
+/// message (also for a `WAIT` that finished later, `conn/wait.rs`).
+pub(crate) fn write_body(
+    conn: &mut Connection,
+    transport: Transport,
+    json: bool,
+    is_healthz: bool,
+    body: &[u8],
+) {
+    let http_500_errors = conn.server().opts.http_500_errors;
     // Tile38 reads `ok` from the body: a RESP body has none.
     let failed = conn.reply_ref().failed || !json;
     let out = conn.out_mut();
     if transport == Transport::WebSocket {
         wire::ws_text_frame_head(out, body.len());
-        out.extend_from_slice(&body);
+        out.extend_from_slice(body);
         return;
     }
-    let status = if failed && (is_healthz || server.opts.http_500_errors) {
+    let status = if failed && (is_healthz || http_500_errors) {
         "500 Internal Server Error"
     } else {
         "200 OK"
     };
     wire::response_head(out, status, body.len());
-    out.extend_from_slice(&body);
+    out.extend_from_slice(body);
     out.extend_from_slice(b"\r\n");
 }
 

@@ -26,6 +26,9 @@ pub struct Server {
     /// Bytes in the AOF file, for `AOF pos` streams (fed by the AOF writer
     /// thread; also bumped when the file is replaced).
     pub aof_written: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Bumped on every follower ack (`REPLCONF ack`): wakes the clients
+    /// blocked in `WAIT` (`conn/wait.rs`).
+    pub acks: Arc<tokio::sync::watch::Sender<u64>>,
     /// Wakes the follow loop when the follow target changes.
     pub follow_wake: Notify,
     /// Held by the running follow loop: a new one (after FOLLOW) starts
@@ -62,6 +65,7 @@ impl Server {
             shutdown: Notify::new(),
             durable,
             aof_written,
+            acks: Arc::new(tokio::sync::watch::Sender::new(0)),
             follow_wake: Notify::new(),
             follow_running: tokio::sync::Mutex::new(()),
             shrink_request: Notify::new(),
@@ -85,6 +89,9 @@ impl Server {
         let _ = arc.me.set(Arc::downgrade(&arc));
         let runtime: Weak<dyn Runtime> = Arc::downgrade(&arc) as Weak<dyn Runtime>;
         arc.engine.set_runtime(runtime);
+        let acks = arc.acks.clone();
+        arc.repl
+            .set_on_ack(move || acks.send_modify(|n| *n = n.wrapping_add(1)));
         // Lua scripting (EVAL…, WHEREEVAL): one runtime per process.
         tile38_engine::script::install(tile38_script::LuaScripting::new());
         tile38_engine::script::refresh_filter_limits(&arc.engine);

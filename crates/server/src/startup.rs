@@ -1,7 +1,8 @@
 //! `tile38-server [-p port] [-h host] [-d dir] [-o json|resp] [-q] [-v] [-vv]
 //! [--appendonly yes|no] [--appendfilename path] [--http-transport yes|no]
 //! [--protected-mode yes|no] [--pidfile path] [--tcp-backlog n]
-//! [--tls-port n --tls-cert-file f --tls-key-file f …] [--version] [--help]`
+//! [--tls-port n --tls-cert-file f --tls-key-file f …]
+//! [--min-followers-to-write n --min-followers-max-lag s] [--version] [--help]`
 //!
 //! Tile38's flags: `-h` is the host (help is `--help`), long flags take one
 //! or two dashes, yes/no values; `--tcp-backlog` and the TLS flags
@@ -16,6 +17,7 @@
 //! and only then the data-dir lock released. Exit status as Tile38's: 0
 //! for SIGTERM, 2 SIGINT, 3 SIGQUIT, 1 SIGHUP.
 
+mod followers;
 mod listen;
 mod tls;
 
@@ -25,7 +27,7 @@ use std::sync::atomic::Ordering;
 use clap::{ArgAction, Parser};
 
 use crate::server::Server;
-use tile38_engine::config::{Config, TLS_PROPERTIES};
+use tile38_engine::config::{Config, FOLLOWER_PROPERTIES, TLS_PROPERTIES};
 use tile38_engine::Options;
 
 #[derive(Parser, Debug)]
@@ -110,6 +112,8 @@ struct Flags {
     help: Option<bool>,
     #[command(flatten)]
     tls: tls::TlsFlags,
+    #[command(flatten)]
+    followers: followers::FollowerFlags,
 }
 
 const LONG_FLAGS: &[&str] = &[
@@ -139,6 +143,7 @@ fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
             .map(|r| r.split('=').next().unwrap_or(r));
         match name {
             Some(n) if LONG_FLAGS.contains(&n) || TLS_PROPERTIES.contains(&n) => format!("-{a}"),
+            Some(n) if FOLLOWER_PROPERTIES.contains(&n) => format!("-{a}"),
             _ => a,
         }
     })
@@ -228,6 +233,7 @@ pub fn run_cli() -> i32 {
         metrics_addr: flags.metrics_addr.clone(),
         tcp_backlog: flags.tcp_backlog,
         tls: std::mem::take(&mut flags.tls),
+        followers: std::mem::take(&mut flags.followers),
     };
     let (code, lock) = match rt.block_on(run(opts, startup)) {
         Ok(done) => done,
@@ -273,6 +279,8 @@ struct Startup {
     tcp_backlog: Option<u32>,
     /// `--tls-*`, `--leader-tls*`, over their properties.
     tls: tls::TlsFlags,
+    /// `--min-followers-*`, over their properties.
+    followers: followers::FollowerFlags,
 }
 
 /// `--follow host:port` (the port after the last colon, so IPv6 works).
@@ -454,6 +462,7 @@ fn load_config(opts: &Options, startup: &Startup) -> Result<Config, Box<dyn std:
             .map_err(|e| format!("--tcp-backlog: {}", e.message()))?;
     }
     startup.tls.apply(&config)?;
+    startup.followers.apply(&config)?;
     if let Some((host, port)) = &opts.follow {
         config.set_follow(Some((host, *port)))?;
     }

@@ -15,7 +15,8 @@
 //!    command, however its words are sent);
 //! 6. by kind: a write on a follower is `not the leader`, on a read-only
 //!    server `read only`, while the AOF cannot be written `MISCONF …`
-//!    and past `maxmemory` (SET, FSET, JSET) `OOM …`
+//!    and past `maxmemory` (SET, FSET, JSET) `OOM …`, with too few followers
+//!    acking (`min-followers-to-write`) `not enough good followers to write`
 //!    ([`Engine::write_refusal`]); Tile38's read list on a follower that
 //!    never caught up is `catching up to leader`;
 //! 7. inside TIMEOUT a write of Tile38's write list (every write but

@@ -405,6 +405,7 @@ static TABLE: &[Spec] = &[
     spec("follow", conn!(repl::Follow)),
     spec("slaveof", conn!(repl::Follow)),
     spec("replconf", conn!(repl::Replconf)),
+    spec("wait", conn!(repl::Wait)),
     // Lua scripting (`eval.rs`).
     spec("eval", conn!(eval::Eval)),
     spec("evalsha", conn!(eval::Eval)),

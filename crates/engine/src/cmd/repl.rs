@@ -1,6 +1,9 @@
 //! Replication commands: `FOLLOW host port | no one`, `REPLCONF
-//! listening-port p | ip-address ip`, `AOF pos`, `AOFMD5 pos size`, `ROLE`,
-//! `HEALTHZ`, and the INFO replication section.
+//! listening-port p | ip-address ip | follower-id id | ack offset id`, `AOF
+//! pos`, `AOFMD5 pos size`, `ROLE`, `HEALTHZ`, `WAIT numfollowers timeout`,
+//! and the INFO replication section.
+
+use std::time::{Duration, Instant};
 
 use tile38_proto::Args;
 use tile38_repl::Target;
@@ -114,36 +117,49 @@ impl ConnCommand<'_> for Follow {
 /// missing, arguments past them are ignored), the option spelled in lower
 /// case (`LISTENING-PORT` is `cannot find follower`), and the port a Go
 /// `Atoi` (`+12` is 12, `1.5` is `invalid argument`).
-pub struct Replconf {
-    port: Option<String>,
-    ip: Option<String>,
+///
+/// Ours only (a Tile38 leader answers both with `cannot find follower`,
+/// and our follower then sends no acks): `REPLCONF follower-id <id>` on
+/// the stream connection names the follower by its server id, and
+/// `REPLCONF ack <offset> <id>` on a side connection says what it has
+/// applied and written (`tile38_repl::acks`).
+pub enum Replconf {
+    Port(String),
+    Ip(String),
+    Id(String),
+    Ack(u64, String),
 }
 
 impl ConnCommand<'_> for Replconf {
     fn parse(args: &Args) -> Result<Self> {
         let mut c = Cursor::new(args);
         let (option, value) = (c.token()?, c.token()?);
+        let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         match option {
-            b"listening-port" => Ok(Replconf {
-                port: Some(int(value)?.to_string()),
-                ip: None,
-            }),
-            b"ip-address" => Ok(Replconf {
-                port: None,
-                ip: Some(String::from_utf8_lossy(value).into_owned()),
-            }),
+            b"listening-port" => Ok(Replconf::Port(int(value)?.to_string())),
+            b"ip-address" => Ok(Replconf::Ip(text(value))),
+            b"follower-id" => Ok(Replconf::Id(text(value))),
+            b"ack" => {
+                let offset = u64::try_from(int(value)?).map_err(|_| Error::invalid_arg(value))?;
+                Ok(Replconf::Ack(offset, text(c.token()?)))
+            }
             _ => Err(Error::Message("cannot find follower".into())),
         }
     }
 
     fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
         let client = &cx.conn.client;
-        cx.engine.repl.announce(
-            client.id,
-            &client.addr.ip().to_string(),
-            self.port.as_deref(),
-            self.ip.as_deref(),
-        );
+        let (repl, ip) = (&cx.engine.repl, client.addr.ip().to_string());
+        match self {
+            Replconf::Port(port) => repl.announce(client.id, &ip, Some(&port), None),
+            Replconf::Ip(addr) => repl.announce(client.id, &ip, None, Some(&addr)),
+            Replconf::Id(id) => repl.identify(client.id, &ip, &id),
+            Replconf::Ack(offset, id) => {
+                if !repl.ack(&id, offset, std::time::Instant::now()) {
+                    return Err(Error::Message("cannot find follower".into()));
+                }
+            }
+        }
         out.ok();
         Ok(())
     }
@@ -249,14 +265,14 @@ impl ReadCommand<'_> for Role {
                 out.push(b",\"role\":{\"role\":\"master\",\"offset\":");
                 out.json_i64(own as i64);
                 out.push(b",\"slaves\":[");
-                for (i, (ip, port, _, _)) in snap.followers.iter().enumerate() {
+                for (i, f) in snap.followers.iter().enumerate() {
                     if i > 0 {
                         out.push(b",");
                     }
                     out.push(b"{\"ip\":");
-                    out.json_str(ip.as_bytes());
+                    out.json_str(f.ip.as_bytes());
                     out.push(b",\"port\":");
-                    out.json_str(port.as_bytes());
+                    out.json_str(f.port.as_bytes());
                     out.push(b",\"offset\":");
                     out.json_str(own.to_string().as_bytes());
                     out.push(b"}");
@@ -268,15 +284,83 @@ impl ReadCommand<'_> for Role {
                 out.resp_bulk(b"master");
                 out.resp_int(own as i64);
                 out.resp_array(snap.followers.len());
-                for (ip, port, _, _) in &snap.followers {
+                for f in &snap.followers {
                     out.resp_array(3);
-                    out.resp_bulk(ip.as_bytes());
-                    out.resp_bulk(port.as_bytes());
+                    out.resp_bulk(f.ip.as_bytes());
+                    out.resp_bulk(f.port.as_bytes());
                     out.resp_bulk(own.to_string().as_bytes());
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// `WAIT numfollowers timeout` (Redis's, timeout in milliseconds, 0 =
+/// forever; Tile38 has no WAIT): the number of followers that acked the
+/// AOF's end as of this command (which covers every write this client made
+/// before it; Tile38 keeps no per-client offset), once `numfollowers` of
+/// them have or the timeout passed. RESP: an integer; JSON:
+/// `{"ok":true,"followers":N,"elapsed":…}`. The connection waits, not the
+/// server: the command only records [`WaitFor`] in the session when it
+/// cannot answer at once, and the connection finishes it
+/// (`server/src/conn/wait.rs`). On a follower: `not the leader`.
+pub struct Wait {
+    followers: u64,
+    timeout_ms: u64,
+}
+
+/// A `WAIT` its connection must finish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitFor {
+    pub followers: u64,
+    /// The leader AOF offset followers must have acked.
+    pub target: u64,
+    /// `None`: no timeout.
+    pub deadline: Option<Instant>,
+}
+
+impl ConnCommand<'_> for Wait {
+    fn parse(args: &Args) -> Result<Self> {
+        let mut c = Cursor::new(args);
+        c.exactly(2)?;
+        Ok(Wait {
+            followers: uint(c.next()?)?,
+            timeout_ms: uint(c.next()?)?,
+        })
+    }
+
+    fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        let engine = cx.engine;
+        if engine.repl.following() {
+            return Err(Error::NotLeader);
+        }
+        let target = engine.aof.as_ref().map_or(0, |a| a.size());
+        let acked = engine.repl.acked(target);
+        if acked >= self.followers {
+            write_wait_reply(out, acked);
+            return Ok(());
+        }
+        // 0, or a timeout too far to represent: no deadline.
+        let deadline = (self.timeout_ms > 0)
+            .then(|| Instant::now().checked_add(Duration::from_millis(self.timeout_ms)))
+            .flatten();
+        cx.conn.wait = Some(WaitFor {
+            followers: self.followers,
+            target,
+            deadline,
+        });
+        Ok(())
+    }
+}
+
+/// `WAIT`'s reply: the number of followers that have the writes.
+pub fn write_wait_reply(out: &mut Reply, followers: u64) {
+    if out.json {
+        out.key("followers");
+        out.json_i64(followers as i64);
+    } else {
+        out.resp_int(followers as i64);
     }
 }
 
@@ -335,10 +419,12 @@ pub fn info_lines(s: &Engine) -> Vec<(String, String)> {
         }
         None => {
             lines.push(("role", "master".to_string()));
-            for (i, (ip, port, sent, behind)) in snap.followers.iter().enumerate() {
+            for (i, f) in snap.followers.iter().enumerate() {
+                let (offset, lag) = f.offset_and_lag();
+                let (ip, port) = (&f.ip, &f.port);
                 slaves.push((
                     format!("slave{i}"),
-                    format!("ip={ip},port={port},state=online,offset={sent},lag={behind:.0}"),
+                    format!("ip={ip},port={port},state=online,offset={offset},lag={lag:.0}"),
                 ));
             }
         }

@@ -1,4 +1,7 @@
-//! Memory sizes as Tile38 writes them in its settings (`maxmemory 1gb`).
+//! Numbers in settings as Tile38 reads them: memory sizes (`maxmemory
+//! 1gb`), and the error of Go's `ParseUint` for a value it refuses.
+
+use crate::error::Error;
 
 /// `maxmemory` text: `""`, `N`, `Nkb`, `Nmb`, `Ngb` (×1024ⁿ, case-insensitive).
 /// As in Tile38 (`int64(n * 1024 * …)` on a `uint64`), the product wraps
@@ -35,4 +38,19 @@ pub fn format_mem_size(n: u64) -> String {
         n if n < 1 << 30 => format!("{}mb", n >> 20),
         n => format!("{}gb", n >> 30),
     }
+}
+
+/// The error Go's `strconv.ParseUint(value, 10, 64)` returns for a value
+/// it refuses: an overflow before the first character that is not a digit
+/// is out of range, anything else bad syntax.
+pub(super) fn parse_uint_error(value: &str) -> Error {
+    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+    let why = match tile38_geo::number::parse_uint(&value.as_bytes()[..digits]) {
+        None if digits > 0 => "value out of range",
+        _ => "invalid syntax",
+    };
+    let mut quoted = Vec::new();
+    tile38_proto::fmt::go_quote(value.as_bytes(), &mut quoted);
+    let quoted = String::from_utf8_lossy(&quoted);
+    Error::Message(format!("strconv.ParseUint: parsing {quoted}: {why}"))
 }

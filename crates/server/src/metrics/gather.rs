@@ -1,7 +1,8 @@
 //! What a scrape reports, read from the server's state at scrape time:
 //! Tile38's 23 `tile38_*` families (names, types, labels and help texts as
 //! Tile38 1.37 prints them) and the extras that Tile38 lacks (replication
-//! offset and lag, streaming followers, AOF rewrite, `process_*`).
+//! offset and lag, streaming followers and their acks, AOF rewrite,
+//! `process_*`).
 
 use std::sync::atomic::Ordering;
 
@@ -123,7 +124,10 @@ fn replication(server: &Server) -> Vec<Family> {
                 "follower".to_string(),
             ]
         }
-        None => [String::new(), String::new(), String::new(), "leader".into()],
+        None => {
+            families.extend(follower_acks(server, &snap));
+            [String::new(), String::new(), String::new(), "leader".into()]
+        }
     };
     let [caught_up, caught_up_once, following, role] = labels;
     info.push(
@@ -143,6 +147,38 @@ fn replication(server: &Server) -> Vec<Family> {
         snap.streaming as f64,
     ));
     families
+}
+
+/// A leader's view of its followers' acks (`REPLCONF ack`, ours only):
+/// each acking follower's acked offset and ack age, and how many count
+/// for `min-followers-to-write` (acked within `min-followers-max-lag`).
+fn follower_acks(server: &Server, snap: &tile38_repl::Snapshot) -> [Family; 3] {
+    let mut offset = Family::new(
+        "tile38_follower_ack_offset_bytes",
+        "Leader AOF offset each follower acknowledged having applied and written",
+        Kind::Gauge,
+    );
+    let mut age = Family::new(
+        "tile38_follower_ack_age_seconds",
+        "Seconds since each follower's last acknowledgement",
+        Kind::Gauge,
+    );
+    for f in snap.followers.iter().filter(|f| f.streaming) {
+        if let Some((off, secs)) = f.ack {
+            let label = || vec![("follower", format!("{}:{}", f.ip, f.port))];
+            offset.push(label(), off as f64);
+            age.push(label(), secs);
+        }
+    }
+    let lag = std::time::Duration::from_secs(server.config.props().followers.max_lag);
+    let good = server.repl.good_followers(lag, std::time::Instant::now());
+    let good = Family::single(
+        "tile38_good_followers",
+        "Streaming followers that acknowledged within min-followers-max-lag",
+        Kind::Gauge,
+        good as f64,
+    );
+    [offset, age, good]
 }
 
 /// Open file descriptors of this process (`/proc/self/fd`).

@@ -4,7 +4,9 @@
 //! Each attempt: dial (2 s), `auth` with `leaderauth`, `server` (the
 //! leader's id and AOF size = the catch-up target), find the resume
 //! position ([`tile38_repl::Probe`] over a second connection), `replconf
-//! listening-port`, `aof pos`, then apply the stream in order. Every
+//! listening-port` and `follower-id` ([`super::ack`]), `aof pos`, then
+//! apply the stream in order (acknowledged on a side connection when the
+//! leader is ours). Every
 //! streamed record is appended verbatim to the local AOF, applied or not,
 //! so the local AOF stays a byte-exact prefix of the leader's and a
 //! restarted follower resumes where it stopped.
@@ -48,7 +50,7 @@ pub async fn check(server: &Server, host: &str, port: u16) -> Result<(), String>
 }
 
 /// How to reach the leader with the settings now in force.
-fn dial(server: &Server) -> Result<Dial, String> {
+pub(super) fn dial(server: &Server) -> Result<Dial, String> {
     let props = server.config.props();
     Dial::new(&props.leaderauth, &props.tls)
 }
@@ -126,30 +128,7 @@ async fn attempt(server: &Arc<Server>, epoch: u64, streamed: &mut bool) -> Resul
     if server.repl.epoch() != epoch {
         return Ok(());
     }
-    let props = server.config.props().clone();
-    let port = match props.replica_announce_port {
-        0 => server.opts.port.to_string(),
-        p => p.to_string(),
-    };
-    if !conn
-        .command(&[b"replconf", b"listening-port", port.as_bytes()])
-        .await?
-        .is_ok()
-    {
-        return Err("invalid response to replconf request".into());
-    }
-    if !props.replica_announce_ip.is_empty()
-        && !conn
-            .command(&[
-                b"replconf",
-                b"ip-address",
-                props.replica_announce_ip.as_bytes(),
-            ])
-            .await?
-            .is_ok()
-    {
-        return Err("invalid response to replconf request".into());
-    }
+    let acks = super::ack::announce(&mut conn, server).await?;
     match conn.command(&[b"aof", pos.to_string().as_bytes()]).await? {
         v if v.is_ok() => {}
         Value::Error(e) => return Err(String::from_utf8_lossy(&e).into_owned()),
@@ -159,9 +138,13 @@ async fn attempt(server: &Arc<Server>, epoch: u64, streamed: &mut bool) -> Resul
     server.repl.connected(pos, leader_size);
     tracing::info!("follow: streaming from {target} at {pos} (leader at {leader_size})");
     let leader = (leader_id, leader_size);
+    let acker = acks.then(|| tokio::spawn(super::ack::run(server.clone(), target.clone())));
     let mut poller = tokio::spawn(poll_leader(server.clone(), target, dial, leader));
     let res = stream(server, epoch, conn, leader_size, &mut poller).await;
     poller.abort();
+    if let Some(acker) = acker {
+        acker.abort();
+    }
     res
 }
 

@@ -7,12 +7,16 @@
 //! * [`follower`]: `FOLLOW host port`, the follow loop (handshake, resume
 //!   position, live stream applied in order and mirrored byte for byte into
 //!   the local AOF), reconnects with backoff, lag polling.
+//! * [`ack`]: the follower's acknowledgements to a leader of ours (a
+//!   side connection; a Tile38 leader gets none), for `WAIT` and
+//!   `min-followers-to-write`.
 //! * [`client`]: the small RESP client the follower talks to its leader
 //!   with.
 //!
 //! State shared with INFO, ROLE, SERVER and metrics lives in
 //! [`tile38_repl::ReplState`] (`Server::repl`).
 
+pub mod ack;
 pub mod client;
 pub mod follower;
 pub mod leader;
