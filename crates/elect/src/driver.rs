@@ -92,6 +92,7 @@ struct Out {
     tx: watch::Sender<Decision>,
     status: Arc<Mutex<Status>>,
     origin: Instant,
+    advertise: String,
 }
 
 impl Out {
@@ -114,8 +115,13 @@ impl Out {
         let mut st = self.status.lock();
         st.state = d.state_name();
         st.epoch = core.epoch();
-        st.holder_id = core.holder().map(|h| h.id.clone());
-        st.holder = core.holder().map(|h| h.advertise.clone());
+        if core.leading() {
+            st.holder_id = Some(core.id().to_string());
+            st.holder = Some(self.advertise.clone());
+        } else {
+            st.holder_id = core.holder().map(|h| h.id.clone());
+            st.holder = core.holder().map(|h| h.advertise.clone());
+        }
         st.elections_won = c.elections_won;
         st.failovers_observed = c.failovers_observed;
         st.leaderless_ms = c.leaderless_ms;
@@ -128,7 +134,7 @@ impl Out {
 pub async fn run(
     mut core: Core,
     mut store: Store,
-    _settings: Settings,
+    settings: Settings,
     candidacy: Arc<dyn Candidacy>,
     tx: watch::Sender<Decision>,
     status: Arc<Mutex<Status>>,
@@ -138,6 +144,7 @@ pub async fn run(
         tx,
         status,
         origin: Instant::now(),
+        advertise: settings.advertise,
     };
     let t = *core.timing();
     // A read or a take: at most one renew interval (and at least 1 s).

@@ -17,12 +17,13 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
 use crate::core::{Acquired, Holder, Observation, Renewed};
+use crate::http;
 use crate::record::Record;
 
 /// One member's view of the etcd lock.
@@ -82,22 +83,10 @@ impl EtcdStore {
     }
 
     async fn post(&self, uri: &str, body: Bytes) -> Result<Value, String> {
-        let req = hyper::Request::post(uri)
-            .header("content-type", "application/json")
-            .body(Full::new(body))
-            .map_err(|e| e.to_string())?;
-        let resp = self.client.request(req).await.map_err(|e| e.to_string())?;
-        let status = resp.status();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("bad reply: {e}"))?;
+        let body = Some(("application/json", body.to_vec()));
+        let (status, v) = http::send(&self.client, hyper::Method::POST, uri, &[], body).await?;
         if !status.is_success() {
-            let msg = v.get("message").or(v.get("error")).and_then(Value::as_str);
-            return Err(format!("{status}: {}", msg.unwrap_or("error")));
+            return Err(http::message(status, &v));
         }
         Ok(v)
     }

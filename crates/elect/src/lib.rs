@@ -19,7 +19,9 @@
 pub mod core;
 pub mod driver;
 pub mod etcd;
+mod http;
 pub mod kube;
+mod kubeconfig;
 pub mod record;
 pub mod settings;
 pub mod url;
@@ -179,6 +181,15 @@ impl Elector {
         let task = self.task.lock().take();
         if let Some(task) = task {
             let _ = task.await;
+        }
+    }
+
+    /// Ends the election task at once without giving the lock back, as a
+    /// crash would: the others take over once the lock expires. The
+    /// decision channel closes (its last value stays readable).
+    pub fn abort(&self) {
+        if let Some(task) = self.task.lock().take() {
+            task.abort();
         }
     }
 
