@@ -45,7 +45,7 @@ impl Store {
             )),
             ElectUrl::Kubernetes { namespace, lease } => {
                 let (store, pods) =
-                    LeaseStore::connect(&s.kube, namespace, lease, record, lease_ms).await?;
+                    LeaseStore::connect(s, namespace, lease, record, lease_ms).await?;
                 Ok((Store::Kube(store), pods))
             }
         }

@@ -9,7 +9,8 @@
 //! unchanged for `leaseDurationSeconds`), as client-go does, so members'
 //! wall clocks never matter; `renewTime` is informative.
 //!
-//! [`PodLabeler`] merge-patches this member's own pod labels (the chart's
+//! [`PodLabeler`] merge-patches this member's own pod labels
+//! ([`Settings::pod_name`]) (the chart's
 //! Services select on [`crate::ROLE_LABEL`]).
 //!
 //! Client: hand-written over the workspace's hyper + hyper-rustls (ring)
@@ -29,7 +30,7 @@ use crate::core::{Acquired, Holder, Observation, Renewed};
 use crate::http::micro_time_now;
 use crate::kubeconfig::ApiClient;
 use crate::record::{Record, ADVERTISE_ANNOTATION, EPOCH_ANNOTATION};
-use crate::KubeCredentials;
+use crate::Settings;
 
 /// One member's view of the Lease.
 pub struct LeaseStore {
@@ -46,7 +47,7 @@ pub struct LeaseStore {
     held: Option<u64>,
 }
 
-/// Patches this member's pod labels (`POD_NAME` in `POD_NAMESPACE`).
+/// Patches this member's pod labels ([`Settings::pod_name`]).
 pub struct PodLabeler {
     api: ApiClient,
     path: String,
@@ -54,26 +55,20 @@ pub struct PodLabeler {
 
 impl LeaseStore {
     pub async fn connect(
-        creds: &KubeCredentials,
+        s: &Settings,
         namespace: &str,
         lease: &str,
         record: Record,
         lease_ms: u64,
     ) -> Result<(LeaseStore, Option<PodLabeler>), String> {
-        let api = ApiClient::new(creds)?;
-        let pods = std::env::var("POD_NAME")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(|pod| {
-                let ns = std::env::var("POD_NAMESPACE")
-                    .ok()
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or_else(|| namespace.to_string());
-                PodLabeler {
-                    api: api.clone(),
-                    path: format!("/api/v1/namespaces/{ns}/pods/{pod}"),
-                }
-            });
+        let api = ApiClient::new(&s.kube)?;
+        let pods = s.pod_name.as_ref().map(|pod| {
+            let ns = s.pod_namespace.as_deref().unwrap_or(namespace);
+            PodLabeler {
+                api: api.clone(),
+                path: format!("/api/v1/namespaces/{ns}/pods/{pod}"),
+            }
+        });
         let collection = format!("/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases");
         let store = LeaseStore {
             api,

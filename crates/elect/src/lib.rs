@@ -193,10 +193,11 @@ impl Elector {
         }
     }
 
-    /// Patches this member's own pod labels (`POD_NAME` in `POD_NAMESPACE`,
-    /// merge patch), e.g. `tile38.io/role: leader`. Returns `Ok(false)`
-    /// without doing anything when `POD_NAME` is unset or the lock is not
-    /// a Kubernetes Lease.
+    /// Patches this member's own pod labels ([`Settings::pod_name`] in
+    /// [`Settings::pod_namespace`], from `POD_NAME`/`POD_NAMESPACE`; merge
+    /// patch), e.g. `tile38.io/role: leader`. Returns `Ok(false)` without
+    /// doing anything when there is no pod name or the lock is not a
+    /// Kubernetes Lease.
     pub async fn label_pod(&self, labels: &[(&str, &str)]) -> Result<bool, String> {
         match &self.pods {
             Some(p) => p.label(labels).await.map(|_| true),

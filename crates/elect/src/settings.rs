@@ -50,15 +50,19 @@ pub struct Settings {
     pub lag_wait_per_mib: Duration,
     /// Kubernetes credentials (ignored for etcd).
     pub kube: KubeCredentials,
+    /// This member's pod, for [`crate::Elector::label_pod`] (Kubernetes
+    /// only): defaults `POD_NAME` and `POD_NAMESPACE` (else the Lease's
+    /// namespace); no pod name, no labelling.
+    pub pod_name: Option<String>,
+    pub pod_namespace: Option<String>,
 }
 
 impl Settings {
     /// Defaults for a member advertising `advertise`.
     pub fn new(advertise: &str) -> Settings {
-        let member_id = std::env::var("POD_NAME")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| advertise.to_string());
+        let env = |k| std::env::var(k).ok().filter(|s: &String| !s.is_empty());
+        let pod_name = env("POD_NAME");
+        let member_id = pod_name.clone().unwrap_or_else(|| advertise.to_string());
         Settings {
             advertise: advertise.to_string(),
             member_id,
@@ -69,6 +73,8 @@ impl Settings {
             lag_wait_base: Duration::from_millis(300),
             lag_wait_per_mib: Duration::from_secs(1),
             kube: KubeCredentials::Infer,
+            pod_name,
+            pod_namespace: env("POD_NAMESPACE"),
         }
     }
 
