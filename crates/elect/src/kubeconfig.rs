@@ -205,3 +205,58 @@ fn kubeconfig(path: &Path) -> Result<Parts, String> {
         token,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, extra: &[(&str, &[u8])]) -> Result<Parts, String> {
+        let dir =
+            std::env::temp_dir().join(format!("elect-kc-{}-{}", std::process::id(), text.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, data) in extra {
+            std::fs::write(dir.join(name), data).unwrap();
+        }
+        std::fs::write(dir.join("config"), text).unwrap();
+        let r = kubeconfig(&dir.join("config"));
+        let _ = std::fs::remove_dir_all(&dir);
+        r
+    }
+
+    #[test]
+    fn reads_the_flow_style_of_up_sh() {
+        let p = parse(
+            "apiVersion: v1\nkind: Config\n\
+             clusters: [{name: up, cluster: {server: \"https://127.0.0.1:6443\", insecure-skip-tls-verify: true}}]\n\
+             users: [{name: admin, user: {token: \"abc\"}}]\n\
+             contexts: [{name: up, context: {cluster: up, user: admin}}]\ncurrent-context: up\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(p.base, "https://127.0.0.1:6443");
+        assert!(p.insecure && p.ca.is_none() && p.cert_key.is_none());
+        assert!(matches!(p.token, Token::Fixed(ref t) if t == "abc"));
+    }
+
+    #[test]
+    fn reads_block_style_with_files_and_data() {
+        let text = "clusters:\n- name: c\n  cluster:\n    server: https://k:443\n    certificate-authority: ca.pem\n\
+                    users:\n- name: u\n  user:\n    tokenFile: tok\n    client-certificate-data: Y2VydA==\n    client-key-data: a2V5\n\
+                    contexts:\n- name: other\n  context: {cluster: nope, user: u}\n- name: x\n  context:\n    cluster: c\n    user: u\n\
+                    current-context: x\n";
+        let p = parse(text, &[("ca.pem", b"CA"), ("tok", b"t0k\n")]).unwrap();
+        assert_eq!(p.ca.as_deref(), Some(&b"CA"[..]));
+        assert_eq!(p.cert_key, Some((b"cert".to_vec(), b"key".to_vec())));
+        assert!(matches!(p.token, Token::File(ref f) if f.ends_with("tok")));
+    }
+
+    #[test]
+    fn says_what_is_wrong() {
+        let err = |t: &str| parse(t, &[]).err().unwrap();
+        assert!(err("current-context: x\n").contains("no contexts entry named \"x\""));
+        assert!(err("{").contains("kubeconfig"));
+        assert!(err("contexts: []\n").contains("current-context"));
+        let no_server = "clusters: [{name: c, cluster: {}}]\ncontexts: [{name: x, context: {cluster: c}}]\ncurrent-context: x\n";
+        assert!(err(no_server).contains("without server"));
+    }
+}

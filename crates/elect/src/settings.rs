@@ -106,3 +106,28 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_checks() {
+        let mut s = Settings::new("10.0.0.1:9851");
+        s.member_id = "m".into();
+        let t = s.timing().unwrap();
+        assert_eq!((t.lease_ms, t.renew_ms, t.margin_ms), (10_000, 3333, 2000));
+        assert_eq!(t.max_lag, 1 << 20);
+        s.lease = Duration::from_millis(999);
+        assert!(s.timing().unwrap_err().contains("at least 1s"));
+        s.lease = Duration::from_secs(2);
+        s.renew = Some(Duration::from_millis(1600));
+        assert!(s.timing().unwrap_err().contains("must be under the lease"));
+        s.renew = None;
+        s.advertise = "nope".into();
+        assert!(s.timing().unwrap_err().starts_with("advertise"));
+        s.advertise = "h:1".into();
+        s.member_id.clear();
+        assert!(s.timing().is_err());
+    }
+}

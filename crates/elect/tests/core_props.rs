@@ -103,6 +103,83 @@ fn check(core: &Core, store: &Store, now: u64) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Performs `step` (a request) as the driver does, with `o`'s fate;
+/// returns the time the core learns the outcome.
+fn exchange(
+    core: &mut Core,
+    store: &mut Store,
+    step: Step,
+    o: &Op,
+    sent: u64,
+) -> Result<u64, TestCaseError> {
+    let t = *core.timing();
+    let at = sent + o.out_ms;
+    // The driver's bound on this request.
+    let limit = match step {
+        Step::Renew => core
+            .valid_until()
+            .unwrap()
+            .saturating_sub(sent)
+            .min(t.renew_ms),
+        _ => t.renew_ms.max(1000),
+    };
+    let answered = o.reaches && o.out_ms + o.back_ms <= limit;
+    let now = sent
+        + if answered {
+            o.out_ms + o.back_ms
+        } else {
+            limit
+        };
+    match step {
+        Step::Observe if answered => core.observed(now, store.observation(at)),
+        Step::Observe => core.observe_failed(now, "x".into()),
+        Step::Acquire => {
+            let mut r = Acquired::Failed("x".into());
+            if o.reaches {
+                r = if store.free(at) {
+                    store.holder = Some(true);
+                    store.expires = at + fast(t.lease_ms);
+                    store.epoch += 1;
+                    Acquired::Won { epoch: store.epoch }
+                } else {
+                    Acquired::Lost(store.observation(at))
+                };
+            }
+            if !answered {
+                r = Acquired::Failed("timeout".into());
+            }
+            core.acquired(sent, now, r);
+        }
+        Step::Renew => {
+            let mut r = Renewed::Failed("x".into());
+            if o.reaches {
+                r = if store.holder == Some(true) && at < store.expires {
+                    store.expires = at + fast(t.lease_ms);
+                    Renewed::Ok
+                } else {
+                    Renewed::Lost
+                };
+            }
+            if !answered {
+                r = Renewed::Failed("timeout".into());
+            }
+            // Time passes while waiting: the invariant must hold up to
+            // the answer.
+            check(core, store, now.saturating_sub(1))?;
+            core.renewed(sent, now, r);
+        }
+        Step::StepDown => {
+            prop_assert!(!core.decision().may_write(), "lead while stepping down");
+            if o.reaches && store.holder == Some(true) && at < store.expires {
+                store.holder = None;
+            }
+            return Ok(sent + o.out_ms.min(limit));
+        }
+        Step::Wait(_) => unreachable!(),
+    }
+    Ok(now)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -111,9 +188,7 @@ proptest! {
         lease in 1000u64..20_000,
         ops in prop::collection::vec(op(), 1..200),
     ) {
-        let t = timing(lease, 1 << 20);
-        let request = t.renew_ms.max(1000);
-        let mut core = Core::new("me".into(), t);
+        let mut core = Core::new("me".into(), timing(lease, 1 << 20));
         let mut store = Store { holder: None, expires: 0, epoch: 0 };
         let mut now = 0u64;
         let mut ops = ops.into_iter();
@@ -123,6 +198,7 @@ proptest! {
             check(&core, &store, now)?;
             if let Step::Wait(until) = step {
                 prop_assert!(until > now, "wait until {} at {}", until, now);
+                check(&core, &store, until - 1)?;
                 now = until;
                 continue;
             }
@@ -131,74 +207,12 @@ proptest! {
             if o.rival_leaves && store.holder == Some(false) {
                 store.holder = None;
             }
-            let sent = now;
-            let at = sent + o.out_ms;
-            if o.rival_grabs && store.free(sent) {
+            if o.rival_grabs && store.free(now) {
                 store.holder = Some(false);
-                store.expires = sent + lease;
+                store.expires = now + lease;
                 store.epoch += 1;
             }
-            // The driver's bound on this request.
-            let limit = match step {
-                Step::Renew => core.valid_until().unwrap().saturating_sub(sent).min(t.renew_ms),
-                _ => request,
-            };
-            let answered = o.reaches && o.out_ms + o.back_ms <= limit;
-            match step {
-                Step::Observe => {
-                    now = sent + if answered { o.out_ms + o.back_ms } else { limit };
-                    if answered {
-                        core.observed(now, store.observation(at));
-                    } else {
-                        core.observe_failed(now, "x".into());
-                    }
-                }
-                Step::Acquire => {
-                    let mut r = Acquired::Failed("x".into());
-                    if o.reaches {
-                        r = if store.free(at) {
-                            store.holder = Some(true);
-                            store.expires = at + fast(lease);
-                            store.epoch += 1;
-                            Acquired::Won { epoch: store.epoch }
-                        } else {
-                            Acquired::Lost(store.observation(at))
-                        };
-                    }
-                    if !answered {
-                        r = Acquired::Failed("timeout".into());
-                    }
-                    now = sent + if answered { o.out_ms + o.back_ms } else { limit };
-                    core.acquired(sent, now, r);
-                }
-                Step::Renew => {
-                    let mut r = Renewed::Failed("x".into());
-                    if o.reaches {
-                        r = if store.holder == Some(true) && at < store.expires {
-                            store.expires = at + fast(lease);
-                            Renewed::Ok
-                        } else {
-                            Renewed::Lost
-                        };
-                    }
-                    if !answered {
-                        r = Renewed::Failed("timeout".into());
-                    }
-                    now = sent + if answered { o.out_ms + o.back_ms } else { limit };
-                    // Time passes while waiting: the invariant must hold
-                    // up to the answer.
-                    check(&core, &store, now.saturating_sub(1))?;
-                    core.renewed(sent, now, r);
-                }
-                Step::StepDown => {
-                    prop_assert!(!core.decision().may_write(), "lead while stepping down");
-                    if o.reaches && store.holder == Some(true) && at < store.expires {
-                        store.holder = None;
-                    }
-                    now = sent + o.out_ms.min(request);
-                }
-                Step::Wait(_) => unreachable!(),
-            }
+            now = exchange(&mut core, &mut store, step, &o, now)?;
             check(&core, &store, now)?;
         }
     }

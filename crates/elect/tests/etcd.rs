@@ -213,3 +213,45 @@ async fn a_leader_cut_off_from_etcd_steps_down_before_another_leads() {
     assert!(wait_for(Duration::from_secs(5), || cut_off.decision() == new_leader).await);
     assert!(other.elector.status().epoch > epoch);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_endpoint_in_the_list_is_skipped() {
+    let Some(etcd) = Etcd::start().await else {
+        return;
+    };
+    let dead = common::free_port();
+    let url = ElectUrl::parse(&format!(
+        "etcd://127.0.0.1:{dead},127.0.0.1:{}/multi",
+        etcd.port
+    ))
+    .unwrap();
+    let log = Log::default();
+    let a = Member::start(&url, "a", 0, &log).await;
+    assert!(
+        wait_for(Duration::from_secs(5), || a.decision().may_write()).await,
+        "{:?}",
+        a.elector.status()
+    );
+    // Bad input from the store side: garbage under the key is an error,
+    // not a panic, and nobody leads on it.
+    let key = "garbage";
+    let put = serde_json::json!({"key": "Z2FyYmFnZQ==", "value": "bm90IGpzb24="});
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-X", "POST", "-d", &put.to_string()])
+        .arg(format!("http://127.0.0.1:{}/v3/kv/put", etcd.port))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let g = Member::start(&etcd.url(key), "g", 0, &log).await;
+    assert!(
+        wait_for(Duration::from_secs(5), || g
+            .elector
+            .status()
+            .last_error
+            .is_some_and(|e| e.contains("lock record")))
+        .await,
+        "{:?}",
+        g.elector.status()
+    );
+    assert!(!g.decision().may_write());
+}
