@@ -130,6 +130,7 @@ async fn release_hands_over_at_once_and_epochs_increase() {
         assert!(next > epoch, "epoch {next} after {epoch}");
         (i, epoch) = (k, next);
     }
+    log.assert_one_leader_at_a_time();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,6 +213,7 @@ async fn a_leader_cut_off_from_etcd_steps_down_before_another_leads() {
     };
     assert!(wait_for(Duration::from_secs(5), || cut_off.decision() == new_leader).await);
     assert!(other.elector.status().epoch > epoch);
+    log.assert_one_leader_at_a_time();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,4 +256,36 @@ async fn a_dead_endpoint_in_the_list_is_skipped() {
         g.elector.status()
     );
     assert!(!g.decision().may_write());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alternating_partitions_never_give_two_leaders() {
+    let Some(etcd) = Etcd::start().await else {
+        return;
+    };
+    let log = Log::default();
+    let relays = [
+        relay::Relay::start(etcd.port),
+        relay::Relay::start(etcd.port),
+    ];
+    let mut members = Vec::new();
+    for (name, r) in ["p", "q"].iter().zip(&relays) {
+        let url = ElectUrl::parse(&format!("etcd://127.0.0.1:{}/alt", r.port)).unwrap();
+        members.push(Member::start(&url, name, 0, &log).await);
+    }
+    let all: Vec<&Member> = members.iter().collect();
+    let (mut i, mut epoch) = settled(&all, Duration::from_secs(10)).await;
+    for _round in 0..4 {
+        relays[i].refuse(true);
+        relays[i].cut();
+        let j = 1 - i;
+        assert!(wait_for(LEASE + RENEW + SLACK, || all[j].decision().may_write()).await);
+        relays[i].refuse(false);
+        let (k, next) = settled(&all, Duration::from_secs(5)).await;
+        assert_eq!(k, j);
+        assert!(next > epoch);
+        (i, epoch) = (k, next);
+    }
+    log.assert_one_leader_at_a_time();
+    assert_eq!(log.lead_spans().len(), 5);
 }

@@ -7,6 +7,10 @@
 
 mod common;
 
+#[path = "../../../src/relay.rs"]
+#[allow(dead_code)]
+mod relay;
+
 use std::time::{Duration, Instant};
 
 use common::kube::Kube;
@@ -181,4 +185,43 @@ async fn the_role_allows_nothing_else() {
         .label_pod(&[(ROLE_LABEL, "follower")])
         .await
         .unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_cut_off_from_the_api_server_steps_down_first() {
+    let Some(kube) = Kube::start() else { return };
+    let config = kube.setup("cut", "tile38", &["pod-a", "pod-b"]);
+    let url = ElectUrl::parse("kubernetes://cut/tile38").unwrap();
+    let log = Log::default();
+    let relay = relay::Relay::start(kube.port);
+    let a = member(
+        &url,
+        &common::kube::via_port(&config, relay.port),
+        "a",
+        &log,
+    )
+    .await;
+    assert!(wait_for(Duration::from_secs(10), || a.decision().may_write()).await);
+    let b = member(&url, &config, "b", &log).await;
+    settled(&[&a, &b], Duration::from_secs(5)).await;
+    relay.refuse(true);
+    relay.cut();
+    let cut = Instant::now();
+    assert!(wait_for(LEASE + 2 * RENEW + SLACK, || b.decision().may_write()).await);
+    let down = log
+        .first("a", cut, |d| matches!(d, Decision::SteppingDown { .. }))
+        .unwrap();
+    let up = log.first("b", cut, Decision::may_write).unwrap();
+    assert!(down < up, "a stepped down {:?} after b led", down - up);
+    relay.refuse(false);
+    let follow = Decision::Follow {
+        leader: addr("b"),
+        epoch: 2,
+    };
+    assert!(
+        wait_for(Duration::from_secs(5), || a.decision() == follow).await,
+        "{:?}",
+        a.decision()
+    );
+    log.assert_one_leader_at_a_time();
 }

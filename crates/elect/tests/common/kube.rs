@@ -30,6 +30,7 @@ pub fn k8s_dir() -> Option<PathBuf> {
 pub struct Kube {
     pub dir: TempDir,
     pub api: String,
+    pub port: u16,
     admin: String,
 }
 
@@ -57,6 +58,7 @@ impl Kube {
                 .to_string(),
             dir,
             api: format!("https://127.0.0.1:{api}"),
+            port: api,
         };
         assert!(
             out.status.success(),
@@ -135,6 +137,20 @@ pub fn role(lease: &str, pods: &[&str]) -> Value {
          "resourceNames": [lease], "verbs": ["get", "update", "patch"]},
         {"apiGroups": [""], "resources": ["pods"], "resourceNames": pods, "verbs": ["patch"]},
     ]})
+}
+
+/// A copy of the kubeconfig `config` pointing at `127.0.0.1:port` (a
+/// relay in front of the API server).
+pub fn via_port(config: &Path, port: u16) -> PathBuf {
+    let text = std::fs::read_to_string(config).unwrap();
+    let server = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("server:"))
+        .unwrap();
+    let moved = text.replace(server, &format!("    server: https://127.0.0.1:{port}"));
+    let path = config.with_extension(format!("via{port}"));
+    std::fs::write(&path, moved).unwrap();
+    path
 }
 
 fn kubeconfig(server: &str, token: &str) -> String {

@@ -163,6 +163,43 @@ pub fn addr(name: &str) -> String {
     format!("{name}.test:9851")
 }
 
+impl Log {
+    /// Each member's spans of `Lead` (start, end; `None`: still leading).
+    pub fn lead_spans(&self) -> Vec<(String, Instant, Option<Instant>)> {
+        let mut open: std::collections::BTreeMap<String, Instant> = Default::default();
+        let mut spans = Vec::new();
+        for (at, who, d) in self.0.lock().iter() {
+            match (d.may_write(), open.get(who)) {
+                (true, None) => {
+                    open.insert(who.clone(), *at);
+                }
+                (false, Some(start)) => {
+                    spans.push((who.clone(), *start, Some(*at)));
+                    open.remove(who);
+                }
+                _ => {}
+            }
+        }
+        spans.extend(open.into_iter().map(|(w, s)| (w, s, None)));
+        spans
+    }
+
+    /// Asserts no two members' `Lead` spans overlap.
+    pub fn assert_one_leader_at_a_time(&self) {
+        let spans = self.lead_spans();
+        for (i, (w1, s1, e1)) in spans.iter().enumerate() {
+            for (w2, s2, e2) in &spans[i + 1..] {
+                let before =
+                    |end: &Option<Instant>, start: &Instant| end.is_some_and(|e| e <= *start);
+                assert!(
+                    w1 == w2 || before(e1, s2) || before(e2, s1),
+                    "{w1} and {w2} led at the same time: {spans:?}"
+                );
+            }
+        }
+    }
+}
+
 /// One test member: its elector, its lag (settable), its name.
 pub struct Member {
     pub name: String,
