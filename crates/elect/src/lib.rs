@@ -15,6 +15,26 @@
 //! decisions: `Lead` → stop following and accept writes; `Follow` → follow
 //! that address; `NoLeader` and `SteppingDown` → refuse writes at once.
 //! This crate knows nothing of the engine or the server.
+//!
+//! Wiring, in outline (the server owns the follow loop and the write gate):
+//!
+//! ```text
+//! let url = ElectUrl::parse(&args.elect)?;
+//! let mut s = Settings::new(&args.advertise);        // + lease, max_lag, …
+//! let lag = move || repl.lag_bytes_if_synced();       // Option<u64>
+//! let elector = Elector::start(&url, s, Arc::new(lag)).await?;
+//! let mut rx = elector.decisions();
+//! loop {
+//!     match rx.borrow_and_update().clone() {
+//!         Decision::Lead { epoch } => { /* FOLLOW no one; writes on */ }
+//!         Decision::Follow { leader, .. } => { /* FOLLOW leader; writes off */ }
+//!         _ => { /* writes off (READONLY) */ }
+//!     }
+//!     elector.label_pod(&[(ROLE_LABEL, "leader" | "follower")]).await;
+//!     if rx.changed().await.is_err() { break }
+//! }
+//! // SIGTERM: elector.release().await before exiting.
+//! ```
 
 pub mod core;
 pub mod driver;
@@ -76,6 +96,9 @@ impl Decision {
 
 /// What the server tells the elector about this member.
 pub trait Candidacy: Send + Sync + 'static {
+    /// Called on every step of the election loop (a few times per renew
+    /// interval): keep it cheap.
+    ///
     /// Replication lag in bytes of the leader's AOF not yet applied here;
     /// `None` when this member cannot lead (e.g. it never completed a sync
     /// with a leader it was told to follow). A member that has no data and
@@ -94,6 +117,9 @@ impl<F: Fn() -> Option<u64> + Send + Sync + 'static> Candidacy for F {
 pub struct Status {
     /// `etcd` or `kubernetes`.
     pub backend: &'static str,
+    /// The `--elect` URL and this member's id.
+    pub lock: String,
+    pub member_id: String,
     /// [`Decision::state_name`] of the current decision.
     pub state: &'static str,
     /// The epoch of the current holder (0: none seen yet).
@@ -132,6 +158,8 @@ impl Elector {
         let (store, pods) = driver::Store::connect(url, &settings).await?;
         let status = Arc::new(Mutex::new(Status {
             backend: store.backend(),
+            lock: url.to_string(),
+            member_id: settings.member_id.clone(),
             state: Decision::Starting.state_name(),
             ..Status::default()
         }));

@@ -99,6 +99,11 @@ async fn three_contend_one_leads_and_a_crash_hands_over() {
         (st.epoch, st.state, st.holder),
         (epoch2, "leader", Some(addr(&rest[k].name)))
     );
+    assert_eq!(
+        (st.backend, st.lock.as_str()),
+        ("etcd", url.to_string().as_str())
+    );
+    assert_eq!(st.member_id, rest[k].name);
     let other = rest[1 - k].elector.status();
     assert!(
         other.failovers_observed >= 1 && other.leaderless_ms > 0,
