@@ -225,3 +225,53 @@ async fn a_holder_cut_off_from_the_api_server_steps_down_first() {
     );
     log.assert_one_leader_at_a_time();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_server_certificate_is_verified_against_the_ca() {
+    let Some(kube) = Kube::start() else { return };
+    let config = kube.setup("tls", "tile38", &["pod-a"]);
+    let url = ElectUrl::parse("kubernetes://tls/tile38").unwrap();
+    let log = Log::default();
+    // up.sh's apiserver.crt holds the serving certificate and its CA.
+    let good = common::kube::with_ca(&config, &kube.dir.0.join("certs/apiserver.crt"), "good");
+    let a = member(&url, &good, "a", &log).await;
+    assert!(
+        wait_for(Duration::from_secs(10), || a.decision().may_write()).await,
+        "{:?}",
+        a.elector.status()
+    );
+    // Another CA: the handshake fails, nobody leads on it.
+    let other = kube.dir.0.join("other-ca.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=other",
+        ])
+        .arg("-keyout")
+        .arg(kube.dir.0.join("other-ca.key"))
+        .arg("-out")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let bad = common::kube::with_ca(&config, &other, "bad");
+    let b = member(&url, &bad, "b", &log).await;
+    assert!(
+        wait_for(Duration::from_secs(5), || b
+            .elector
+            .status()
+            .last_error
+            .is_some_and(|e| e.contains("certificate")))
+        .await,
+        "{:?}",
+        b.elector.status()
+    );
+    assert!(!b.decision().may_write());
+}

@@ -153,6 +153,18 @@ pub fn via_port(config: &Path, port: u16) -> PathBuf {
     path
 }
 
+/// A copy of the kubeconfig `config` that verifies the API server against
+/// the CA file `ca` instead of skipping verification.
+pub fn with_ca(config: &Path, ca: &Path, tag: &str) -> PathBuf {
+    let text = std::fs::read_to_string(config).unwrap().replace(
+        "insecure-skip-tls-verify: true",
+        &format!("certificate-authority: {}", ca.display()),
+    );
+    let path = config.with_extension(tag);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn kubeconfig(server: &str, token: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster:\n    server: {server}\n    \
