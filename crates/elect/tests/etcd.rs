@@ -250,16 +250,7 @@ async fn a_dead_endpoint_in_the_list_is_skipped() {
         .unwrap();
     assert!(out.status.success());
     let g = Member::start(&etcd.url(key), "g", 0, &log).await;
-    assert!(
-        wait_for(Duration::from_secs(5), || g
-            .elector
-            .status()
-            .last_error
-            .is_some_and(|e| e.contains("lock record")))
-        .await,
-        "{:?}",
-        g.elector.status()
-    );
+    g.wait_error("lock record", Duration::from_secs(5)).await;
     assert!(!g.decision().may_write());
 }
 

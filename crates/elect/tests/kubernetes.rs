@@ -141,16 +141,7 @@ async fn the_role_allows_nothing_else() {
     );
     let other = ElectUrl::parse("kubernetes://db/other").unwrap();
     let m = member(&other, &config, "a", &log).await;
-    assert!(
-        wait_for(Duration::from_secs(5), || m
-            .elector
-            .status()
-            .last_error
-            .is_some_and(|e| e.contains("403")))
-        .await,
-        "{:?}",
-        m.elector.status()
-    );
+    m.wait_error("403", Duration::from_secs(5)).await;
     assert!(!m.decision().may_write());
     // Another pod's labels: forbidden too (the Role names the pods).
     let mut s = settings("x", &addr("x"));
@@ -263,15 +254,6 @@ async fn the_api_server_certificate_is_verified_against_the_ca() {
     assert!(made.status.success());
     let bad = common::kube::with_ca(&config, &other, "bad");
     let b = member(&url, &bad, "b", &log).await;
-    assert!(
-        wait_for(Duration::from_secs(5), || b
-            .elector
-            .status()
-            .last_error
-            .is_some_and(|e| e.contains("certificate")))
-        .await,
-        "{:?}",
-        b.elector.status()
-    );
+    b.wait_error("certificate", Duration::from_secs(5)).await;
     assert!(!b.decision().may_write());
 }

@@ -251,6 +251,18 @@ impl Member {
         self.elector.decision()
     }
 
+    /// Waits until the elector's last error mentions `needle`; asserts it
+    /// does not lead meanwhile.
+    pub async fn wait_error(&self, needle: &str, limit: Duration) {
+        let seen = wait_for(limit, || {
+            assert!(!self.decision().may_write(), "{} leads", self.name);
+            let e = self.elector.status().last_error;
+            e.is_some_and(|e| e.contains(needle))
+        })
+        .await;
+        assert!(seen, "no {needle:?} error: {:?}", self.elector.status());
+    }
+
     pub fn advertise(&self) -> String {
         self.elector.status().holder.unwrap_or_default()
     }
