@@ -201,7 +201,8 @@ impl Elector {
 
     /// Stops the elector and, if it holds the lock, gives it up in the
     /// store so another member takes over at once (clean shutdown,
-    /// SIGTERM). Publishes [`Decision::Stopped`]. Idempotent.
+    /// SIGTERM). Publishes [`Decision::Stopped`]. Idempotent. Dropping the
+    /// `Elector` does the same in the background.
     pub async fn release(&self) {
         if let Some(stop) = self.stop.lock().take() {
             let _ = stop.send(());
