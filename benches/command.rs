@@ -139,7 +139,10 @@ fn get_point(b: Bencher) {
 }
 
 /// The searches of `tile38-benchmark`, over 100k points, COUNT output.
-#[divan::bench(args = ["nearby-limit-1", "nearby-limit-10", "within-circle-1km", "intersects-bounds-1km"])]
+#[divan::bench(args = [
+    "nearby-limit-1", "nearby-limit-10", "nearby-limit-100", "nearby-1km", "nearby-100km",
+    "within-circle-1km", "intersects-bounds-1km",
+])]
 fn search_in_100k(b: Bencher, which: &str) {
     let mut s = fleet().lock().unwrap();
     let pts = points(1024);
@@ -154,6 +157,13 @@ fn search_in_100k(b: Bencher, which: &str) {
             "nearby-limit-10" => s.run(&[
                 b"NEARBY", b"fleet", b"LIMIT", b"10", b"COUNT", b"POINT", lat, lon,
             ]),
+            "nearby-limit-100" => s.run(&[
+                b"NEARBY", b"fleet", b"LIMIT", b"100", b"COUNT", b"POINT", lat, lon,
+            ]),
+            "nearby-1km" => s.run(&[b"NEARBY", b"fleet", b"COUNT", b"POINT", lat, lon, b"1000"]),
+            "nearby-100km" => {
+                s.run(&[b"NEARBY", b"fleet", b"COUNT", b"POINT", lat, lon, b"100000"])
+            }
             "within-circle-1km" => {
                 s.run(&[b"WITHIN", b"fleet", b"COUNT", b"CIRCLE", lat, lon, b"1000"])
             }

@@ -445,27 +445,30 @@ impl Collection {
         &self,
         dist: F,
     ) -> impl Iterator<Item = (f64, &Id, &Item)> + '_ {
-        self.nearest_bounded(dist.clone(), dist)
+        self.nearest_bounded(dist.clone(), dist, f64::INFINITY)
     }
 
     /// Like [`Collection::nearest`], with index boxes ordered by `bound`,
     /// a cheaper lower bound of `dist` (never above `dist` of anything in
-    /// the box): `dist` then runs only for objects near the front.
+    /// the box): `dist` then runs only for objects near the front. Objects
+    /// farther than `cutoff` are not reported, and the walk stops at the
+    /// first one (a radius search never looks for what lies beyond).
     pub fn nearest_bounded<B, F>(
         &self,
         bound: B,
         dist: F,
+        cutoff: f64,
     ) -> impl Iterator<Item = (f64, &Id, &Item)> + '_
     where
         B: Fn(&Rect) -> f64 + 'static,
         F: Fn(&Rect) -> f64 + 'static,
     {
-        Nearest::new(&self.spatial, bound, dist, move |s| rect(&self.exact(s))).map(
-            move |(d, s)| {
+        Nearest::new(&self.spatial, bound, dist, move |s| rect(&self.exact(s)))
+            .with_cutoff(cutoff)
+            .map(move |(d, s)| {
                 let e = self.store.get(s);
                 (d, &e.id, &e.item)
-            },
-        )
+            })
     }
 
     /// Checks that every index agrees with the objects (tests; O(n log n)).

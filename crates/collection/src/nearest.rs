@@ -68,6 +68,8 @@ pub struct Nearest<'a, D, X, E> {
     exact: E,
     /// Entries of expanded pages, by quarter.
     quarters: Vec<(Bbox, u32)>,
+    /// The walk ends once everything left is farther than this.
+    cutoff: f64,
 }
 
 /// Pages of more entries than this are expanded by quarters.
@@ -90,7 +92,16 @@ impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'
             exact_dist,
             exact,
             quarters: Vec::new(),
+            cutoff: f64::INFINITY,
         }
+    }
+
+    /// Ends the walk at the first box or object whose distance (bound)
+    /// exceeds `cutoff`: a search with a radius then never goes on to find
+    /// the nearest object beyond it, which can be far away.
+    pub fn with_cutoff(mut self, cutoff: f64) -> Self {
+        self.cutoff = cutoff;
+        self
     }
 
     /// Queues a page's entries. Distances are the costly part of a search
@@ -153,10 +164,17 @@ impl<D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Iterator
 
     fn next(&mut self) -> Option<(f64, u32)> {
         while let Some(Queued { dist, node }) = self.heap.pop() {
+            if dist > self.cutoff {
+                self.heap.clear();
+                return None;
+            }
             match node {
                 Node::Exact(slot) => return Some((dist, slot)),
                 Node::Bound(slot) => {
                     let d = (self.exact_dist)(&(self.exact)(slot));
+                    if d > self.cutoff {
+                        continue;
+                    }
                     if self.heap.peek().is_none_or(|next| d <= next.dist) {
                         return Some((d, slot));
                     }

@@ -1,0 +1,170 @@
+//! NEARBY with a radius ends its walk at the radius (`Nearest`'s cutoff);
+//! its results must be exactly the no-radius walk's up to the first
+//! object beyond the radius, as Tile38 stops there. Checked in process
+//! over keys past the one-leaf size, with points, boxes (some inverted),
+//! objects with a NaN side and lines, for many queries and radii.
+
+use tile38_engine::{Engine, Reply, Session};
+use tile38_proto::Args;
+
+fn run(engine: &Engine, session: &mut Session, words: &[&str]) -> Vec<u8> {
+    let mut args = Args::from_slices(words);
+    let mut out = Reply::new(false);
+    let res = session.execute(engine, &mut args, &mut out);
+    session.lock.release();
+    res.unwrap_or_else(|e| panic!("{words:?}: {}", e.message()));
+    out.buf
+}
+
+/// The bulk strings of a RESP reply, in order (ids and distances of an
+/// `IDS` + `DISTANCE` search).
+fn bulks(reply: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(reply);
+    let mut lines = text.split("\r\n");
+    let mut out = Vec::new();
+    while let Some(line) = lines.next() {
+        if line.starts_with('$') {
+            out.push(lines.next().unwrap_or_default().to_string());
+        }
+    }
+    out
+}
+
+struct Rng(u64);
+impl Rng {
+    fn unit(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.unit()
+    }
+}
+
+fn load(engine: &Engine, session: &mut Session, rng: &mut Rng) -> Vec<(f64, f64)> {
+    let centres: Vec<(f64, f64)> = (0..6)
+        .map(|_| (rng.range(-80.0, 80.0), rng.range(-180.0, 180.0)))
+        .collect();
+    for i in 0..3000 {
+        let (clat, clon) = centres[i % centres.len()];
+        let spread = [0.001, 0.05, 1.0][i % 3];
+        let (lat, lon) = (
+            clat + rng.range(-spread, spread),
+            clon + rng.range(-spread, spread),
+        );
+        let (la, lo) = (format!("{lat:.6}"), format!("{lon:.6}"));
+        let id = format!("o{i}");
+        let words: Vec<String> = match i % 10 {
+            0..=5 => vec!["POINT".into(), la, lo],
+            6 | 7 => {
+                let d = rng.range(0.0, 0.02);
+                let (s, n) = (lat - d, lat + d);
+                // Every third box is stored inverted (north below south).
+                let (s, n) = if i % 3 == 0 { (n, s) } else { (s, n) };
+                vec![
+                    "BOUNDS".into(),
+                    s.to_string(),
+                    lo.clone(),
+                    n.to_string(),
+                    (lon + d).to_string(),
+                ]
+            }
+            8 => vec![
+                "OBJECT".into(),
+                format!(
+                    "{{\"type\":\"LineString\",\"coordinates\":[[{lo},{la}],[{},{}]]}}",
+                    lon + 0.01,
+                    lat + 0.01
+                ),
+            ],
+            _ => vec![
+                "OBJECT".into(),
+                format!("{{\"type\":\"Point\",\"coordinates\":[null,{la}]}}"),
+            ],
+        };
+        let mut cmd = vec!["SET", "k", id.as_str()];
+        cmd.extend(words.iter().map(String::as_str));
+        run(engine, session, &cmd);
+    }
+    centres
+}
+
+#[test]
+fn a_radius_search_is_the_full_walk_cut_at_the_radius() {
+    let engine = Engine::in_process();
+    let mut session = Session::local(&engine, 1);
+    let mut rng = Rng(38);
+    let centres = load(&engine, &mut session, &mut rng);
+    let mut nonempty = 0;
+    for q in 0..300 {
+        let (clat, clon) = centres[q % centres.len()];
+        let (lat, lon) = (clat + rng.range(-1.5, 1.5), clon + rng.range(-1.5, 1.5));
+        let meters = [1.0, 50.0, 500.0, 5_000.0, 50_000.0, 400_000.0][q % 6];
+        let (la, lo, m) = (lat.to_string(), lon.to_string(), meters.to_string());
+        let full = bulks(&run(
+            &engine,
+            &mut session,
+            &[
+                "NEARBY", "k", "LIMIT", "100000", "DISTANCE", "IDS", "POINT", &la, &lo,
+            ],
+        ));
+        let mut expect = Vec::new();
+        for pair in full.chunks(2) {
+            let d: f64 = pair[1].parse().unwrap_or(f64::NAN);
+            if d > meters {
+                break;
+            }
+            expect.extend_from_slice(pair);
+        }
+        let got = bulks(&run(
+            &engine,
+            &mut session,
+            &[
+                "NEARBY", "k", "LIMIT", "100000", "DISTANCE", "IDS", "POINT", &la, &lo, &m,
+            ],
+        ));
+        assert_eq!(got, expect, "query {q}: {la} {lo} {m}");
+        let count = run(
+            &engine,
+            &mut session,
+            &["NEARBY", "k", "COUNT", "POINT", &la, &lo, &m],
+        );
+        let n = String::from_utf8_lossy(&count)
+            .trim()
+            .trim_start_matches(':')
+            .to_string();
+        assert_eq!(n, (expect.len() / 2).to_string(), "query {q} count");
+        nonempty += usize::from(!expect.is_empty());
+    }
+    // The queries reach objects, not only empty places.
+    assert!(nonempty > 50, "{nonempty}");
+}
+
+#[test]
+fn a_radius_that_covers_every_object_also_reaches_the_nan_ones() {
+    let engine = Engine::in_process();
+    let mut session = Session::local(&engine, 1);
+    let mut rng = Rng(7);
+    load(&engine, &mut session, &mut rng);
+    let got = bulks(&run(
+        &engine,
+        &mut session,
+        &[
+            "NEARBY", "k", "LIMIT", "100000", "IDS", "POINT", "0", "0", "40000000",
+        ],
+    ));
+    assert_eq!(got.len(), 3000);
+    let cut = bulks(&run(
+        &engine,
+        &mut session,
+        &[
+            "NEARBY", "k", "LIMIT", "100000", "IDS", "POINT", "0", "0", "1000",
+        ],
+    ));
+    assert!(cut
+        .iter()
+        .all(|id| id.trim_start_matches('o').parse::<usize>().unwrap() % 10 != 9));
+}
