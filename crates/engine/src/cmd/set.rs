@@ -53,6 +53,12 @@ pub fn parse_return(c: &mut Cursor<'_>) -> Result<GetForm> {
         form: Form::Object,
         with_fields: false,
     };
+    read_forms(c, &mut f)?;
+    Ok(f)
+}
+
+/// Reads the run of form words at the cursor into `f`.
+fn read_forms(c: &mut Cursor<'_>, f: &mut GetForm) -> Result<()> {
     loop {
         if c.keyword("withfields") {
             f.with_fields = true;
@@ -65,9 +71,35 @@ pub fn parse_return(c: &mut Cursor<'_>) -> Result<GetForm> {
         } else if c.keyword("hash") {
             f.form = Form::Hash(parse_precision(c.next()?)?);
         } else {
-            return Ok(f);
+            return Ok(());
         }
     }
+}
+
+fn is_form_word(w: &[u8]) -> bool {
+    ["withfields", "object", "point", "bounds", "hash"]
+        .iter()
+        .any(|k| w.eq_ignore_ascii_case(k.as_bytes()))
+}
+
+/// SET's `RETURN` as Tile38 1.37 reads it (undocumented; derived from
+/// probes of the real server, regression group `set_return`): the run of
+/// form words after it; a word that is none is left to SET, unless a form
+/// word follows it: then that word is skipped, the run after it read, and
+/// the run's last word read again by SET, as a value keyword or as an
+/// unknown word. So `RETURN DESC POINT 5 6` stores 5,6 and answers in
+/// POINT form, `RETURN -1 POINT` is an arity error, and `RETURN DESC HASH
+/// 3` is `invalid argument '3'`.
+fn parse_set_return(c: &mut Cursor<'_>) -> Result<GetForm> {
+    let mut f = parse_return(c)?;
+    let mut ahead = *c;
+    if ahead.next().is_err() || !ahead.peek().is_some_and(is_form_word) {
+        return Ok(f);
+    }
+    c.next()?;
+    read_forms(c, &mut f)?;
+    c.back();
+    Ok(f)
 }
 
 impl<'a> Set<'a> {
@@ -90,7 +122,11 @@ impl<'a> Set<'a> {
             }
             self.cond = cond;
         } else if word.eq_ignore_ascii_case(b"return") {
-            self.ret = Some(parse_return(c)?);
+            // A second RETURN reaching SET is an unknown word to Tile38.
+            if self.ret.is_some() {
+                return Err(Error::invalid_arg(word));
+            }
+            self.ret = Some(parse_set_return(c)?);
         } else {
             return Ok(false);
         }
