@@ -20,6 +20,10 @@ have redis-server || need_apt+=(redis-server)
 have nats-server || need_apt+=(nats-server)
 have mosquitto || need_apt+=(mosquitto)
 have rabbitmq-server || need_apt+=(rabbitmq-server)
+# crates/elect's lock store tests (they start their own etcd; /usr/bin/etcd),
+# and ../shared/k8s/up.sh's kube-apiserver backing store.
+[ -x /usr/bin/etcd ] || need_apt+=(etcd-server)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if ! command -v python3 >/dev/null 2>&1; then
     need_apt+=(python3 python3-venv python3-pip)
 else

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Crates allowed to depend on tokio: the server runtime, webhook delivery
-/// (network delivery code) and the benchmark client.
-const TOKIO_ALLOWED: &[&str] = &["server", "webhook", "bench"];
+/// (network delivery code), the elector (lock store I/O) and the benchmark
+/// client.
+const TOKIO_ALLOWED: &[&str] = &["server", "webhook", "elect", "bench"];
 
 /// The layers, lowest first: a crate may depend only on crates of a lower
 /// layer.
@@ -18,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["expr", "aof", "repl", "endpoint", "tls"],
     &["geofence"],
     &["engine"],
-    &["webhook", "script"],
+    &["webhook", "script", "elect"],
     &["server"],
     &["cli", "bench"],
 ];

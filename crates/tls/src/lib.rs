@@ -214,6 +214,52 @@ pub fn client_config(files: &ClientFiles) -> Result<Arc<ClientConfig>, String> {
     Ok(Arc::new(config))
 }
 
+/// [`client_config`] from PEM bytes instead of files (a kubeconfig's
+/// `certificate-authority-data`, `client-certificate-data` and
+/// `client-key-data`): trust `ca` (else the public web roots) or anything
+/// (`insecure`), present `cert_key` if given.
+pub fn client_config_pem(
+    ca: Option<&[u8]>,
+    cert_key: Option<(&[u8], &[u8])>,
+    insecure: bool,
+) -> Result<Arc<ClientConfig>, String> {
+    let certs = |pem: &[u8]| {
+        CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("certificate: {e}"))
+    };
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let builder = match (insecure, ca) {
+        (true, _) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyServer(provider()))),
+        (false, Some(ca)) => {
+            let mut store = RootCertStore::empty();
+            for cert in certs(ca)? {
+                store
+                    .add(cert)
+                    .map_err(|e| format!("CA certificate: {e}"))?;
+            }
+            builder.with_root_certificates(store)
+        }
+        (false, None) => builder.with_root_certificates(RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        }),
+    };
+    let config = match cert_key {
+        Some((cert, key)) => {
+            let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("client key: {e}"))?;
+            builder
+                .with_client_auth_cert(certs(cert)?, key)
+                .map_err(|e| format!("client certificate: {e}"))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
 /// The name a server's certificate is checked against (a DNS name or an
 /// IP address).
 pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
