@@ -62,6 +62,11 @@ impl TestServer {
         s
     }
 
+    /// Starts a server on `dir` (kept) with the environment `env` set.
+    pub fn start_in_with_env(dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> TestServer {
+        Self::spawn(&[], env, dir, extra)
+    }
+
     /// Starts a server on `dir` (kept after the server stops).
     pub fn start_in(dir: &Path, extra: &[&str]) -> TestServer {
         Self::start_under(&[], dir, extra)

@@ -69,6 +69,7 @@ pub async fn take_role(
     let handle = Arc::new(Handle {
         elector,
         leading: parking_lot::Mutex::new(None),
+        stopping: AtomicBool::new(false),
     });
     let _ = server.elector.set(handle.clone());
     tracing::info!("elect: {url} as {}", server.config.identity().server_id);
@@ -80,6 +81,8 @@ pub async fn take_role(
 pub struct Handle {
     pub elector: Elector,
     leading: parking_lot::Mutex<Option<u64>>,
+    /// Set by [`shutdown`]: no decision reopens the write gate.
+    stopping: AtomicBool,
 }
 
 /// The lag this member reports ([`tile38_elect::Candidacy`]): bytes of the
@@ -138,8 +141,13 @@ async fn obey(server: Arc<Server>, handle: Arc<Handle>) {
 
 /// Makes the server's role match `decision` (idempotent).
 fn apply(server: &Arc<Server>, handle: &Handle, decision: &Decision) {
-    let status = handle.elector.status();
     let mut leading = handle.leading.lock();
+    let decision = if handle.stopping.load(Ordering::Acquire) {
+        &Decision::Stopped
+    } else {
+        decision
+    };
+    let status = handle.elector.status();
     let shown = Shown {
         state: decision.state_name(),
         epoch: status.epoch,
@@ -252,7 +260,11 @@ pub async fn shutdown(server: &Arc<Server>) {
     let Some(handle) = server.elector.get() else {
         return;
     };
-    let leading = handle.leading.lock().take();
+    let leading = {
+        let mut leading = handle.leading.lock();
+        handle.stopping.store(true, Ordering::Release);
+        leading.take()
+    };
     server.elect.set(Shown {
         state: Decision::Stopped.state_name(),
         ..server.elect.shown().unwrap_or_default()
