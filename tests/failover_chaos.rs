@@ -10,8 +10,11 @@
 //! (a) no two members' lead intervals overlap (each member logs them with
 //!     the system-wide monotonic clock; a killed one's ends at the kill),
 //!     and no write was acknowledged outside its member's lead interval;
-//! (b) with `min-followers-to-write 1` and `WAIT 1` after each batch, no
-//!     acknowledged write is lost;
+//! (b) with `min-followers-to-write 1` and `WAIT 2` (every follower) after
+//!     each batch, no acknowledged write is lost (`WAIT 1` is not enough
+//!     when the leader is cut off from both followers at once: the elector
+//!     may promote the follower that did not have the batch; measured in
+//!     `benches/README.md`, `TILE38_CHAOS_WAIT=1`);
 //! (c) without them, the lost acknowledged writes are counted per failover.
 //!
 //! Default: one failover of each kind per mode (about a minute).
@@ -147,7 +150,7 @@ fn failover(slots: &mut [Slot], ports: &Ports, round: usize, kind: &str) -> (u12
     (t0, took)
 }
 
-fn run(min_followers: bool, per_kind: usize) -> Option<Report> {
+fn run(min_followers: bool, wait: u64, per_kind: usize) -> Option<Report> {
     let etcd = Etcd::start()?;
     let ports: Ports = Arc::new(Mutex::new(vec![(0, 0); 3]));
     let mut slots = slots(&etcd, min_followers, &ports);
@@ -155,7 +158,7 @@ fn run(min_followers: bool, per_kind: usize) -> Option<Report> {
     let writers: Vec<_> = (0..3)
         .map(|w| {
             let (p, st) = (ports.clone(), stop.clone());
-            std::thread::spawn(move || writer(w, p, st, 10, min_followers))
+            std::thread::spawn(move || writer(w, p, st, 10, wait))
         })
         .collect();
     let mut faults: Vec<(u128, &'static str, f64)> = Vec::new();
@@ -298,18 +301,24 @@ fn failovers_under_load_keep_one_leader_and_lose_nothing_with_min_followers() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let Some(safe) = run(true, per_kind) else {
+    let wait = std::env::var("TILE38_CHAOS_WAIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let Some(safe) = run(true, wait, per_kind) else {
         return;
     };
-    print("min-followers-to-write 1 + WAIT 1", &safe);
+    print(&format!("min-followers-to-write 1 + WAIT {wait}"), &safe);
     let lost: usize = safe.failovers.iter().map(|f| f.2).sum();
-    assert_eq!(
-        lost, 0,
-        "(b) acknowledged writes lost: {:?}",
-        safe.failovers
-    );
+    if wait >= 2 {
+        assert_eq!(
+            lost, 0,
+            "(b) acknowledged writes lost: {:?}",
+            safe.failovers
+        );
+    }
     assert!(safe.acked > 0);
-    let Some(fast) = run(false, per_kind) else {
+    let Some(fast) = run(false, 0, per_kind) else {
         return;
     };
     print("asynchronous", &fast);

@@ -140,14 +140,15 @@ fn find_leader(ports: &Ports) -> Option<(usize, u16, u32)> {
     None
 }
 
-/// A writer thread's loop: batches of `batch` SETs (plus `WAIT 1 2000`
-/// when `wait`) to the current leader until `stop`; returns its acks.
+/// A writer thread's loop: batches of `batch` SETs (plus `WAIT wait 2000`
+/// when `wait` > 0: acknowledged only once that many followers have the
+/// batch) to the current leader until `stop`; returns its acks.
 pub fn writer(
     name: usize,
     ports: Ports,
     stop: Arc<AtomicBool>,
     batch: usize,
-    wait: bool,
+    wait: u64,
 ) -> Vec<Ack> {
     let mut acks = Vec::new();
     let mut n = 0u64;
@@ -171,8 +172,8 @@ pub fn writer(
             for id in &ids {
                 req.extend(resp_cmd(&["SET", "chaos", id, "POINT", "33", "-112"]));
             }
-            if wait {
-                req.extend(resp_cmd(&["WAIT", "1", "2000"]));
+            if wait > 0 {
+                req.extend(resp_cmd(&["WAIT", &wait.to_string(), "2000"]));
             }
             let sent = mono_ns();
             if w.write_all(&req).is_err() {
@@ -190,9 +191,7 @@ pub fn writer(
                     break;
                 }
             }
-            let waited = !wait
-                || (!broken
-                    && matches!(read_resp(&mut r), Ok(rep) if rep.starts_with(b":") && rep.get(1) != Some(&b'0')));
+            let waited = wait == 0 || (!broken && waited_for(&mut r, wait));
             let acked = mono_ns();
             if waited {
                 acks.extend(ok.iter().map(|id| Ack {
@@ -212,4 +211,13 @@ pub fn writer(
         }
     }
     acks
+}
+
+/// Whether the `WAIT` reply next on `r` counts at least `n` followers.
+fn waited_for(r: &mut impl std::io::BufRead, n: u64) -> bool {
+    let Ok(rep) = read_resp(r) else { return false };
+    let text = String::from_utf8_lossy(&rep);
+    text.strip_prefix(':')
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|got| got >= n)
 }
