@@ -20,6 +20,7 @@
 //! for SIGTERM, 2 SIGINT, 3 SIGQUIT, 1 SIGHUP.
 
 mod elect;
+mod env;
 mod followers;
 mod listen;
 mod tls;
@@ -305,30 +306,6 @@ fn parse_follow(v: &str) -> Result<(String, u16), String> {
     Ok((host.to_lowercase(), port.parse().map_err(|_| bad())?))
 }
 
-/// Settings from the environment, applied over the config file without
-/// being written to it (secrets from a Kubernetes Secret stay out of the
-/// data dir unless `CONFIG REWRITE`): `TILE38_REQUIREPASS`,
-/// `TILE38_LEADERAUTH`, and `TILE38_CONFIG_<NAME>` for any CONFIG property
-/// (`TILE38_CONFIG_MAXMEMORY=1gb`; `_` may stand for `-`).
-fn apply_env(config: &Config) -> Result<(), String> {
-    for (key, value) in std::env::vars() {
-        let name = match key.as_str() {
-            "TILE38_REQUIREPASS" => "requirepass".to_string(),
-            "TILE38_LEADERAUTH" => "leaderauth".to_string(),
-            k => match k.strip_prefix("TILE38_CONFIG_") {
-                Some(n) => n.to_ascii_lowercase(),
-                None => continue,
-            },
-        };
-        let dashed = name.replace('_', "-");
-        config
-            .set(&name, &value)
-            .or_else(|_| config.set(&dashed, &value))
-            .map_err(|e| format!("{key}: {}", e.message()))?;
-    }
-    Ok(())
-}
-
 /// Creates the data dir (mode 0700) and locks it
 /// ([`lock_data_dir`]).
 fn open_data_dir(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
@@ -463,7 +440,7 @@ async fn run(
 /// properties applied over it.
 fn load_config(opts: &Options, startup: &Startup) -> Result<Config, Box<dyn std::error::Error>> {
     let config = Config::load(Some(&opts.dir.join("config")))?;
-    apply_env(&config)?;
+    env::apply_env(&config)?;
     if let Some(n) = startup.tcp_backlog {
         config
             .set("tcp-backlog", &n.to_string())
