@@ -17,7 +17,7 @@
 //!     `benches/README.md`, `TILE38_CHAOS_WAIT=1`);
 //! (c) without them, the lost acknowledged writes are counted per failover.
 //!
-//! Default: one failover of each kind per mode (about a minute).
+//! Default: one failover of each kind per mode (about 20 s).
 //! `TILE38_CHAOS_ROUNDS=N` runs N of each kind and prints the figures of
 //! `benches/README.md` (time without a leader, p50/p99 per kind; writes
 //! lost per failover).
