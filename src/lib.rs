@@ -62,6 +62,11 @@ impl TestServer {
         s
     }
 
+    /// Starts a server on `dir` (kept) with the environment `env` set.
+    pub fn start_in_with_env(dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> TestServer {
+        Self::spawn(&[], env, dir, extra)
+    }
+
     /// Starts a server on `dir` (kept after the server stops).
     pub fn start_in(dir: &Path, extra: &[&str]) -> TestServer {
         Self::start_under(&[], dir, extra)
@@ -172,6 +177,24 @@ impl TestServer {
         let status = self.child.wait().expect("wait");
         self.cleanup();
         status
+    }
+
+    /// Sends `sig` (SIGTERM once the handler is installed), waits for the
+    /// exit, and returns the status with everything the server logged,
+    /// its last lines included.
+    pub fn stop_with_logs(mut self, sig: i32) -> (std::process::ExitStatus, Vec<String>) {
+        if sig == SIGTERM {
+            let pid = self.pid();
+            wait_until(Duration::from_secs(5), || catches_signal(pid, SIGTERM));
+        }
+        unsafe {
+            libc_kill(self.child.id() as i32, sig);
+        }
+        let status = self.child.wait().expect("wait");
+        let mut logs = std::mem::take(&mut *self.seen.lock().unwrap());
+        logs.extend(self.logs.iter());
+        self.cleanup();
+        (status, logs)
     }
 
     /// Graceful stop: waits until the process catches SIGTERM (the handler

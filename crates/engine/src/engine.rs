@@ -138,6 +138,8 @@ pub struct Engine {
     pub shrink: ShrinkState,
     /// Leader and follower replication state (INFO, ROLE, SERVER, metrics).
     pub repl: tile38_repl::ReplState,
+    /// The elected role under `--elect` (`crate::elect`; off otherwise).
+    pub elect: crate::elect::ElectView,
     /// What commands ask of the runtime around the engine (set once).
     runtime: OnceLock<Weak<dyn Runtime>>,
     /// Subscribers to every change ([`Engine::subscribe`]).
@@ -181,6 +183,7 @@ impl Engine {
             next_client_id: AtomicU64::new(1),
             shrink: Default::default(),
             repl: Default::default(),
+            elect: Default::default(),
             runtime: OnceLock::new(),
             sinks: RwLock::new(Vec::new()),
             listening: AtomicBool::new(false),

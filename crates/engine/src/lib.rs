@@ -16,6 +16,7 @@
 //!   `client-output-buffer-limit`.
 //! * [`pubsub`]: the subscriber registry, PUBLISH delivery, subscription
 //!   mode and the per-connection outbox.
+//! * [`elect`]: the elected role (`--elect`) as the gates and ROLE/INFO see it.
 //! * [`runtime`]: what commands ask of the runtime around the engine.
 
 pub mod alloc;
@@ -23,6 +24,7 @@ pub mod clients;
 pub mod cmd;
 pub mod config;
 pub mod cursor;
+pub mod elect;
 pub mod engine;
 pub mod error;
 pub mod fence;

@@ -9,6 +9,7 @@
 //! * [`server`]: the engine plus runtime state; it is the engine's
 //!   `Runtime` (FOLLOW, AOFSHRINK, offloading big commands).
 //! * [`background`]: expiry sweep, AOF fsync, memory checks.
+//! * [`elect`]: automatic failover (`--elect`): obeys the elector.
 //! * [`hooks`]: webhook delivery (the engine's `HookSink`).
 //! * [`metrics`]: the Prometheus endpoint (`--metrics-addr`).
 //! * [`load`]: the AOF load at startup; [`shrink`]: the AOF rewrite;
@@ -16,6 +17,7 @@
 
 pub mod background;
 pub mod conn;
+pub mod elect;
 pub mod hooks;
 mod http;
 pub mod load;

@@ -12,6 +12,7 @@
 //! * `http`: the listener.
 
 pub mod conn;
+pub mod elect;
 pub mod gather;
 pub mod hooks;
 mod http;

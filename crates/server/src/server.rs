@@ -40,6 +40,8 @@ pub struct Server {
     pub metrics: crate::metrics::Metrics,
     /// Webhook delivery (opened at startup, after the AOF load).
     pub webhooks: std::sync::OnceLock<Arc<crate::hooks::HookDelivery>>,
+    /// The elector under `--elect` (`crate::elect`).
+    pub elector: std::sync::OnceLock<Arc<crate::elect::Handle>>,
     /// This server's own handle, for commands that start background tasks.
     me: std::sync::OnceLock<Weak<Server>>,
 }
@@ -71,6 +73,7 @@ impl Server {
             shrink_request: Notify::new(),
             metrics: Default::default(),
             webhooks: Default::default(),
+            elector: Default::default(),
             me: Default::default(),
         }
     }

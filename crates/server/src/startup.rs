@@ -2,7 +2,9 @@
 //! [--appendonly yes|no] [--appendfilename path] [--http-transport yes|no]
 //! [--protected-mode yes|no] [--pidfile path] [--tcp-backlog n]
 //! [--tls-port n --tls-cert-file f --tls-key-file f …]
-//! [--min-followers-to-write n --min-followers-max-lag s] [--version] [--help]`
+//! [--min-followers-to-write n --min-followers-max-lag s]
+//! [--elect url --advertise host:port --failover-lease-duration s
+//! --failover-max-lag bytes] [--version] [--help]`
 //!
 //! Tile38's flags: `-h` is the host (help is `--help`), long flags take one
 //! or two dashes, yes/no values; `--tcp-backlog` and the TLS flags
@@ -17,6 +19,8 @@
 //! and only then the data-dir lock released. Exit status as Tile38's: 0
 //! for SIGTERM, 2 SIGINT, 3 SIGQUIT, 1 SIGHUP.
 
+mod elect;
+mod env;
 mod followers;
 mod listen;
 mod tls;
@@ -114,6 +118,8 @@ struct Flags {
     tls: tls::TlsFlags,
     #[command(flatten)]
     followers: followers::FollowerFlags,
+    #[command(flatten)]
+    elect: elect::ElectFlags,
 }
 
 const LONG_FLAGS: &[&str] = &[
@@ -143,7 +149,9 @@ fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
             .map(|r| r.split('=').next().unwrap_or(r));
         match name {
             Some(n) if LONG_FLAGS.contains(&n) || TLS_PROPERTIES.contains(&n) => format!("-{a}"),
-            Some(n) if FOLLOWER_PROPERTIES.contains(&n) => format!("-{a}"),
+            Some(n) if FOLLOWER_PROPERTIES.contains(&n) || elect::LONG.contains(&n) => {
+                format!("-{a}")
+            }
             _ => a,
         }
     })
@@ -208,7 +216,8 @@ pub fn run_cli() -> i32 {
         );
         return 0;
     }
-    let opts = match options(&flags) {
+    let checked = options(&flags).and_then(|o| Ok((o, flags.elect.plan(flags.follow.is_some())?)));
+    let (opts, elect) = match checked {
         Ok(o) => o,
         Err(e) => {
             eprintln!("{e}");
@@ -234,6 +243,7 @@ pub fn run_cli() -> i32 {
         tcp_backlog: flags.tcp_backlog,
         tls: std::mem::take(&mut flags.tls),
         followers: std::mem::take(&mut flags.followers),
+        elect,
     };
     let (code, lock) = match rt.block_on(run(opts, startup)) {
         Ok(done) => done,
@@ -281,6 +291,8 @@ struct Startup {
     tls: tls::TlsFlags,
     /// `--min-followers-*`, over their properties.
     followers: followers::FollowerFlags,
+    /// `--elect` and its settings (`server/src/elect.rs`).
+    elect: Option<elect::Plan>,
 }
 
 /// `--follow host:port` (the port after the last colon, so IPv6 works).
@@ -292,30 +304,6 @@ fn parse_follow(v: &str) -> Result<(String, u16), String> {
         return Err(bad());
     }
     Ok((host.to_lowercase(), port.parse().map_err(|_| bad())?))
-}
-
-/// Settings from the environment, applied over the config file without
-/// being written to it (secrets from a Kubernetes Secret stay out of the
-/// data dir unless `CONFIG REWRITE`): `TILE38_REQUIREPASS`,
-/// `TILE38_LEADERAUTH`, and `TILE38_CONFIG_<NAME>` for any CONFIG property
-/// (`TILE38_CONFIG_MAXMEMORY=1gb`; `_` may stand for `-`).
-fn apply_env(config: &Config) -> Result<(), String> {
-    for (key, value) in std::env::vars() {
-        let name = match key.as_str() {
-            "TILE38_REQUIREPASS" => "requirepass".to_string(),
-            "TILE38_LEADERAUTH" => "leaderauth".to_string(),
-            k => match k.strip_prefix("TILE38_CONFIG_") {
-                Some(n) => n.to_ascii_lowercase(),
-                None => continue,
-            },
-        };
-        let dashed = name.replace('_', "-");
-        config
-            .set(&name, &value)
-            .or_else(|_| config.set(&dashed, &value))
-            .map_err(|e| format!("{key}: {}", e.message()))?;
-    }
-    Ok(())
 }
 
 /// Creates the data dir (mode 0700) and locks it
@@ -373,7 +361,7 @@ fn options(flags: &Flags) -> Result<Options, String> {
 
 async fn run(
     opts: Options,
-    startup: Startup,
+    mut startup: Startup,
 ) -> Result<(i32, Option<std::fs::File>), Box<dyn std::error::Error>> {
     // Handlers first: a SIGTERM at any point after start must shut down cleanly.
     let mut signals = Signals::install()?;
@@ -421,16 +409,11 @@ async fn run(
     crate::hooks::start(&server)?;
     server.loading.store(false, Ordering::Release);
     crate::background::spawn(server.clone());
-    let id = server.config.identity();
-    if !id.follow_host.is_empty() {
-        crate::repl::follower::start(
-            &server,
-            Some(tile38_repl::Target {
-                host: id.follow_host,
-                port: id.follow_port,
-            }),
-        );
-    }
+    let plan = startup.elect.take().map(|mut p| {
+        p.settings.advertise = elect::with_port(&p.settings.advertise, server.opts.port);
+        (p.url, p.settings)
+    });
+    crate::elect::take_role(&server, plan).await?;
     if let Some(port) = tls_at {
         tracing::info!("Ready to accept TLS connections at {host}:{port}");
     }
@@ -438,6 +421,8 @@ async fn run(
 
     let code = signals.wait(startup.nohup).await;
     tracing::info!("Shutting down");
+    // A leader hands the lock over first (a follower takes over at once).
+    crate::elect::shutdown(&server).await;
     let _ = stop.send(true);
     // The listeners are closed once their loops have returned.
     for accepting in accepting {
@@ -455,7 +440,7 @@ async fn run(
 /// properties applied over it.
 fn load_config(opts: &Options, startup: &Startup) -> Result<Config, Box<dyn std::error::Error>> {
     let config = Config::load(Some(&opts.dir.join("config")))?;
-    apply_env(&config)?;
+    env::apply_env(&config)?;
     if let Some(n) = startup.tcp_backlog {
         config
             .set("tcp-backlog", &n.to_string())

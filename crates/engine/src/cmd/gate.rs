@@ -13,12 +13,14 @@
 //!    ECHO, OUTPUT, AUTH and HEALTHZ, and none of them inside TIMEOUT;
 //! 5. the command must exist ([`super::resolve`]: `CONFIG GET` is one
 //!    command, however its words are sent);
-//! 6. by kind: a write on a follower is `not the leader`, on a read-only
+//! 6. by kind: a write on a follower is `not the leader` (under `--elect`,
+//!    on any member that does not hold the lock: `crate::elect`), on a read-only
 //!    server `read only`, while the AOF cannot be written `MISCONF …`
 //!    and past `maxmemory` (SET, FSET, JSET) `OOM …`, with too few followers
 //!    acking (`min-followers-to-write`) `not enough good followers to write`
 //!    ([`Engine::write_refusal`]); Tile38's read list on a follower that
-//!    never caught up is `catching up to leader`;
+//!    never caught up (under `--elect`, also on a member that neither leads
+//!    nor follows) is `catching up to leader`;
 //! 7. inside TIMEOUT a write of Tile38's write list (every write but
 //!    JDEL) is `timeout not supported for '<cmd>'`, and
 //!    PING, ECHO and (once authenticated) AUTH, which Tile38 answers
@@ -148,19 +150,32 @@ fn refuse_by_kind(server: &Engine, spec: &Spec, args: &Args) -> Result<()> {
         if server.repl.following() {
             return Err(Error::NotLeader);
         }
+        if let Some(e) = server.elect.refusal() {
+            return Err(e);
+        }
         if server.config.read_only() {
             return Err(Error::ReadOnly);
         }
     }
     if matches!(spec.run, Run::Write(_)) {
         refuse_write(server, args)?;
-    } else if server.repl.following()
-        && !server.repl.caught_up_once()
-        && repl::GATED_READS.contains(&spec.name)
-    {
+    } else if repl::GATED_READS.contains(&spec.name) && stale(server, spec.name) {
         return Err(Error::CatchingUp);
     }
     Ok(())
+}
+
+/// Whether this server's data may be behind or ahead of the leader's: a
+/// follower that never caught up, or under `--elect` a member that neither
+/// leads nor follows (starting, no leader, stepping down: what it loaded
+/// may be a tail the elected leader never had; its data reads only: INFO,
+/// ROLE and SERVER show the election).
+fn stale(server: &Engine, name: &str) -> bool {
+    if server.repl.following() {
+        !server.repl.caught_up_once()
+    } else {
+        server.elect.refusal().is_some() && !matches!(name, "info" | "role" | "server")
+    }
 }
 
 /// The refusals of a write `args` (a client's, or a script's call):
@@ -168,6 +183,9 @@ fn refuse_by_kind(server: &Engine, spec: &Spec, args: &Args) -> Result<()> {
 pub(super) fn refuse_write(server: &Engine, args: &Args) -> Result<()> {
     if server.repl.following() {
         return Err(Error::NotLeader);
+    }
+    if let Some(e) = server.elect.refusal() {
+        return Err(e);
     }
     if server.config.read_only() {
         return Err(Error::ReadOnly);

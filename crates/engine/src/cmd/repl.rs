@@ -90,6 +90,12 @@ impl ConnCommand<'_> for Follow {
             return Err(Error::Message(msg));
         }
         let server = cx.engine;
+        if server.elect.on() {
+            // The elector decides whom this member follows (issue 20).
+            return Err(Error::Message(
+                "cannot follow: the role is elected (--elect)".into(),
+            ));
+        }
         if server.repl.target() == self.target {
             out.ok();
             return Ok(());
@@ -364,7 +370,8 @@ pub fn write_wait_reply(out: &mut Reply, followers: u64) {
     }
 }
 
-/// `HEALTHZ`: OK on a leader and on a caught-up follower.
+/// `HEALTHZ`: OK on a leader and on a caught-up follower (under
+/// `--elect`: on the elected leader and a caught-up follower only).
 pub struct Healthz;
 
 impl ConnCommand<'_> for Healthz {
@@ -374,6 +381,9 @@ impl ConnCommand<'_> for Healthz {
     }
 
     fn apply(self, cx: &mut ConnCx, out: &mut Reply) -> Result<()> {
+        if let Some(e) = cx.engine.elect.health() {
+            return Err(e);
+        }
         let r = &cx.engine.repl;
         if r.following() {
             if !r.caught_up_once() {
@@ -433,5 +443,6 @@ pub fn info_lines(s: &Engine) -> Vec<(String, String)> {
         lines.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     all.extend(slaves);
     all.push(("connected_slaves".into(), snap.streaming.to_string()));
+    all.extend(s.elect.info_lines());
     all
 }

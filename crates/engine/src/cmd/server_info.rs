@@ -179,9 +179,33 @@ impl ReadCommand<'_> for ServerCmd {
         } else {
             ext_map(s, &t, &h, id, cpus)
         };
-        write_map(out, "stats", map);
+        write_map(out, "stats", with_elect(s, map, self.ext));
         Ok(())
     }
+}
+
+/// Under `--elect` (only then): the election's state, epoch and holder
+/// (`tile38_elect_*` in `SERVER EXT`).
+fn with_elect(
+    s: &Engine,
+    mut map: Vec<(&'static str, Val)>,
+    ext: bool,
+) -> Vec<(&'static str, Val)> {
+    if let Some(e) = s.elect.shown() {
+        let names = if ext {
+            [
+                "tile38_elect_epoch",
+                "tile38_elect_holder",
+                "tile38_elect_state",
+            ]
+        } else {
+            ["elect_epoch", "elect_holder", "elect_state"]
+        };
+        map.push((names[0], Val::Int(e.epoch as i64)));
+        map.push((names[1], Val::Str(e.holder)));
+        map.push((names[2], Val::Str(e.state.into())));
+    }
+    map
 }
 
 /// `SERVER EXT`. Go runtime figures map to their nearest native analogue

@@ -290,6 +290,7 @@ pub fn families(server: &Server) -> Vec<Family> {
     families.extend(aof_health(server));
     families.extend(super::conn::families(&server.metrics.conn, &server.stats));
     families.extend(super::hooks::families(server));
+    families.extend(super::elect::families(server));
     families.extend(
         server_gauges(server)
             .into_iter()

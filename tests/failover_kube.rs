@@ -1,0 +1,148 @@
+//! Automatic failover with the Kubernetes Lease backend (issue 20, the
+//! optional tier): the kill -9 scenario of `failover.rs` against the real
+//! kube-apiserver of `../shared/k8s` (`up.sh`; SKIPPED when absent), three
+//! members electing through `kubernetes://NAMESPACE/LEASE` with a
+//! ServiceAccount token bound only to the elector's Role (the one Lease by
+//! name; the member pods by name), the Lease pre-created with the admin
+//! token, and Pod objects whose labels the members patch
+//! (`tile38.io/role`, `tile38.io/caught-up`): they must follow the roles.
+//! The apiserver helpers are `crates/elect/tests/common/kube.rs`, shared
+//! through `#[path]`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tile38::{temp_dir, wait_until, TestServer, SIGKILL};
+
+mod common {
+    #[allow(dead_code)]
+    pub mod failover;
+    #[allow(dead_code)]
+    pub mod replication;
+}
+
+pub use common::failover::free_port;
+
+/// A scratch directory removed when dropped (what `kube.rs` expects).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        TempDir(temp_dir(tag))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The etcd the apiserver stores into (`scripts/test.sh` installs it).
+pub fn etcd_bin() -> Option<PathBuf> {
+    let p = PathBuf::from("/usr/bin/etcd");
+    if !p.exists() {
+        eprintln!("SKIPPED: etcd is not installed; run scripts/test.sh");
+    }
+    p.exists().then_some(p)
+}
+
+#[allow(dead_code)]
+#[path = "../crates/elect/tests/common/kube.rs"]
+mod kube;
+
+use common::failover::{elect_flags, settled};
+use common::replication::{cmd, converge, pipeline, set_points};
+use kube::Kube;
+
+const NS: &str = "tile38";
+const LEASE: &str = "tile38-leader";
+const PODS: [&str; 3] = ["tile38-0", "tile38-1", "tile38-2"];
+
+/// A pod's `tile38.io/*` labels (role, caught-up).
+fn labels(kube: &Kube, pod: &str) -> (String, String) {
+    let (_, v) = kube.admin("GET", &format!("/api/v1/namespaces/{NS}/pods/{pod}"), None);
+    let l = &v["metadata"]["labels"];
+    let get = |k: &str| l[k].as_str().unwrap_or("").to_string();
+    (get("tile38.io/role"), get("tile38.io/caught-up"))
+}
+
+fn start(dir: &std::path::Path, i: usize, config: &str) -> TestServer {
+    let flags = elect_flags(&format!("kubernetes://{NS}/{LEASE}"), "3", "127.0.0.1:0");
+    let f: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let env = [
+        ("KUBECONFIG", config),
+        ("POD_NAME", PODS[i]),
+        ("POD_NAMESPACE", NS),
+    ];
+    TestServer::start_in_with_env(dir, &env, &f)
+}
+
+#[test]
+fn kill_9_fails_over_through_a_lease_and_the_pod_labels_follow() {
+    let Some(kube) = Kube::start() else { return };
+    let config = kube.setup(NS, LEASE, &PODS);
+    let config = config.to_str().unwrap().to_string();
+    let dirs: Vec<PathBuf> = (0..3).map(|_| temp_dir("kube-member")).collect();
+    let mut members: Vec<Option<TestServer>> =
+        (0..3).map(|i| Some(start(&dirs[i], i, &config))).collect();
+    let ports: Vec<u16> = members.iter().map(|m| m.as_ref().unwrap().port).collect();
+    let refs: Vec<&TestServer> = members.iter().map(|m| m.as_ref().unwrap()).collect();
+    let (l, epoch) = settled(&refs, &|k| ports[k], Duration::from_secs(30));
+    pipeline(refs[l], &set_points("fleet", 0, 1000));
+    for (j, m) in refs.iter().enumerate() {
+        if j != l {
+            converge(refs[l], m);
+        }
+    }
+    let want = |j: usize, lead: usize| {
+        if j == lead {
+            ("leader".to_string(), "true".to_string())
+        } else {
+            ("follower".to_string(), "true".to_string())
+        }
+    };
+    let labelled = wait_until(Duration::from_secs(10), || {
+        (0..3).all(|j| labels(&kube, PODS[j]) == want(j, l))
+    });
+    assert!(
+        labelled,
+        "{:?}",
+        (0..3).map(|j| labels(&kube, PODS[j])).collect::<Vec<_>>()
+    );
+    let killed = Instant::now();
+    members[l].take().unwrap().signal(SIGKILL);
+    let rest: Vec<usize> = (0..3).filter(|&j| j != l).collect();
+    let refs: Vec<&TestServer> = rest.iter().map(|&j| members[j].as_ref().unwrap()).collect();
+    let (k, epoch2) = settled(&refs, &|k| ports[rest[k]], Duration::from_secs(3 + 5));
+    assert!(killed.elapsed() <= Duration::from_secs(3 + 5));
+    assert!(epoch2 > epoch);
+    let n = rest[k];
+    assert_eq!(
+        cmd(
+            members[n].as_ref().unwrap(),
+            &["SET", "fleet", "after", "POINT", "1", "1"]
+        ),
+        "+OK\r\n"
+    );
+    let relabelled = wait_until(Duration::from_secs(10), || {
+        labels(&kube, PODS[n]).0 == "leader"
+    });
+    assert!(relabelled, "{:?}", labels(&kube, PODS[n]));
+    // The old leader restarts (a new port: its pod's address) and rejoins.
+    members[l] = Some(start(&dirs[l], l, &config));
+    let mut ports = ports;
+    ports[l] = members[l].as_ref().unwrap().port;
+    let refs: Vec<&TestServer> = members.iter().map(|m| m.as_ref().unwrap()).collect();
+    let (again, _) = settled(&refs, &|k| ports[k], Duration::from_secs(20));
+    assert_eq!(again, n);
+    converge(refs[n], refs[l]);
+    let follows = wait_until(Duration::from_secs(10), || {
+        labels(&kube, PODS[l]) == want(l, n)
+    });
+    assert!(follows, "{:?}", labels(&kube, PODS[l]));
+    drop(members);
+    for d in dirs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
