@@ -9,7 +9,7 @@
 //! needs a radius (0 will do), which Tile38 checks only when the key
 //! exists.
 
-use tile38_collection::Item;
+use tile38_collection::{Collection, Item};
 use tile38_geo::gomath::{distance_from_h, distance_to, haversine_h};
 use tile38_geo::predicate::Area;
 use tile38_geo::{Position, Rect, Value};
@@ -95,50 +95,15 @@ impl ReadCommand<'_> for Nearby {
             write_results(out, o, &found, cursor);
             return Ok(());
         }
-        let in_tree = col.spatial_len() + col.unindexed_len();
         // With a radius (and no CURSOR, whose skipped objects pass before
-        // the radius test) the walk ends at the radius: objects with a NaN
-        // side, which come after every measured one, are reached only if
-        // every indexed object was within it.
+        // the radius test) the walk ends at the radius.
         let cutoff = if meters > 0.0 && o.cursor == 0 {
             meters
         } else {
             f64::INFINITY
         };
-        let walked = &std::cell::Cell::new(0usize);
-        let candidates: Box<dyn Iterator<Item = Hit>> = if in_tree <= LEAF_CAPACITY {
-            Box::new(small_tree(col, qlat, qlon))
-        } else {
-            // Index boxes are ordered by a lower bound of the distance
-            // (shaved so its last bits never lift it above an object's own
-            // distance), objects by Tile38's distance to their box.
-            let bound = BoxBound::new(qlat, qlon);
-            let walk = col
-                .nearest_bounded(
-                    move |r: &Rect| chord_bound(bound.of(r).min(1.0)) * (1.0 - 1e-12),
-                    move |r: &Rect| point_rect_distance(r, qlat, qlon),
-                    cutoff,
-                )
-                .map(|(d, id, item)| {
-                    walked.set(walked.get() + 1);
-                    Hit {
-                        id: id.as_bytes(),
-                        item,
-                        dist: d,
-                    }
-                });
-            // Objects with a NaN side come last: no distance orders them.
-            let spatial = col.spatial_len();
-            let nan = col
-                .unindexed()
-                .take_while(move |_| walked.get() == spatial)
-                .map(|(id, item)| Hit {
-                    id: id.as_bytes(),
-                    item,
-                    dist: f64::NAN,
-                });
-            Box::new(NewestFirstTies::new(AsGiven::new(walk, qlat, qlon)).chain(nan))
-        };
+        let walked = std::cell::Cell::new(0usize);
+        let candidates = candidates(col, qlat, qlon, cutoff, &walked);
         // Tile38 stops at the first object beyond the radius, but the
         // objects a CURSOR skips are passed over before that test.
         let skip = o.cursor;
@@ -150,6 +115,51 @@ impl ReadCommand<'_> for Nearby {
         write_results(out, o, &found, cursor);
         Ok(())
     }
+}
+
+/// The objects in NEARBY's order: the one-leaf replay up to 64 objects,
+/// else the index's best-first walk (ended at `cutoff`) with Tile38's
+/// distance and tie rules, then the objects with a NaN side. Those come
+/// after every measured one, so they are reached only if the walk met
+/// every indexed object (`walked` counts them).
+fn candidates<'a>(
+    col: &'a Collection,
+    qlat: f64,
+    qlon: f64,
+    cutoff: f64,
+    walked: &'a std::cell::Cell<usize>,
+) -> Box<dyn Iterator<Item = Hit<'a>> + 'a> {
+    if col.spatial_len() + col.unindexed_len() <= LEAF_CAPACITY {
+        return Box::new(small_tree(col, qlat, qlon));
+    }
+    // Index boxes are ordered by a lower bound of the distance (shaved so
+    // its last bits never lift it above an object's own distance), objects
+    // by Tile38's distance to their box.
+    let bound = BoxBound::new(qlat, qlon);
+    let walk = col
+        .nearest_bounded(
+            move |r: &Rect| chord_bound(bound.of(r).min(1.0)) * (1.0 - 1e-12),
+            move |r: &Rect| point_rect_distance(r, qlat, qlon),
+            cutoff,
+        )
+        .map(|(d, id, item)| {
+            walked.set(walked.get() + 1);
+            Hit {
+                id: id.as_bytes(),
+                item,
+                dist: d,
+            }
+        });
+    let spatial = col.spatial_len();
+    let nan = col
+        .unindexed()
+        .take_while(move |_| walked.get() == spatial)
+        .map(|(id, item)| Hit {
+            id: id.as_bytes(),
+            item,
+            dist: f64::NAN,
+        });
+    Box::new(NewestFirstTies::new(AsGiven::new(walk, qlat, qlon)).chain(nan))
 }
 
 /// Tile38's `Object.Distance(circle)`: from the centre to a point object
