@@ -111,6 +111,21 @@ fn a_radius_search_is_the_full_walk_cut_at_the_radius() {
                 "NEARBY", "k", "LIMIT", "100000", "DISTANCE", "IDS", "POINT", &la, &lo,
             ],
         ));
+        // Distances come in order, inverted boxes measured as given
+        // (`AsGiven`); the NaN objects close the list.
+        let dists: Vec<f64> = full
+            .chunks(2)
+            .map(|p| p[1].parse().unwrap_or(f64::NAN))
+            .collect();
+        let measured: Vec<f64> = dists.iter().copied().take_while(|d| !d.is_nan()).collect();
+        assert!(
+            measured.windows(2).all(|w| w[0] <= w[1]),
+            "query {q}: out of order"
+        );
+        assert!(
+            dists[measured.len()..].iter().all(|d| d.is_nan()),
+            "query {q}"
+        );
         let mut expect = Vec::new();
         for pair in full.chunks(2) {
             let d: f64 = pair[1].parse().unwrap_or(f64::NAN);

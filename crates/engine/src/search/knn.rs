@@ -230,6 +230,18 @@ impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for AsGiven<'a, I> {
 
     fn next(&mut self) -> Option<Hit<'a>> {
         loop {
+            // Nothing held: a hit measured as given (every one but an
+            // inverted box) is the nearest left, as the walk is in order
+            // and a box as given is never nearer than normalised.
+            if self.held.is_empty() {
+                let mut hit = self.inner.next()?;
+                if !self.as_given(&mut hit) {
+                    return Some(hit);
+                }
+                self.n += 1;
+                self.held.push(Held(hit, self.n));
+                continue;
+            }
             let next = self.inner.peek().map(|h| h.dist);
             if let Some(top) = self.held.peek() {
                 if next.is_none_or(|d| top.0.dist <= d) {
@@ -237,14 +249,23 @@ impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for AsGiven<'a, I> {
                 }
             }
             let mut hit = self.inner.next()?;
-            if let Value::Rect(r) = &hit.item.value {
-                if r.min.x > r.max.x || r.min.y > r.max.y {
-                    hit.dist = point_rect_distance(r, self.qlat, self.qlon);
-                }
-            }
+            self.as_given(&mut hit);
             self.n += 1;
             self.held.push(Held(hit, self.n));
         }
+    }
+}
+
+impl<'a, I: Iterator<Item = Hit<'a>>> AsGiven<'a, I> {
+    /// Measures an inverted box as given; returns whether `hit` is one.
+    fn as_given(&self, hit: &mut Hit<'a>) -> bool {
+        if let Value::Rect(r) = &hit.item.value {
+            if r.min.x > r.max.x || r.min.y > r.max.y {
+                hit.dist = point_rect_distance(r, self.qlat, self.qlon);
+                return true;
+            }
+        }
+        false
     }
 }
 
