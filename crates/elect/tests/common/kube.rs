@@ -129,13 +129,14 @@ impl Kube {
     }
 }
 
-/// The elector's RBAC, as the chart must grant it: the one Lease (`get`,
-/// `update`, `patch`) and the member pods' labels (`patch`).
+/// The elector's RBAC exactly as the chart grants it
+/// (`deploy/chart/templates/failover-rbac.yaml`): the one Lease (`get`,
+/// `update`, `patch`) and the member pods by name (`get`, `patch`).
 pub fn role(lease: &str, pods: &[&str]) -> Value {
     json!({"metadata": {"name": "tile38-elector"}, "rules": [
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
          "resourceNames": [lease], "verbs": ["get", "update", "patch"]},
-        {"apiGroups": [""], "resources": ["pods"], "resourceNames": pods, "verbs": ["patch"]},
+        {"apiGroups": [""], "resources": ["pods"], "resourceNames": pods, "verbs": ["get", "patch"]},
     ]})
 }
 
