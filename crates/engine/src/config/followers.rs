@@ -8,7 +8,7 @@
 //! readable and settable by their exact name, absent from `CONFIG GET *`,
 //! written to the config file by `CONFIG REWRITE` when not the default.
 
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
 
@@ -64,12 +64,12 @@ impl FollowerProps {
     /// Non-default settings as config-file members.
     pub fn to_file(&self, put: &mut impl FnMut(&str, Json)) {
         let default = FollowerProps::default();
-        for name in FOLLOWER_PROPERTIES {
-            let (v, d) = (self.get(name), default.get(name));
-            if v != d {
-                put(name, json!(v.unwrap_or_default()));
-            }
-        }
+        super::mem::put_changed(
+            &FOLLOWER_PROPERTIES,
+            |n| self.get(n),
+            |n| default.get(n),
+            put,
+        );
     }
 }
 
@@ -88,6 +88,9 @@ mod tests {
         assert_eq!(p.get("min-followers-to-write").as_deref(), Some("2"));
         let mut out = Vec::new();
         p.to_file(&mut |k, v| out.push((k.to_string(), v)));
-        assert_eq!(out, [("min-followers-to-write".into(), json!("2"))]);
+        assert_eq!(
+            out,
+            [("min-followers-to-write".into(), serde_json::json!("2"))]
+        );
     }
 }

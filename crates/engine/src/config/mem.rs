@@ -54,3 +54,19 @@ pub(super) fn parse_uint_error(value: &str) -> Error {
     let quoted = String::from_utf8_lossy(&quoted);
     Error::Message(format!("strconv.ParseUint: parsing {quoted}: {why}"))
 }
+
+/// Writes, as config-file members, the named settings whose value differs
+/// from their default (the settings kept beside Tile38's: TLS, followers).
+pub(super) fn put_changed(
+    names: &[&str],
+    get: impl Fn(&str) -> Option<String>,
+    default: impl Fn(&str) -> Option<String>,
+    put: &mut impl FnMut(&str, serde_json::Value),
+) {
+    for &name in names {
+        let v = get(name);
+        if v != default(name) {
+            put(name, serde_json::json!(v.unwrap_or_default()));
+        }
+    }
+}

@@ -9,7 +9,7 @@
 //! leader (`leader-tls*`), and `metrics-tls` when the metrics endpoint
 //! starts.
 
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::error::{Error, Result};
 
@@ -134,12 +134,7 @@ impl TlsProps {
     /// Non-default settings as config-file members.
     pub fn to_file(&self, put: &mut impl FnMut(&str, Json)) {
         let default = TlsProps::default();
-        for name in TLS_PROPERTIES {
-            let (v, d) = (self.get(name), default.get(name));
-            if v != d {
-                put(name, json!(v.unwrap_or_default()));
-            }
-        }
+        super::mem::put_changed(TLS_PROPERTIES, |n| self.get(n), |n| default.get(n), put);
     }
 }
 

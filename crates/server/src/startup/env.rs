@@ -4,6 +4,19 @@
 
 use tile38_engine::config::Config;
 
+/// Sets the properties given as command-line flags (`--name value`), each
+/// through CONFIG SET's checks; an error names the flag.
+pub fn apply_flags(config: &Config, flags: &[(&str, &Option<String>)]) -> Result<(), String> {
+    for &(name, value) in flags {
+        if let Some(v) = value {
+            config
+                .set(name, v)
+                .map_err(|e| format!("--{name}: {}", e.message()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Settings from the environment, applied over the config file without
 /// being written to it (secrets from a Kubernetes Secret stay out of the
 /// data dir unless `CONFIG REWRITE`): `TILE38_REQUIREPASS`,

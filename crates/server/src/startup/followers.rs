@@ -26,13 +26,6 @@ impl FollowerFlags {
             ("min-followers-to-write", &self.min_to_write),
             ("min-followers-max-lag", &self.max_lag),
         ];
-        for (name, value) in flags {
-            if let Some(v) = value {
-                config
-                    .set(name, v)
-                    .map_err(|e| format!("--{name}: {}", e.message()))?;
-            }
-        }
-        Ok(())
+        super::env::apply_flags(config, &flags)
     }
 }

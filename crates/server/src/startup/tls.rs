@@ -78,14 +78,7 @@ impl TlsFlags {
             ("leader-tls-server-name", &self.tls_leader_server_name),
             ("metrics-tls", &self.tls_metrics),
         ];
-        for (name, value) in flags {
-            if let Some(v) = value {
-                config
-                    .set(name, v)
-                    .map_err(|e| format!("--{name}: {}", e.message()))?;
-            }
-        }
-        Ok(())
+        super::env::apply_flags(config, &flags)
     }
 }
 
