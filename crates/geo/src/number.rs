@@ -58,6 +58,8 @@ pub fn parse_float_go(s: &[u8]) -> Result<f64, FloatError> {
     let r = read_float(s).ok_or(FloatError::Syntax)?;
     let v = if r.hex {
         atof_hex(r.mantissa, r.exp, r.neg, r.trunc)
+    } else if let Some(v) = exact_decimal(&r) {
+        v
     } else {
         decimal(s, &r)
     };
@@ -269,6 +271,28 @@ fn underscore_ok(s: &[u8]) -> bool {
         }
     }
     saw != b'_'
+}
+
+/// Go's `atof64exact` (Clinger's fast path): a mantissa of at most 53 bits
+/// and a power of ten that is itself exact give the correctly rounded value
+/// in one multiplication or division. Every coordinate as clients write it
+/// (`33.46152`) takes this path; it is the same value the full parse gives
+/// (both are correctly rounded), without reading the text a second time.
+fn exact_decimal(r: &Read) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    if r.trunc || r.underscores || r.mantissa >> 53 != 0 {
+        return None;
+    }
+    let m = r.mantissa as f64;
+    let v = match r.exp {
+        0..=22 => m * POW10[r.exp as usize],
+        -22..=-1 => m / POW10[(-r.exp) as usize],
+        _ => return None,
+    };
+    Some(if r.neg { -v } else { v })
 }
 
 /// A decimal Go accepted, converted by Rust's (equally exact) parser: the

@@ -182,3 +182,35 @@ fn integers_follow_parse_int_and_parse_uint() {
         assert_eq!(parse_int(s.as_bytes()), None, "{s:?}");
     }
 }
+
+proptest::proptest! {
+    /// The exact fast path and the full parse give the same bits: decimal
+    /// texts of every shape clients send (a few to 20 digits, a point
+    /// anywhere, exponents around the fast path's ±22 edge, signs, zeros).
+    #[test]
+    fn fast_path_decimals_match_the_full_parse(
+        neg in proptest::bool::ANY,
+        digits in "[0-9]{1,20}",
+        point in 0usize..21,
+        exp in proptest::option::of(-30i32..30),
+    ) {
+        let mut s = String::new();
+        if neg {
+            s.push('-');
+        }
+        let point = point.min(digits.len());
+        s.push_str(&digits[..point]);
+        if point < digits.len() {
+            if point == 0 {
+                s.push('0');
+            }
+            s.push('.');
+            s.push_str(&digits[point..]);
+        }
+        if let Some(e) = exp {
+            s.push_str(&format!("e{e}"));
+        }
+        let want: f64 = s.parse().unwrap();
+        proptest::prop_assert_eq!(parse_float(s.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{}", s);
+    }
+}
