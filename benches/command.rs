@@ -277,3 +277,22 @@ fn search_mixed_bench_key(b: Bencher, which: &str) {
     let mut st = state(0);
     b.bench_local(|| run_test(&mut s, test, &mut st, 1));
 }
+
+/// Tile38's benchmark `SET` tests as `pair.py`'s pipeline-16 pass runs
+/// them: every id already holds an object of the mixed `key:bench`, so
+/// each SET moves it (the index's remove and insert).
+#[divan::bench(args = ["SET (point)", "SET (rect)", "SET (line)"], sample_size = 64)]
+fn set_moving_in_bench_key(b: Bencher, which: &str) {
+    let mut s = mixed().lock().unwrap();
+    let tests = tile38_bench::workloads::selected(Some("SET"), false);
+    let test = tests.iter().find(|t| t.name == which).expect("test name");
+    let first = test.id_block * MIXED_PER_KIND;
+    let mut st = state(first);
+    st.rng = tile38_bench::workloads::Rng::new(99);
+    b.bench_local(|| {
+        if st.next_id >= first + MIXED_PER_KIND {
+            st.next_id = first;
+        }
+        run_test(&mut s, test, &mut st, 1)
+    });
+}
