@@ -78,6 +78,34 @@ fn start(dir: &std::path::Path, i: usize, config: &str) -> TestServer {
     TestServer::start_in_with_env(dir, &env, &f)
 }
 
+/// The position (epoch, offset) a member's last ranking line logged, and
+/// what it decided (`best of …` or `deferring to …`).
+fn ranking(m: &TestServer) -> Option<((u64, u64), String)> {
+    let logs = m.logs();
+    let line = logs
+        .iter()
+        .rev()
+        .find(|l| l.contains("elect: candidate epoch="))?;
+    let rest = line.split("elect: candidate ").nth(1)?;
+    let num =
+        |k: &str| -> Option<u64> { rest.split(k).nth(1)?.split([' ', ':']).next()?.parse().ok() };
+    let said = rest.split(": ").nth(1)?.to_string();
+    Some(((num("epoch=")?, num("offset=")?), said))
+}
+
+/// The new path ran against the API server: both candidates published
+/// their positions on the Lease, the winner ranked itself best of two,
+/// the other deferred to it, and the winner was not behind.
+fn ranked_ahead(winner: &TestServer, other: &TestServer) {
+    let (w, o) = (ranking(winner), ranking(other));
+    let (Some((wp, ws)), Some((op, os))) = (&w, &o) else {
+        panic!("no ranking logged: {w:?} {o:?}");
+    };
+    assert!(ws.starts_with("best of 2"), "{ws}");
+    assert!(os.starts_with("deferring to"), "{os}");
+    assert!(wp >= op, "the winner {wp:?} is behind {op:?}");
+}
+
 #[test]
 fn kill_9_fails_over_through_a_lease_and_the_pod_labels_follow() {
     let Some(kube) = Kube::start() else { return };
@@ -118,6 +146,10 @@ fn kill_9_fails_over_through_a_lease_and_the_pod_labels_follow() {
     assert!(killed.elapsed() <= Duration::from_secs(3 + 5));
     assert!(epoch2 > epoch);
     let n = rest[k];
+    ranked_ahead(
+        members[n].as_ref().unwrap(),
+        members[rest[1 - k]].as_ref().unwrap(),
+    );
     assert_eq!(
         cmd(
             members[n].as_ref().unwrap(),

@@ -26,9 +26,17 @@
 //! lag 0 at the instant its leader dies, and the wait already favours
 //! the closest one.
 //!
+//! With ranking on (`settle_ms` > 0, the default), a free lock is not
+//! taken by the first caught-up candidate but by the most advanced one
+//! ([`rank`]): candidates publish their positions, wait, compare.
+//!
 //! Epochs come from the store (etcd: the lock key's create revision;
 //! Kubernetes: `leaseTransitions`), so every member sees the same number
 //! and it grows on every change of holder.
+
+mod rank;
+
+pub use rank::{ahead, Candidate, Position, Ranked};
 
 use crate::Decision;
 
@@ -41,6 +49,9 @@ pub struct Timing {
     pub max_lag: u64,
     pub lag_wait_base_ms: u64,
     pub lag_wait_per_mib_ms: u64,
+    /// How long a candidate waits after publishing its position before it
+    /// reads the others' (0: no ranking, the lag wait alone orders them).
+    pub settle_ms: u64,
 }
 
 impl Timing {
@@ -58,6 +69,20 @@ impl Timing {
     /// Whether a member with this lag may take the lock.
     pub fn may_lead(&self, lag: Option<u64>) -> bool {
         lag.is_some_and(|l| l <= self.max_lag)
+    }
+
+    /// How often a member that does not lead reads the lock (and a
+    /// deferring candidate ranks again): the renew interval, at most 1 s,
+    /// so the candidates see a free lock within a second of each other.
+    pub fn observe_ms(&self) -> u64 {
+        self.renew_ms.min(1000)
+    }
+
+    /// The default `settle_ms`: one observe interval and a half, longer
+    /// than the others need to see the lock free and publish.
+    pub fn default_settle(renew_ms: u64) -> u64 {
+        let o = renew_ms.min(1000);
+        o + o / 2
     }
 
     /// The pause after a failed store request.
@@ -119,6 +144,13 @@ pub enum Renewed {
 pub enum Step {
     Observe,
     Acquire,
+    /// Publish this member's [`Position`] as a candidate (ranking).
+    Announce,
+    /// Read the candidates' positions, then [`Core::ranked`].
+    Rank,
+    /// Remove our published candidacy (best effort), then
+    /// [`Core::withdrawn`].
+    Withdraw,
     Renew,
     /// The decision just became [`Decision::SteppingDown`] (or a win came
     /// too late): give the lock back if the store still has it as ours
@@ -163,6 +195,9 @@ pub struct Core {
     seen: Option<(String, u64)>,
     leaderless_since: Option<u64>,
     release_pending: bool,
+    /// Ranking: our candidacy in the current free period.
+    cand: Option<rank::Cand>,
+    withdraw_pending: bool,
     counters: Counters,
 }
 
@@ -180,6 +215,8 @@ impl Core {
             seen: None,
             leaderless_since: None,
             release_pending: false,
+            cand: None,
+            withdraw_pending: false,
             counters: Counters::default(),
         }
     }
@@ -234,14 +271,25 @@ impl Core {
             if now >= next_renew {
                 return Step::Renew;
             }
+            if self.withdraw_pending {
+                return Step::Withdraw;
+            }
             return Step::Wait(next_renew.min(valid_until));
         }
         if self.release_pending {
             self.release_pending = false;
             return Step::StepDown;
         }
+        if self.withdraw_pending {
+            return Step::Withdraw;
+        }
         let mut wake = self.next_observe;
-        if let (Some(since), true) = (self.free_since, self.t.may_lead(lag)) {
+        if let (Some(_), true, true) = (self.free_since, self.t.may_lead(lag), self.ranking()) {
+            match self.rank_step(now) {
+                Ok(step) => return step,
+                Err(at) => wake = wake.min(at),
+            }
+        } else if let (Some(since), true) = (self.free_since, self.t.may_lead(lag)) {
             let at = since.saturating_add(self.t.lag_wait(lag.unwrap_or(0)));
             if now >= at {
                 return Step::Acquire;
@@ -256,7 +304,7 @@ impl Core {
 
     /// A read of the lock (or the state a failed take revealed).
     pub fn observed(&mut self, now: u64, obs: Observation) {
-        self.next_observe = now.saturating_add(self.t.renew_ms);
+        self.next_observe = now.saturating_add(self.t.observe_ms());
         self.counters.last_error = None;
         if let Phase::Leading { .. } = self.phase {
             return;
@@ -275,10 +323,18 @@ impl Core {
         };
         self.seen = Some((version, first));
         let expired = expires_after.is_some_and(|d| now >= first.saturating_add(d));
+        if let Some(d) = expires_after {
+            // Read again right when it would expire: the members then see
+            // it free at most one observe interval apart (the spread of
+            // their first sightings), which the ranking's settle covers.
+            let at = first.saturating_add(d).max(now + 1);
+            self.next_observe = self.next_observe.min(at);
+        }
         if holder.id.is_empty() || expired {
             return self.saw_free(now);
         }
         self.free_since = None;
+        self.end_candidacy();
         if holder.id == self.id {
             // Our own lock from before a restart or a step-down: nobody
             // leads until it expires (or the step-down released it).
@@ -316,6 +372,7 @@ impl Core {
             Acquired::Won { epoch } => {
                 let valid_until = sent.saturating_add(self.t.lease_ms - self.t.margin_ms);
                 self.free_since = None;
+                self.end_candidacy();
                 if now >= valid_until {
                     // Too late to lead on it: give it back.
                     self.release_pending = true;
@@ -337,6 +394,9 @@ impl Core {
             Acquired::Failed(e) => {
                 self.counters.last_error = Some(e);
                 self.free_since = None;
+                if let Some(c) = self.cand.as_mut() {
+                    c.best = false;
+                }
                 self.next_observe = now.saturating_add(self.t.backoff());
             }
         }
@@ -387,6 +447,7 @@ impl Core {
         self.decision = Decision::SteppingDown { epoch };
         self.holder = None;
         self.free_since = None;
+        self.end_candidacy();
         self.next_observe = now;
         self.leaderless_since = Some(now);
     }

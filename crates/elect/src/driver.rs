@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio::sync::{oneshot, watch};
 
-use crate::core::{Acquired, Core, Observation, Renewed, Step};
+use crate::core::{Acquired, Candidate, Core, Observation, Position, Ranked, Renewed, Step};
 use crate::etcd::EtcdStore;
 use crate::kube::{LeaseStore, PodLabeler};
 use crate::record::Record;
@@ -85,6 +85,51 @@ impl Store {
             Store::Kube(s) => s.release().await,
         }
     }
+
+    async fn announce(&mut self, pos: Position) -> Result<(), String> {
+        match self {
+            Store::Etcd(s) => s.announce(pos).await,
+            Store::Kube(s) => s.announce(pos).await,
+        }
+    }
+
+    async fn candidates(&mut self) -> Result<Vec<Candidate>, String> {
+        match self {
+            Store::Etcd(s) => s.candidates().await,
+            Store::Kube(s) => s.candidates().await,
+        }
+    }
+
+    async fn withdraw(&mut self) {
+        match self {
+            Store::Etcd(s) => s.withdraw().await,
+            // The winner's take clears every candidacy on the Lease, and
+            // entries of an older round are ignored: nothing to do.
+            Store::Kube(_) => {}
+        }
+    }
+}
+
+/// Logs a ranking's outcome (a repeated deferral to the same member once).
+fn log_ranked(r: &Ranked, pos: Option<Position>, last: &mut Option<String>) {
+    let at = pos.map_or(String::new(), |p| {
+        format!(" epoch={} offset={}", p.epoch, p.offset)
+    });
+    let line = match r {
+        Ranked::Best { of } => format!("elect: candidate{at}: best of {of}, taking the lock"),
+        Ranked::Defer { to } => format!(
+            "elect: candidate{at}: deferring to {} (epoch={} offset={})",
+            to.id, to.position.epoch, to.position.offset
+        ),
+        Ranked::Overdue => format!(
+            "elect: candidate{at}: the better candidate did not take the lock, trying anyway"
+        ),
+        Ranked::Failed(e) => format!("elect: candidate{at}: reading the candidates failed: {e}"),
+    };
+    if last.as_deref() != Some(&line) {
+        tracing::info!("{line}");
+        *last = Some(line);
+    }
 }
 
 /// Where the task publishes.
@@ -106,11 +151,17 @@ impl Out {
 
     fn publish(&self, core: &Core) {
         let d = core.decision().clone();
+        // The status first: whoever wakes on the decision reads a status
+        // that already counts it.
+        self.set_status(core, &d);
         self.tx.send_if_modified(|cur| {
             let changed = *cur != d;
             *cur = d.clone();
             changed
         });
+    }
+
+    fn set_status(&self, core: &Core, d: &Decision) {
         let c = core.counters(self.now());
         let mut st = self.status.lock();
         st.state = d.state_name();
@@ -149,6 +200,7 @@ pub async fn run(
     let t = *core.timing();
     // A read or a take: at most one renew interval (and at least 1 s).
     let request = Duration::from_millis(t.renew_ms.max(1000));
+    let mut last_ranked = None;
     loop {
         let now = out.now();
         let step = core.poll(now, candidacy.lag());
@@ -182,6 +234,22 @@ pub async fn run(
             }
             Step::StepDown => {
                 let _ = tokio::time::timeout(request, store.release()).await;
+            }
+            Step::Announce => {
+                let (sent, pos) = (out.now(), candidacy.position());
+                let r = tokio::time::timeout(request, store.announce(pos)).await;
+                let r = r.unwrap_or_else(|_| Err("candidacy publish timed out".into()));
+                core.announced(sent, out.now(), pos, r);
+            }
+            Step::Rank => {
+                let r = tokio::time::timeout(request, store.candidates()).await;
+                let r = r.unwrap_or_else(|_| Err("candidates read timed out".into()));
+                let ranked = core.ranked(out.now(), r);
+                log_ranked(&ranked, core.announced_position(), &mut last_ranked);
+            }
+            Step::Withdraw => {
+                let _ = tokio::time::timeout(request, store.withdraw()).await;
+                core.withdrawn();
             }
         }
     }

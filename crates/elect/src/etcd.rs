@@ -13,6 +13,12 @@
 //! it under `/v3/`), and five small JSON calls are all the lock needs.
 //! Each call tries the endpoints in order, starting with the last one that
 //! answered.
+//!
+//! Candidacies (`core::rank`): `NAME/candidates/<id>` holds a candidate's
+//! position under a lease of its own (the lock's TTL), kept alive by each
+//! new publication and revoked when it withdraws, so a dead candidate's
+//! entry disappears by itself; the candidates are read with one prefix
+//! range.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -22,9 +28,9 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
-use crate::core::{Acquired, Holder, Observation, Renewed};
+use crate::core::{Acquired, Candidate, Holder, Observation, Position, Renewed};
 use crate::http;
-use crate::record::Record;
+use crate::record::{candidate_from_json, candidate_json, Record};
 
 /// One member's view of the etcd lock.
 pub struct EtcdStore {
@@ -37,6 +43,8 @@ pub struct EtcdStore {
     ttl_secs: u64,
     /// Our lease while we hold the lock.
     lease: Option<i64>,
+    /// The lease our candidacy entry lives under.
+    cand_lease: Option<i64>,
 }
 
 /// An int64 field, which the gateway encodes as a JSON string.
@@ -61,6 +69,7 @@ impl EtcdStore {
             record,
             ttl_secs: lease_ms.div_ceil(1000),
             lease: None,
+            cand_lease: None,
         }
     }
 
@@ -120,21 +129,10 @@ impl EtcdStore {
     /// Tries to take the lock: a fresh lease, then the create-if-absent
     /// transaction (the lease is revoked if the lock was taken).
     pub async fn acquire(&mut self) -> Acquired {
-        let grant = match self
-            .call("/v3/lease/grant", json!({ "TTL": self.ttl_secs }))
-            .await
-        {
-            Ok(v) => v,
+        let id = match self.grant().await {
+            Ok(id) => id,
             Err(e) => return Acquired::Failed(e),
         };
-        let id = int(&grant, "ID");
-        if id == 0 {
-            let msg = grant
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("no lease ID");
-            return Acquired::Failed(format!("etcd lease grant: {msg}"));
-        }
         let key = B64.encode(&self.key);
         let txn = json!({
             "compare": [{"target": "CREATE", "result": "EQUAL", "key": key, "create_revision": "0"}],
@@ -163,33 +161,108 @@ impl EtcdStore {
         }
     }
 
+    /// A fresh lease of the lock's TTL.
+    async fn grant(&mut self) -> Result<i64, String> {
+        let grant = self
+            .call("/v3/lease/grant", json!({ "TTL": self.ttl_secs }))
+            .await?;
+        match int(&grant, "ID") {
+            0 => {
+                let msg = grant.get("error").and_then(Value::as_str);
+                Err(format!(
+                    "etcd lease grant: {}",
+                    msg.unwrap_or("no lease ID")
+                ))
+            }
+            id => Ok(id),
+        }
+    }
+
+    /// One keep-alive of lease `id`: whether it still lives (TTL > 0).
+    async fn keepalive(&mut self, id: i64) -> Result<bool, String> {
+        let v = self
+            .call("/v3/lease/keepalive", json!({ "ID": id.to_string() }))
+            .await?;
+        let r = v.get("result").unwrap_or(&v);
+        Ok(int(r, "TTL") > 0)
+    }
+
     /// Keeps our lease alive: `Lost` once etcd reports it gone (TTL ≤ 0).
     pub async fn renew(&mut self) -> Renewed {
         let Some(id) = self.lease else {
             return Renewed::Lost;
         };
-        match self
-            .call("/v3/lease/keepalive", json!({ "ID": id.to_string() }))
-            .await
-        {
-            Ok(v) => {
-                let r = v.get("result").unwrap_or(&v);
-                if int(r, "TTL") > 0 {
-                    Renewed::Ok
-                } else {
-                    self.lease = None;
-                    Renewed::Lost
-                }
+        match self.keepalive(id).await {
+            Ok(true) => Renewed::Ok,
+            Ok(false) => {
+                self.lease = None;
+                Renewed::Lost
             }
             Err(e) => Renewed::Failed(e),
         }
     }
 
-    /// Gives the lock back: revokes our lease, which deletes the key.
+    /// The prefix of the candidacy keys.
+    fn cand_prefix(&self) -> String {
+        format!("{}/candidates/", self.key)
+    }
+
+    /// Publishes our position as a candidate (under our candidacy lease,
+    /// kept alive here or granted anew).
+    pub async fn announce(&mut self, pos: Position) -> Result<(), String> {
+        let alive = match self.cand_lease {
+            Some(id) => self.keepalive(id).await?,
+            None => false,
+        };
+        let id = match (alive, self.cand_lease) {
+            (true, Some(id)) => id,
+            _ => {
+                let id = self.grant().await?;
+                self.cand_lease = Some(id);
+                id
+            }
+        };
+        let key = B64.encode(format!("{}{}", self.cand_prefix(), self.record.id));
+        let value = B64.encode(candidate_json(&self.record.id, pos, None));
+        let put = json!({ "key": key, "value": value, "lease": id.to_string() });
+        self.call("/v3/kv/put", put).await.map(drop)
+    }
+
+    /// The published candidacies (ours included).
+    pub async fn candidates(&mut self) -> Result<Vec<Candidate>, String> {
+        let prefix = self.cand_prefix();
+        // The range end of a prefix: its last byte ('/') plus one.
+        let end = format!("{}0", &prefix[..prefix.len() - 1]);
+        let range = json!({ "key": B64.encode(&prefix), "range_end": B64.encode(end) });
+        let v = self.call("/v3/kv/range", range).await?;
+        let kvs = v.get("kvs").and_then(Value::as_array);
+        let mut out = Vec::new();
+        for kv in kvs.into_iter().flatten() {
+            let value = kv.get("value").and_then(Value::as_str).unwrap_or("");
+            // A malformed entry is nobody's: skipped, not an error that
+            // would keep every candidate from ranking.
+            let parsed = B64.decode(value).ok().map(|v| candidate_from_json(&v));
+            if let Some(Ok((c, _))) = parsed {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes our candidacy: revokes its lease (which deletes the key).
+    pub async fn withdraw(&mut self) {
+        if let Some(id) = self.cand_lease.take() {
+            self.revoke(id).await;
+        }
+    }
+
+    /// Gives the lock back: revokes our lease, which deletes the key (and
+    /// our candidacy's, if any).
     pub async fn release(&mut self) {
         if let Some(id) = self.lease.take() {
             self.revoke(id).await;
         }
+        self.withdraw().await;
     }
 
     async fn revoke(&mut self, id: i64) {

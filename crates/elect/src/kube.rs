@@ -9,6 +9,14 @@
 //! unchanged for `leaseDurationSeconds`), as client-go does, so members'
 //! wall clocks never matter; `renewTime` is informative.
 //!
+//! Candidacies (`core::rank`) are annotations on the Lease itself
+//! ([`CANDIDATE_ANNOTATION`]`<id>`, merge patches, which the Role's
+//! `patch` on that one Lease allows; one GET reads them all). Each names
+//! the round it was published in (`leaseTransitions`): a take raises it,
+//! and also clears them, so older rounds' entries never count. Expiry is
+//! judged on the lock's own fields (holder, transitions, renew and
+//! acquire times), not on `resourceVersion`, which candidacies change.
+//!
 //! [`PodLabeler`] merge-patches this member's own pod labels
 //! ([`Settings::pod_name`]) (the chart's
 //! Services select on [`crate::ROLE_LABEL`]).
@@ -26,10 +34,11 @@
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::core::{Acquired, Holder, Observation, Renewed};
+use crate::core::{Acquired, Candidate, Holder, Observation, Position, Renewed};
 use crate::http::micro_time_now;
 use crate::kubeconfig::ApiClient;
-use crate::record::{Record, ADVERTISE_ANNOTATION, EPOCH_ANNOTATION};
+use crate::record::{candidate_from_json, candidate_json, Record, CANDIDATE_ANNOTATION};
+use crate::record::{ADVERTISE_ANNOTATION, EPOCH_ANNOTATION};
 use crate::Settings;
 
 /// One member's view of the Lease.
@@ -45,6 +54,11 @@ pub struct LeaseStore {
     last: Option<Value>,
     /// Our epoch while we hold it.
     held: Option<u64>,
+    /// The lock's fields ([`lock_version`]) as the last [`LeaseStore::observe`]
+    /// found them: the state the core judged. A take goes ahead only on
+    /// that state, never on a newer one a candidacy's read or patch
+    /// brought back (someone may have taken the lock meanwhile).
+    judged: Option<String>,
 }
 
 /// Patches this member's pod labels ([`Settings::pod_name`]).
@@ -79,6 +93,7 @@ impl LeaseStore {
             duration_secs: lease_ms.div_ceil(1000),
             last: None,
             held: None,
+            judged: None,
         };
         Ok((store, pods))
     }
@@ -99,10 +114,7 @@ impl LeaseStore {
                     .to_string(),
                 epoch: spec["leaseTransitions"].as_u64().unwrap_or(0),
             },
-            version: lease["metadata"]["resourceVersion"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
+            version: lock_version(lease),
             expires_after: Some(spec["leaseDurationSeconds"].as_u64().unwrap_or(1) * 1000),
         }
     }
@@ -124,10 +136,9 @@ impl LeaseStore {
     }
 
     pub async fn observe(&mut self) -> Result<Observation, String> {
-        Ok(match self.get().await? {
-            Some(lease) => Self::observation(&lease),
-            None => Observation::Free,
-        })
+        let lease = self.get().await?;
+        self.judged = lease.as_ref().map(lock_version);
+        Ok(lease.map_or(Observation::Free, |l| Self::observation(&l)))
     }
 
     /// The Lease naming us holder of `epoch` (based on `base`, keeping its
@@ -141,6 +152,9 @@ impl LeaseStore {
         let notes = &mut lease["metadata"]["annotations"];
         if !notes.is_object() {
             *notes = json!({});
+        }
+        if let Some(map) = notes.as_object_mut() {
+            map.retain(|k, _| !k.starts_with(CANDIDATE_ANNOTATION));
         }
         notes[ADVERTISE_ANNOTATION] = json!(self.record.advertise);
         notes[EPOCH_ANNOTATION] = json!(epoch.to_string());
@@ -164,31 +178,79 @@ impl LeaseStore {
                 return Acquired::Failed(e);
             }
         }
-        let base = self.last.clone();
-        let epoch = base
-            .as_ref()
-            .and_then(|l| l["spec"]["leaseTransitions"].as_u64())
-            .unwrap_or(0)
-            + 1;
-        let lease = self.ours(base.as_ref(), epoch, true);
-        let body = Some(("application/json", &lease));
-        let sent = match &base {
-            Some(_) => self.api.call(Method::PUT, &self.path, body).await,
-            None => self.api.call(Method::POST, &self.collection, body).await,
-        };
-        match sent {
-            Ok((s, v)) if s.is_success() => {
-                self.last = Some(v);
-                self.held = Some(epoch);
-                Acquired::Won { epoch }
+        // A conflict caused by a candidacy annotation alone (the lock's
+        // own fields unchanged) is retried with the new version.
+        for _ in 0..3 {
+            let base = self.last.clone();
+            if base.as_ref().map(lock_version) != self.judged {
+                // The lock changed since the core judged it: let it judge
+                // again.
+                let obs = base.as_ref().map_or(Observation::Free, Self::observation);
+                self.judged = base.as_ref().map(lock_version);
+                return Acquired::Lost(obs);
             }
-            Ok((StatusCode::CONFLICT | StatusCode::NOT_FOUND, _)) => match self.observe().await {
-                Ok(obs) => Acquired::Lost(obs),
-                Err(e) => Acquired::Failed(e),
-            },
-            Ok((s, v)) => Acquired::Failed(crate::http::message(s, &v)),
-            Err(e) => Acquired::Failed(e),
+            let epoch = base
+                .as_ref()
+                .and_then(|l| l["spec"]["leaseTransitions"].as_u64())
+                .unwrap_or(0)
+                + 1;
+            let lease = self.ours(base.as_ref(), epoch, true);
+            let body = Some(("application/json", &lease));
+            let sent = match &base {
+                Some(_) => self.api.call(Method::PUT, &self.path, body).await,
+                None => self.api.call(Method::POST, &self.collection, body).await,
+            };
+            match sent {
+                Ok((s, v)) if s.is_success() => {
+                    self.last = Some(v);
+                    self.held = Some(epoch);
+                    return Acquired::Won { epoch };
+                }
+                // Read again: the check above retries or reports it.
+                Ok((StatusCode::CONFLICT | StatusCode::NOT_FOUND, _)) => {
+                    if let Err(e) = self.get().await {
+                        return Acquired::Failed(e);
+                    }
+                }
+                Ok((s, v)) => return Acquired::Failed(crate::http::message(s, &v)),
+                Err(e) => return Acquired::Failed(e),
+            }
         }
+        Acquired::Failed("lease kept changing under the take".into())
+    }
+
+    /// Publishes our position as a candidate of the current round.
+    pub async fn announce(&mut self, pos: Position) -> Result<(), String> {
+        let Some(last) = &self.last else {
+            return Err("no lease read yet".into());
+        };
+        let round = last["spec"]["leaseTransitions"].as_u64().unwrap_or(0);
+        let key = format!("{CANDIDATE_ANNOTATION}{}", annotation_name(&self.record.id));
+        let value = candidate_json(&self.record.id, pos, Some(round));
+        let patch = json!({"metadata": {"annotations": {key: value}}});
+        let body = Some(("application/merge-patch+json", &patch));
+        let (s, v) = self.api.call(Method::PATCH, &self.path, body).await?;
+        if !s.is_success() {
+            return Err(format!("candidacy: {}", crate::http::message(s, &v)));
+        }
+        self.last = Some(v);
+        Ok(())
+    }
+
+    /// The candidacies of the current round (ours included).
+    pub async fn candidates(&mut self) -> Result<Vec<Candidate>, String> {
+        let Some(lease) = self.get().await? else {
+            return Ok(Vec::new());
+        };
+        let round = lease["spec"]["leaseTransitions"].as_u64().unwrap_or(0);
+        let notes = lease["metadata"]["annotations"].as_object();
+        let entries = notes.into_iter().flatten();
+        Ok(entries
+            .filter(|(k, _)| k.starts_with(CANDIDATE_ANNOTATION))
+            .filter_map(|(_, v)| candidate_from_json(v.as_str()?.as_bytes()).ok())
+            .filter(|(_, r)| *r == Some(round))
+            .map(|(c, _)| c)
+            .collect())
     }
 
     pub async fn renew(&mut self) -> Renewed {
@@ -251,6 +313,32 @@ impl LeaseStore {
             }
         }
     }
+}
+
+/// The lock's own fields, which change on every take, renewal and
+/// release (and not when a candidacy is published).
+fn lock_version(lease: &Value) -> String {
+    let spec = &lease["spec"];
+    format!(
+        "{}|{}|{}|{}",
+        spec["holderIdentity"], spec["leaseTransitions"], spec["renewTime"], spec["acquireTime"]
+    )
+}
+
+/// A member id as the name part of an annotation key (alphanumerics,
+/// `-`, `_`, `.`; at most 63 characters with the prefix's `candidate.`).
+fn annotation_name(id: &str) -> String {
+    let clean: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    clean.chars().take(63 - "candidate.".len()).collect()
 }
 
 impl PodLabeler {

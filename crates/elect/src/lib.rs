@@ -51,7 +51,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::{oneshot, watch};
 
-pub use crate::core::{Core, Timing};
+pub use crate::core::{Candidate, Core, Position, Timing};
 pub use crate::settings::{KubeCredentials, Settings};
 pub use crate::url::ElectUrl;
 
@@ -104,6 +104,20 @@ pub trait Candidacy: Send + Sync + 'static {
     /// with a leader it was told to follow). A member that has no data and
     /// never followed anybody (a fresh cluster) should say `Some(0)`.
     fn lag(&self) -> Option<u64>;
+
+    /// Where this member's data stands ([`Position`]: the epoch of the
+    /// leader whose AOF it holds a prefix of, and how many bytes of it),
+    /// published when the lock is free so that only the most advanced
+    /// candidate takes it (`core::rank`). Read when it is published.
+    ///
+    /// The default, for a candidacy that knows only its lag, ranks the
+    /// less lagged first: epoch 0, offset `u64::MAX - lag`.
+    fn position(&self) -> Position {
+        Position {
+            epoch: 0,
+            offset: u64::MAX - self.lag().unwrap_or(u64::MAX),
+        }
+    }
 }
 
 impl<F: Fn() -> Option<u64> + Send + Sync + 'static> Candidacy for F {

@@ -48,6 +48,10 @@ pub struct Settings {
     /// 1 s): the most caught-up candidate tries first.
     pub lag_wait_base: Duration,
     pub lag_wait_per_mib: Duration,
+    /// Candidates publish their positions and only the most advanced one
+    /// takes a free lock (`core::rank`; default on). Off: the lag wait
+    /// alone orders them.
+    pub rank: bool,
     /// Kubernetes credentials (ignored for etcd).
     pub kube: KubeCredentials,
     /// This member's pod, for [`crate::Elector::label_pod`] (Kubernetes
@@ -72,6 +76,7 @@ impl Settings {
             max_lag: 1 << 20,
             lag_wait_base: Duration::from_millis(300),
             lag_wait_per_mib: Duration::from_secs(1),
+            rank: true,
             kube: KubeCredentials::Infer,
             pod_name,
             pod_namespace: env("POD_NAMESPACE"),
@@ -103,6 +108,11 @@ impl Settings {
             max_lag: self.max_lag,
             lag_wait_base_ms: ms(self.lag_wait_base),
             lag_wait_per_mib_ms: ms(self.lag_wait_per_mib),
+            settle_ms: if self.rank {
+                Timing::default_settle(renew)
+            } else {
+                0
+            },
         })
     }
 }

@@ -5,7 +5,9 @@
 //! most caught-up candidate tries first.
 
 use proptest::prelude::*;
-use tile38_elect::core::{Acquired, Core, Holder, Observation, Renewed, Step, Timing};
+use tile38_elect::core::{
+    Acquired, Candidate, Core, Holder, Observation, Position, Renewed, Step, Timing,
+};
 use tile38_elect::Decision;
 
 fn timing(lease_ms: u64, max_lag: u64) -> Timing {
@@ -16,6 +18,7 @@ fn timing(lease_ms: u64, max_lag: u64) -> Timing {
         max_lag,
         lag_wait_base_ms: 300,
         lag_wait_per_mib_ms: 1000,
+        settle_ms: 0,
     }
 }
 
@@ -168,6 +171,9 @@ fn exchange(
             check(core, store, now.saturating_sub(1))?;
             core.renewed(sent, now, r);
         }
+        Step::Announce | Step::Rank | Step::Withdraw => {
+            rank_exchange(core, &step, o, answered, sent, now)
+        }
         Step::StepDown => {
             prop_assert!(!core.decision().may_write(), "lead while stepping down");
             if o.reaches && store.holder == Some(true) && at < store.expires {
@@ -180,6 +186,31 @@ fn exchange(
     Ok(now)
 }
 
+/// The ranking's requests (`core::rank`): a rival candidate ahead of us
+/// or not.
+fn rank_exchange(core: &mut Core, step: &Step, o: &Op, answered: bool, sent: u64, now: u64) {
+    match step {
+        Step::Announce => {
+            let r = if answered { Ok(()) } else { Err("x".into()) };
+            core.announced(sent, now, Position::default(), r);
+        }
+        Step::Rank if answered => {
+            let rival = Candidate {
+                id: "rival".into(),
+                position: Position {
+                    epoch: 0,
+                    offset: o.rival_grabs as u64,
+                },
+            };
+            core.ranked(now, Ok(vec![rival]));
+        }
+        Step::Rank => {
+            core.ranked(now, Err("x".into()));
+        }
+        _ => core.withdrawn(),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -187,8 +218,13 @@ proptest! {
     fn a_leader_steps_down_before_its_lease_expires(
         lease in 1000u64..20_000,
         ops in prop::collection::vec(op(), 1..200),
+        rank in any::<bool>(),
     ) {
-        let mut core = Core::new("me".into(), timing(lease, 1 << 20));
+        let mut t = timing(lease, 1 << 20);
+        if rank {
+            t.settle_ms = Timing::default_settle(t.renew_ms);
+        }
+        let mut core = Core::new("me".into(), t);
         let mut store = Store { holder: None, expires: 0, epoch: 0 };
         let mut now = 0u64;
         let mut ops = ops.into_iter();

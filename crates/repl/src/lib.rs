@@ -71,6 +71,10 @@ pub struct ReplState {
     /// while the AOF mirrors the leader's).
     offset: AtomicU64,
     syncing: AtomicBool,
+    /// The target epoch whose leader last started streaming to us: from
+    /// then on the offset counts in that leader's AOF (failover compares
+    /// candidates' offsets only within one leader's history).
+    streamed_epoch: AtomicU64,
     lag: Mutex<LagTracker>,
     followers: Mutex<BTreeMap<u64, FollowerLink>>,
     /// Why the last attempt to reach the leader failed (a refused dial, a
@@ -149,6 +153,22 @@ impl ReplState {
         self.offset.store(offset, Ordering::Release);
         self.connected.store(true, Ordering::Release);
         self.lag.lock().observe_leader(leader_size, Instant::now());
+    }
+
+    /// [`ReplState::connected`] for the follow loop of `epoch` only; also
+    /// records that the current target's leader streams to us.
+    pub fn connected_in(&self, epoch: u64, offset: u64, leader_size: u64) {
+        let _target = self.target.lock();
+        if self.epoch() == epoch {
+            self.connected(offset, leader_size);
+            self.streamed_epoch.store(epoch, Ordering::Release);
+        }
+    }
+
+    /// Whether the current target's leader has streamed to us (since the
+    /// target was set): the offset is then a position in its AOF.
+    pub fn streamed_from_target(&self) -> bool {
+        self.streamed_epoch.load(Ordering::Acquire) == self.epoch()
     }
 
     pub fn disconnected(&self) {

@@ -62,8 +62,7 @@ pub async fn take_role(
         ElectUrl::Kubernetes { .. } => "kubernetes",
     };
     server.elect.enable(backend);
-    let lag = Lag::new(server);
-    let elector = Elector::start(&url, settings, Arc::new(move || lag.now()))
+    let elector = Elector::start(&url, settings, Arc::new(Lag::new(server)))
         .await
         .map_err(|e| format!("elect: {e}"))?;
     let handle = Arc::new(Handle {
@@ -85,23 +84,84 @@ pub struct Handle {
     stopping: AtomicBool,
 }
 
-/// The lag this member reports ([`tile38_elect::Candidacy`]): bytes of the
-/// last known leader AOF not applied here; `Some(0)` for a member that
-/// never followed (or leads); `None` for a follower that never completed a
-/// sync; after a switch of leader, the lag it had with the previous one
-/// until it has synced with the new one.
+/// What this member reports to the elector ([`tile38_elect::Candidacy`]).
+///
+/// Lag: bytes of the last known leader AOF not applied here; `Some(0)`
+/// for a member that never followed (or leads); `None` for a follower
+/// that never completed a sync; after a switch of leader, the lag it had
+/// with the previous one until it has synced with the new one.
+///
+/// Position (who holds every acknowledged write, `core::rank`): the epoch
+/// of the leader whose AOF this member's data is a prefix of, and its
+/// length. A leader stamps its own epoch; a follower stamps the epoch of
+/// the holder it follows once that holder's stream has started (the
+/// resume search has cut any divergent tail by then), and keeps the old
+/// stamp with its old offset until then. A member that just started has
+/// epoch 0 (the stamp is not persisted): it ranks below every member that
+/// streamed from an elected leader since.
 struct Lag {
     server: Weak<Server>,
     synced: AtomicBool,
     last: AtomicU64,
+    /// The epoch the position counts in.
+    stamp: AtomicU64,
+}
+
+impl tile38_elect::Candidacy for Lag {
+    fn lag(&self) -> Option<u64> {
+        // Called on every step of the election loop: keeps the stamp
+        // current while the role is settled.
+        if let Some(server) = self.server.upgrade() {
+            self.stamp(&server);
+        }
+        self.now()
+    }
+
+    fn position(&self) -> tile38_elect::Position {
+        let Some(server) = self.server.upgrade() else {
+            return tile38_elect::Position::default();
+        };
+        self.stamp(&server);
+        let following = server.repl.following();
+        let offset = if following {
+            server.repl.offset()
+        } else {
+            server.aof.as_ref().map_or(0, |a| a.size())
+        };
+        tile38_elect::Position {
+            epoch: self.stamp.load(Ordering::Relaxed),
+            offset,
+        }
+    }
 }
 
 impl Lag {
+    /// Raises the stamp to the current holder's epoch once our data is a
+    /// prefix of its AOF: we lead (and no longer follow), or we follow
+    /// exactly the holder and its stream has started.
+    fn stamp(&self, server: &Server) {
+        let following = server.repl.following();
+        match server.elector.get().map(|h| h.elector.decision()) {
+            Some(Decision::Lead { epoch }) if !following => {
+                self.stamp.fetch_max(epoch, Ordering::Relaxed);
+            }
+            Some(Decision::Follow { leader, epoch })
+                if following
+                    && server.repl.target() == leader_target(&leader)
+                    && server.repl.streamed_from_target() =>
+            {
+                self.stamp.fetch_max(epoch, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+
     fn new(server: &Arc<Server>) -> Lag {
         Lag {
             server: Arc::downgrade(server),
             synced: AtomicBool::new(false),
             last: AtomicU64::new(0),
+            stamp: AtomicU64::new(0),
         }
     }
 
@@ -183,22 +243,23 @@ fn apply(server: &Arc<Server>, handle: &Handle, decision: &Decision) {
     }
 }
 
-/// Follows `leader` (`host:port`) unless already following it.
-fn follow(server: &Arc<Server>, leader: &str) {
-    let Some((host, port)) = leader.rsplit_once(':') else {
-        tracing::warn!("elect: bad leader address {leader:?}");
-        return;
-    };
-    let Ok(port) = port.parse() else {
-        tracing::warn!("elect: bad leader address {leader:?}");
-        return;
-    };
-    let target = Target {
+/// The follow target an advertised `host:port` names.
+fn leader_target(leader: &str) -> Option<Target> {
+    let (host, port) = leader.rsplit_once(':')?;
+    Some(Target {
         host: host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string(),
-        port,
+        port: port.parse().ok()?,
+    })
+}
+
+/// Follows `leader` (`host:port`) unless already following it.
+fn follow(server: &Arc<Server>, leader: &str) {
+    let Some(target) = leader_target(leader) else {
+        tracing::warn!("elect: bad leader address {leader:?}");
+        return;
     };
     if server.repl.target().as_ref() != Some(&target) {
         crate::repl::follower::start(server, Some(target));

@@ -135,7 +135,7 @@ async fn attempt(server: &Arc<Server>, epoch: u64, streamed: &mut bool) -> Resul
         _ => return Err("invalid response to aof live request".into()),
     }
     *streamed = true;
-    server.repl.connected(pos, leader_size);
+    server.repl.connected_in(epoch, pos, leader_size);
     tracing::info!("follow: streaming from {target} at {pos} (leader at {leader_size})");
     let leader = (leader_id, leader_size);
     let acker = acks.then(|| tokio::spawn(super::ack::run(server.clone(), target.clone())));
