@@ -61,36 +61,68 @@ fn rtree_meets(value: &Value, q: &Rect) -> bool {
         || f32_up(q.max.y) < f32_down(r.min.y))
 }
 
-/// `q` normalised and grown by more than the float32 rounding of both
-/// boxes, for the index walk [`rtree_meets`] then narrows.
+/// `q` made ready for our index walk, a superset of what [`rtree_meets`]
+/// accepts: a NaN side drops out of Go's test (its comparisons are false),
+/// so it walks as unbounded; then normalised and grown by more than the
+/// float32 rounding of both boxes (an infinite side stays as it is).
 fn grown(q: &Rect) -> Rect {
-    let pad = |v: f64| (v.abs() + 1.0) / 1_048_576.0;
-    let (x0, x1) = (q.min.x.min(q.max.x), q.min.x.max(q.max.x));
-    let (y0, y1) = (q.min.y.min(q.max.y), q.min.y.max(q.max.y));
+    let pad = |v: f64| {
+        if v.is_finite() {
+            (v.abs() + 1.0) / 1_048_576.0
+        } else {
+            0.0
+        }
+    };
+    let or = |v: f64, unbounded: f64| if v.is_nan() { unbounded } else { v };
+    let (ax, bx) = (or(q.min.x, f64::NEG_INFINITY), or(q.max.x, f64::INFINITY));
+    let (ay, by) = (or(q.min.y, f64::NEG_INFINITY), or(q.max.y, f64::INFINITY));
+    let (x0, x1) = (ax.min(bx), ax.max(bx));
+    let (y0, y1) = (ay.min(by), ay.max(by));
     Rect::new(
         tile38_geo::Position::new(x0 - pad(x0), y0 - pad(y0)),
         tile38_geo::Position::new(x1 + pad(x1), y1 + pad(y1)),
     )
 }
 
+/// Every spatial object of a one-leaf collection, in leaf order (objects
+/// with a NaN side included: Tile38's R-tree holds them).
+fn leaf(col: &Collection) -> Vec<(&Id, &Item)> {
+    let everywhere = Rect::new(
+        tile38_geo::Position::new(f64::NEG_INFINITY, f64::NEG_INFINITY),
+        tile38_geo::Position::new(f64::INFINITY, f64::INFINITY),
+    );
+    leaf_order(col.intersecting(everywhere).chain(col.unindexed()))
+}
+
 /// The objects whose box meets `rect`, in the order Tile38 visits them.
+///
+/// Up to [`LEAF_CAPACITY`] objects every object is put to Go's box test
+/// ([`rtree_meets`]), as Tile38's one leaf does: an object with a NaN side
+/// is indexed here by its other sides only, and passes Go's test where
+/// that box may not (`BOUNDS 33 -112 nan -111` meets any area above 33).
+/// Bigger collections walk our index (where such an object keeps its
+/// finite sides, as Tile38's node boxes do).
 pub fn candidates<'a>(
     col: &'a Collection,
     rect: Rect,
 ) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
-    let found = col
-        .intersecting(grown(&rect))
-        .filter(move |(_, item)| rtree_meets(&item.value, &rect));
+    // Observed of Tile38 1.37 (not derived): a box NaN on every side (a
+    // CIRCLE of NaN radius or latitude, `BOUNDS nan nan nan nan`) meets
+    // nothing, while one finite side is enough for Go's half test.
+    if [rect.min.x, rect.min.y, rect.max.x, rect.max.y]
+        .iter()
+        .all(|v| v.is_nan())
+    {
+        return Box::new(std::iter::empty());
+    }
     if col.spatial_len() + col.unindexed_len() > LEAF_CAPACITY {
+        let found = col
+            .intersecting(grown(&rect))
+            .filter(move |(_, item)| rtree_meets(&item.value, &rect));
         return Box::new(found);
     }
-    // Objects with a NaN side pass Go's box test (every comparison is
-    // false), so they are candidates of every search (a CURSOR counts
-    // them, SPARSE may stop on them), though no shape test matches them.
-    let nan = col
-        .unindexed()
-        .filter(move |(_, item)| rtree_meets(&item.value, &rect));
-    Box::new(leaf_order(found.chain(nan)).into_iter())
+    let all = leaf(col).into_iter();
+    Box::new(all.filter(move |(_, item)| rtree_meets(&item.value, &rect)))
 }
 
 /// SPARSE: the area's box split `depth` times into quadrants (top-left,
@@ -123,9 +155,7 @@ pub fn sparse<'a>(
     }
     impl<'a> Walk<'a, '_> {
         fn left(&self, r: Rect) -> bool {
-            self.col
-                .intersecting(grown(&r))
-                .any(|(id, item)| !self.seen.contains(id) && rtree_meets(&item.value, &r))
+            candidates(self.col, r).any(|(id, _)| !self.seen.contains(id))
         }
 
         /// Walks the cells of `r`; `false` once the search has stopped.
