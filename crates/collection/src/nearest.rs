@@ -18,8 +18,10 @@
 //! and the heap holds one head per run: taking the nearest thing left
 //! re-keys its run's head in place (one sift-down), and an entry whose
 //! exact distance is not yet the smallest goes back into its run, in
-//! order, not into the heap. Measured in `benches/README.md` ("Issue 18:
-//! third session (in-process)").
+//! order, not into the heap. The objects of a run are prefetched when it
+//! is made: their exact boxes are cache misses, which then overlap.
+//! Measured in `benches/README.md` ("Issue 18: third session
+//! (in-process)").
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -82,7 +84,7 @@ impl Ord for Head {
 }
 
 /// Iterator of `(exact distance, slot)`, nearest first.
-pub struct Nearest<'a, D, X, E> {
+pub struct Nearest<'a, D, X, E, P> {
     index: &'a SpatialIndex,
     heap: BinaryHeap<Head>,
     runs: Vec<Keyed<'a>>,
@@ -94,6 +96,9 @@ pub struct Nearest<'a, D, X, E> {
     exact_dist: X,
     /// Exact box of an object (by slot).
     exact: E,
+    /// Brings an object towards the cache: its exact box will be read if
+    /// its entry's run is reached.
+    prefetch: P,
     /// Entries of expanded pages, by quarter.
     quarters: Vec<(Bbox, u32)>,
     /// The walk ends once everything left is farther than this.
@@ -103,8 +108,14 @@ pub struct Nearest<'a, D, X, E> {
 /// Pages of more entries than this are expanded by quarters.
 const QUARTER_FROM: usize = 8;
 
-impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'a, D, X, E> {
-    pub fn new(index: &'a SpatialIndex, dist: D, exact_dist: X, exact: E) -> Self {
+impl<'a, D, X, E, P> Nearest<'a, D, X, E, P>
+where
+    D: Fn(&Rect) -> f64,
+    X: Fn(&Rect) -> f64,
+    E: Fn(u32) -> Rect,
+    P: Fn(u32),
+{
+    pub fn new(index: &'a SpatialIndex, dist: D, exact_dist: X, exact: E, prefetch: P) -> Self {
         let mut walk = Nearest {
             index,
             heap: BinaryHeap::with_capacity(32),
@@ -113,6 +124,7 @@ impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'
             dist,
             exact_dist,
             exact,
+            prefetch,
             quarters: Vec::new(),
             cutoff: f64::INFINITY,
         };
@@ -163,7 +175,13 @@ impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'
     }
 }
 
-impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'a, D, X, E> {
+impl<'a, D, X, E, P> Nearest<'a, D, X, E, P>
+where
+    D: Fn(&Rect) -> f64,
+    X: Fn(&Rect) -> f64,
+    E: Fn(u32) -> Rect,
+    P: Fn(u32),
+{
     /// Opens a node into a run of its own: a parent's children, a page's
     /// entries (by quarters if it is large), a quarter's entries.
     fn open(&mut self, key: f64, node: Node<'a>) {
@@ -192,6 +210,7 @@ impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'
             Node::Quarter { start, len } => {
                 for i in start..start + len {
                     let (b, slot) = self.quarters[i as usize];
+                    (self.prefetch)(slot);
                     self.add(&b, Node::Bound(slot));
                 }
             }
@@ -209,6 +228,7 @@ impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'
         let page = self.index.tree.pages.get(p);
         if page.len() <= QUARTER_FROM {
             for (b, slot) in page.entries() {
+                (self.prefetch)(slot);
                 self.add(&b, Node::Bound(slot));
             }
             return;
@@ -306,8 +326,12 @@ impl<'a, D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Nearest<'
     }
 }
 
-impl<D: Fn(&Rect) -> f64, X: Fn(&Rect) -> f64, E: Fn(u32) -> Rect> Iterator
-    for Nearest<'_, D, X, E>
+impl<D, X, E, P> Iterator for Nearest<'_, D, X, E, P>
+where
+    D: Fn(&Rect) -> f64,
+    X: Fn(&Rect) -> f64,
+    E: Fn(u32) -> Rect,
+    P: Fn(u32),
 {
     type Item = (f64, u32);
 
