@@ -173,15 +173,7 @@ where
         }
         self.building = end;
     }
-}
 
-impl<'a, D, X, E, P> Nearest<'a, D, X, E, P>
-where
-    D: Fn(&Rect) -> f64,
-    X: Fn(&Rect) -> f64,
-    E: Fn(u32) -> Rect,
-    P: Fn(u32),
-{
     /// Opens a node into a run of its own: a parent's children, a page's
     /// entries (by quarters if it is large), a quarter's entries.
     fn open(&mut self, key: f64, node: Node<'a>) {
