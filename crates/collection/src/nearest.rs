@@ -90,6 +90,8 @@ pub struct Nearest<'a, D, X, E, P> {
     runs: Vec<Keyed<'a>>,
     /// Where the run being built starts in `runs`.
     building: usize,
+    /// How many nodes of `runs` are still queued (the rest were taken).
+    live: usize,
     /// Lower bound of the distance to anything in a box.
     dist: D,
     /// Exact distance to an object's box.
@@ -108,6 +110,10 @@ pub struct Nearest<'a, D, X, E, P> {
 /// Pages of more entries than this are expanded by quarters.
 const QUARTER_FROM: usize = 8;
 
+/// `runs` is compacted once it is longer than this and than four times
+/// what is still queued in it.
+const COMPACT_FROM: usize = 1024;
+
 impl<'a, D, X, E, P> Nearest<'a, D, X, E, P>
 where
     D: Fn(&Rect) -> f64,
@@ -121,6 +127,7 @@ where
             heap: BinaryHeap::with_capacity(32),
             runs: Vec::with_capacity(128),
             building: 0,
+            live: 0,
             dist,
             exact_dist,
             exact,
@@ -165,6 +172,7 @@ where
     fn close_run(&mut self) {
         let (start, end) = (self.building, self.runs.len());
         if end > start {
+            self.live += end - start;
             self.heap.push(Head {
                 key: self.runs[start].key,
                 start: start as u32,
@@ -172,6 +180,32 @@ where
             });
         }
         self.building = end;
+        if end > COMPACT_FROM && end > 4 * self.live {
+            self.compact();
+        }
+    }
+
+    /// Drops the nodes already taken from `runs`: a long walk (NEARBY …
+    /// COUNT over millions of objects) would otherwise keep every node it
+    /// ever opened. The heap's order is by key, which does not change.
+    fn compact(&mut self) {
+        let mut runs = Vec::with_capacity(2 * self.live);
+        let heads = std::mem::take(&mut self.heap).into_vec();
+        let heads: Vec<Head> = heads
+            .into_iter()
+            .map(|h| {
+                let start = runs.len() as u32;
+                runs.extend_from_slice(&self.runs[h.start as usize..h.end as usize]);
+                Head {
+                    key: h.key,
+                    start,
+                    end: runs.len() as u32,
+                }
+            })
+            .collect();
+        self.heap = BinaryHeap::from(heads);
+        self.runs = runs;
+        self.building = self.runs.len();
     }
 
     /// Opens a node into a run of its own: a parent's children, a page's
@@ -275,6 +309,7 @@ where
     /// Takes the first node of the top run out of it: the run's head moves
     /// on (re-keyed in place) or the run is done.
     fn advance(&mut self, head: Head) {
+        self.live -= 1;
         let start = head.start + 1;
         if start < head.end {
             let mut top = self.heap.peek_mut().expect("top run");
@@ -352,5 +387,48 @@ where
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spatial::{PageOf, SpatialIndex};
+
+    struct Nowhere;
+    impl PageOf for Nowhere {
+        fn page_of(&self, _: u32) -> Option<u32> {
+            None
+        }
+        fn set_page_of(&mut self, _: u32, _: Option<u32>) {}
+    }
+
+    /// A full walk over 20k objects compacts its runs and still reports
+    /// every object once, in order.
+    #[test]
+    fn long_walk_compacts_runs() {
+        let n = 20_000u32;
+        let at = |s: u32| [f64::from(s % 150), f64::from(s / 150)];
+        let entries = (0..n).map(|s| (Bbox::outward(at(s), at(s)), s)).collect();
+        let index = SpatialIndex::pack(entries).record(&mut Nowhere);
+        let dist = |r: &Rect| r.min.x.hypot(r.min.y);
+        let exact = |s: u32| {
+            let [x, y] = at(s);
+            Rect::new(
+                tile38_geo::Position::new(x, y),
+                tile38_geo::Position::new(x, y),
+            )
+        };
+        let mut walk = Nearest::new(&index, dist, dist, exact, |_| {});
+        let mut seen = vec![false; n as usize];
+        let mut last = 0.0;
+        let mut longest = 0;
+        while let Some((d, s)) = walk.next() {
+            assert!(d >= last && !seen[s as usize]);
+            (last, seen[s as usize]) = (d, true);
+            longest = longest.max(walk.runs.len());
+        }
+        assert!(seen.iter().all(|&s| s));
+        assert!(longest < n as usize / 2, "runs kept {longest} nodes");
     }
 }
