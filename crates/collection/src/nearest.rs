@@ -185,9 +185,10 @@ where
         }
     }
 
-    /// Drops the nodes already taken from `runs`: a long walk (NEARBY …
-    /// COUNT over millions of objects) would otherwise keep every node it
-    /// ever opened. The heap's order is by key, which does not change.
+    /// Drops the nodes already taken from `runs`, and the entries of
+    /// quarters already opened: a long walk (NEARBY … COUNT over millions
+    /// of objects) would otherwise keep everything it ever opened. The
+    /// heap's order is by key, which does not change.
     fn compact(&mut self) {
         let mut runs = Vec::with_capacity(2 * self.live);
         let heads = std::mem::take(&mut self.heap).into_vec();
@@ -203,8 +204,19 @@ where
                 }
             })
             .collect();
+        // The quarters still queued, likewise.
+        let mut quarters = Vec::with_capacity(self.quarters.len().min(4 * runs.len()));
+        for k in &mut runs {
+            if let Node::Quarter { start, len } = &mut k.node {
+                let at = quarters.len() as u32;
+                quarters
+                    .extend_from_slice(&self.quarters[*start as usize..(*start + *len) as usize]);
+                *start = at;
+            }
+        }
         self.heap = BinaryHeap::from(heads);
         self.runs = runs;
+        self.quarters = quarters;
         self.building = self.runs.len();
     }
 
@@ -426,9 +438,9 @@ mod tests {
         while let Some((d, s)) = walk.next() {
             assert!(d >= last && !seen[s as usize]);
             (last, seen[s as usize]) = (d, true);
-            longest = longest.max(walk.runs.len());
+            longest = longest.max(walk.runs.len()).max(walk.quarters.len());
         }
         assert!(seen.iter().all(|&s| s));
-        assert!(longest < n as usize / 2, "runs kept {longest} nodes");
+        assert!(longest < n as usize / 2, "runs or quarters kept {longest}");
     }
 }
