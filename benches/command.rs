@@ -136,6 +136,24 @@ fn set_point_with_field(b: Bencher) {
     set_points(b, &[b"FIELD", b"speed", b"42"]);
 }
 
+/// `SET fleet id:N POINT lat lon` with a new id each time, into a key of
+/// `FLEET` points: `tile38-benchmark`'s SET test, pure inserts (the index
+/// places every object anew).
+#[divan::bench]
+fn set_point_new_id(b: Bencher) {
+    use std::io::Write;
+    let mut s = loaded();
+    let pts = points(10_000);
+    let (mut n, mut id) = (0usize, Vec::with_capacity(24));
+    b.bench_local(|| {
+        n += 1;
+        id.clear();
+        write!(id, "id:{n}").expect("to a Vec");
+        let (lat, lon) = &pts[n % pts.len()];
+        black_box(s.run(&[b"SET", b"fleet", &id, b"POINT", lat, lon]))
+    });
+}
+
 fn fleet() -> &'static std::sync::Mutex<Session> {
     static S: OnceLock<std::sync::Mutex<Session>> = OnceLock::new();
     S.get_or_init(|| std::sync::Mutex::new(loaded()))

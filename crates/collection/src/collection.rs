@@ -463,12 +463,15 @@ impl Collection {
         B: Fn(&Rect) -> f64 + 'static,
         F: Fn(&Rect) -> f64 + 'static,
     {
-        Nearest::new(&self.spatial, bound, dist, move |s| rect(&self.exact(s)))
-            .with_cutoff(cutoff)
-            .map(move |(d, s)| {
-                let e = self.store.get(s);
-                (d, &e.id, &e.item)
-            })
+        let exact = move |s| rect(&self.exact(s));
+        Nearest::new(&self.spatial, bound, dist, exact, |s| {
+            self.store.prefetch(s)
+        })
+        .with_cutoff(cutoff)
+        .map(move |(d, s)| {
+            let e = self.store.get(s);
+            (d, &e.id, &e.item)
+        })
     }
 
     /// Checks that every index agrees with the objects (tests; O(n log n)).

@@ -117,6 +117,12 @@ impl Store {
         self.entries.get(slot)
     }
 
+    /// Brings `slot`'s entry towards the cache ([`Slab::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, slot: u32) {
+        self.entries.prefetch(slot);
+    }
+
     #[inline]
     pub fn get_mut(&mut self, slot: u32) -> &mut Entry {
         self.entries.get_mut(slot)
