@@ -20,7 +20,7 @@ use tile38_geo::field::Rule;
 use tile38_geo::{FieldList, FieldValue, Position, Rect, Value};
 
 pub use crate::id::Id;
-use crate::nearest::Nearest;
+use crate::nearest::{Nearest, Objects, Walk};
 use crate::order::Order;
 use crate::spatial::{PageOf, SpatialIndex};
 use crate::store::Store;
@@ -444,7 +444,7 @@ impl Collection {
     pub fn nearest<F: Fn(&Rect) -> f64 + Clone + 'static>(
         &self,
         dist: F,
-    ) -> impl Iterator<Item = (f64, &Id, &Item)> + '_ {
+    ) -> impl Walk<Item = (f64, &Id, &Item)> + '_ {
         self.nearest_bounded(dist.clone(), dist, f64::INFINITY)
     }
 
@@ -458,20 +458,17 @@ impl Collection {
         bound: B,
         dist: F,
         cutoff: f64,
-    ) -> impl Iterator<Item = (f64, &Id, &Item)> + '_
+    ) -> impl Walk<Item = (f64, &Id, &Item)> + '_
     where
         B: Fn(&Rect) -> f64 + 'static,
         F: Fn(&Rect) -> f64 + 'static,
     {
         let exact = move |s| rect(&self.exact(s));
-        Nearest::new(&self.spatial, bound, dist, exact, |s| {
+        let walk = Nearest::new(&self.spatial, bound, dist, exact, |s| {
             self.store.prefetch(s)
         })
-        .with_cutoff(cutoff)
-        .map(move |(d, s)| {
-            let e = self.store.get(s);
-            (d, &e.id, &e.item)
-        })
+        .with_cutoff(cutoff);
+        Objects::new(walk, &self.store)
     }
 
     /// Checks that every index agrees with the objects (tests; O(n log n)).

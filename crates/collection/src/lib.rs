@@ -27,3 +27,4 @@ pub mod tree;
 pub use collection::{Collection, Item, Prior, SetCond, SetOutcome};
 pub use database::Database;
 pub use id::Id;
+pub use nearest::Walk;

@@ -32,7 +32,9 @@ use tile38_geo::Rect;
 use crate::page::Bbox;
 use crate::page::NO_PAGE;
 use crate::spatial::SpatialIndex;
+use crate::store::Store;
 use crate::tree::PageRef;
+use crate::{Id, Item};
 
 #[derive(Clone, Copy)]
 enum Node<'a> {
@@ -306,6 +308,13 @@ where
         }
     }
 
+    /// A lower bound of the distance of the next object the walk reports
+    /// (infinity when nothing is queued): the smallest key queued, as
+    /// every key is a lower bound of what its node holds.
+    pub fn next_bound(&self) -> f64 {
+        self.heap.peek().map_or(f64::INFINITY, |h| h.key)
+    }
+
     /// The smallest key in the heap after its top.
     fn second(&self) -> f64 {
         let s = self.heap.as_slice();
@@ -399,6 +408,55 @@ where
             }
         }
         None
+    }
+}
+
+/// A nearest-first walk that can tell, without taking it, a lower bound
+/// of the distance of what it reports next: a caller that needs to know
+/// whether the next object ties with the last (NEARBY's newest-first ties)
+/// then measures nothing more when the bound already rules a tie out.
+pub trait Walk: Iterator {
+    /// Never above the distance of the next item (infinity at the end).
+    fn next_bound(&self) -> f64;
+}
+
+/// [`crate::Collection::nearest_bounded`]'s walk, by object.
+pub(crate) struct Objects<'a, W> {
+    walk: W,
+    store: &'a Store,
+}
+
+impl<'a, W> Objects<'a, W> {
+    pub(crate) fn new(walk: W, store: &'a Store) -> Self {
+        Objects { walk, store }
+    }
+}
+
+impl<'a, D, X, E, P> Iterator for Objects<'a, Nearest<'a, D, X, E, P>>
+where
+    D: Fn(&Rect) -> f64,
+    X: Fn(&Rect) -> f64,
+    E: Fn(u32) -> Rect,
+    P: Fn(u32),
+{
+    type Item = (f64, &'a Id, &'a Item);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (d, s) = self.walk.next()?;
+        let e = self.store.get(s);
+        Some((d, &e.id, &e.item))
+    }
+}
+
+impl<'a, D, X, E, P> Walk for Objects<'a, Nearest<'a, D, X, E, P>>
+where
+    D: Fn(&Rect) -> f64,
+    X: Fn(&Rect) -> f64,
+    E: Fn(u32) -> Rect,
+    P: Fn(u32),
+{
+    fn next_bound(&self) -> f64 {
+        self.walk.next_bound()
     }
 }
 

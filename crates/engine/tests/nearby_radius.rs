@@ -183,3 +183,70 @@ fn a_radius_that_covers_every_object_also_reaches_the_nan_ones() {
         .iter()
         .all(|id| id.trim_start_matches('o').parse::<usize>().unwrap() % 10 != 9));
 }
+
+/// Ties at one distance come newest first (Tile38's queue favours the
+/// most recently inserted entry), whatever LIMIT cuts the list: a LIMIT k
+/// answer is the first k of the whole ordered list, even where the k-th
+/// ties with the next (the walk's bound decides whether a tie must be
+/// looked for; `NewestFirstTies`).
+#[test]
+fn ties_come_newest_first_under_every_limit() {
+    let engine = Engine::in_process();
+    let mut session = Session::local(&engine, 1);
+    let mut rng = Rng(5);
+    // 400 objects over 40 shared positions (each position rewritten in a
+    // shuffled order), so most distances tie, past the one-leaf size.
+    let spots: Vec<(String, String)> = (0..40)
+        .map(|_| {
+            let (lat, lon) = (rng.range(10.0, 11.0), rng.range(20.0, 21.0));
+            (format!("{lat:.4}"), format!("{lon:.4}"))
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..400).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, (rng.unit() * (i + 1) as f64) as usize);
+    }
+    for &i in &order {
+        let (la, lo) = &spots[i % spots.len()];
+        run(
+            &engine,
+            &mut session,
+            &["SET", "k", &format!("o{i}"), "POINT", la, lo],
+        );
+    }
+    let inserted_at = |id: &str| {
+        let i: usize = id.trim_start_matches('o').parse().unwrap();
+        order.iter().position(|&o| o == i).unwrap()
+    };
+    for q in 0..20 {
+        let (la, lo) = (
+            rng.range(10.0, 11.0).to_string(),
+            rng.range(20.0, 21.0).to_string(),
+        );
+        let query = |limit: &str, session: &mut Session| {
+            bulks(&run(
+                &engine,
+                session,
+                &[
+                    "NEARBY", "k", "LIMIT", limit, "DISTANCE", "IDS", "POINT", &la, &lo,
+                ],
+            ))
+        };
+        let full = query("1000", &mut session);
+        assert_eq!(full.len(), 800);
+        for w in full.chunks(2).collect::<Vec<_>>().windows(2) {
+            let (d0, d1): (f64, f64) = (w[0][1].parse().unwrap(), w[1][1].parse().unwrap());
+            assert!(d0 <= d1, "query {q}: out of order");
+            if d0 == d1 {
+                assert!(
+                    inserted_at(&w[0][0]) > inserted_at(&w[1][0]),
+                    "query {q}: tie not newest first"
+                );
+            }
+        }
+        for limit in [1usize, 2, 3, 7, 10, 11, 25] {
+            let got = query(&limit.to_string(), &mut session);
+            assert_eq!(got, full[..2 * limit], "query {q} limit {limit}");
+        }
+    }
+}

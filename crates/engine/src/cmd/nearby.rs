@@ -21,7 +21,7 @@ use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::search::geodetic::point_rect_distance;
-use crate::search::knn::{small_tree, AsGiven, NewestFirstTies};
+use crate::search::knn::{small_tree, AsGiven, Hits, NewestFirstTies};
 use crate::search::opts::SearchOpts;
 use crate::search::results::{write_results, Hit};
 
@@ -136,20 +136,14 @@ fn candidates<'a>(
     // its last bits never lift it above an object's own distance), objects
     // by Tile38's distance to their box.
     let bound = BoxBound::new(qlat, qlon);
-    let walk = col
-        .nearest_bounded(
+    let walk = Hits::new(
+        col.nearest_bounded(
             move |r: &Rect| chord_bound(bound.of(r).min(1.0)) * (1.0 - 1e-12),
             move |r: &Rect| point_rect_distance(r, qlat, qlon),
             cutoff,
-        )
-        .map(|(d, id, item)| {
-            walked.set(walked.get() + 1);
-            Hit {
-                id: id.as_bytes(),
-                item,
-                dist: d,
-            }
-        });
+        ),
+        walked,
+    );
     let spatial = col.spatial_len();
     let nan = col
         .unindexed()

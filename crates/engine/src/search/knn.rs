@@ -13,9 +13,8 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::iter::Peekable;
 
-use tile38_collection::{Collection, Id, Item};
+use tile38_collection::{Collection, Id, Item, Walk};
 use tile38_geo::{Position, Rect, Value};
 
 use super::geodetic::point_rect_distance;
@@ -184,8 +183,10 @@ impl<'a> Iterator for GoHeap<'a> {
 /// given, as Tile38 does, and keeps the distance order: the index orders
 /// them by their normalised box, which is never farther, so each is held
 /// back until nothing nearer can follow.
-pub struct AsGiven<'a, I: Iterator<Item = Hit<'a>>> {
-    inner: Peekable<I>,
+pub struct AsGiven<'a, I: Walk<Item = Hit<'a>>> {
+    inner: I,
+    /// The inner walk's next hit, once looked at.
+    peeked: Option<Hit<'a>>,
     held: BinaryHeap<Held<'a>>,
     n: u64,
     qlat: f64,
@@ -213,10 +214,11 @@ impl Ord for Held<'_> {
     }
 }
 
-impl<'a, I: Iterator<Item = Hit<'a>>> AsGiven<'a, I> {
+impl<'a, I: Walk<Item = Hit<'a>>> AsGiven<'a, I> {
     pub fn new(inner: I, qlat: f64, qlon: f64) -> Self {
         AsGiven {
-            inner: inner.peekable(),
+            inner,
+            peeked: None,
             held: BinaryHeap::new(),
             n: 0,
             qlat,
@@ -225,7 +227,7 @@ impl<'a, I: Iterator<Item = Hit<'a>>> AsGiven<'a, I> {
     }
 }
 
-impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for AsGiven<'a, I> {
+impl<'a, I: Walk<Item = Hit<'a>>> Iterator for AsGiven<'a, I> {
     type Item = Hit<'a>;
 
     fn next(&mut self) -> Option<Hit<'a>> {
@@ -234,7 +236,7 @@ impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for AsGiven<'a, I> {
             // inverted box) is the nearest left, as the walk is in order
             // and a box as given is never nearer than normalised.
             if self.held.is_empty() {
-                let mut hit = self.inner.next()?;
+                let mut hit = self.peeked.take().or_else(|| self.inner.next())?;
                 if !self.as_given(&mut hit) {
                     return Some(hit);
                 }
@@ -242,13 +244,16 @@ impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for AsGiven<'a, I> {
                 self.held.push(Held(hit, self.n));
                 continue;
             }
-            let next = self.inner.peek().map(|h| h.dist);
+            if self.peeked.is_none() {
+                self.peeked = self.inner.next();
+            }
+            let next = self.peeked.as_ref().map(|h| h.dist);
             if let Some(top) = self.held.peek() {
                 if next.is_none_or(|d| top.0.dist <= d) {
                     return self.held.pop().map(|h| h.0);
                 }
             }
-            let mut hit = self.inner.next()?;
+            let mut hit = self.peeked.take()?;
             self.as_given(&mut hit);
             self.n += 1;
             self.held.push(Held(hit, self.n));
@@ -256,7 +261,7 @@ impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for AsGiven<'a, I> {
     }
 }
 
-impl<'a, I: Iterator<Item = Hit<'a>>> AsGiven<'a, I> {
+impl<'a, I: Walk<Item = Hit<'a>>> AsGiven<'a, I> {
     /// Measures an inverted box as given; returns whether `hit` is one.
     fn as_given(&self, hit: &mut Hit<'a>) -> bool {
         if let Value::Rect(r) = &hit.item.value {
@@ -269,40 +274,106 @@ impl<'a, I: Iterator<Item = Hit<'a>>> AsGiven<'a, I> {
     }
 }
 
-/// Reorders runs of equal distance newest first, as Tile38's kNN returns
-/// them (its queue favours the most recently inserted entry).
-pub struct NewestFirstTies<'a, I: Iterator<Item = Hit<'a>>> {
-    inner: Peekable<I>,
-    run: Vec<Hit<'a>>,
-}
-
-impl<'a, I: Iterator<Item = Hit<'a>>> NewestFirstTies<'a, I> {
-    pub fn new(inner: I) -> Self {
-        NewestFirstTies {
-            inner: inner.peekable(),
-            run: Vec::new(),
+impl<'a, I: Walk<Item = Hit<'a>>> Walk for AsGiven<'a, I> {
+    /// The nearest of what is held, what was looked at, and the walk's
+    /// own bound.
+    fn next_bound(&self) -> f64 {
+        let next = match &self.peeked {
+            Some(h) => h.dist,
+            None => self.inner.next_bound(),
+        };
+        match self.held.peek() {
+            Some(top) if top.0.dist < next => top.0.dist,
+            _ => next,
         }
     }
 }
 
-impl<'a, I: Iterator<Item = Hit<'a>>> Iterator for NewestFirstTies<'a, I> {
+/// Reorders runs of equal distance newest first, as Tile38's kNN returns
+/// them (its queue favours the most recently inserted entry). Whether the
+/// next hit ties with the one at hand is known without measuring it when
+/// the walk's bound is already farther: a LIMIT 1 then measures one object,
+/// not two.
+pub struct NewestFirstTies<'a, I: Walk<Item = Hit<'a>>> {
+    inner: I,
+    peeked: Option<Hit<'a>>,
+    run: Vec<Hit<'a>>,
+}
+
+impl<'a, I: Walk<Item = Hit<'a>>> NewestFirstTies<'a, I> {
+    pub fn new(inner: I) -> Self {
+        NewestFirstTies {
+            inner,
+            peeked: None,
+            run: Vec::new(),
+        }
+    }
+
+    /// The next hit if its distance is `dist`.
+    fn next_at(&mut self, dist: f64) -> Option<Hit<'a>> {
+        if self.peeked.is_none() {
+            self.peeked = self.inner.next();
+        }
+        self.peeked.take_if(|n| n.dist == dist)
+    }
+}
+
+impl<'a, I: Walk<Item = Hit<'a>>> Iterator for NewestFirstTies<'a, I> {
     type Item = Hit<'a>;
 
     fn next(&mut self) -> Option<Hit<'a>> {
         if let Some(h) = self.run.pop() {
             return Some(h);
         }
-        let first = self.inner.next()?;
-        if self.inner.peek().is_none_or(|n| n.dist != first.dist) {
+        let first = self.peeked.take().or_else(|| self.inner.next())?;
+        // `>` is false for a NaN distance: such a hit is looked past.
+        if self.inner.next_bound() > first.dist {
             return Some(first);
         }
         let dist = first.dist;
+        let Some(second) = self.next_at(dist) else {
+            return Some(first);
+        };
         self.run.push(first);
-        while let Some(h) = self.inner.next_if(|n| n.dist == dist) {
+        self.run.push(second);
+        while let Some(h) = self.next_at(dist) {
             self.run.push(h);
         }
         // Popped from the back, so the newest goes last.
         self.run.sort_by_key(|h| h.item.seq);
         self.run.pop()
+    }
+}
+
+/// A nearest-first walk of a collection as [`Hit`]s, counting the objects
+/// it reports (`walked`).
+pub struct Hits<'a, W> {
+    walk: W,
+    walked: &'a std::cell::Cell<usize>,
+}
+
+impl<'a, W: Walk<Item = (f64, &'a Id, &'a Item)>> Hits<'a, W> {
+    pub fn new(walk: W, walked: &'a std::cell::Cell<usize>) -> Self {
+        Hits { walk, walked }
+    }
+}
+
+impl<'a, W: Walk<Item = (f64, &'a Id, &'a Item)>> Iterator for Hits<'a, W> {
+    type Item = Hit<'a>;
+
+    fn next(&mut self) -> Option<Hit<'a>> {
+        let (dist, id, item) = self.walk.next()?;
+        self.walked.set(self.walked.get() + 1);
+        Some(Hit {
+            id: id.as_bytes(),
+            item,
+            dist,
+        })
+    }
+}
+
+impl<'a, W: Walk<Item = (f64, &'a Id, &'a Item)>> Walk for Hits<'a, W> {
+    fn next_bound(&self) -> f64 {
+        self.walk.next_bound()
     }
 }
