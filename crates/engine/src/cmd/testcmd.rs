@@ -10,8 +10,9 @@
 //! `AND` after an `OR` binds only to the last operand), because the tree's
 //! shape decides the answer.
 
+use tile38_geo::geojson::Shape;
 use tile38_geo::predicate::{area_intersects, area_within, Area};
-use tile38_geo::{area, Value};
+use tile38_geo::{area, Geometry, Position, Value};
 use tile38_proto::Args;
 
 use super::{ReadCommand, ReadCx};
@@ -147,6 +148,20 @@ impl Builder {
     }
 }
 
+/// TEST's own POINT and OBJECT areas are `geojson.Point`s (`NewPoint`,
+/// `Parse`), while a stored plain point read by GET is a `SimplePoint`:
+/// kept as a GeoJSON Point value so that a circle on the left tests it by
+/// distance (see `tile38_geo::predicate`, object module).
+fn geojson_point(spec: Spec) -> Spec {
+    match spec {
+        Spec::Ready(Area::Value(Value::Point { x, y, z: 0.0 })) => {
+            let point = Shape::Point(Position::new(x, y));
+            Spec::Ready(Area::Value(Value::Geo(Box::new(Geometry::new(point)))))
+        }
+        other => other,
+    }
+}
+
 impl Expr {
     /// Reads one side, up to the first word that cannot continue it.
     fn parse(c: &mut Cursor<'_>, clip: ClipMode) -> Result<Expr> {
@@ -154,7 +169,7 @@ impl Expr {
         while let Some(word) = c.peek().filter(|w| !w.is_empty()) {
             let word = word.to_ascii_lowercase();
             if AREA_WORDS.contains(&word.as_slice()) {
-                b.area(areas::parse(c, clip, false)?);
+                b.area(geojson_point(areas::parse(c, clip, false)?));
                 continue;
             }
             match word.as_slice() {

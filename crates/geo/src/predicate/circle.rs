@@ -4,7 +4,9 @@
 //! * A point is in the circle when the haversine of its distance to the
 //!   centre is at most the haversine of the radius (`containsPoint`); the
 //!   radius is first folded into half the earth's circumference
-//!   (`NormalizeDistance`).
+//!   (`NormalizeDistance`). The one exception: `Intersects` with the
+//!   circle as receiver sends a `SimplePoint` (a stored plain point) to
+//!   the polygon below (tidwall/geojson v1.4.6 circle.go).
 //! * Every other shape is tested against a 64-step polygon: an ellipse
 //!   whose half-axes are the longitude/latitude offsets of the destination
 //!   points due east/west and north/south (`makeCircleObject`). A radius
@@ -197,7 +199,7 @@ impl Circle {
     /// `Circle.Contains(o)`: `o` within the circle.
     pub fn contains(&self, o: &Obj) -> bool {
         match o {
-            Obj::Leaf(Base::Point(p)) => self.contains_point(*p),
+            Obj::Leaf(Base::Point(p)) | Obj::SimplePoint(p) => self.contains_point(*p),
             // Tile38 tests overlap here, not containment.
             Obj::Circle(other) => other.distance_to(self) < other.meters + self.meters,
             Obj::Multi(children) => children.iter().all(|c| self.contains(&c)),
@@ -210,6 +212,10 @@ impl Circle {
     pub fn intersects(&self, area: &Obj) -> bool {
         match area {
             Obj::Leaf(Base::Point(p)) => self.contains_point(*p),
+            // v1.4.6 has no SimplePoint case here: the polygon decides.
+            Obj::SimplePoint(_) => {
+                self.with_polygon(|poly| object::spatial_intersects(area, &Base::Poly(poly)))
+            }
             Obj::Circle(other) => other.distance_to(self) <= other.meters + self.meters,
             Obj::Multi(children) => children.iter().any(|c| self.intersects(&c)),
             Obj::Feature(g) => self.intersects(&Obj::from_geometry(g)),

@@ -38,6 +38,17 @@ pub(super) fn rect_center(r: &R) -> P {
     P::new((r.max.x + r.min.x) / 2.0, (r.max.y + r.min.y) / 2.0)
 }
 
+/// tidwall/geojson v1.4.6's `eqZero` (segment.go): `!(x < 0 || x > 0)`.
+/// The same as `x == 0.0` except that NaN counts as zero, so a cross
+/// product made NaN by a NaN or infinite coordinate takes the "collinear"
+/// branch of `IntersectsSegment` and makes `CollinearPoint` true.
+#[inline]
+fn eq_zero(x: f64) -> bool {
+    // Not Go's spelling: clippy would turn `!(x < 0.0 || x > 0.0)` into
+    // `x == 0.0`, which is false for NaN.
+    x == 0.0 || x.is_nan()
+}
+
 /// Go's `math.Nextafter(x, +Inf)`.
 fn next_up(x: f64) -> f64 {
     if x.is_nan() || x == f64::INFINITY {
@@ -167,7 +178,7 @@ impl Seg {
     pub fn collinear_point(&self, p: P) -> bool {
         let (cmpx, cmpy) = (p.x - self.a.x, p.y - self.a.y);
         let (rx, ry) = (self.b.x - self.a.x, self.b.y - self.a.y);
-        cmpx * ry - cmpy * rx == 0.0
+        eq_zero(cmpx * ry - cmpy * rx)
     }
 
     /// `Segment.ContainsSegment`: both ends of `other` are on this segment.
@@ -196,8 +207,8 @@ impl Seg {
         let (cmpx, cmpy) = (c.x - a.x, c.y - a.y);
         let (rx, ry) = (b.x - a.x, b.y - a.y);
         let cmpxr = cmpx * ry - cmpy * rx;
-        if cmpxr == 0.0 {
-            // Collinear: c lies between a and b on neither axis → only an
+        if eq_zero(cmpxr) {
+            // Collinear (or NaN): c lies between a and b on neither axis → only an
             // end of `other` on this segment can make them touch.
             if (c.x - a.x <= 0.0) == (c.x - b.x <= 0.0) && (c.y - a.y <= 0.0) == (c.y - b.y <= 0.0)
             {
@@ -208,8 +219,8 @@ impl Seg {
         let (sx, sy) = (d.x - c.x, d.y - c.y);
         let cmpxs = cmpx * sy - cmpy * sx;
         let rxs = rx * sy - ry * sx;
-        if rxs == 0.0 {
-            return false; // parallel
+        if eq_zero(rxs) {
+            return false; // parallel (or NaN)
         }
         let rxsr = 1.0 / rxs;
         let t = cmpxs * rxsr;

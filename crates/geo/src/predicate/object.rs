@@ -19,6 +19,13 @@
 //!   child of the area; an object with no non-empty leaf is not contained.
 //! * A collection intersects an area if any child intersects any leaf of it.
 //! * A Feature behaves as its geometry, but counts as one leaf above.
+//! * A stored 2D point without z (`SET … POINT lat lon`, or an OBJECT
+//!   Point with no other member) is Tile38's `geojson.SimplePoint`, every
+//!   other point a `geojson.Point`. They differ in one place: a Circle
+//!   receiver (`TEST CIRCLE … INTERSECTS GET …`) tests a `Point` by
+//!   haversine distance but a `SimplePoint` against its 64-step polygon
+//!   (tidwall/geojson v1.4.6 circle.go `Intersects` has no SimplePoint
+//!   case, while `Contains` has one).
 
 use std::borrow::Cow;
 
@@ -76,6 +83,8 @@ impl<'a> Children<'a> {
 pub(super) enum Obj<'a> {
     /// Point, Rect, LineString or Polygon.
     Leaf(Base<'a>),
+    /// A `geojson.SimplePoint`: a [`Value::Point`] without z.
+    SimplePoint(P),
     /// MultiPoint, MultiLineString, MultiPolygon, GeometryCollection or
     /// FeatureCollection.
     Multi(Children<'a>),
@@ -90,6 +99,7 @@ pub(super) enum Obj<'a> {
 impl<'a> Obj<'a> {
     pub fn from_value(v: &'a Value) -> Self {
         match v {
+            Value::Point { x, y, z } if *z == 0.0 => Obj::SimplePoint(P::new(*x, *y)),
             Value::Point { x, y, .. } => Obj::Leaf(Base::Point(P::new(*x, *y))),
             Value::Rect(r) => Obj::Leaf(Base::Rect(*r)),
             Value::Geo(g) => Obj::from_geometry(g),
@@ -123,7 +133,7 @@ impl<'a> Obj<'a> {
     pub fn empty(&self) -> bool {
         match self {
             Obj::Leaf(b) => b.empty(),
-            Obj::Circle(_) => false,
+            Obj::SimplePoint(_) | Obj::Circle(_) => false,
             other => other.rect_opt().is_none(),
         }
     }
@@ -133,6 +143,7 @@ impl<'a> Obj<'a> {
     pub fn rect(&self) -> R {
         match self {
             Obj::Leaf(b) => b.rect(),
+            Obj::SimplePoint(p) => R::point(*p),
             other => other.rect_opt().unwrap_or_default(),
         }
     }
@@ -144,6 +155,7 @@ impl<'a> Obj<'a> {
     fn rect_opt(&self) -> Option<R> {
         match self {
             Obj::Leaf(b) => (!b.empty()).then(|| b.rect()),
+            Obj::SimplePoint(p) => Some(R::point(*p)),
             Obj::Multi(c) => c
                 .iter()
                 .filter_map(|c| c.rect_opt())
@@ -185,6 +197,7 @@ fn union_rects(mut a: R, b: &R) -> R {
 pub(super) fn contains(area: &Obj, o: &Obj) -> bool {
     match area {
         Obj::Leaf(b) => within_base(o, b),
+        Obj::SimplePoint(p) => within_base(o, &Base::Point(*p)),
         Obj::Multi(c) => multi_contains(*c, o),
         Obj::Feature(g) => contains(&Obj::from_geometry(g), o),
         Obj::Circle(c) => c.contains(o),
@@ -195,8 +208,9 @@ pub(super) fn contains(area: &Obj, o: &Obj) -> bool {
 /// `o.Intersects(area)`, with `o` as the receiver.
 pub(super) fn intersects(o: &Obj, area: &Obj) -> bool {
     match (o, area) {
-        (Obj::Leaf(Base::Point(p)), Obj::Circle(c)) => c.contains_point(*p),
+        (Obj::Leaf(Base::Point(p)) | Obj::SimplePoint(p), Obj::Circle(c)) => c.contains_point(*p),
         (Obj::Leaf(b), _) => spatial_intersects(area, b),
+        (Obj::SimplePoint(p), _) => spatial_intersects(area, &Base::Point(*p)),
         (Obj::Multi(c), _) => multi_intersects(*c, area),
         (Obj::Feature(g), _) => intersects(&Obj::from_geometry(g), area),
         (Obj::Circle(c), _) => c.intersects(area),
@@ -208,6 +222,7 @@ pub(super) fn intersects(o: &Obj, area: &Obj) -> bool {
 pub(super) fn within_base(o: &Obj, x: &Base) -> bool {
     match o {
         Obj::Leaf(b) => shapes::contains(x, b),
+        Obj::SimplePoint(p) => shapes::contains(x, &Base::Point(*p)),
         Obj::Multi(c) => {
             // Every child must be found (by box) and be within; the count
             // includes empty children, which are never found.
@@ -233,6 +248,7 @@ pub(super) fn within_base(o: &Obj, x: &Base) -> bool {
 pub(super) fn spatial_intersects(s: &Obj, b: &Base) -> bool {
     match s {
         Obj::Leaf(x) => shapes::intersects(x, b),
+        Obj::SimplePoint(p) => shapes::intersects(&Base::Point(*p), b),
         Obj::Multi(c) => c
             .search(b.rect())
             .any(|child| spatial_intersects(&child, b)),

@@ -186,3 +186,61 @@ fn degenerate_inputs_do_not_match_spuriously() {
     assert!(!within(&point(0.0, 0.0), &nan));
     let _ = (nan.bbox(), nan.intersects(&obj(SQUARE)));
 }
+
+#[test]
+fn nan_cross_products_count_as_collinear() {
+    // tidwall/geojson v1.4.6 `eqZero` is `!(x < 0 || x > 0)`: a ring
+    // segment with a NaN end meets every segment it is tested with.
+    let tri = obj(
+        r#"{"type":"Polygon","coordinates":[[[-112.03,32.99],[-111.99,32.99],[-112.01,33.03],[-112.03,32.99]]]}"#,
+    );
+    let line = obj(r#"{"type":"LineString","coordinates":[[-112.015,33.005],[-112.005,33.015]]}"#);
+    for b in [
+        bounds(33.0, f64::NAN, 33.02, -112.0),
+        bounds(f64::NAN, -112.02, f64::NAN, -112.0),
+        bounds(f64::NAN, f64::NAN, f64::NAN, -112.0),
+    ] {
+        assert!(area(b.clone()).intersects(&tri), "{b:?}");
+    }
+    // Every side NaN: the rectangles' boxes still meet, the ring segments
+    // all collapse to NaN and the outline is never crossed twice.
+    assert!(!area(bounds(f64::NAN, f64::NAN, f64::NAN, f64::NAN)).intersects(&tri));
+    let nan_lon = Area::Circle {
+        center: Position::new(f64::NAN, 33.01),
+        meters: 1000.0,
+    };
+    assert!(nan_lon.intersects(&line));
+    // Receiver and argument matter (Go swaps rings by area, NaN here).
+    assert!(!nan_lon.intersects(&tri) && area_intersects(&nan_lon, &area(tri.clone())));
+    // Finite rings are untouched: a box beside the triangle misses it.
+    assert!(!area(bounds(33.0, -111.98, 33.02, -111.9)).intersects(&tri));
+}
+
+#[test]
+fn circle_receiver_tests_simple_points_against_its_outline() {
+    let c = Area::Circle {
+        center: Position::new(0.0, 0.0),
+        meters: 100_000.0,
+    };
+    let (lat, lon) = sliver_point();
+    // A stored plain point (SimplePoint): the 64-gon decides.
+    assert!(!area_intersects(&c, &area(point(lat, lon))));
+    assert!(area_within(&area(point(lat, lon)), &c));
+    // A geojson.Point (TEST POINT/OBJECT area, a point with z): distance.
+    let z = Value::Point {
+        x: lon,
+        y: lat,
+        z: 5.0,
+    };
+    assert!(area_intersects(&c, &area(z)));
+    let geo = Value::Geo(Box::new(crate::geojson::Geometry::new(
+        crate::geojson::Shape::Point(Position::new(lon, lat)),
+    )));
+    assert!(area_intersects(&c, &area(geo)));
+    // A NaN radius builds a NaN outline: nothing, not even the centre.
+    let nan_r = Area::Circle {
+        center: Position::new(0.0, 0.0),
+        meters: f64::NAN,
+    };
+    assert!(!area_intersects(&nan_r, &area(point(0.0, 0.0))));
+}
