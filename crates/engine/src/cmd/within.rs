@@ -244,8 +244,9 @@ impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
             write_results(out, o, &[], 0);
             return Ok(());
         };
-        let rect = area.bbox();
+        // The prepared area's box: a large polygon's is computed once.
         let prepared = area.prepare();
+        let rect = prepared.bbox();
         let test = |item: &Item| self.test(&prepared, item);
         let hits: Box<dyn Iterator<Item = (&Id, &Item)>> = match o.sparse {
             Some(depth) => Box::new(sparse(cx, col, rect, depth, &test)?.into_iter()),

@@ -52,7 +52,7 @@ impl<'a> PreparedArea<'a> {
         };
         let bbox = match &kind {
             Kind::Circle(c) => c.rect(),
-            _ => area.bbox(),
+            _ => indexed_bbox(&kind).unwrap_or_else(|| area.bbox()),
         };
         PreparedArea { bbox, kind }
     }
@@ -86,6 +86,32 @@ impl<'a> PreparedArea<'a> {
 /// looked through: as an area, a Feature answers exactly as its geometry
 /// does (it only differs as a leaf of `ForEach`, where "any leaf meets any
 /// child" gives the same result either way).
+/// The box of an indexed polygon area from its (cached) index: the union
+/// of its exterior rings' boxes, as [`Area::bbox`] computes it, without a
+/// pass over a state's outline on every search. Only when every exterior
+/// ring has positions and a finite box (else the rules for NaN and empty
+/// rings are [`Area::bbox`]'s).
+fn indexed_bbox(kind: &Kind) -> Option<Rect> {
+    let finite = |r: &Rect| {
+        [r.min.x, r.min.y, r.max.x, r.max.y]
+            .iter()
+            .all(|v| v.is_finite())
+    };
+    let ext = |rings: &[Vec<P>], index: &PolyIndex| {
+        let r = index.ext.rect;
+        (rings.first().is_some_and(|e| !e.is_empty()) && finite(&r)).then_some(r)
+    };
+    match kind {
+        Kind::Poly { rings, index } => ext(rings, index),
+        Kind::Polys { polys, index } => {
+            let mut all = polys.iter().zip(index.iter()).map(|(p, i)| ext(p, i));
+            let first = all.next()??;
+            all.try_fold(first, |u, r| Some(u.union(&r?)))
+        }
+        _ => None,
+    }
+}
+
 fn prepare_geometry(g: &Geometry) -> Option<Kind<'_>> {
     let mut g = g;
     while let Shape::Feature(inner) = &g.shape {
