@@ -365,3 +365,45 @@ fn expire_seconds_past_a_go_duration_expire_the_object() {
     });
     assert!(swept, "{}", c.cmd_str(&["SCAN", "k", "IDS"]));
 }
+
+/// `SET … EX` and `EXPIRE` with seconds past a Go duration (NaN, ±inf,
+/// 1e300, 9.3e9) wrap as Tile38's int64 arithmetic does: TTL reads
+/// 9223372036 until the sweep removes the object (Tile38 1.37 answers the
+/// same pipeline identically; before, `SET … EX inf` never expired here).
+#[test]
+fn ttl_of_an_overflowed_expiry_reads_as_tile38s_until_swept() {
+    let s = TestServer::start(&[]);
+    let mut raw = s.raw();
+    let mut batch = Vec::new();
+    let odd = ["inf", "-inf", "nan", "1e300", "9.3e9", "-9.3e9"];
+    for (i, ex) in odd.iter().enumerate() {
+        let id = format!("o{i}");
+        batch.extend(resp_cmd(&["SET", "k", &id, "EX", ex, "POINT", "1", "2"]));
+        batch.extend(resp_cmd(&["TTL", "k", &id]));
+    }
+    batch.extend(resp_cmd(&["SET", "k", "e", "POINT", "1", "2"]));
+    batch.extend(resp_cmd(&["EXPIRE", "k", "e", "inf"]));
+    batch.extend(resp_cmd(&["TTL", "k", "e"]));
+    batch.extend(resp_cmd(&[
+        "SET", "k", "big", "EX", "9.2e9", "POINT", "1", "2",
+    ]));
+    batch.extend(resp_cmd(&["TTL", "k", "big"]));
+    raw.write_all(&batch).unwrap();
+    let mut r = BufReader::new(raw);
+    let mut next = || text(&read_resp(&mut r).unwrap());
+    for ex in odd {
+        assert_eq!(next(), "+OK\r\n", "SET EX {ex}");
+        assert_eq!(next(), ":9223372036\r\n", "TTL after EX {ex}");
+    }
+    assert_eq!((next(), next()), ("+OK\r\n".into(), ":1\r\n".into()));
+    assert_eq!(next(), ":9223372036\r\n", "TTL after EXPIRE inf");
+    assert_eq!(next(), "+OK\r\n");
+    // 9.2e9 s fits a duration but the deadline wraps past 2262: Tile38
+    // reads the wrapped difference back, 9199999999.
+    assert_eq!(next(), ":9199999999\r\n");
+    let mut c = s.resp();
+    let swept = wait_until(Duration::from_secs(10), || {
+        c.cmd_str(&["SCAN", "k", "COUNT"]) == ":0\r\n"
+    });
+    assert!(swept, "{}", c.cmd_str(&["SCAN", "k", "IDS"]));
+}

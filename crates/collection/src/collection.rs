@@ -84,6 +84,8 @@ pub struct Collection {
     nan: BTreeSet<u32>,
     weight: usize,
     seq: u64,
+    /// Tile38's R-tree while it is one leaf (small keys' search order).
+    leaf: LeafMirror,
     /// The indexes are deferred ([`bulk`]).
     deferred: bool,
 }
@@ -91,7 +93,9 @@ pub struct Collection {
 mod boxes;
 mod bulk;
 mod prior;
+mod small;
 
+use crate::leaf::LeafMirror;
 use boxes::{bbox, envelope, is_empty, is_inverted, rect};
 
 use prior::merge_fields;
@@ -218,6 +222,8 @@ impl Collection {
                 (None, None) => {}
             }
         }
+        self.leaf.remove(slot, &self.store.get(slot).item.value);
+        self.leaf.insert(slot, &value);
         let entry = self.store.get_mut(slot);
         if entry.item.expires != deadline {
             if let Some(at) = entry.item.expires {
@@ -270,6 +276,7 @@ impl Collection {
             seq: self.seq,
         };
         let slot = self.store.insert_hashed(hash, Id::new(id), item);
+        self.leaf.insert(slot, &self.store.get(slot).item.value);
         let store = &self.store;
         if let Some(order) = bulk::order_mut(&mut self.order, self.deferred) {
             order.insert(slot, id, |s| store.id(s));
@@ -292,6 +299,7 @@ impl Collection {
             order.remove(slot, id, |s| store.id(s));
         }
         self.spatial.remove(&mut self.store, slot);
+        self.leaf.remove(slot, &self.store.get(slot).item.value);
         let entry = self.store.remove(slot);
         if let Some(v) = entry.item.value.search_text() {
             self.strings.remove(&(v.into(), entry.id));
@@ -318,6 +326,7 @@ impl Collection {
         // Tile38 re-inserts the rewritten object into its R-tree.
         self.seq += 1;
         item.seq = self.seq;
+        self.leaf.reinsert(slot, &item.value);
         self.account(slot, true);
         Some(merged)
     }
@@ -337,6 +346,7 @@ impl Collection {
         }
         self.seq += 1;
         item.seq = self.seq;
+        self.leaf.reinsert(slot, &item.value);
         Some(old.map(NonZeroI64::get))
     }
 

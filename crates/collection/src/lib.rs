@@ -15,6 +15,7 @@ pub mod collection;
 pub mod database;
 pub mod glob;
 pub mod id;
+pub mod leaf;
 pub mod nearest;
 pub mod order;
 pub mod page;

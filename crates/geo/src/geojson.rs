@@ -248,24 +248,43 @@ impl Geometry {
         self.bbox_opt().unwrap_or_default()
     }
 
-    /// Whether the object has no position at all (empty Multi* geometries and
-    /// collections, recursively).
+    /// Go's `Empty()` ([`crate::Value::is_empty`]): no position at all
+    /// (empty Multi* geometries and collections, recursively), where a
+    /// point NaN in both coordinates counts as none.
     pub fn is_empty(&self) -> bool {
-        self.bbox_opt().is_none()
+        match &self.shape {
+            Shape::Point(c) => no_position(c),
+            Shape::MultiPoint(points) => points.iter().all(no_position),
+            Shape::GeometryCollection(children) | Shape::FeatureCollection(children) => {
+                children.iter().all(Geometry::is_empty)
+            }
+            Shape::Feature(geometry) => geometry.is_empty(),
+            Shape::Circle { .. } => false,
+            _ => self.bbox_opt().is_none(),
+        }
     }
 
     fn bbox_opt(&self) -> Option<Rect> {
         match &self.shape {
             Shape::Point(c) => Some(Rect::point(*c)),
-            Shape::MultiPoint(points) | Shape::LineString(points) => series_rect(points),
+            // A MultiPoint is a collection of Points to Tile38: its box
+            // passes over the empty ones.
+            Shape::MultiPoint(points) => {
+                let kept: Vec<Coord> = points.iter().filter(|c| !no_position(c)).copied().collect();
+                series_rect(&kept)
+            }
+            Shape::LineString(points) => series_rect(points),
             Shape::MultiLineString(lines) => union_all(lines.iter().map(|l| series_rect(l))),
             Shape::Polygon(rings) => rings.first().and_then(|r| series_rect(r)),
             Shape::MultiPolygon(polys) => {
                 union_all(polys.iter().map(|p| p.first().and_then(|r| series_rect(r))))
             }
-            Shape::GeometryCollection(children) | Shape::FeatureCollection(children) => {
-                union_all(children.iter().map(Geometry::bbox_opt))
-            }
+            Shape::GeometryCollection(children) | Shape::FeatureCollection(children) => union_all(
+                children
+                    .iter()
+                    .filter(|g| !g.is_empty())
+                    .map(Geometry::bbox_opt),
+            ),
             Shape::Feature(geometry) => geometry.bbox_opt(),
             Shape::Circle { center, meters } => Some(circle::rect(*center, *meters)),
         }
@@ -426,6 +445,11 @@ fn series_rect(points: &[Coord]) -> Option<Rect> {
         r.extend(*p);
     }
     Some(r)
+}
+
+/// A point Tile38 counts as empty: NaN in both coordinates.
+fn no_position(c: &Coord) -> bool {
+    c.x.is_nan() && c.y.is_nan()
 }
 
 fn union_all(rects: impl Iterator<Item = Option<Rect>>) -> Option<Rect> {

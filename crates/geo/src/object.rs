@@ -82,6 +82,20 @@ impl Value {
         }
     }
 
+    /// Go's `Empty()` of the object: a GeoJSON value without a position
+    /// (an empty MultiPoint after a JDEL), and, as Tile38 1.37 observably
+    /// treats them, a point NaN in both coordinates (`SET … POINT nan nan`,
+    /// a JSET of both to null) and collections of nothing else. Tile38
+    /// keeps such objects out of its R-tree: no search or NEARBY finds
+    /// them, and `BOUNDS key` passes them over.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Value::Point { x, y, .. } => x.is_nan() && y.is_nan(),
+            Value::Geo(g) => g.is_empty(),
+            _ => false,
+        }
+    }
+
     /// The text a non-spatial value is ordered and matched by in SEARCH
     /// (Go's `obj.String()`): the string itself, or a Circle's JSON.
     pub fn search_text(&self) -> Option<std::borrow::Cow<'_, [u8]>> {

@@ -211,7 +211,7 @@ fn record(key: &[u8], id: &Id, item: &Item, now: i64) -> Vec<Vec<u8>> {
     }
     if let Some(at) = item.deadline() {
         // Tenths of a second left, rounded down, at least 0.1 (Tile38).
-        let tenths = ((at - now) / 100_000_000).max(1);
+        let tenths = (at.saturating_sub(now) / 100_000_000).max(1);
         r.extend([
             b"ex".to_vec(),
             format!("{}", tenths as f64 / 10.0).into_bytes(),

@@ -21,10 +21,11 @@ pub(super) fn envelope(value: &Value) -> Option<[f64; 4]> {
     e.iter().all(|v| !v.is_nan()).then_some(e)
 }
 
-/// A geometry without a position (an empty MultiPoint after a JDEL):
-/// Tile38 leaves it out of its R-tree (`if !obj.Empty()`).
+/// A geometry without a position (an empty MultiPoint after a JDEL, a
+/// point NaN in both coordinates): Tile38 leaves it out of its R-tree
+/// (`if !obj.Empty()`, [`Value::is_empty`]).
 pub(super) fn is_empty(value: &Value) -> bool {
-    matches!(value, Value::Geo(g) if g.is_empty())
+    value.is_empty()
 }
 
 /// A rectangle stored with a min corner above its max on some axis.

@@ -1,6 +1,7 @@
 //! `EXPIRE key id seconds`, `PERSIST key id`, `TTL key id`. Deadlines are
 //! enforced by the background sweep (see `crate::background`); seconds
-//! that overflow Go's duration expire the object, as in Tile38.
+//! that overflow Go's duration expire the object at the next sweep, as in
+//! Tile38, and TTL reads Tile38's figure until then.
 
 use tile38_collection::Prior;
 use tile38_proto::Args;
@@ -43,18 +44,14 @@ impl WriteCommand<'_> for Expire {
     }
 }
 
-/// The unix-nanosecond deadline `secs` from `now`, as Tile38's
-/// `time.Now().Add(time.Duration(secs·1e9)).UnixNano()` behaves: a NaN,
-/// infinite or out-of-range duration (Go's minimum int64), a negative one,
-/// and a sum past the year 2262 (which wraps) all lie in the past, so the
-/// object expires at the next sweep. Stored as `now` then, never as an
-/// extreme value later arithmetic could overflow on.
+/// The unix-nanosecond deadline `secs` from `now`, computed as Tile38 does
+/// (`time.Now().UnixNano() + int64(float64(time.Second)*secs)`): a NaN,
+/// infinite or out-of-range duration is Go's minimum int64, and the sum
+/// wraps. Such a deadline lies in the past, so the object goes at the next
+/// sweep, and until then TTL reads what Tile38's reads (9223372036 for an
+/// overflowed duration: the wrapped difference, see [`Ttl`]).
 pub(crate) fn deadline(now: i64, secs: f64) -> i64 {
-    let nanos = go_duration(secs);
-    match now.checked_add(nanos) {
-        Some(at) if nanos > 0 => at,
-        _ => now,
-    }
+    now.wrapping_add(go_duration(secs))
 }
 
 /// The edit of a deadline set or cleared: only the deadline changed.
@@ -132,7 +129,9 @@ impl ReadCommand<'_> for Ttl {
             None => -2,
             Some(item) => match item.deadline() {
                 None => -1,
-                Some(at) => (at.saturating_sub(cx.now()) / 1_000_000_000).max(0),
+                // Tile38 subtracts without an overflow check: a wrapped
+                // deadline reads as a huge positive TTL until swept.
+                Some(at) => (at.wrapping_sub(cx.now()) / 1_000_000_000).max(0),
             },
         };
         if out.json {

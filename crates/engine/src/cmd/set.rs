@@ -217,7 +217,7 @@ impl<'a> WriteCommand<'a> for Set<'a> {
         if cond == SetCond::IfExists && cx.db.get(self.key).is_none() {
             return out.null_or(Error::IdNotFound);
         }
-        let expires = self.ex.map(|s| cx.now().saturating_add((s * 1e9) as i64));
+        let expires = self.ex.map(|s| super::expire::deadline(cx.now(), s));
         let keep = cx.keeps_prior();
         let col = cx.db.get_or_create(self.key);
         let op = match col.set_keeping_fields(self.id, self.value, self.fields, expires, cond, keep)

@@ -4,17 +4,20 @@
 //! Candidates are the objects whose bounding box meets the area's; each is
 //! then tested exactly (`obj WITHIN area` / `obj INTERSECTS area`). The
 //! cursor counts candidates, including those failing the exact test, as
-//! Tile38 does. Order: while a collection holds at most 64 spatial objects
-//! Tile38's R-tree is a single leaf kept sorted by west edge (rounded down
-//! to float32), newest first among equals, and we reproduce that exactly;
-//! bigger collections come in our R-tree's order (deterministic, as Tile38's
-//! own order then depends on its node splits). `SPARSE n` returns at most
+//! Tile38 does. Order: while Tile38's R-tree is a single leaf (under 64
+//! spatial objects since the key was last empty) the collection keeps a
+//! replica of it (`tile38_collection::leaf`: order by west edge rounded
+//! down to float32, newest first among equals, disordered where a NaN
+//! entry was, and the root box `Search` tests first), and we search that;
+//! bigger collections come in our R-tree's order (deterministic, as
+//! Tile38's own order then depends on its node splits). `SPARSE n` returns at most
 //! one object per cell of the area's box split into 4ⁿ quadrants, and stops
 //! at the first candidate failing the exact test, as Tile38 1.37 does
 //! ([`sparse`]).
 
 use std::collections::HashSet;
 
+use tile38_collection::leaf::GoRect;
 use tile38_collection::{Collection, Id, Item};
 use tile38_geo::predicate::PreparedArea;
 use tile38_geo::{area, Rect, Value};
@@ -26,7 +29,7 @@ use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::search::areas::SearchArea;
-use crate::search::knn::{f32_down, f32_up, leaf_order};
+use crate::search::knn::{f32_down, f32_up, leaf_entries};
 use crate::search::opts::{Output, SearchOpts};
 use crate::search::results::{write_results, Hit};
 
@@ -84,16 +87,6 @@ fn grown(q: &Rect) -> Rect {
     )
 }
 
-/// Every spatial object of a one-leaf collection, in leaf order (objects
-/// with a NaN side included: Tile38's R-tree holds them).
-fn leaf(col: &Collection) -> Vec<(&Id, &Item)> {
-    let everywhere = Rect::new(
-        tile38_geo::Position::new(f64::NEG_INFINITY, f64::NEG_INFINITY),
-        tile38_geo::Position::new(f64::INFINITY, f64::INFINITY),
-    );
-    leaf_order(col.intersecting(everywhere).chain(col.unindexed()))
-}
-
 /// The objects whose box meets `rect`, in the order Tile38 visits them.
 ///
 /// Up to [`LEAF_CAPACITY`] objects every object is put to Go's box test
@@ -121,7 +114,13 @@ pub fn candidates<'a>(
             .filter(move |(_, item)| rtree_meets(&item.value, &rect));
         return Box::new(found);
     }
-    let all = leaf(col).into_iter();
+    // Tile38's `Search` tests its root box first ([`tile38_collection::leaf`]).
+    if let Some((leaf, _)) = col.leaf() {
+        if !GoRect::of(&rect).intersects(&leaf.rect) {
+            return Box::new(std::iter::empty());
+        }
+    }
+    let all = leaf_entries(col).into_iter();
     Box::new(all.filter(move |(_, item)| rtree_meets(&item.value, &rect)))
 }
 

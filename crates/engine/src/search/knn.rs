@@ -20,32 +20,8 @@ use tile38_geo::{Position, Rect, Value};
 use super::geodetic::point_rect_distance;
 use super::results::Hit;
 
-/// SQLite's (and Tile38's) nudges toward and away from zero: one part in
-/// 2²³, a float32 step.
-const TOWARDS: f64 = 1.0 - 1.0 / 8_388_608.0;
-const AWAY: f64 = 1.0 + 1.0 / 8_388_608.0;
-
-/// A box's low edge as Tile38's R-tree stores it: a float32 not above `d`
-/// (its `rtreeValueDown`: nudged when the cast rounded up).
-pub fn f32_down(d: f64) -> f32 {
-    let f = d as f32;
-    if f64::from(f) > d {
-        (d * if d < 0.0 { AWAY } else { TOWARDS }) as f32
-    } else {
-        f
-    }
-}
-
-/// A box's high edge as Tile38's R-tree stores it: a float32 not below
-/// `d` (its `rtreeValueUp`).
-pub fn f32_up(d: f64) -> f32 {
-    let f = d as f32;
-    if f64::from(f) < d {
-        (d * if d < 0.0 { TOWARDS } else { AWAY }) as f32
-    } else {
-        f
-    }
-}
+/// Tile38's float32 rounding of box edges (`rtreeValueDown`/`Up`).
+pub use tile38_collection::leaf::{f32_down, f32_up};
 
 /// Objects in the order of Tile38's one-leaf R-tree: each write inserts
 /// its object before the first one whose west edge (as given, rounded down
@@ -74,6 +50,22 @@ pub fn leaf_order<'a>(found: impl Iterator<Item = (&'a Id, &'a Item)>) -> Vec<(&
     leaf.into_iter().map(|(_, id, item)| (id, item)).collect()
 }
 
+/// Every spatial object of a one-leaf collection in Tile38's leaf order:
+/// the collection's replica of that leaf while it follows it (history
+/// included, [`tile38_collection::leaf`]), else a replay of the objects
+/// present ([`leaf_order`]). Objects with a NaN side included: Tile38's
+/// R-tree holds them.
+pub fn leaf_entries(col: &Collection) -> Vec<(&Id, &Item)> {
+    if let Some((leaf, object)) = col.leaf() {
+        return leaf.entries.iter().map(|&(_, slot)| object(slot)).collect();
+    }
+    let everywhere = Rect::new(
+        Position::new(-f64::MAX, -f64::MAX),
+        Position::new(f64::MAX, f64::MAX),
+    );
+    leaf_order(col.intersecting(everywhere).chain(col.unindexed()))
+}
+
 /// `BOUNDS key` of a one-leaf collection as Tile38 computes it: each side
 /// from the leftmost/bottommost/rightmost/topmost object of its R-tree (the
 /// first in leaf order, replaced only by one strictly beyond it on the
@@ -81,11 +73,7 @@ pub fn leaf_order<'a>(found: impl Iterator<Item = (&'a Id, &'a Item)>) -> Vec<(&
 /// to the same float32 keep the earlier object's, and a NaN side is kept
 /// only by an object that comes first.
 pub fn leaf_bounds(col: &Collection) -> Option<Rect> {
-    let everywhere = Rect::new(
-        Position::new(-f64::MAX, -f64::MAX),
-        Position::new(f64::MAX, f64::MAX),
-    );
-    let leaf = leaf_order(col.intersecting(everywhere).chain(col.unindexed()));
+    let leaf = leaf_entries(col);
     let (first, rest) = leaf.split_first()?;
     let mut best = [first.1.value.bbox(); 4];
     for (_, item) in rest {
@@ -112,12 +100,8 @@ pub fn leaf_bounds(col: &Collection) -> Option<Rect> {
 /// Every object of a one-leaf collection in Tile38's kNN order, each with
 /// its distance (to its box as given).
 pub fn small_tree<'a>(col: &'a Collection, qlat: f64, qlon: f64) -> GoHeap<'a> {
-    let everywhere = Rect::new(
-        Position::new(-f64::MAX, -f64::MAX),
-        Position::new(f64::MAX, f64::MAX),
-    );
     let mut heap = GoHeap(Vec::new());
-    for (id, item) in leaf_order(col.intersecting(everywhere).chain(col.unindexed())) {
+    for (id, item) in leaf_entries(col) {
         let dist = point_rect_distance(&item.value.bbox(), qlat, qlon);
         heap.push(Hit {
             id: id.as_bytes(),
