@@ -279,16 +279,13 @@ pub fn distance_to(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
     EARTH_RADIUS * 2.0 * atan2(a.sqrt(), (1.0 - a).sqrt())
 }
 
-/// `geo.NormalizeDistance`: a distance folded into `[0, πR]`, the great
-/// circle distance it reaches.
+/// `geo.NormalizeDistance` of the tidwall/geojson Tile38 1.37 builds
+/// (v1.4.6): the distance modulo the earth's circumference, not folded
+/// into `[0, πR]` (later versions fold). The haversine of a radius is the
+/// same either way (`sin` is symmetric about π/2); a circle's outline is
+/// not: a radius of 3e7 m draws its destination points 3e7 m away.
 pub fn normalize_distance(meters: f64) -> f64 {
-    let pi_r = PI * EARTH_RADIUS;
-    let m = meters % (2.0 * pi_r);
-    if m <= pi_r {
-        m
-    } else {
-        2.0 * pi_r - m
-    }
+    meters % (2.0 * PI * EARTH_RADIUS)
 }
 
 /// Meters from a haversine term (Tile38's `R·2·asin(√h)`).
@@ -340,7 +337,7 @@ pub fn destination_point(lat: f64, lon: f64, meters: f64, bearing_degrees: f64) 
     let lambda1 = lon * (PI / 180.0);
     let phi2 = asin(sin(phi1) * cos(delta) + cos(phi1) * sin(delta) * cos(theta));
     let lambda2 =
-        lambda1 + (sin(theta) * sin(delta) * cos(phi1)).atan2(cos(delta) - sin(phi1) * sin(phi2));
+        lambda1 + atan2(sin(theta) * sin(delta) * cos(phi1), cos(delta) - sin(phi1) * sin(phi2));
     let lambda2 = go_mod(lambda2 + 3.0 * PI, 2.0 * PI) - PI;
     (phi2 * (180.0 / PI), lambda2 * (180.0 / PI))
 }

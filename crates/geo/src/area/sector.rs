@@ -10,7 +10,7 @@
 use std::f64::consts::PI;
 
 use crate::geojson::{Coord, GeoJsonError, Geometry, Shape};
-use crate::gomath::{asin, cos, sin};
+use crate::gomath::{asin, atan2, cos, sin};
 use crate::rect::Position;
 use crate::Value;
 
@@ -42,7 +42,7 @@ fn destination(center: Position, distance: f64, bearing: f64) -> Coord {
     let delta = distance / EARTH_RADIUS;
     let phi2 = asin(sin(phi1) * cos(delta) + cos(phi1) * sin(delta) * cos(theta));
     let lambda2 =
-        lambda1 + (sin(theta) * sin(delta) * cos(phi1)).atan2(cos(delta) - sin(phi1) * sin(phi2));
+        lambda1 + atan2(sin(theta) * sin(delta) * cos(phi1), cos(delta) - sin(phi1) * sin(phi2));
     Coord::new(
         round8(radians_to_degrees(lambda2)),
         round8(radians_to_degrees(phi2)),

@@ -265,7 +265,7 @@ mod tests {
     fn radius_wraps_around_the_earth() {
         assert_eq!(normalize_distance(1000.0), 1000.0);
         let pi_r = PI * EARTH_RADIUS;
-        assert_eq!(normalize_distance(2.0 * pi_r - 1000.0), 1000.0);
+        assert_eq!(normalize_distance(2.0 * pi_r + 1000.0), 1000.0);
         let c = Circle::new(P::new(0.0, 0.0), 2.0 * pi_r - 1.0);
         assert!(c.contains_point(P::new(0.0, 0.0)));
         assert!(!c.contains_point(P::new(0.0, 1.0)));
