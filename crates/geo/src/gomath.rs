@@ -336,8 +336,11 @@ pub fn destination_point(lat: f64, lon: f64, meters: f64, bearing_degrees: f64) 
     let phi1 = lat * (PI / 180.0);
     let lambda1 = lon * (PI / 180.0);
     let phi2 = asin(sin(phi1) * cos(delta) + cos(phi1) * sin(delta) * cos(theta));
-    let lambda2 =
-        lambda1 + atan2(sin(theta) * sin(delta) * cos(phi1), cos(delta) - sin(phi1) * sin(phi2));
+    let lambda2 = lambda1
+        + atan2(
+            sin(theta) * sin(delta) * cos(phi1),
+            cos(delta) - sin(phi1) * sin(phi2),
+        );
     let lambda2 = go_mod(lambda2 + 3.0 * PI, 2.0 * PI) - PI;
     (phi2 * (180.0 / PI), lambda2 * (180.0 / PI))
 }

@@ -16,12 +16,14 @@
 //! * a component starting with `:` is always an object key (`:0`).
 //!
 //! Reading (`JGET`, `FGET a.b`, WHERE on JSON) goes through [`gjson`] with
-//! a bounded stack: see [`get`].
+//! a bounded stack (see [`get`]), reading on past duplicate keys as Go's
+//! gjson does (`dups`).
 
 use std::fmt;
 
 use tile38_proto::fmt::write_json_str;
 
+mod dups;
 mod get;
 mod scan;
 mod top;

@@ -41,8 +41,11 @@ fn destination(center: Position, distance: f64, bearing: f64) -> Coord {
     let theta = degrees_to_radians(bearing);
     let delta = distance / EARTH_RADIUS;
     let phi2 = asin(sin(phi1) * cos(delta) + cos(phi1) * sin(delta) * cos(theta));
-    let lambda2 =
-        lambda1 + atan2(sin(theta) * sin(delta) * cos(phi1), cos(delta) - sin(phi1) * sin(phi2));
+    let lambda2 = lambda1
+        + atan2(
+            sin(theta) * sin(delta) * cos(phi1),
+            cos(delta) - sin(phi1) * sin(phi2),
+        );
     Coord::new(
         round8(radians_to_degrees(lambda2)),
         round8(radians_to_degrees(phi2)),

@@ -74,7 +74,14 @@ pub fn get<'a>(doc: &'a str, path: &'a str) -> Result<gjson::Value<'a>, PathErro
             return Err(PathError::TooComplex);
         }
     }
-    Ok(gjson::get(sub, rest))
+    let found = gjson::get(sub, rest);
+    if !found.exists() && at == 0 && plain > 0 {
+        let after = &path[comps.get(plain).map_or(p.len(), |c| c.0)..];
+        if let Some(v) = super::dups::read_on(doc, p, &comps[..plain], after) {
+            return Ok(v);
+        }
+    }
+    Ok(found)
 }
 
 /// The spans of the path's components (split at unescaped `.` and `|`)
