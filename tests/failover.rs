@@ -205,12 +205,18 @@ fn without_a_leader_writes_and_reads_are_refused_and_healthz_fails() {
     );
     assert!(healthz(&m).starts_with("-ERR not the leader"));
     assert_eq!(field(&info(&m), "elect_backend").as_deref(), Some("etcd"));
+    // Why, in INFO (the relay refuses: the connection is closed at once).
+    let said = wait_until(Duration::from_secs(10), || {
+        field(&info(&m), "elect_last_error").is_some_and(|e| e.contains("etcd"))
+    });
+    assert!(said, "{:?}", info(&m));
     store.refuse(false);
     let led = wait_until(Duration::from_secs(20), || set(&m, "x") == "+OK\r\n");
     assert!(led, "{:?}", info(&m));
     assert_eq!(healthz(&m), "+OK\r\n");
     let i = info(&m);
     assert_eq!(field(&i, "elect_holder"), Some(m.addr()));
+    assert_eq!(field(&i, "elect_last_error").as_deref(), Some(""));
     assert!(cmd(&m, &["SERVER"]).contains("elect_state"));
     let scrape = Command::new("curl")
         .args(["-s", &format!("http://127.0.0.1:{metrics}/metrics")])
