@@ -287,7 +287,7 @@ fn a_member_restarted_after_sigterm_keeps_its_position() {
         .collect();
     let port = |ms: &[Option<TestServer>], i: usize| ms[i].as_ref().unwrap().port;
     let refs: Vec<&TestServer> = ms.iter().map(|m| m.as_ref().unwrap()).collect();
-    let (l, epoch) = settled(&refs, &|k| refs[k].port, Duration::from_secs(30));
+    let (l, _) = settled(&refs, &|k| refs[k].port, Duration::from_secs(30));
     let (ahead, behind) = ((l + 1) % 3, (l + 2) % 3);
     pipeline(refs[l], &set_points("fleet", 0, 500));
     converge(refs[l], refs[ahead]);
