@@ -8,6 +8,13 @@
 //! (`tile38.io/role`, `tile38.io/caught-up`): they must follow the roles.
 //! The apiserver helpers are `crates/elect/tests/common/kube.rs`, shared
 //! through `#[path]`.
+//!
+//! `in_cluster_credentials_with_only_the_charts_rbac`: members that find
+//! the API server as a pod does (`KUBERNETES_SERVICE_HOST`/`_PORT`, the
+//! token and CA under `/var/run/secrets/kubernetes.io/serviceaccount`,
+//! `common/kube_incluster.rs`) lead and follow with a token bound only to
+//! the chart's Role; a token without that binding is refused, visibly, and
+//! its member never leads.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -17,8 +24,16 @@ use tile38::{temp_dir, wait_until, TestServer, SIGKILL};
 mod common {
     #[allow(dead_code)]
     pub mod failover;
+    pub mod kube_incluster;
     #[allow(dead_code)]
     pub mod replication;
+}
+
+/// One API server at a time (each test starts its own; two cores).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub use common::failover::free_port;
@@ -51,7 +66,7 @@ pub fn etcd_bin() -> Option<PathBuf> {
 #[path = "../crates/elect/tests/common/kube.rs"]
 mod kube;
 
-use common::failover::{elect_flags, settled};
+use common::failover::{elect_flags, field, info, send, server_id, settled};
 use common::replication::{cmd, converge, pipeline, set_points};
 use kube::Kube;
 
@@ -113,6 +128,7 @@ fn ranked_ahead(winner: (&TestServer, usize), other: (&TestServer, usize)) {
 
 #[test]
 fn kill_9_fails_over_through_a_lease_and_the_pod_labels_follow() {
+    let _one = serial();
     let Some(kube) = Kube::start() else { return };
     let config = kube.setup(NS, LEASE, &PODS);
     let config = config.to_str().unwrap().to_string();
@@ -190,23 +206,6 @@ fn kill_9_fails_over_through_a_lease_and_the_pod_labels_follow() {
     }
 }
 
-/// A member's server id (the elector's member id, which breaks ties).
-fn server_id(m: &TestServer) -> String {
-    let reply = cmd(m, &["SERVER"]);
-    let lines: Vec<&str> = reply.split("\r\n").collect();
-    let at = lines.iter().position(|l| *l == "id").expect("SERVER id");
-    lines[at + 2].to_string()
-}
-
-/// Sends `sig` (`STOP`, `CONT`) to a member without waiting for it.
-fn kill(m: &TestServer, sig: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([&format!("-{sig}"), &m.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
 /// Phase two: the follower that would win a tie (the lower member id) is
 /// stopped while the leader takes more writes than the sockets between
 /// them hold, so only the other follower has them all when the leader is
@@ -220,7 +219,7 @@ fn the_member_ahead_wins_over_a_lower_id(
     let mut rest: Vec<usize> = (0..3).filter(|&j| j != leader).collect();
     rest.sort_by_key(|&j| server_id(members[j].as_ref().unwrap()));
     let (lo, hi) = (rest[0], rest[1]);
-    kill(members[lo].as_ref().unwrap(), "STOP");
+    send(members[lo].as_ref().unwrap(), "STOP");
     // ~24 MB of AOF: more than a loopback socket's send and receive buffers.
     let blob = "x".repeat(800);
     let cmds: Vec<Vec<u8>> = (0..30_000)
@@ -233,7 +232,7 @@ fn the_member_ahead_wins_over_a_lower_id(
     );
     let mark = members[hi].as_ref().unwrap().logs().len();
     members[leader].take().unwrap().signal(SIGKILL);
-    kill(members[lo].as_ref().unwrap(), "CONT");
+    send(members[lo].as_ref().unwrap(), "CONT");
     let two = [lo, hi];
     let refs: Vec<&TestServer> = two.iter().map(|&j| members[j].as_ref().unwrap()).collect();
     let (k, _) = settled(&refs, &|k| ports[two[k]], Duration::from_secs(3 + 5));
@@ -247,4 +246,115 @@ fn the_member_ahead_wins_over_a_lower_id(
     );
     converge(refs[1], refs[0]);
     assert_eq!(cmd(refs[0], &["SCAN", "blobs", "COUNT"]), ":30000\r\n");
+}
+
+/// The Lease as the admin reads it: (holderIdentity, advertise annotation).
+fn lease_holder(kube: &Kube) -> (String, String) {
+    let path = format!("/apis/coordination.k8s.io/v1/namespaces/{NS}/leases/{LEASE}");
+    let (_, v) = kube.admin("GET", &path, None);
+    let id = v["spec"]["holderIdentity"].as_str().unwrap_or("");
+    let at = v["metadata"]["annotations"]["tile38.io/advertise"]
+        .as_str()
+        .unwrap_or("");
+    (id.to_string(), at.to_string())
+}
+
+#[test]
+fn in_cluster_credentials_with_only_the_charts_rbac() {
+    let _one = serial();
+    if !common::kube_incluster::unshare_works() {
+        return;
+    }
+    let Some(kube) = Kube::start() else { return };
+    kube.setup(NS, LEASE, &PODS);
+    // A second ServiceAccount that no Role is bound to.
+    kube.create(
+        &format!("/api/v1/namespaces/{NS}/serviceaccounts"),
+        serde_json::json!({"metadata": {"name": "unbound"}}),
+    );
+    let pod_files = |tag: &str, sa: &str| {
+        common::kube_incluster::PodFiles::new(tag, &kube.token(NS, sa), &kube.ca_file(), NS)
+    };
+    let (good, bad) = (
+        pod_files("sa-good", "tile38"),
+        pod_files("sa-bad", "unbound"),
+    );
+    let flags = elect_flags(&format!("kubernetes://{NS}/{LEASE}"), "3", "127.0.0.1:0");
+    let dirs: Vec<TempDir> = (0..3).map(|_| TempDir::new("incluster")).collect();
+    let a = good.start(&dirs[0].0, kube.port, (NS, PODS[0]), &flags);
+    let a_holds = wait_until(Duration::from_secs(15), || {
+        lease_holder(&kube) == (server_id(&a), a.addr())
+    });
+    assert!(a_holds, "{:?} {:?}", lease_holder(&kube), a.logs());
+    let b = good.start(&dirs[1].0, kube.port, (NS, PODS[1]), &flags);
+    let ports = [a.port, b.port];
+    let (l, _) = settled(&[&a, &b], &|k| ports[k], Duration::from_secs(15));
+    assert_eq!(l, 0, "the holder leads, the second member follows it");
+    pipeline(&a, &set_points("fleet", 0, 100));
+    converge(&a, &b);
+    let labelled = wait_until(Duration::from_secs(10), || {
+        labels(&kube, PODS[0]).0 == "leader"
+            && labels(&kube, PODS[1]) == ("follower".into(), "true".into())
+    });
+    assert!(
+        labelled,
+        "{:?}",
+        (labels(&kube, PODS[0]), labels(&kube, PODS[1]))
+    );
+    // The unbound token: refused by the API server, said in INFO and in
+    // the log, and its member takes no part.
+    let c = bad.start(&dirs[2].0, kube.port, (NS, PODS[2]), &flags);
+    refused_visibly(&c);
+    // The leader dies: the bound member takes over, the unbound one never
+    // leads and refuses writes.
+    a.signal(SIGKILL);
+    let (k, epoch) = settled(&[&b], &|_| b.port, Duration::from_secs(3 + 5));
+    assert!(k == 0 && epoch >= 2);
+    // (Polled: on a loaded machine a 3 s lease may see a step-down and a
+    // take again.)
+    let b_holds = wait_until(Duration::from_secs(10), || {
+        lease_holder(&kube) == (server_id(&b), b.addr())
+    });
+    assert!(b_holds, "{:?}", lease_holder(&kube));
+    let relabelled = wait_until(Duration::from_secs(10), || {
+        labels(&kube, PODS[1]).0 == "leader"
+    });
+    assert!(relabelled, "{:?}", labels(&kube, PODS[1]));
+    // The unbound member could not label its pod either.
+    assert_eq!(labels(&kube, PODS[2]), (String::new(), String::new()));
+    never_led(&c);
+}
+
+/// Whether INFO shows the API server's refusal of the unbound account.
+fn refused(m: &TestServer) -> bool {
+    let e = field(&info(m), "elect_last_error").unwrap_or_default();
+    e.contains("403 Forbidden") && e.contains("system:serviceaccount:tile38:unbound")
+}
+
+/// The unbound token's refusal is in INFO and, once, in the log.
+fn refused_visibly(c: &TestServer) {
+    assert!(
+        wait_until(Duration::from_secs(10), || refused(c)),
+        "{:?}",
+        info(c)
+    );
+    let logged = wait_until(Duration::from_secs(5), || {
+        c.logs()
+            .iter()
+            .any(|l| l.contains("elect: 403 Forbidden") && l.contains("cannot get resource"))
+    });
+    assert!(logged, "{:#?}", c.logs());
+}
+
+/// The member with the unbound token is a candidate that never led and
+/// refuses writes.
+fn never_led(c: &TestServer) {
+    assert_eq!(field(&info(c), "elect_state").as_deref(), Some("candidate"));
+    let refusal = cmd(c, &["SET", "fleet", "x", "POINT", "1", "1"]);
+    assert!(
+        refusal.contains("not the leader: no elected leader"),
+        "{refusal}"
+    );
+    assert!(refused(c));
+    assert!(!c.logs().iter().any(|l| l.contains("elect: lead start")));
 }

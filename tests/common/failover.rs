@@ -173,3 +173,21 @@ pub fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Sends `sig` (`STOP`, `CONT`) to a member without waiting for it.
+pub fn send(m: &TestServer, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &m.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// The member id (SERVER `id`) of a member: ties of the ranking go to the
+/// lower one.
+pub fn server_id(m: &TestServer) -> String {
+    let reply = m.resp().cmd_str(&["SERVER"]);
+    let lines: Vec<&str> = reply.split("\r\n").collect();
+    let at = lines.iter().position(|l| *l == "id").expect("SERVER id");
+    lines[at + 2].to_string()
+}

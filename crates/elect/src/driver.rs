@@ -176,6 +176,11 @@ impl Out {
         st.elections_won = c.elections_won;
         st.failovers_observed = c.failovers_observed;
         st.leaderless_ms = c.leaderless_ms;
+        // Each new store error is logged once (a refused token, an
+        // unreachable store), not on every retry.
+        if c.last_error.is_some() && c.last_error != st.last_error {
+            tracing::warn!("elect: {}", c.last_error.as_deref().unwrap_or_default());
+        }
         st.last_error = c.last_error;
     }
 }

@@ -8,6 +8,8 @@
 //!   down; the lag-proportional wait; epochs), driven with explicit times.
 //! - [`etcd`] / [`kube`]: the two lock stores; [`record`]: what the lock
 //!   says about its holder.
+//! - [`stamp`]: the position's epoch kept across a restart (the file's
+//!   format and when it counts).
 //! - [`Elector`]: the handle the server holds; a tokio task runs the core
 //!   against a store and publishes each [`Decision`] on a `watch` channel.
 //!
@@ -44,6 +46,7 @@ pub mod kube;
 mod kubeconfig;
 pub mod record;
 pub mod settings;
+pub mod stamp;
 pub mod url;
 
 use std::sync::Arc;

@@ -29,6 +29,10 @@ pub struct Shown {
     pub holder: String,
     /// `etcd` or `kubernetes`.
     pub backend: &'static str,
+    /// The lock store's last error (empty once a request succeeds): a
+    /// refused token or an unreachable store is visible in INFO, not only
+    /// in the log.
+    pub error: String,
 }
 
 /// Why writes are refused right now (`0`: they are not).
@@ -113,6 +117,10 @@ impl ElectView {
             ("elect_epoch".into(), s.epoch.to_string()),
             ("elect_holder".into(), s.holder),
             ("elect_backend".into(), s.backend.into()),
+            (
+                "elect_last_error".into(),
+                s.error.replace(['\r', '\n'], " "),
+            ),
         ]
     }
 
@@ -146,6 +154,7 @@ mod tests {
             epoch: 3,
             holder: "h:1".into(),
             backend: "etcd",
+            error: String::new(),
         };
         v.set(shown("leader"));
         assert!(v.refusal().is_none() && v.health().is_none());
@@ -160,5 +169,14 @@ mod tests {
         v.set(shown("stepping-down"));
         assert!(v.health().unwrap().message().contains("stepping down"));
         assert_eq!(v.info_lines()[1], ("elect_epoch".into(), "3".into()));
+        v.set(Shown {
+            error: "403 Forbidden:\r\nno".into(),
+            ..shown("candidate")
+        });
+        let last = v.info_lines().pop().unwrap();
+        assert_eq!(
+            last,
+            ("elect_last_error".into(), "403 Forbidden:  no".into())
+        );
     }
 }

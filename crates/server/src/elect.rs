@@ -18,6 +18,12 @@
 //! to acknowledge its AOF end, then gives the lock back so a follower
 //! takes over at once. On Kubernetes the pod is labelled
 //! `tile38.io/role` (leader/follower) and `tile38.io/caught-up`.
+//!
+//! The epoch of this member's position is kept across a restart in
+//! `elect-position` beside the AOF ([`stamp`]; `docs/replication.md`,
+//! "Position").
+
+mod stamp;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -62,7 +68,7 @@ pub async fn take_role(
         ElectUrl::Kubernetes { .. } => "kubernetes",
     };
     server.elect.enable(backend);
-    let elector = Elector::start(&url, settings, Arc::new(Lag::new(server)))
+    let elector = Elector::start(&url, settings, Arc::new(Lag::new(server).await))
         .await
         .map_err(|e| format!("elect: {e}"))?;
     let handle = Arc::new(Handle {
@@ -96,15 +102,23 @@ pub struct Handle {
 /// length. A leader stamps its own epoch; a follower stamps the epoch of
 /// the holder it follows once that holder's stream has started (the
 /// resume search has cut any divergent tail by then), and keeps the old
-/// stamp with its old offset until then. A member that just started has
-/// epoch 0 (the stamp is not persisted): it ranks below every member that
-/// streamed from an elected leader since.
+/// stamp with its AOF's length until then. The stamp is written to disk
+/// ([`stamp`]); a member that starts with a stamp that counts has that
+/// epoch and its AOF's length at start (not what its own expiry deletions
+/// append while it neither leads nor streams), and may lead as one that
+/// never followed may; without one it has epoch 0 and ranks below every
+/// member that streamed from an elected leader since.
 struct Lag {
     server: Weak<Server>,
     synced: AtomicBool,
     last: AtomicU64,
     /// The epoch the position counts in.
     stamp: AtomicU64,
+    /// The stamp on disk (none without an AOF).
+    disk: Option<Arc<stamp::Persisted>>,
+    /// The AOF length at start when the stamp on disk counted, until this
+    /// member leads or streams from the holder (`u64::MAX`: not restored).
+    restored: AtomicU64,
 }
 
 impl tile38_elect::Candidacy for Lag {
@@ -123,10 +137,16 @@ impl tile38_elect::Candidacy for Lag {
         };
         self.stamp(&server);
         let following = server.repl.following();
-        let offset = if following {
+        let aof_size = server.aof.as_ref().map(|a| a.size());
+        let restored = self.restored.load(Ordering::Acquire);
+        let offset = if following && server.repl.streamed_from_target() {
+            server.repl.offset()
+        } else if restored != u64::MAX {
+            aof_size.unwrap_or(0).min(restored)
+        } else if following {
             server.repl.offset()
         } else {
-            server.aof.as_ref().map_or(0, |a| a.size())
+            aof_size.unwrap_or(0)
         };
         tile38_elect::Position {
             epoch: self.stamp.load(Ordering::Relaxed),
@@ -136,32 +156,56 @@ impl tile38_elect::Candidacy for Lag {
 }
 
 impl Lag {
-    /// Raises the stamp to the current holder's epoch once our data is a
+    /// Sets the stamp to the current holder's epoch once our data is a
     /// prefix of its AOF: we lead (and no longer follow), or we follow
-    /// exactly the holder and its stream has started.
-    fn stamp(&self, server: &Server) {
+    /// exactly the holder and its stream has started; and keeps it on
+    /// disk. Set, not raised: after a reset of the lock store (epochs
+    /// start again) no member claims an epoch the store has not reached.
+    fn stamp(&self, server: &Arc<Server>) {
         let following = server.repl.following();
-        match server.elector.get().map(|h| h.elector.decision()) {
-            Some(Decision::Lead { epoch }) if !following => {
-                self.stamp.fetch_max(epoch, Ordering::Relaxed);
-            }
+        let epoch = match server.elector.get().map(|h| h.elector.decision()) {
+            Some(Decision::Lead { epoch }) if !following => epoch,
             Some(Decision::Follow { leader, epoch })
                 if following
                     && server.repl.target() == leader_target(&leader)
                     && server.repl.streamed_from_target() =>
             {
-                self.stamp.fetch_max(epoch, Ordering::Relaxed);
+                epoch
             }
-            _ => {}
+            _ => return,
+        };
+        self.stamp.store(epoch, Ordering::Relaxed);
+        self.restored.store(u64::MAX, Ordering::Release);
+        if let Some(disk) = &self.disk {
+            disk.save(server, epoch);
         }
     }
 
-    fn new(server: &Arc<Server>) -> Lag {
+    /// Reads the stamp on disk (a full read of the AOF when there is one).
+    async fn new(server: &Arc<Server>) -> Lag {
+        let disk = server
+            .aof
+            .as_ref()
+            .map(|a| Arc::new(stamp::Persisted::new(a)));
+        let restored = match &disk {
+            Some(d) => {
+                let (d, s) = (d.clone(), server.clone());
+                let read = tokio::task::spawn_blocking(move || {
+                    let aof = s.aof.as_ref()?;
+                    let size = aof.size();
+                    d.restore(aof).map(|epoch| (epoch, size))
+                });
+                read.await.ok().flatten()
+            }
+            None => None,
+        };
         Lag {
             server: Arc::downgrade(server),
-            synced: AtomicBool::new(false),
+            synced: AtomicBool::new(restored.is_some()),
             last: AtomicU64::new(0),
-            stamp: AtomicU64::new(0),
+            stamp: AtomicU64::new(restored.map_or(0, |r| r.0)),
+            disk,
+            restored: AtomicU64::new(restored.map_or(u64::MAX, |r| r.1)),
         }
     }
 
@@ -213,6 +257,7 @@ fn apply(server: &Arc<Server>, handle: &Handle, decision: &Decision) {
         epoch: status.epoch,
         holder: status.holder.clone().unwrap_or_default(),
         backend: status.backend,
+        error: status.last_error.clone().unwrap_or_default(),
     };
     match decision {
         Decision::Lead { epoch } => {

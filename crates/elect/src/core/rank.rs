@@ -38,7 +38,8 @@ use super::Core;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position {
     /// The epoch of the leader whose AOF the offset counts in (0: unknown,
-    /// e.g. a member that just restarted and never streamed).
+    /// e.g. a member that restarted without a stamp that counts,
+    /// [`crate::stamp`], and has not streamed since).
     pub epoch: u64,
     /// Bytes of that leader's AOF applied and logged here.
     pub offset: u64,

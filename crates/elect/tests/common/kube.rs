@@ -116,16 +116,29 @@ impl Kube {
                                 "containers": [{"name": "tile38", "image": "tile38:test"}]}}),
             );
         }
+        let token = self.token(ns, "tile38");
+        let path = self.dir.0.join(format!("{ns}.kubeconfig"));
+        std::fs::write(&path, kubeconfig(&self.api, &token)).unwrap();
+        path
+    }
+
+    /// A fresh token (one hour) of the ServiceAccount `sa` in `ns`, as the
+    /// kubelet projects into a pod.
+    pub fn token(&self, ns: &str, sa: &str) -> String {
         let (status, v) = self.admin(
             "POST",
-            &format!("{base}/serviceaccounts/tile38/token"),
+            &format!("/api/v1/namespaces/{ns}/serviceaccounts/{sa}/token"),
             Some(json!({"spec": {"expirationSeconds": 3600}})),
         );
         assert_eq!(status, 201, "token request: {v}");
-        let token = v["status"]["token"].as_str().unwrap();
-        let path = self.dir.0.join(format!("{ns}.kubeconfig"));
-        std::fs::write(&path, kubeconfig(&self.api, token)).unwrap();
-        path
+        v["status"]["token"].as_str().unwrap().to_string()
+    }
+
+    /// The CA that signed the API server's serving certificate (up.sh's
+    /// `apiserver.crt` holds the certificate and its CA; it names
+    /// 127.0.0.1), what a pod finds in `ca.crt`.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.0.join("certs/apiserver.crt")
     }
 }
 
