@@ -54,7 +54,7 @@ enum Repr {
     Empty,
     Many(NonNull<Header>),
     Single(NonNull<Field>),
-    Shared(&'static Field),
+    Shared(&'static shared::SharedField),
 }
 
 /// An object's fields, sorted by name (byte order, case-sensitive).
@@ -83,8 +83,8 @@ impl FieldList {
         // The tag bits cleared leave the 8-aligned, non-null address.
         let untagged = ptr.map_addr(|a| NonZeroUsize::new(a.get() & !TAGS).expect("aligned"));
         match tag {
-            // SAFETY: a `SHARED` pointer is a leaked `&'static Field`.
-            SHARED => Repr::Shared(unsafe { untagged.cast::<Field>().as_ref() }),
+            // SAFETY: a `SHARED` pointer is a leaked `&'static SharedField`.
+            SHARED => Repr::Shared(unsafe { untagged.cast::<shared::SharedField>().as_ref() }),
             SINGLE => Repr::Single(untagged.cast()),
             _ => Repr::Many(untagged.cast()),
         }
@@ -93,7 +93,7 @@ impl FieldList {
     fn fields(&self) -> &[Field] {
         match self.repr() {
             Repr::Empty => &[],
-            Repr::Shared(f) => std::slice::from_ref(f),
+            Repr::Shared(s) => std::slice::from_ref(&s.field),
             // SAFETY: a `SINGLE` pointer is a live pool block holding one
             // initialised field, owned by `self`.
             Repr::Single(f) => std::slice::from_ref(unsafe { f.as_ref() }),
@@ -127,7 +127,7 @@ impl FieldList {
         self.ptr = None;
         match repr {
             Repr::Empty => Vec::new(),
-            Repr::Shared(f) => vec![f.clone()],
+            Repr::Shared(s) => vec![s.field.clone()],
             // SAFETY: reads the field once, then frees its block.
             Repr::Single(f) => unsafe {
                 let field = f.as_ptr().read();
@@ -155,6 +155,7 @@ impl FieldList {
     fn one(field: Field) -> FieldList {
         if let Some(shared) = shared::share(&field) {
             let ptr = NonNull::from(shared).cast::<u8>();
+            drop(field);
             return FieldList {
                 ptr: Some(ptr.map_addr(|a| a | SHARED)),
             };
@@ -315,9 +316,17 @@ impl FieldList {
     /// number in Tile38's shared name table (one byte: it takes 128
     /// distinct names in a process's life for two) and the value.
     pub fn weight(&self) -> usize {
-        if self.is_empty() {
-            return 0;
+        match self.repr() {
+            Repr::Empty => return 0,
+            // Every write weighs the list it replaces and the new one;
+            // a number's weight formats it, so a shared field keeps its own.
+            Repr::Shared(s) => return s.weight,
+            _ => {}
         }
+        self.weight_of_fields()
+    }
+
+    fn weight_of_fields(&self) -> usize {
         let total: usize = self.iter().map(|(_, v)| 1 + v.weight()).sum();
         super::uvarint_len(total) + total
     }

@@ -64,7 +64,13 @@ fn key(f: &Field) -> Option<Key> {
     })
 }
 
-type Table = HashMap<Key, &'static Field>;
+/// A shared field and its weight ([`super::FieldList::weight`]).
+pub(super) struct SharedField {
+    pub(super) field: Field,
+    pub(super) weight: usize,
+}
+
+type Table = HashMap<Key, &'static SharedField>;
 
 static SHARED: LazyLock<Mutex<Table>> = LazyLock::new(Mutex::default);
 
@@ -74,7 +80,7 @@ const CACHE: usize = 1 << 8;
 thread_local! {
     /// Fields this thread shared lately, by key hash: most writes find
     /// theirs here, without the global lock.
-    static CACHE_SLOTS: [Cell<Option<&'static Field>>; CACHE] =
+    static CACHE_SLOTS: [Cell<Option<&'static SharedField>>; CACHE] =
         const { [const { Cell::new(None) }; CACHE] };
 }
 
@@ -99,11 +105,11 @@ fn slot(k: &Key) -> usize {
 
 /// The shared field equal to `f`, if `f` can be shared (made shared on
 /// first use while the table has room).
-pub(super) fn share(f: &Field) -> Option<&'static Field> {
+pub(super) fn share(f: &Field) -> Option<&'static SharedField> {
     let k = key(f)?;
     let i = slot(&k);
     let cached = CACHE_SLOTS.try_with(|c| c[i].get()).ok().flatten();
-    if let Some(found) = cached.filter(|c| key(c) == Some(k)) {
+    if let Some(found) = cached.filter(|c| key(&c.field) == Some(k)) {
         return Some(found);
     }
     let found = share_global(k, f)?;
@@ -111,7 +117,7 @@ pub(super) fn share(f: &Field) -> Option<&'static Field> {
     Some(found)
 }
 
-fn share_global(k: Key, f: &Field) -> Option<&'static Field> {
+fn share_global(k: Key, f: &Field) -> Option<&'static SharedField> {
     let mut table = SHARED.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(&found) = table.get(&k) {
         return Some(found);
@@ -119,7 +125,13 @@ fn share_global(k: Key, f: &Field) -> Option<&'static Field> {
     if table.len() >= MAX_SHARED {
         return None;
     }
-    let leaked: &'static Field = Box::leak(Box::new(f.clone()));
+    // The weight of a list of this one field.
+    let total = 1 + f.value.weight();
+    let weight = super::super::uvarint_len(total) + total;
+    let leaked: &'static SharedField = Box::leak(Box::new(SharedField {
+        field: f.clone(),
+        weight,
+    }));
     table.insert(k, leaked);
     Some(leaked)
 }

@@ -67,8 +67,18 @@ fn one_field_lists_share_small_values() {
     assert_eq!((form(&a), a.ptr), ("shared", b.ptr));
     assert_ne!(one(b"speed", b"43").ptr, a.ptr);
     assert_ne!(one(b"heading", b"42").ptr, a.ptr);
-    for v in [&b"true"[..], b"null", b"false", b"nan", b"-0", b"short"] {
-        assert_eq!(form(&one(b"speed", v)), "shared", "{v:?}");
+    for v in [
+        &b"true"[..],
+        b"null",
+        b"false",
+        b"nan",
+        b"-0",
+        b"short",
+        b"123456789",
+    ] {
+        let l = one(b"speed", v);
+        assert_eq!(form(&l), "shared", "{v:?}");
+        assert_eq!(l.weight(), l.weight_of_fields(), "{v:?}");
     }
     // A spelling of its own, a long string, JSON, an owned name: owned.
     let long = [b'n'; MAX_NAME_LEN + 1];
