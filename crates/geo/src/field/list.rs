@@ -274,9 +274,8 @@ impl FieldList {
 
     /// [`set_all`](Self::set_all) under `rule`.
     pub fn merge(&mut self, mut fields: Vec<(Box<[u8]>, FieldValue)>, rule: Rule) -> usize {
-        if let [(name, _)] = fields.as_slice() {
-            let name = name.clone();
-            let (_, value) = fields.pop().expect("one field");
+        if fields.len() == 1 {
+            let (name, value) = fields.pop().expect("one field");
             if rule.unchanged(self.get(&name), &value) {
                 return 0;
             }
