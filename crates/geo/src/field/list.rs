@@ -237,9 +237,10 @@ impl FieldList {
                     self.many_mut()[i].value = value;
                     true
                 } else {
-                    let mut fields = self.take();
-                    fields[0].value = value;
-                    *self = FieldList::from_vec(fields);
+                    // A one-field list is made again: its new value decides
+                    // whether it is shared.
+                    let name = self.fields()[0].name.clone();
+                    *self = FieldList::one(Field { value, name });
                     true
                 }
             }
@@ -401,8 +402,15 @@ fn apply(current: &mut Option<Field>, name: &[u8], value: FieldValue) -> bool {
 
 impl Drop for FieldList {
     fn drop(&mut self) {
-        if !matches!(self.repr(), Repr::Shared(_)) {
-            drop(self.take());
+        match self.repr() {
+            Repr::Empty | Repr::Shared(_) => {}
+            // SAFETY: the block holds one initialised field owned by
+            // `self`, dropped once, then the block is freed.
+            Repr::Single(f) => unsafe {
+                f.as_ptr().drop_in_place();
+                pool::dealloc(f.as_ptr().cast(), Layout::new::<Field>());
+            },
+            Repr::Many(_) => drop(self.take()),
         }
     }
 }
