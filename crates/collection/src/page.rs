@@ -60,6 +60,12 @@ impl Bbox {
     /// The smallest `f32` box holding the `f64` box `min..max` that is at
     /// least one step wide on each axis.
     pub fn outward(min: [f64; 2], max: [f64; 2]) -> Bbox {
+        if min == max {
+            // A point (most objects; every one of them at an AOF load's
+            // index build): its upper side rounded up is at most one step
+            // above its lower side rounded down, so the box is that step.
+            return Bbox::of_point([f32_down(min[0]), f32_down(min[1])]);
+        }
         let (lo, hi) = (
             [f32_down(min[0]), f32_down(min[1])],
             [f32_up(max[0]), f32_up(max[1])],
@@ -280,6 +286,41 @@ mod tests {
         assert_eq!(f32_up(-1e300), -f32::MAX);
         fn next_up(f: f32) -> f32 {
             -next_down(-f)
+        }
+    }
+
+    /// The point fast path of `outward` gives the general path's box.
+    #[test]
+    fn point_boxes_match_the_general_rounding() {
+        let general = |x: f64, y: f64| {
+            let lo = [f32_down(x), f32_down(y)];
+            let hi = [f32_up(x), f32_up(y)];
+            Bbox {
+                min: lo,
+                max: [hi[0].max(step_up(lo[0])), hi[1].max(step_up(lo[1]))],
+            }
+        };
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        let mut xs = vec![0.0, -0.0, 1.0, -1.0, 0.1, 1e-300, -1e-300, 1e300, -1e300];
+        xs.extend([
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::from(f32::MAX),
+            180.0,
+            -85.0,
+        ]);
+        for _ in 0..10_000 {
+            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            xs.push(f64::from_bits(s >> 1) % 400.0 - 200.0);
+        }
+        for w in xs.windows(2) {
+            let (x, y) = (w[0], w[1]);
+            if x.is_nan() || y.is_nan() {
+                continue;
+            }
+            let bits = |b: Bbox| [b.min, b.max].map(|c| c.map(f32::to_bits));
+            let b = Bbox::outward([x, y], [x, y]);
+            assert_eq!(bits(b), bits(general(x, y)), "{x} {y}");
         }
     }
 

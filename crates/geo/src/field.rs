@@ -12,6 +12,7 @@ use crate::geojson::json;
 use crate::number::{self, FloatError};
 
 mod list;
+mod name;
 mod pool;
 
 pub use list::{FieldList, Rule};

@@ -1,127 +1,24 @@
-//! [`FieldList`]: an object's fields, sorted by name, in one allocation
-//! behind a thin pointer (8 bytes in the object; nothing allocated without
-//! fields). Field names are interned: a fleet's objects share a handful of
-//! names (`speed`, `heading`), so each field stores an 8-byte pointer to
-//! the shared name instead of its own copy. One-field lists (40 bytes) come
-//! from [`super::pool`]. Interned names live for the
-//! process; past [`MAX_NAMES`] distinct names (or for names longer than
-//! [`MAX_NAME_LEN`]) a field owns its name instead, so clients inventing
-//! names cannot grow the table without bound.
+//! [`FieldList`]: an object's fields, sorted by name, behind a thin tagged
+//! pointer (8 bytes in the object; nothing allocated without fields).
+//! Names are interned ([`super::name`]). Three forms, by the pointer's low
+//! bits:
+//!
+//! * a one-field list whose name is interned and whose value is small (a
+//!   number as the client spelled it shortest, `true`, a short string: a
+//!   fleet's `speed 42`) points at a field shared by every object with the
+//!   same name and value ([`shared`]): nothing allocated per object;
+//! * another one-field list owns a 32-byte field from [`super::pool`];
+//! * longer lists own one allocation: a length, then the fields.
 
 use std::alloc::{self, Layout};
-use std::cell::Cell;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
-use std::sync::{LazyLock, Mutex};
 
+use super::name::Name;
 use super::{pool, FieldValue};
 
-/// Most distinct interned names.
-pub const MAX_NAMES: usize = 4096;
-/// Longest interned name.
-pub const MAX_NAME_LEN: usize = 64;
-
-/// A name's bytes behind a thin pointer (`&NameBuf` is 8 bytes, `&[u8]` 16).
-struct NameBuf(Box<[u8]>);
-
-type Interner = HashMap<&'static [u8], &'static NameBuf>;
-
-static NAMES: LazyLock<Mutex<Interner>> = LazyLock::new(Mutex::default);
-
-/// Names each thread interned last, newest first: most writes set the same
-/// few names, found here without the global lock.
-const RECENT: usize = 4;
-
-thread_local! {
-    static RECENT_NAMES: Cell<[Option<&'static NameBuf>; RECENT]> = const { Cell::new([None; RECENT]) };
-}
-
-/// The shared copy of `name`, if it is (or can be) interned.
-fn intern(name: &[u8]) -> Option<&'static NameBuf> {
-    if name.len() > MAX_NAME_LEN {
-        return None;
-    }
-    let mut recent = RECENT_NAMES.get();
-    if let Some(found) = recent.iter().flatten().find(|n| *n.0 == *name) {
-        return Some(found);
-    }
-    let found = intern_shared(name)?;
-    recent.rotate_right(1);
-    recent[0] = Some(found);
-    RECENT_NAMES.set(recent);
-    Some(found)
-}
-
-/// [`intern`] through the process-wide table.
-fn intern_shared(name: &[u8]) -> Option<&'static NameBuf> {
-    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(&found) = names.get(name) {
-        return Some(found);
-    }
-    if names.len() >= MAX_NAMES {
-        return None;
-    }
-    let leaked: &'static NameBuf = Box::leak(Box::new(NameBuf(name.into())));
-    names.insert(&leaked.0, leaked);
-    Some(leaked)
-}
-
-/// A field name: a thin pointer to a [`NameBuf`], interned (shared, never
-/// freed) or, with the low bit set, owned by this field.
-struct Name(NonNull<NameBuf>);
-
-// SAFETY: the name is immutable; an owned one belongs to this field only.
-unsafe impl Send for Name {}
-unsafe impl Sync for Name {}
-
-impl Name {
-    fn new(bytes: &[u8]) -> Name {
-        match intern(bytes) {
-            Some(shared) => Name(NonNull::from(shared)),
-            None => {
-                let owned = NonNull::from(Box::leak(Box::new(NameBuf(bytes.into()))));
-                Name(owned.map_addr(|a| a | 1))
-            }
-        }
-    }
-
-    fn is_owned(&self) -> bool {
-        self.0.addr().get() & 1 == 1
-    }
-
-    fn ptr(&self) -> NonNull<NameBuf> {
-        // Clearing the tag bit gives back the 8-aligned (non-null) address.
-        self.0
-            .map_addr(|a| NonZeroUsize::new(a.get() & !1).expect("aligned name"))
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: points to a live `NameBuf`: leaked for interned names,
-        // owned by `self` otherwise.
-        unsafe { &self.ptr().as_ref().0 }
-    }
-}
-
-impl Drop for Name {
-    fn drop(&mut self) {
-        if self.is_owned() {
-            // SAFETY: an owned name was leaked from a `Box` in `Name::new`.
-            drop(unsafe { Box::from_raw(self.ptr().as_ptr()) });
-        }
-    }
-}
-
-impl Clone for Name {
-    fn clone(&self) -> Self {
-        if self.is_owned() {
-            Name::new(self.bytes())
-        } else {
-            Name(self.0)
-        }
-    }
-}
+mod shared;
 
 #[derive(Clone)]
 struct Field {
@@ -129,7 +26,7 @@ struct Field {
     name: Name,
 }
 
-/// The header of a list's allocation; the fields follow it.
+/// The header of a longer list's allocation; the fields follow it.
 #[repr(C)]
 struct Header {
     len: usize,
@@ -146,13 +43,30 @@ fn layout(len: usize) -> Layout {
     layout.pad_to_align()
 }
 
+/// Pointer tag: a shared field (`&'static Field`, never freed).
+const SHARED: usize = 1;
+/// Pointer tag: one owned field from the pool.
+const SINGLE: usize = 2;
+const TAGS: usize = SHARED | SINGLE;
+
+/// What a list's pointer points at.
+enum Repr {
+    Empty,
+    Many(NonNull<Header>),
+    Single(NonNull<Field>),
+    Shared(&'static shared::SharedField),
+}
+
 /// An object's fields, sorted by name (byte order, case-sensitive).
 #[derive(Default)]
 pub struct FieldList {
-    ptr: Option<NonNull<Header>>,
+    /// Tagged (`SHARED`, `SINGLE`, or neither: a `Header`); fields are
+    /// 8-aligned, so the low bits are free.
+    ptr: Option<NonNull<u8>>,
 }
 
-// SAFETY: the list owns its allocation exclusively, like a `Vec<Field>`.
+// SAFETY: the list owns its allocation exclusively, like a `Vec<Field>`;
+// a shared field is immutable and lives for the process.
 unsafe impl Send for FieldList {}
 unsafe impl Sync for FieldList {}
 
@@ -161,22 +75,43 @@ impl FieldList {
         Self::default()
     }
 
-    fn fields(&self) -> &[Field] {
+    fn repr(&self) -> Repr {
         let Some(ptr) = self.ptr else {
-            return &[];
+            return Repr::Empty;
         };
-        // SAFETY: a non-null `ptr` is an allocation of `layout(len)` holding
-        // `len` initialised fields after the header.
-        unsafe {
-            let len = ptr.as_ref().len;
-            let first = ptr.as_ptr().cast::<u8>().add(OFFSET).cast::<Field>();
-            std::slice::from_raw_parts(first, len)
+        let tag = ptr.addr().get() & TAGS;
+        // The tag bits cleared leave the 8-aligned, non-null address.
+        let untagged = ptr.map_addr(|a| NonZeroUsize::new(a.get() & !TAGS).expect("aligned"));
+        match tag {
+            // SAFETY: a `SHARED` pointer is a leaked `&'static SharedField`.
+            SHARED => Repr::Shared(unsafe { untagged.cast::<shared::SharedField>().as_ref() }),
+            SINGLE => Repr::Single(untagged.cast()),
+            _ => Repr::Many(untagged.cast()),
         }
     }
 
-    fn fields_mut(&mut self) -> &mut [Field] {
-        let Some(ptr) = self.ptr else {
-            return &mut [];
+    fn fields(&self) -> &[Field] {
+        match self.repr() {
+            Repr::Empty => &[],
+            Repr::Shared(s) => std::slice::from_ref(&s.field),
+            // SAFETY: a `SINGLE` pointer is a live pool block holding one
+            // initialised field, owned by `self`.
+            Repr::Single(f) => std::slice::from_ref(unsafe { f.as_ref() }),
+            // SAFETY: a `Header` pointer is an allocation of `layout(len)`
+            // holding `len` initialised fields after the header.
+            Repr::Many(ptr) => unsafe {
+                let len = ptr.as_ref().len;
+                let first = ptr.as_ptr().cast::<u8>().add(OFFSET).cast::<Field>();
+                std::slice::from_raw_parts(first, len)
+            },
+        }
+    }
+
+    /// The fields of a list of two or more, to edit in place (a one-field
+    /// list is rebuilt instead: its value decides whether it is shared).
+    fn many_mut(&mut self) -> &mut [Field] {
+        let Repr::Many(ptr) = self.repr() else {
+            unreachable!("in-place edits are for longer lists");
         };
         // SAFETY: as in `fields`, and `&mut self` makes the access unique.
         unsafe {
@@ -188,17 +123,26 @@ impl FieldList {
 
     /// Moves the fields out (the list is left empty).
     fn take(&mut self) -> Vec<Field> {
-        let Some(ptr) = self.ptr.take() else {
-            return Vec::new();
-        };
-        // SAFETY: reads each initialised field once, then frees the
-        // allocation without dropping them again.
-        unsafe {
-            let len = ptr.as_ref().len;
-            let first = ptr.as_ptr().cast::<u8>().add(OFFSET).cast::<Field>();
-            let out = (0..len).map(|i| first.add(i).read()).collect();
-            pool::dealloc(ptr.as_ptr().cast(), layout(len));
-            out
+        let repr = self.repr();
+        self.ptr = None;
+        match repr {
+            Repr::Empty => Vec::new(),
+            Repr::Shared(s) => vec![s.field.clone()],
+            // SAFETY: reads the field once, then frees its block.
+            Repr::Single(f) => unsafe {
+                let field = f.as_ptr().read();
+                pool::dealloc(f.as_ptr().cast(), Layout::new::<Field>());
+                vec![field]
+            },
+            // SAFETY: reads each initialised field once, then frees the
+            // allocation without dropping them again.
+            Repr::Many(ptr) => unsafe {
+                let len = ptr.as_ref().len;
+                let first = ptr.as_ptr().cast::<u8>().add(OFFSET).cast::<Field>();
+                let out = (0..len).map(|i| first.add(i).read()).collect();
+                pool::dealloc(ptr.as_ptr().cast(), layout(len));
+                out
+            },
         }
     }
 
@@ -207,10 +151,37 @@ impl FieldList {
         FieldList::from_exact(fields.len(), fields)
     }
 
+    /// A one-field list: shared when it can be, else its own pool block.
+    fn one(field: Field) -> FieldList {
+        if let Some(shared) = shared::share(&field) {
+            let ptr = NonNull::from(shared).cast::<u8>();
+            drop(field);
+            return FieldList {
+                ptr: Some(ptr.map_addr(|a| a | SHARED)),
+            };
+        }
+        let layout = Layout::new::<Field>();
+        // SAFETY: non-zero layout; the block is written before use.
+        unsafe {
+            let raw = pool::alloc(layout);
+            let Some(ptr) = NonNull::new(raw.cast::<Field>()) else {
+                alloc::handle_alloc_error(layout);
+            };
+            ptr.as_ptr().write(field);
+            FieldList {
+                ptr: Some(ptr.cast::<u8>().map_addr(|a| a | SINGLE)),
+            }
+        }
+    }
+
     /// A list of the `len` fields `fields` yields (sorted, distinct names).
     fn from_exact(len: usize, fields: impl IntoIterator<Item = Field>) -> FieldList {
         if len == 0 {
             return FieldList::new();
+        }
+        if len == 1 {
+            let field = fields.into_iter().next().expect("one field");
+            return FieldList::one(field);
         }
         let layout = layout(len);
         // SAFETY: `layout` is non-zero sized; the header and each field are
@@ -228,7 +199,9 @@ impl FieldList {
                 written += 1;
             }
             assert_eq!(written, len, "field list length");
-            FieldList { ptr: Some(ptr) }
+            FieldList {
+                ptr: Some(ptr.cast()),
+            }
         }
     }
 
@@ -260,8 +233,14 @@ impl FieldList {
                     true
                 } else if self.fields()[i].value.compare(&value) == Ordering::Equal {
                     false
+                } else if self.len() > 1 {
+                    self.many_mut()[i].value = value;
+                    true
                 } else {
-                    self.fields_mut()[i].value = value;
+                    // A one-field list is made again: its new value decides
+                    // whether it is shared.
+                    let name = self.fields()[0].name.clone();
+                    *self = FieldList::one(Field { value, name });
                     true
                 }
             }
@@ -296,9 +275,8 @@ impl FieldList {
 
     /// [`set_all`](Self::set_all) under `rule`.
     pub fn merge(&mut self, mut fields: Vec<(Box<[u8]>, FieldValue)>, rule: Rule) -> usize {
-        if let [(name, _)] = fields.as_slice() {
-            let name = name.clone();
-            let (_, value) = fields.pop().expect("one field");
+        if fields.len() == 1 {
+            let (name, value) = fields.pop().expect("one field");
             if rule.unchanged(self.get(&name), &value) {
                 return 0;
             }
@@ -338,9 +316,17 @@ impl FieldList {
     /// number in Tile38's shared name table (one byte: it takes 128
     /// distinct names in a process's life for two) and the value.
     pub fn weight(&self) -> usize {
-        if self.is_empty() {
-            return 0;
+        match self.repr() {
+            Repr::Empty => return 0,
+            // Every write weighs the list it replaces and the new one;
+            // a number's weight formats it, so a shared field keeps its own.
+            Repr::Shared(s) => return s.weight,
+            _ => {}
         }
+        self.weight_of_fields()
+    }
+
+    fn weight_of_fields(&self) -> usize {
         let total: usize = self.iter().map(|(_, v)| 1 + v.weight()).sum();
         super::uvarint_len(total) + total
     }
@@ -416,13 +402,25 @@ fn apply(current: &mut Option<Field>, name: &[u8], value: FieldValue) -> bool {
 
 impl Drop for FieldList {
     fn drop(&mut self) {
-        drop(self.take());
+        match self.repr() {
+            Repr::Empty | Repr::Shared(_) => {}
+            // SAFETY: the block holds one initialised field owned by
+            // `self`, dropped once, then the block is freed.
+            Repr::Single(f) => unsafe {
+                f.as_ptr().drop_in_place();
+                pool::dealloc(f.as_ptr().cast(), Layout::new::<Field>());
+            },
+            Repr::Many(_) => drop(self.take()),
+        }
     }
 }
 
 impl Clone for FieldList {
     fn clone(&self) -> Self {
-        FieldList::from_vec(self.fields().to_vec())
+        match self.repr() {
+            Repr::Shared(_) => FieldList { ptr: self.ptr },
+            _ => FieldList::from_vec(self.fields().to_vec()),
+        }
     }
 }
 
@@ -441,49 +439,4 @@ impl std::fmt::Debug for FieldList {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn set_all_is_set_one_by_one(
-            start in proptest::collection::vec((0..6u8, 0..5usize), 0..8),
-            ops in proptest::collection::vec((0..6u8, 0..5usize), 0..24),
-        ) {
-            const VALUES: [&[u8]; 5] = [b"0", b"1", b"abc", b"ABC", b"1.0"];
-            let field = |(n, v): (u8, usize)| (vec![b'a' + n].into_boxed_slice(), FieldValue::parse(VALUES[v]));
-            let mut one = FieldList::new();
-            for f in start.iter().copied().map(field) {
-                one.set(&f.0, f.1);
-            }
-            let mut all = one.clone();
-            let expected = ops.iter().copied().map(field).filter(|(n, v)| one.set(n, v.clone())).count();
-            let changed = all.set_all(ops.iter().copied().map(field).collect());
-            prop_assert_eq!(changed, expected);
-            prop_assert_eq!(all, one);
-        }
-    }
-
-    #[test]
-    fn thin_and_shared() {
-        assert_eq!(std::mem::size_of::<FieldList>(), 8);
-        assert_eq!(std::mem::size_of::<Field>(), 32);
-        let mut a = FieldList::new();
-        let mut b = FieldList::new();
-        a.set(b"speed", FieldValue::parse(b"5"));
-        b.set(b"speed", FieldValue::parse(b"6"));
-        let (na, nb) = (&a.fields()[0].name, &b.fields()[0].name);
-        assert!(!na.is_owned() && na.0 == nb.0);
-        let long = vec![b'n'; MAX_NAME_LEN + 1];
-        a.set(&long, FieldValue::parse(b"1"));
-        let c = a.clone();
-        assert_eq!(c, a);
-        assert!(c.fields()[0].name.is_owned());
-        assert_eq!(c.iter().map(|(n, _)| n.len()).collect::<Vec<_>>(), [65, 5]);
-        a.set(&long, FieldValue::parse(b"0"));
-        assert_eq!((a.len(), c.len()), (1, 2));
-        a.set(b"speed", FieldValue::parse(b"0"));
-        assert!(a.is_empty() && a.ptr.is_none());
-    }
-}
+mod tests;

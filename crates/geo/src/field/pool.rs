@@ -1,7 +1,7 @@
-//! A pool of 40-byte blocks for one-field lists (the common case: a fleet's
-//! `speed`). malloc keeps an 8-byte header before each block and rounds to
-//! 16 bytes, so a 40-byte list costs 48; the pool carves blocks from 64 KiB
-//! chunks with no header (8 bytes an object saved). Freed blocks go on a
+//! A pool of 32-byte blocks for one-field lists that are not shared (see
+//! `list/shared.rs`). malloc keeps an 8-byte header before each block and
+//! rounds to 16 bytes, so a 32-byte field costs 48; the pool carves blocks
+//! from 64 KiB chunks with no header (16 bytes an object saved). Freed blocks go on a
 //! free list for the next one-field list; chunks are never returned.
 //! Other sizes go to the global allocator.
 
@@ -10,7 +10,7 @@ use std::ptr::{self, NonNull};
 use std::sync::Mutex;
 
 /// Size of the pooled blocks.
-pub const SIZE: usize = 40;
+pub const SIZE: usize = 32;
 const ALIGN: usize = 8;
 /// Blocks carved from one chunk (64 KiB).
 const PER_CHUNK: usize = 65_536 / SIZE;
