@@ -20,7 +20,7 @@ use super::{ReadCommand, ReadCx};
 use crate::cursor::{float, Cursor};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::search::geodetic::point_rect_distance;
+use crate::search::geodetic::FromPoint;
 use crate::search::knn::{small_tree, AsGiven, Hits, NewestFirstTies};
 use crate::search::opts::SearchOpts;
 use crate::search::results::{write_results, Hit};
@@ -136,10 +136,11 @@ fn candidates<'a>(
     // its last bits never lift it above an object's own distance), objects
     // by Tile38's distance to their box.
     let bound = BoxBound::new(qlat, qlon);
+    let from = FromPoint::new(qlat, qlon);
     let walk = Hits::new(
         col.nearest_bounded(
             move |r: &Rect| chord_bound(bound.of(r).min(1.0)) * (1.0 - 1e-12),
-            move |r: &Rect| point_rect_distance(r, qlat, qlon),
+            move |r: &Rect| from.to_rect(r),
             cutoff,
         ),
         walked,
@@ -186,7 +187,9 @@ fn bbox_h_bound(r: &Rect, qlat: f64, qlon: f64) -> f64 {
 /// edge nearest a pole), and the longitude gap to the box measured the
 /// short way round the globe. (The clamped point alone is not a bound: a
 /// point of the box nearer a pole can be nearer, and Tile38's results must
-/// come in distance order whatever the shape of the index.)
+/// come in distance order whatever the shape of the index.) Tall boxes off
+/// the query's meridian get the least term over their latitudes instead
+/// ([`BoxBound::tall`]).
 ///
 /// What depends only on the query point is computed once per search: the
 /// bound runs for every index box the walk meets.
@@ -196,7 +199,15 @@ struct BoxBound {
     qlon: f64,
     rad_qlat: f64,
     cos_qlat: f64,
+    sin_qlat: f64,
 }
+
+/// Boxes taller than this (degrees of latitude) and off the query's
+/// meridian are bounded by [`BoxBound::tall`]: the separable bound takes
+/// the cosine of their edge nearest a pole, which for the index's upper
+/// nodes is far below what their nearest point has, so the walk opened
+/// nodes it did not need.
+const TALL: f64 = 20.0;
 
 fn rad(deg: f64) -> f64 {
     deg * std::f64::consts::PI / 180.0
@@ -212,6 +223,7 @@ impl BoxBound {
             // are cheaper, and the shave below covers their last-bit
             // differences.
             cos_qlat: rad(qlat).cos(),
+            sin_qlat: rad(qlat).sin(),
         }
     }
 
@@ -234,16 +246,55 @@ impl BoxBound {
         } else {
             around(qlon - west).min(around(qlon - east))
         };
+        if dlon > 0.0 && north - south > TALL {
+            return self.tall(south, north, dlon);
+        }
         let polar = south.abs().max(north.abs());
         // No trigonometry: this runs for every box the walk meets. Both
         // half-angles are in [0, π/2], where [`sin_below`] holds, and cos
         // falls from the equator to the poles, so the cosine of the
         // table's next step towards the pole bounds the box's smallest.
         let s1 = sin_below(((self.rad_qlat - rad(lat)) / 2.0).abs());
-        let s2 = sin_below(rad(dlon) / 2.0);
+        // By one multiplication, not a division: the relative last bit
+        // this moves is far inside the shave. (The latitude gap keeps
+        // Go's form: it is a difference, whose relative error would not.)
+        const HALF_RAD: f64 = std::f64::consts::PI / 360.0;
+        let s2 = sin_below(dlon * HALF_RAD);
         // Shaved so rounding (the term is computed in another order than
         // `haversine_h`) never lifts it above a point's exact term.
         (s1 * s1 + s2 * s2 * cos_below(polar) * self.cos_qlat) * (1.0 - 1e-9)
+    }
+}
+
+impl BoxBound {
+    /// The least haversine term over the latitudes `south..=north` at a
+    /// longitude gap `dlon` (degrees, in [0, 180]), shaved for rounding.
+    /// With `sin²(x/2) = (1 − cos x)/2` the term is `½ − ½(A cos φ + B sin
+    /// φ)` for `A = cos φq cos Δλ`, `B = sin φq`, i.e. `½ − ½R cos(φ − θ)`
+    /// with `θ = atan2(B, A)`: least at `θ` if the box's latitudes hold it,
+    /// else at one of their ends (no latitude range holds `θ ± 2π`). The
+    /// term itself is evaluated in the haversine form, which keeps its
+    /// relative precision near zero; an error in `θ` only raises it, to
+    /// second order.
+    fn tall(&self, south: f64, north: f64, dlon: f64) -> f64 {
+        let d = rad(dlon);
+        let s2 = (d / 2.0).sin();
+        let h = |phi: f64| {
+            let s1 = ((phi - self.rad_qlat) / 2.0).sin();
+            s1 * s1 + s2 * s2 * phi.cos() * self.cos_qlat
+        };
+        let (lo, hi) = (rad(south), rad(north));
+        // cos Δλ = 1 − 2 sin²(Δλ/2): one trigonometric call fewer (its
+        // rounding moves θ, which only raises the term).
+        let a = self.cos_qlat * (1.0 - 2.0 * s2 * s2);
+        let least = if a >= 0.0 {
+            // θ, and the box's latitudes, within π/2 of the equator: the
+            // term grows with |φ − θ|, least at θ or the nearer end.
+            h(self.sin_qlat.atan2(a).clamp(lo, hi))
+        } else {
+            h(lo).min(h(hi))
+        };
+        (least * (1.0 - 1e-9) - 1e-30).max(0.0)
     }
 }
 
@@ -265,7 +316,10 @@ fn cos_below(deg: f64) -> f64 {
             .map(|i| rad(i as f64 / COS_STEPS).cos().max(0.0))
             .collect()
     });
-    let i = (deg * COS_STEPS).ceil() as usize;
+    // `ceil` without the libm call (the table's step at or above).
+    let x = deg * COS_STEPS;
+    let i = x as usize;
+    let i = i + usize::from(x > i as f64);
     TABLE.get(i).copied().unwrap_or(0.0)
 }
 
@@ -292,6 +346,21 @@ mod tests {
         Rect::new(Position::new(w, s), Position::new(e, n))
     }
 
+    /// The bound of the box `[w, s, e, n]` is below the term of every
+    /// point of a grid of `(columns, rows)` steps over it.
+    fn assert_below_grid([w, s, e, n]: [f64; 4], qlat: f64, qlon: f64, (ci, cj): (u32, u32)) {
+        let bound = bbox_h_bound(&rect(w, s, e, n), qlat, qlon);
+        for i in 0..=ci {
+            for j in 0..=cj {
+                let lon = w + (e - w) * f64::from(i) / f64::from(ci);
+                let lat = s + (n - s) * f64::from(j) / f64::from(cj);
+                let p = rect(lon, lat, lon, lat);
+                let h = bbox_h(&p, qlat, qlon);
+                assert!(bound <= h, "{w} {s} {e} {n} / {qlat} {qlon}");
+            }
+        }
+    }
+
     #[test]
     fn box_bound_is_below_everything_inside() {
         // The clamped point of this box, (70, 30), is farther from (70, 0)
@@ -312,17 +381,7 @@ mod tests {
             let (w, s) = (unit() * 360.0 - 180.0, unit() * 180.0 - 90.0);
             let (e, n) = (w + unit() * (180.0 - w), s + unit() * (90.0 - s));
             let (qlat, qlon) = (unit() * 180.0 - 90.0, unit() * 360.0 - 180.0);
-            let bound = bbox_h_bound(&rect(w, s, e, n), qlat, qlon);
-            for i in 0..=4 {
-                for j in 0..=4 {
-                    let (lon, lat) = (w + (e - w) * i as f64 / 4.0, s + (n - s) * j as f64 / 4.0);
-                    let p = rect(lon, lat, lon, lat);
-                    assert!(
-                        bound <= bbox_h(&p, qlat, qlon),
-                        "{w} {s} {e} {n} / {qlat} {qlon}"
-                    );
-                }
-            }
+            assert_below_grid([w, s, e, n], qlat, qlon, (4, 4));
         }
         // A point's box bounds itself closely.
         let p = rect(-112.1, 33.5, -112.1, 33.5);
@@ -334,5 +393,45 @@ mod tests {
             bbox_h(&near, 33.51, -112.09),
         );
         assert!(bound <= exact && bound > exact * 0.999, "{bound} {exact}");
+    }
+
+    #[test]
+    fn tall_box_bound_is_below_everything_inside() {
+        let mut x = 54321u64;
+        let mut unit = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        // Tall boxes (the bound's own minimisation over latitude), with the
+        // query on the equator (θ = ±π once Δλ passes 90°), at a pole, and
+        // boxes crossing the equator; every point of a fine grid.
+        for _ in 0..2000 {
+            let (w, s) = (unit() * 360.0 - 180.0, unit() * (180.0 - TALL) - 90.0);
+            let (e, n) = (
+                w + unit() * (180.0 - w),
+                s + TALL + unit() * (90.0 - s - TALL),
+            );
+            let qlat = match (unit() * 4.0) as u32 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => 90.0,
+                _ => unit() * 180.0 - 90.0,
+            };
+            let qlon = unit() * 360.0 - 180.0;
+            assert_below_grid([w, s, e, n], qlat, qlon, (6, 40));
+        }
+        // Tighter than the separable bound for an upper node reaching the
+        // poles: the term at its nearest point, within rounding.
+        let (qlat, qlon) = (10.0, 0.0);
+        let tall = rect(60.0, -80.0, 70.0, 80.0);
+        let nearest = (0..=1600)
+            .map(|j| -80.0 + j as f64 / 10.0)
+            .map(|lat| bbox_h(&rect(60.0, lat, 60.0, lat), qlat, qlon))
+            .fold(f64::INFINITY, f64::min);
+        let bound = bbox_h_bound(&tall, qlat, qlon);
+        assert!(
+            bound <= nearest && bound > nearest * 0.999,
+            "{bound} {nearest}"
+        );
     }
 }

@@ -13,77 +13,107 @@ use tile38_geo::Rect;
 
 /// Meters from `(qlat, qlon)` to the box `r` (0 inside it).
 pub fn point_rect_distance(r: &Rect, qlat: f64, qlon: f64) -> f64 {
-    let rad = |deg: f64| deg * PI / 180.0;
-    EARTH_RADIUS
-        * point_rect_rad(
-            rad(qlat),
-            rad(qlon),
-            rad(r.min.y),
-            rad(r.min.x),
-            rad(r.max.y),
-            rad(r.max.x),
-        )
+    FromPoint::new(qlat, qlon).to_rect(r)
 }
 
-/// Haversine distance on the unit sphere, `a` first (Go's `distRad`).
-fn dist_rad(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
+fn rad(deg: f64) -> f64 {
+    deg * PI / 180.0
+}
+
+/// [`point_rect_distance`] from one query point to many boxes: what
+/// depends only on the query (its radians, cosine and tangent) is computed
+/// once, by the same Go functions on the same inputs, so every distance is
+/// bit for bit what the one-off computation gives. A kNN measures hundreds
+/// of objects per query, and Go's trigonometry (in software, for its last
+/// bits) is most of a distance's cost.
+#[derive(Clone, Copy)]
+pub struct FromPoint {
+    phi_q: f64,
+    lam_q: f64,
+    cos_q: f64,
+    tan_q: f64,
+}
+
+impl FromPoint {
+    pub fn new(qlat: f64, qlon: f64) -> FromPoint {
+        let phi_q = rad(qlat);
+        FromPoint {
+            phi_q,
+            lam_q: rad(qlon),
+            cos_q: cos(phi_q),
+            tan_q: tan(phi_q),
+        }
+    }
+
+    /// Meters to the box `r` (0 inside it).
+    pub fn to_rect(&self, r: &Rect) -> f64 {
+        EARTH_RADIUS * self.rect_rad(rad(r.min.y), rad(r.min.x), rad(r.max.y), rad(r.max.x))
+    }
+
+    /// `pointRectDistGeodeticRad`: the box from `(φl, λl)` to `(φh, λh)`,
+    /// in radians; the result is an angle.
+    fn rect_rad(&self, phi_l: f64, lam_l: f64, phi_h: f64, lam_h: f64) -> f64 {
+        let (phi_q, lam_q) = (self.phi_q, self.lam_q);
+        // A point (or an inverted box): Go's `distRad(φl, λl, φq, λq)`.
+        if phi_l >= phi_h && lam_l >= lam_h {
+            return dist_rad(phi_l, lam_l, phi_q, lam_q, cos(phi_l), self.cos_q);
+        }
+        if lam_l <= lam_q && lam_q <= lam_h {
+            // Between the box's meridians: inside, south or north of it.
+            if phi_l <= phi_q && phi_q <= phi_h {
+                return 0.0;
+            }
+            if phi_q < phi_l {
+                return phi_l - phi_q;
+            }
+            return phi_q - phi_h;
+        }
+        // The nearer of the east and west edges.
+        let mut d_east = lam_l - lam_q;
+        let mut d_west = lam_q - lam_h;
+        if d_east < 0.0 {
+            d_east += 2.0 * PI;
+        }
+        if d_west < 0.0 {
+            d_west += 2.0 * PI;
+        }
+        let (d_lam, lam_edge) = if d_east <= d_west {
+            (d_east, lam_l)
+        } else {
+            (d_west, lam_h)
+        };
+        let (sin_d, cos_d) = (sin(d_lam), cos(d_lam));
+        let tan_q = self.tan_q;
+        // Go's `distRad(φq, λq, φ, λedge)`, the query first.
+        let to = |phi: f64| dist_rad(phi_q, lam_q, phi, lam_edge, self.cos_q, cos(phi));
+        if d_lam >= PI / 2.0 {
+            // Beyond 90°: one of the corners, by the box's middle latitude.
+            let mid = (phi_h + phi_l) / 2.0;
+            if tan_q >= tan(mid) * cos_d {
+                return to(phi_h);
+            }
+            return to(phi_l);
+        }
+        if tan_q >= tan(phi_h) * cos_d {
+            return to(phi_h);
+        }
+        if tan_q <= tan(phi_l) * cos_d {
+            return to(phi_l);
+        }
+        // Beside the box: the cross-track distance to the edge's meridian.
+        asin(self.cos_q * sin_d)
+    }
+}
+
+/// Haversine distance on the unit sphere, `a` first (Go's `distRad`), with
+/// the cosines of both latitudes given.
+fn dist_rad(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64, cos_a: f64, cos_b: f64) -> f64 {
     if lat_a == lat_b && lon_a == lon_b {
         return 0.0;
     }
     let s_lat = sin((lat_a - lat_b) / 2.0);
     let s_lon = sin((lon_a - lon_b) / 2.0);
-    2.0 * asin((s_lat * s_lat + s_lon * s_lon * cos(lat_a) * cos(lat_b)).sqrt())
-}
-
-/// `pointRectDistGeodeticRad`: query `(φq, λq)`, box from `(φl, λl)` to
-/// `(φh, λh)`, all in radians; the result is an angle.
-fn point_rect_rad(phi_q: f64, lam_q: f64, phi_l: f64, lam_l: f64, phi_h: f64, lam_h: f64) -> f64 {
-    // A point (or an inverted box).
-    if phi_l >= phi_h && lam_l >= lam_h {
-        return dist_rad(phi_l, lam_l, phi_q, lam_q);
-    }
-    if lam_l <= lam_q && lam_q <= lam_h {
-        // Between the box's meridians: inside, south or north of it.
-        if phi_l <= phi_q && phi_q <= phi_h {
-            return 0.0;
-        }
-        if phi_q < phi_l {
-            return phi_l - phi_q;
-        }
-        return phi_q - phi_h;
-    }
-    // The nearer of the east and west edges.
-    let mut d_east = lam_l - lam_q;
-    let mut d_west = lam_q - lam_h;
-    if d_east < 0.0 {
-        d_east += 2.0 * PI;
-    }
-    if d_west < 0.0 {
-        d_west += 2.0 * PI;
-    }
-    let (d_lam, lam_edge) = if d_east <= d_west {
-        (d_east, lam_l)
-    } else {
-        (d_west, lam_h)
-    };
-    let (sin_d, cos_d) = (sin(d_lam), cos(d_lam));
-    let tan_q = tan(phi_q);
-    if d_lam >= PI / 2.0 {
-        // Beyond 90°: one of the corners, by the box's middle latitude.
-        let mid = (phi_h + phi_l) / 2.0;
-        if tan_q >= tan(mid) * cos_d {
-            return dist_rad(phi_q, lam_q, phi_h, lam_edge);
-        }
-        return dist_rad(phi_q, lam_q, phi_l, lam_edge);
-    }
-    if tan_q >= tan(phi_h) * cos_d {
-        return dist_rad(phi_q, lam_q, phi_h, lam_edge);
-    }
-    if tan_q <= tan(phi_l) * cos_d {
-        return dist_rad(phi_q, lam_q, phi_l, lam_edge);
-    }
-    // Beside the box: the cross-track distance to the edge's meridian.
-    asin(cos(phi_q) * sin_d)
+    2.0 * asin((s_lat * s_lat + s_lon * s_lon * cos_a * cos_b).sqrt())
 }
 
 /// Go's `math.Tan` (Cephes, pure Go on amd64), which the platform `tan`

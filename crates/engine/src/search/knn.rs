@@ -17,7 +17,7 @@ use std::collections::BinaryHeap;
 use tile38_collection::{Collection, Id, Item, Walk};
 use tile38_geo::{Position, Rect, Value};
 
-use super::geodetic::point_rect_distance;
+use super::geodetic::{point_rect_distance, FromPoint};
 use super::results::Hit;
 
 /// Tile38's float32 rounding of box edges (`rtreeValueDown`/`Up`).
@@ -101,8 +101,9 @@ pub fn leaf_bounds(col: &Collection) -> Option<Rect> {
 /// its distance (to its box as given).
 pub fn small_tree<'a>(col: &'a Collection, qlat: f64, qlon: f64) -> GoHeap<'a> {
     let mut heap = GoHeap(Vec::new());
+    let from = FromPoint::new(qlat, qlon);
     for (id, item) in leaf_entries(col) {
-        let dist = point_rect_distance(&item.value.bbox(), qlat, qlon);
+        let dist = from.to_rect(&item.value.bbox());
         heap.push(Hit {
             id: id.as_bytes(),
             item,
