@@ -223,7 +223,7 @@ impl Collection {
             }
         }
         self.leaf.remove(slot, &self.store.get(slot).item.value);
-        self.leaf.insert(slot, &value);
+        small::leaf_insert(&mut self.leaf, &self.store, slot, &value);
         let entry = self.store.get_mut(slot);
         if entry.item.expires != deadline {
             if let Some(at) = entry.item.expires {
@@ -276,7 +276,12 @@ impl Collection {
             seq: self.seq,
         };
         let slot = self.store.insert_hashed(hash, Id::new(id), item);
-        self.leaf.insert(slot, &self.store.get(slot).item.value);
+        small::leaf_insert(
+            &mut self.leaf,
+            &self.store,
+            slot,
+            &self.store.get(slot).item.value,
+        );
         let store = &self.store;
         if let Some(order) = bulk::order_mut(&mut self.order, self.deferred) {
             order.insert(slot, id, |s| store.id(s));

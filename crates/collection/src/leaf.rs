@@ -18,8 +18,14 @@
 //!   its edge, zeroed when the tree empties.
 //!
 //! Rebuilding either from the objects present loses what deleted NaN
-//! entries left behind, so the collection keeps this replica from the first
-//! insert on. At 64 entries Tile38 splits the leaf; the replica is then
+//! entries left behind. Without a NaN side ever, though, the leaf is the
+//! present objects by west edge, newest first among equals, and the root
+//! box their union (an edge is always some present entry's: deleting one
+//! on the edge recomputes it), which the root test never rejects where an
+//! entry's test passes. So the replica wakes when the first entry with a
+//! NaN side arrives, built then by replaying the present entries in write
+//! order, and is kept until the tree empties: small keys without NaN pay
+//! nothing. At 64 entries Tile38 splits the leaf; the replica is then
 //! dropped (orders of bigger trees are our index's own) until the tree
 //! empties again.
 
@@ -96,6 +102,10 @@ impl GoRect {
         }
     }
 
+    fn has_nan(&self) -> bool {
+        self.min.iter().chain(&self.max).any(|v| v.is_nan())
+    }
+
     /// `onedge`: `self` is not strictly inside `b`.
     fn on_edge(&self, b: &GoRect) -> bool {
         !(self.min[0] > b.min[0]
@@ -118,6 +128,20 @@ pub struct Leaf {
 }
 
 impl Leaf {
+    /// `Insert` into the one leaf: before the first entry not below it.
+    fn insert(&mut self, ir: GoRect, slot: u32) {
+        let at = self
+            .entries
+            .iter()
+            // Go's `!(min < key)`: true for a NaN on either side.
+            .position(|(r, _)| r.min[0].partial_cmp(&ir.min[0]) != Some(std::cmp::Ordering::Less))
+            .unwrap_or(self.entries.len());
+        self.entries.insert(at, (ir, slot));
+        if !self.rect.contains(&ir) {
+            self.rect.expand(&ir);
+        }
+    }
+
     /// `node.rect()`: the first entry's box grown by the others.
     fn recompute(&mut self) {
         let mut r = self.entries[0].0;
@@ -128,20 +152,50 @@ impl Leaf {
     }
 }
 
-/// The replica a collection keeps ([`Leaf`] while Tile38's tree is one).
+/// The replica a collection keeps ([`Leaf`] while Tile38's tree is one
+/// and a NaN side has entered it).
 #[derive(Debug, Default)]
 pub struct LeafMirror {
     leaf: Option<Box<Leaf>>,
-    /// Entries in Tile38's tree (counted on while it is split).
+    /// Entries in Tile38's tree (counted on while asleep or split).
     count: usize,
     /// Tile38's tree has split (or lost track): no replica until it empties.
     lost: bool,
 }
 
 impl LeafMirror {
-    /// The leaf, if Tile38's tree is one we follow.
+    /// The leaf, if awake (a replay of the present objects stands in for
+    /// it otherwise, see the module doc).
     pub fn leaf(&self) -> Option<&Leaf> {
         self.leaf.as_deref().filter(|_| !self.lost)
+    }
+
+    /// Whether inserting `value` wakes the replica: it has a NaN side and
+    /// the tree stays one leaf. [`LeafMirror::wake`] first, then insert.
+    pub fn wakes_for(&self, value: &Value) -> bool {
+        in_rtree(value)
+            && !self.lost
+            && self.leaf.is_none()
+            && self.count + 1 < MAX_ENTRIES
+            && GoRect::of(&value.bbox()).has_nan()
+    }
+
+    /// Builds the leaf from the entries present, `(write order, slot,
+    /// box)`, by replaying their inserts in write order.
+    pub fn wake(&mut self, mut present: Vec<(u64, u32, GoRect)>) {
+        present.sort_unstable_by_key(|e| e.0);
+        let mut entries = present.into_iter();
+        let Some((_, slot, first)) = entries.next() else {
+            return;
+        };
+        let mut leaf = Leaf {
+            entries: vec![(first, slot)],
+            rect: first,
+        };
+        for (_, slot, ir) in entries {
+            leaf.insert(ir, slot);
+        }
+        self.leaf = Some(Box::new(leaf));
     }
 
     /// `Insert` of `value`'s entry for `slot` (a no-op outside the tree).
@@ -150,29 +204,24 @@ impl LeafMirror {
             return;
         }
         self.count += 1;
+        if self.count >= MAX_ENTRIES {
+            self.lose();
+        }
         if self.lost {
             return;
         }
         let ir = GoRect::of(&value.bbox());
-        let leaf = self.leaf.get_or_insert_with(|| {
-            Box::new(Leaf {
-                entries: Vec::new(),
-                rect: ir,
-            })
-        });
-        let at = leaf
-            .entries
-            .iter()
-            // Go's `!(min < key)`: true for a NaN on either side.
-            .position(|(r, _)| r.min[0].partial_cmp(&ir.min[0]) != Some(std::cmp::Ordering::Less))
-            .unwrap_or(leaf.entries.len());
-        leaf.entries.insert(at, (ir, slot));
-        if leaf.entries.len() == MAX_ENTRIES {
-            self.lose();
-            return;
-        }
-        if !leaf.rect.contains(&ir) {
-            leaf.rect.expand(&ir);
+        match self.leaf.as_deref_mut() {
+            Some(leaf) => leaf.insert(ir, slot),
+            // Asleep: nothing with a NaN side yet. The first insert into
+            // an empty tree that wakes it takes its box as the root box.
+            None if ir.has_nan() && self.count == 1 => {
+                self.leaf = Some(Box::new(Leaf {
+                    entries: vec![(ir, slot)],
+                    rect: ir,
+                }))
+            }
+            None => {}
         }
     }
 
@@ -212,7 +261,8 @@ impl LeafMirror {
     }
 
     /// `Delete` then `Insert` of the same entry (a rewrite that keeps the
-    /// object: FSET, EXPIRE, PERSIST).
+    /// object: FSET, EXPIRE, PERSIST). Never wakes the replica: an entry
+    /// with a NaN side already did.
     pub fn reinsert(&mut self, slot: u32, value: &Value) {
         self.remove(slot, value);
         self.insert(slot, value);
@@ -233,74 +283,118 @@ mod tests {
         Value::Rect(Rect::new(Position::new(x, y), Position::new(x, y)))
     }
 
-    fn order(m: &LeafMirror) -> Vec<u32> {
-        m.leaf().unwrap().entries.iter().map(|e| e.1).collect()
+    /// A mirror fed as the collection feeds it: objects present by slot,
+    /// with their write order.
+    #[derive(Default)]
+    struct Key {
+        m: LeafMirror,
+        present: Vec<(u64, u32, Value)>,
+        seq: u64,
+    }
+
+    impl Key {
+        fn set(&mut self, slot: u32, v: Value) {
+            if let Some(i) = self.present.iter().position(|e| e.1 == slot) {
+                let old = self.present.remove(i);
+                self.m.remove(slot, &old.2);
+            }
+            if self.m.wakes_for(&v) {
+                let boxes = self.present.iter();
+                self.m.wake(
+                    boxes
+                        .map(|(q, s, v)| (*q, *s, GoRect::of(&v.bbox())))
+                        .collect(),
+                );
+            }
+            self.m.insert(slot, &v);
+            self.seq += 1;
+            self.present.push((self.seq, slot, v));
+        }
+
+        fn del(&mut self, slot: u32) {
+            let i = self.present.iter().position(|e| e.1 == slot).unwrap();
+            let old = self.present.remove(i);
+            self.m.remove(slot, &old.2);
+        }
+
+        fn order(&self) -> Vec<u32> {
+            self.m.leaf().unwrap().entries.iter().map(|e| e.1).collect()
+        }
     }
 
     #[test]
-    fn sorted_by_west_edge_newest_first() {
-        let mut m = LeafMirror::default();
-        m.insert(1, &point(2.0, 0.0));
-        m.insert(2, &point(1.0, 0.0));
-        m.insert(3, &point(2.0, 1.0));
-        assert_eq!(order(&m), [2, 3, 1]);
-        assert_eq!(m.leaf().unwrap().rect.min, [1.0, 0.0]);
+    fn asleep_without_nan_and_woken_by_the_first_nan_side() {
+        let mut k = Key::default();
+        k.set(1, point(2.0, 0.0));
+        k.set(2, point(1.0, 0.0));
+        k.set(3, point(2.0, 1.0));
+        assert!(k.m.leaf().is_none());
+        // Woken: the present entries replayed (west edge, newest first),
+        // then the NaN entry, which goes first ("not below" anything).
+        k.set(4, point(f64::NAN, 0.0));
+        assert_eq!(k.order(), [4, 2, 3, 1]);
+        let r = k.m.leaf().unwrap().rect;
+        assert_eq!((r.min, r.max), ([1.0, 0.0], [2.0, 1.0]));
     }
 
     #[test]
     fn a_nan_entry_leaves_its_disorder_behind() {
-        let mut m = LeafMirror::default();
-        m.insert(1, &point(5.0, 0.0));
-        // NaN is "not below" 5: it goes first, and takes every later
-        // insert before it
-        m.insert(2, &point(f64::NAN, 0.0));
-        m.insert(3, &point(3.0, 0.0));
-        m.insert(4, &point(7.0, 0.0));
-        assert_eq!(order(&m), [3, 4, 2, 1]);
-        m.remove(2, &point(f64::NAN, 0.0));
-        assert_eq!(order(&m), [3, 4, 1]); // west edges 3, 7, 5
-        let r = m.leaf().unwrap().rect;
+        let mut k = Key::default();
+        k.set(1, point(5.0, 0.0));
+        k.set(2, point(f64::NAN, 0.0));
+        k.set(3, point(3.0, 0.0));
+        k.set(4, point(7.0, 0.0));
+        assert_eq!(k.order(), [3, 4, 2, 1]);
+        k.del(2);
+        assert_eq!(k.order(), [3, 4, 1]); // west edges 3, 7, 5
+        let r = k.m.leaf().unwrap().rect;
         assert_eq!((r.min, r.max), ([3.0, 0.0], [7.0, 0.0]));
+        // a rewrite of a kept object moves it, as Tile38's re-insert does
+        k.set(3, point(3.0, 0.0));
+        assert_eq!(k.order(), [3, 4, 1]);
+        k.set(1, point(5.0, 0.0));
+        assert_eq!(k.order(), [3, 1, 4]);
     }
 
     #[test]
     fn a_first_nan_side_stays_in_the_root_box() {
-        let mut m = LeafMirror::default();
-        m.insert(1, &point(f64::NAN, 0.0));
-        m.insert(2, &point(5.0, 0.0));
+        let mut k = Key::default();
+        k.set(1, point(f64::NAN, 0.0));
+        k.set(2, point(5.0, 0.0));
         // Go's contains is true against a NaN side: the box never grew
-        let r = m.leaf().unwrap().rect;
+        let r = k.m.leaf().unwrap().rect;
         assert!(r.min[0].is_nan() && r.max[0].is_nan());
-        m.remove(1, &point(f64::NAN, 0.0));
-        assert_eq!(m.leaf().unwrap().rect.min, [5.0, 0.0]);
+        k.del(1);
+        assert_eq!(k.m.leaf().unwrap().rect.min, [5.0, 0.0]);
     }
 
     #[test]
     fn a_nan_side_of_a_later_entry_never_enters_the_root_box() {
-        let mut m = LeafMirror::default();
-        m.insert(1, &point(1.0, 1.0));
+        let mut k = Key::default();
+        k.set(1, point(1.0, 1.0));
         let nan = Value::Rect(Rect::new(
             Position::new(f64::NAN, 0.0),
             Position::new(3.0, 2.0),
         ));
-        m.insert(2, &nan);
-        let r = m.leaf().unwrap().rect;
+        k.set(2, nan);
+        let r = k.m.leaf().unwrap().rect;
         assert_eq!((r.min, r.max), ([1.0, 0.0], [3.0, 2.0]));
     }
 
     #[test]
     fn the_split_drops_the_replica_until_the_tree_empties() {
-        let mut m = LeafMirror::default();
-        for s in 0..64 {
-            m.insert(s, &point(f64::from(s), 0.0));
-        }
-        assert!(m.leaf().is_none());
+        let mut k = Key::default();
+        k.set(100, point(f64::NAN, 0.0));
         for s in 0..63 {
-            m.remove(s, &point(f64::from(s), 0.0));
+            k.set(s, point(f64::from(s), 0.0));
         }
-        assert!(m.leaf().is_none());
-        m.remove(63, &point(63.0, 0.0));
-        m.insert(7, &point(1.0, 1.0));
-        assert_eq!(order(&m), [7]);
+        assert!(k.m.leaf().is_none());
+        for s in 0..63 {
+            k.del(s);
+        }
+        assert!(k.m.leaf().is_none());
+        k.del(100);
+        k.set(7, point(f64::NAN, 1.0));
+        assert_eq!(k.order(), [7]);
     }
 }

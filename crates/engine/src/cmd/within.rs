@@ -6,7 +6,9 @@
 //! cursor counts candidates, including those failing the exact test, as
 //! Tile38 does. Order: while Tile38's R-tree is a single leaf (under 64
 //! spatial objects since the key was last empty) the collection keeps a
-//! replica of it (`tile38_collection::leaf`: order by west edge rounded
+//! replica of it once a NaN side has entered, a replay of the objects
+//! present standing in before (`tile38_collection::leaf`: order by west
+//! edge rounded
 //! down to float32, newest first among equals, disordered where a NaN
 //! entry was, and the root box `Search` tests first), and we search that;
 //! bigger collections come in our R-tree's order (deterministic, as
