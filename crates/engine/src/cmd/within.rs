@@ -8,12 +8,11 @@
 //! spatial objects since the key was last empty) the collection keeps a
 //! replica of it once a NaN side has entered, a replay of the objects
 //! present standing in before (`tile38_collection::leaf`: order by west
-//! edge rounded
-//! down to float32, newest first among equals, disordered where a NaN
-//! entry was, and the root box `Search` tests first), and we search that;
-//! bigger collections come in our R-tree's order (deterministic, as
-//! Tile38's own order then depends on its node splits). `SPARSE n` returns at most
-//! one object per cell of the area's box split into 4ⁿ quadrants, and stops
+//! edge rounded down to float32, newest first among equals, disordered
+//! where a NaN entry was, and the root box `Search` tests first), and we
+//! search that; bigger collections come in our R-tree's order
+//! (deterministic, as Tile38's own order then depends on its node
+//! splits). `SPARSE n` returns at most one object per cell of the area's box split into 4ⁿ quadrants, and stops
 //! at the first candidate failing the exact test, as Tile38 1.37 does
 //! ([`sparse`]).
 
