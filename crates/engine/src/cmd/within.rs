@@ -12,9 +12,9 @@
 //! where a NaN entry was, and the root box `Search` tests first), and we
 //! search that; bigger collections come in our R-tree's order
 //! (deterministic, as Tile38's own order then depends on its node
-//! splits). `SPARSE n` returns at most one object per cell of the area's box split into 4ⁿ quadrants, and stops
-//! at the first candidate failing the exact test, as Tile38 1.37 does
-//! ([`sparse`]).
+//! splits). `SPARSE n` returns at most one object per cell of the area's
+//! box split into 4ⁿ quadrants, and stops at the first candidate failing
+//! the exact test, as Tile38 1.37 does ([`sparse`]).
 
 use std::collections::HashSet;
 
