@@ -260,7 +260,12 @@ impl Geometry {
             }
             Shape::Feature(geometry) => geometry.is_empty(),
             Shape::Circle { .. } => false,
-            _ => self.bbox_opt().is_none(),
+            // Structurally, as `bbox_opt` would find no position: this
+            // runs on every write of the object (the collection asks).
+            Shape::LineString(points) => points.is_empty(),
+            Shape::MultiLineString(lines) => lines.iter().all(Vec::is_empty),
+            Shape::Polygon(rings) => rings.first().is_none_or(Vec::is_empty),
+            Shape::MultiPolygon(polys) => polys.iter().all(|p| p.first().is_none_or(Vec::is_empty)),
         }
     }
 
@@ -269,15 +274,12 @@ impl Geometry {
             Shape::Point(c) => Some(Rect::point(*c)),
             // A MultiPoint is a collection of Points to Tile38: its box
             // passes over the empty ones.
-            Shape::MultiPoint(points) => {
-                let kept: Vec<Coord> = points.iter().filter(|c| !no_position(c)).copied().collect();
-                series_rect(&kept)
-            }
+            Shape::MultiPoint(points) => series_rect(points.iter().filter(|c| !no_position(c))),
             Shape::LineString(points) => series_rect(points),
-            Shape::MultiLineString(lines) => union_all(lines.iter().map(|l| series_rect(l))),
-            Shape::Polygon(rings) => rings.first().and_then(|r| series_rect(r)),
+            Shape::MultiLineString(lines) => union_all(lines.iter().map(series_rect)),
+            Shape::Polygon(rings) => rings.first().and_then(series_rect),
             Shape::MultiPolygon(polys) => {
-                union_all(polys.iter().map(|p| p.first().and_then(|r| series_rect(r))))
+                union_all(polys.iter().map(|p| p.first().and_then(series_rect)))
             }
             Shape::GeometryCollection(children) | Shape::FeatureCollection(children) => union_all(
                 children
@@ -438,10 +440,10 @@ fn write_children(out: &mut Vec<u8>, children: &[Geometry]) {
     out.push(b']');
 }
 
-fn series_rect(points: &[Coord]) -> Option<Rect> {
-    let (first, rest) = points.split_first()?;
-    let mut r = Rect::point(*first);
-    for p in rest {
+fn series_rect<'a>(points: impl IntoIterator<Item = &'a Coord>) -> Option<Rect> {
+    let mut points = points.into_iter();
+    let mut r = Rect::point(*points.next()?);
+    for p in points {
         r.extend(*p);
     }
     Some(r)
