@@ -156,6 +156,8 @@ impl ReadCommand<'_> for JGet {
                 found.exists().then(|| {
                     if self.raw {
                         found.json().to_string()
+                    } else if found.kind() == gjson::Kind::Number {
+                        go_number_string(found.json(), found.f64())
                     } else {
                         found.str().to_string()
                     }
@@ -212,4 +214,16 @@ impl WriteCommand<'_> for JDel {
         cx.changed_one(&self.key, Edit { id: &self.id, op });
         Ok(())
     }
+}
+
+/// Go's gjson `Result.String()` of a number: an integer as written, any
+/// other number reformatted (`2.50` reads `2.5`, `1e3` reads `1000`).
+fn go_number_string(raw: &str, value: f64) -> String {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return raw.to_string();
+    }
+    let mut out = Vec::new();
+    tile38_proto::fmt::write_f64(&mut out, value);
+    String::from_utf8(out).unwrap_or_default()
 }

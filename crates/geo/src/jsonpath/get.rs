@@ -74,6 +74,13 @@ pub fn get<'a>(doc: &'a str, path: &'a str) -> Result<gjson::Value<'a>, PathErro
             return Err(PathError::TooComplex);
         }
     }
+    // Plain keys are walked here, as Go's gjson walks them: the crate can
+    // also answer `c.b` in `{"c":{"c":{"b":1}}}` from the inner `c`.
+    if all_plain && at == 0 {
+        if let Some(v) = super::dups::plain(doc, p, &comps) {
+            return Ok(v);
+        }
+    }
     let found = gjson::get(sub, rest);
     if !found.exists() && at == 0 && plain > 0 {
         let after = &path[comps.get(plain).map_or(p.len(), |c| c.0)..];
