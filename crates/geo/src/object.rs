@@ -18,8 +18,11 @@ pub enum Value {
     Point { x: f64, y: f64, z: f64 },
     /// `SET … BOUNDS`: printed as a 5-point Polygon.
     Rect(Rect),
-    /// Any other GeoJSON.
-    Geo(Box<Geometry>),
+    /// Any other GeoJSON. Shared, not boxed: a search by a stored object
+    /// (`INTERSECTS … GET key id`, a state's outline) takes it without
+    /// copying its positions, and the prepared-area cache
+    /// (`predicate::prepared`) knows it again by pointer.
+    Geo(std::sync::Arc<Geometry>),
     /// A non-spatial string (`SET … STRING`, JSET documents).
     String(Box<[u8]>),
 }
@@ -53,7 +56,7 @@ impl Value {
                 };
             }
         }
-        Value::Geo(Box::new(g))
+        Value::Geo(std::sync::Arc::new(g))
     }
 
     /// `SET … POINT lat lon [z]`: Tile38 keeps a z that was given, even a
@@ -61,7 +64,10 @@ impl Value {
     /// a zero z is kept as a GeoJSON point with its z.
     pub fn point(x: f64, y: f64, z: Option<f64>) -> Value {
         match z {
-            Some(z) if z == 0.0 => Value::Geo(Box::new(Geometry::point_z(Position::new(x, y), z))),
+            Some(z) if z == 0.0 => Value::Geo(std::sync::Arc::new(Geometry::point_z(
+                Position::new(x, y),
+                z,
+            ))),
             z => Value::Point {
                 x,
                 y,

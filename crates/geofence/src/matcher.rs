@@ -81,7 +81,9 @@ fn crosses(fence: &Fence, old: &Value, new: &Value) -> bool {
     if !rects_meet(&Rect::new(p, q), &bbox) {
         return false;
     }
-    let line = Value::Geo(Box::new(Geometry::new(Shape::LineString(vec![p, q]))));
+    let line = Value::Geo(std::sync::Arc::new(Geometry::new(Shape::LineString(vec![
+        p, q,
+    ]))));
     a.intersects(&line)
 }
 

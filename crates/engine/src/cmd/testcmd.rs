@@ -156,7 +156,9 @@ fn geojson_point(spec: Spec) -> Spec {
     match spec {
         Spec::Ready(Area::Value(Value::Point { x, y, z: 0.0 })) => {
             let point = Shape::Point(Position::new(x, y));
-            Spec::Ready(Area::Value(Value::Geo(Box::new(Geometry::new(point)))))
+            Spec::Ready(Area::Value(Value::Geo(std::sync::Arc::new(Geometry::new(
+                point,
+            )))))
         }
         other => other,
     }

@@ -172,7 +172,7 @@ pub(super) fn buffer_value(obj: &Value, meters: f64) -> Result<Value, String> {
         return Err("invalid meters".to_string());
     }
     match obj {
-        Value::Point { x, y, .. } => Ok(Value::Geo(Box::new(point_circle(
+        Value::Point { x, y, .. } => Ok(Value::Geo(std::sync::Arc::new(point_circle(
             Coord::new(*x, *y),
             meters,
         )))),
@@ -180,7 +180,7 @@ pub(super) fn buffer_value(obj: &Value, meters: f64) -> Result<Value, String> {
         Value::Rect(_) => Err(cannot_buffer("Polygon")),
         // A string's JSON has no "type" member.
         Value::String(_) => Err(cannot_buffer("")),
-        Value::Geo(g) => Ok(Value::Geo(Box::new(buffer_geometry(g, meters)?))),
+        Value::Geo(g) => Ok(Value::Geo(std::sync::Arc::new(buffer_geometry(g, meters)?))),
     }
 }
 

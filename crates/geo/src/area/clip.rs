@@ -299,9 +299,9 @@ fn clip_geometry(rect: &Rect, g: &Geometry) -> Geometry {
 pub(super) fn clip_value(obj: &Value, rect: &Rect) -> Value {
     match obj {
         Value::Point { x, y, .. } if contains(rect, Position::new(*x, *y)) => obj.clone(),
-        Value::Point { .. } => Value::Geo(Box::new(empty_multipoint())),
-        Value::Rect(r) => Value::Geo(Box::new(clip_polygon(rect, &[rect_ring(r)]))),
-        Value::Geo(g) => Value::Geo(Box::new(clip_geometry(rect, g))),
+        Value::Point { .. } => Value::Geo(std::sync::Arc::new(empty_multipoint())),
+        Value::Rect(r) => Value::Geo(std::sync::Arc::new(clip_polygon(rect, &[rect_ring(r)]))),
+        Value::Geo(g) => Value::Geo(std::sync::Arc::new(clip_geometry(rect, g))),
         Value::String(_) => obj.clone(),
     }
 }

@@ -105,9 +105,9 @@ pub(super) fn sector(
     if ring.iter().any(|p| !p.x.is_finite() || !p.y.is_finite()) {
         return Err(invalid());
     }
-    Ok(Value::Geo(Box::new(Geometry::new(Shape::Polygon(vec![
-        ring,
-    ])))))
+    Ok(Value::Geo(std::sync::Arc::new(Geometry::new(
+        Shape::Polygon(vec![ring]),
+    ))))
 }
 
 #[cfg(test)]

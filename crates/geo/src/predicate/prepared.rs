@@ -112,19 +112,19 @@ fn indexed_bbox(kind: &Kind) -> Option<Rect> {
     }
 }
 
-fn prepare_geometry(g: &Geometry) -> Option<Kind<'_>> {
-    let mut g = g;
+fn prepare_geometry(owner: &Arc<Geometry>) -> Option<Kind<'_>> {
+    let mut g: &Geometry = owner;
     while let Shape::Feature(inner) = &g.shape {
         g = inner;
     }
     match &g.shape {
         Shape::Polygon(rings) => Some(Kind::Poly {
             rings,
-            index: cached(&LAST_POLY, rings, || PolyIndex::new(rings)),
+            index: cached(&LAST_POLY, owner, rings, || PolyIndex::new(rings)),
         }),
         Shape::MultiPolygon(polys) => Some(Kind::Polys {
             polys,
-            index: cached(&LAST_POLYS, polys, || {
+            index: cached(&LAST_POLYS, owner, polys, || {
                 polys.iter().map(|p| PolyIndex::new(p)).collect()
             }),
         }),
@@ -136,7 +136,9 @@ fn prepare_geometry(g: &Geometry) -> Option<Kind<'_>> {
 /// comparing them with the cached one.
 const CACHE_FROM: usize = 64;
 
-type Cached<C, I> = RefCell<Option<(Vec<C>, Arc<I>)>>;
+/// The last index built: the coordinates it was built for, the shared
+/// geometry they came from, and the index.
+type Cached<C, I> = RefCell<Option<(Vec<C>, Arc<Geometry>, Arc<I>)>>;
 
 thread_local! {
     /// The last big Polygon area indexed on this thread, and its index: a
@@ -147,10 +149,15 @@ thread_local! {
     static LAST_POLYS: Cached<Vec<Vec<P>>, Vec<PolyIndex>> = const { RefCell::new(None) };
 }
 
-/// The index `build` makes for `coords`, reused when the last one built on
-/// this thread was for the very same coordinates (compared bit for bit).
+/// The index `build` makes for `coords` (the positions of `owner`), reused
+/// when the last one built on this thread was for the very same geometry
+/// (the same `Arc`: a stored object, `GET key id`, is shared, not copied,
+/// and while the cache holds it nobody can change it or free it, so the
+/// pointer cannot name other coordinates) or for the very same coordinates
+/// (compared bit for bit: an `OBJECT` area parsed again per request).
 fn cached<C: Positions + Clone + 'static, I: 'static>(
     slot: &'static std::thread::LocalKey<Cached<C, I>>,
+    owner: &Arc<Geometry>,
     coords: &[C],
     build: impl FnOnce() -> I,
 ) -> Arc<I> {
@@ -158,13 +165,17 @@ fn cached<C: Positions + Clone + 'static, I: 'static>(
         return Arc::new(build());
     }
     slot.with_borrow_mut(|last| {
-        if let Some((seen, index)) = last {
+        if let Some((seen, by, index)) = last {
+            if Arc::ptr_eq(by, owner) {
+                return index.clone();
+            }
             if seen.len() == coords.len() && seen.iter().zip(coords).all(|(a, b)| a.same(b)) {
+                *by = owner.clone();
                 return index.clone();
             }
         }
         let index = Arc::new(build());
-        *last = Some((coords.to_vec(), index.clone()));
+        *last = Some((coords.to_vec(), owner.clone(), index.clone()));
         index
     })
 }
@@ -210,9 +221,9 @@ mod tests {
             })
             .collect();
         ring.push(ring[0]);
-        Area::Value(Value::Geo(Box::new(Geometry::new(Shape::Polygon(vec![
-            ring,
-        ])))))
+        Area::Value(Value::Geo(std::sync::Arc::new(Geometry::new(
+            Shape::Polygon(vec![ring]),
+        ))))
     }
 
     #[test]
@@ -237,6 +248,28 @@ mod tests {
             _ => unreachable!(),
         };
         assert_eq!(first, again);
+    }
+
+    #[test]
+    fn a_shared_geometry_is_known_by_pointer() {
+        let a = ring_area(0.0);
+        let index = |area: &Area| match &area.prepare().kind {
+            Kind::Poly { index, .. } => Arc::as_ptr(index),
+            _ => unreachable!(),
+        };
+        let first = index(&a);
+        // Another area in between, then a clone of the first (a stored
+        // object looked up again): the cache holds the clone's geometry.
+        let other = ring_area(7.0);
+        assert_ne!(index(&other), first);
+        let b = ring_area(0.0);
+        let second = index(&b);
+        assert_eq!(index(&b.clone()), second);
+        assert!(b.clone().prepare().contains(&Value::Point {
+            x: 0.0,
+            y: 0.0,
+            z: 0.0
+        }));
     }
 
     #[test]

@@ -26,7 +26,7 @@ fn pt(p: Position) -> Value {
 }
 
 fn geo(shape: Shape) -> Value {
-    Value::Geo(Box::new(Geometry::new(shape)))
+    Value::Geo(std::sync::Arc::new(Geometry::new(shape)))
 }
 
 fn ring(points: &[Position]) -> Vec<Position> {
@@ -116,7 +116,7 @@ fn wild_value() -> impl Strategy<Value = Value> {
     prop_oneof![
         wild_pos().prop_map(pt),
         (wild_pos(), wild_pos()).prop_map(|(a, b)| Value::Rect(Rect::new(a, b))),
-        wild_geometry().prop_map(|g| Value::Geo(Box::new(g))),
+        wild_geometry().prop_map(|g| Value::Geo(std::sync::Arc::new(g))),
         Just(Value::String(b"text".to_vec().into())),
     ]
 }

@@ -174,7 +174,7 @@ fn zero_radius_circles_and_circle_pairs() {
 fn degenerate_inputs_do_not_match_spuriously() {
     use crate::geojson::{Geometry, Shape};
     let sq = area(obj(SQUARE));
-    let no_rings = Value::Geo(Box::new(Geometry::new(Shape::Polygon(vec![]))));
+    let no_rings = Value::Geo(std::sync::Arc::new(Geometry::new(Shape::Polygon(vec![]))));
     assert!(!within(&no_rings, &sq) && !sq.intersects(&no_rings));
     assert!(!area(no_rings).contains(&point(0.0, 0.0)));
     let flat = obj(r#"{"type":"Polygon","coordinates":[[[0,0],[10,10],[0,0],[0,0]]]}"#);
@@ -233,7 +233,7 @@ fn circle_receiver_tests_simple_points_against_its_outline() {
         z: 5.0,
     };
     assert!(area_intersects(&c, &area(z)));
-    let geo = Value::Geo(Box::new(crate::geojson::Geometry::new(
+    let geo = Value::Geo(std::sync::Arc::new(crate::geojson::Geometry::new(
         crate::geojson::Shape::Point(Position::new(lon, lat)),
     )));
     assert!(area_intersects(&c, &area(geo)));

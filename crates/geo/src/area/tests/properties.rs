@@ -107,7 +107,7 @@ fn quadkey_of(x: i64, y: i64, z: u64) -> Vec<u8> {
 proptest! {
     #[test]
     fn clip_stays_in_the_rectangle(g in geometry(position()), r in rectangle()) {
-        let out = clip(&Value::Geo(Box::new(g)), r);
+        let out = clip(&Value::Geo(std::sync::Arc::new(g)), r);
         let mut ps = Vec::new();
         all_positions(geo(&out), &mut ps);
         for p in ps {
@@ -137,7 +137,7 @@ proptest! {
             Position::new(b.min.x - 1.0 - offset.x.abs(), b.min.y - 1.0),
             Position::new(b.max.x + 1.0, b.max.y + 1.0 + offset.y.abs()),
         );
-        let out = clip(&Value::Geo(Box::new(g.clone())), r);
+        let out = clip(&Value::Geo(std::sync::Arc::new(g.clone())), r);
         match &g.shape {
             // Simple shapes come back identical.
             Shape::Point(_) | Shape::LineString(_) | Shape::Polygon(_) => {
@@ -165,7 +165,7 @@ proptest! {
         bearings in (wild(), wild()),
     ) {
         let r = Rect::new(Position::new(bounds.0, bounds.1), Position::new(bounds.2, bounds.3));
-        let v = Value::Geo(Box::new(g));
+        let v = Value::Geo(std::sync::Arc::new(g));
         let _ = clip(&v, r).to_text();
         let _ = clip(&Value::Rect(r), Rect::new(r.max, r.min)).to_text();
         let _ = clip(&Value::Point { x: bounds.0, y: bounds.2, z: 0.0 }, r);
@@ -182,7 +182,7 @@ proptest! {
             r#"{"type":"GeometryCollection","geometries":[]}"#,
             r#"{"type":"FeatureCollection","features":[]}"#,
         ] {
-            let v = Value::Geo(Box::new(Geometry::parse(json.as_bytes()).unwrap()));
+            let v = Value::Geo(std::sync::Arc::new(Geometry::parse(json.as_bytes()).unwrap()));
             prop_assert_eq!(
                 String::from_utf8(clip(&v, r).to_text()).unwrap(),
                 r#"{"type":"FeatureCollection","features":[]}"#
