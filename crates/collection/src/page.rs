@@ -155,7 +155,11 @@ impl Bbox {
 /// list (`prev`/`next`, [`NO_PAGE`] at the ends) of which only the first
 /// is in the R-tree: see [`crate::tree`].
 pub struct Page {
+    /// Holds every entry's box: their union, or larger after removals
+    /// (`loose`, see `SpatialIndex::relax`).
     pub bbox: Bbox,
+    /// `bbox` may be larger than the entries' union.
+    pub loose: bool,
     pub prev: u32,
     pub next: u32,
     len: u32,
@@ -170,6 +174,7 @@ impl Page {
     pub fn new(entries: &[(Bbox, u32)]) -> Page {
         let mut page = Page {
             bbox: entries[0].0,
+            loose: false,
             prev: NO_PAGE,
             next: NO_PAGE,
             len: 0,

@@ -134,6 +134,12 @@ impl PageTree {
         self.link(p);
     }
 
+    /// Gives page `p` its entries' union as its box, `b` (marked tight).
+    pub fn rebox_tight(&mut self, p: u32, b: Bbox) {
+        self.rebox(p, b);
+        self.pages.get_mut(p).loose = false;
+    }
+
     /// Moves page `p` (which just gained room) to just behind its group's
     /// head.
     pub fn promote(&mut self, p: u32) {

@@ -195,3 +195,39 @@ fn writes_hand_back_what_they_replaced() {
     assert_eq!(old.value.to_text(), point(3.0, 4.0).to_text());
     c.check();
 }
+
+/// A removal that takes little off a page's box leaves the box as it was
+/// (loose): searches, nearest and BOUNDS still answer from the entries.
+#[test]
+fn a_page_left_loose_still_answers_exactly() {
+    let mut c = Collection::new();
+    // One page of 32 points along a line from x = 0 to x = 31.
+    for i in 0..32 {
+        c.set(
+            format!("p{i}").as_bytes(),
+            point(f64::from(i), 1.0),
+            vec![],
+            None,
+            SetCond::Always,
+        );
+    }
+    // The end point moves a little inward: the margin loses 1/32.
+    c.set(b"p31", point(30.5, 1.0), vec![], None, SetCond::Always);
+    c.check();
+    let r = |x0, x1| Rect::new(Position::new(x0, 0.0), Position::new(x1, 2.0));
+    let line = Rect::new(Position::new(0.0, 1.0), Position::new(30.5, 1.0));
+    assert_eq!(c.bounds(), Some(line));
+    assert_eq!(c.intersecting(r(30.6, 40.0)).count(), 0);
+    assert_eq!(c.intersecting(r(30.0, 40.0)).count(), 2);
+    // Then it leaves for far away: the box comes down to the entries.
+    c.set(b"p31", point(100.0, 1.0), vec![], None, SetCond::Always);
+    c.delete(b"p31");
+    c.check();
+    assert_eq!(c.bounds().map(|b| b.max.x), Some(30.0));
+    let near: Vec<f64> = c
+        .nearest(|b: &Rect| (b.min.x - 31.0).abs())
+        .map(|(d, _, _)| d)
+        .take(2)
+        .collect();
+    assert_eq!(near, [1.0, 2.0]);
+}
