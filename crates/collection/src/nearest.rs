@@ -36,6 +36,8 @@ use crate::store::Store;
 use crate::tree::PageRef;
 use crate::{Id, Item};
 
+mod scratch;
+
 #[derive(Clone, Copy)]
 enum Node<'a> {
     Parent(&'a ParentNode<PageRef>),
@@ -124,17 +126,22 @@ where
     P: Fn(u32),
 {
     pub fn new(index: &'a SpatialIndex, dist: D, exact_dist: X, exact: E, prefetch: P) -> Self {
+        let scratch::Buffers {
+            heap,
+            runs,
+            quarters,
+        } = scratch::take();
         let mut walk = Nearest {
             index,
-            heap: BinaryHeap::with_capacity(32),
-            runs: Vec::with_capacity(128),
+            heap,
+            runs,
             building: 0,
             live: 0,
             dist,
             exact_dist,
             exact,
             prefetch,
-            quarters: Vec::new(),
+            quarters,
             cutoff: f64::INFINITY,
         };
         if !index.is_empty() {
@@ -371,6 +378,16 @@ where
         let mut top = self.heap.peek_mut().expect("top run");
         top.key = self.runs[start].key;
         None
+    }
+}
+
+impl<D, X, E, P> Drop for Nearest<'_, D, X, E, P> {
+    fn drop(&mut self) {
+        scratch::give_back(scratch::Buffers {
+            heap: std::mem::take(&mut self.heap),
+            runs: std::mem::take(&mut self.runs),
+            quarters: std::mem::take(&mut self.quarters),
+        });
     }
 }
 
