@@ -23,7 +23,7 @@ use crate::reply::Reply;
 use crate::search::geodetic::FromPoint;
 use crate::search::knn::{small_tree, AsGiven, Hits, NewestFirstTies};
 use crate::search::opts::SearchOpts;
-use crate::search::results::{write_results, Hit};
+use crate::search::results::{write_results, Hit, Page};
 
 pub struct Nearby {
     opts: SearchOpts,
@@ -61,7 +61,7 @@ impl ReadCommand<'_> for Nearby {
     fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
         let o = &self.opts;
         let Some(col) = cx.db.get(&o.key) else {
-            write_results(out, o, &[], 0);
+            write_results(out, o, &Page::default());
             return Ok(());
         };
         let (qlat, qlon, meters) = (self.lat, self.lon, self.meters);
@@ -91,8 +91,8 @@ impl ReadCommand<'_> for Nearby {
                     0.0
                 },
             });
-            let (found, cursor) = o.collect(cx, hits, |id, _| o.matches_id(id))?;
-            write_results(out, o, &found, cursor);
+            let page = o.collect(cx, hits, |id, _| o.matches_id(id))?;
+            write_results(out, o, &page);
             return Ok(());
         }
         // With a radius (and no CURSOR, whose skipped objects pass before
@@ -111,8 +111,8 @@ impl ReadCommand<'_> for Nearby {
             .enumerate()
             .take_while(move |(i, h)| (*i as u64) < skip || !(meters > 0.0 && h.dist > meters))
             .map(|(_, h)| h);
-        let (found, cursor) = o.collect(cx, candidates, |id, _| o.matches_id(id))?;
-        write_results(out, o, &found, cursor);
+        let page = o.collect(cx, candidates, |id, _| o.matches_id(id))?;
+        write_results(out, o, &page);
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use super::{ReadCommand, ReadCx};
 use crate::error::Result;
 use crate::reply::Reply;
 use crate::search::opts::{Output, SearchOpts};
-use crate::search::results::{write_results, Hit};
+use crate::search::results::{write_results, Hit, Page};
 
 pub struct Scan {
     opts: SearchOpts,
@@ -43,7 +43,7 @@ impl ReadCommand<'_> for Scan {
     fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
         let o = &self.opts;
         let Some(col) = cx.db.get(&o.key) else {
-            write_results(out, o, &[], 0);
+            write_results(out, o, &Page::default());
             return Ok(());
         };
         // Tile38's fast path: without filters COUNT ignores LIMIT.
@@ -60,7 +60,7 @@ impl ReadCommand<'_> for Scan {
                     .take_while(move |(id, _)| in_range(id, &end, desc)),
             ),
         };
-        let (found, cursor) = o.collect(
+        let page = o.collect(
             cx,
             iter.map(|(id, item)| Hit {
                 id: id.as_ref(),
@@ -69,7 +69,7 @@ impl ReadCommand<'_> for Scan {
             }),
             |id, _| o.matches(id),
         )?;
-        write_results(out, o, &found, cursor);
+        write_results(out, o, &page);
         Ok(())
     }
 }
@@ -89,7 +89,7 @@ impl ReadCommand<'_> for Search {
     fn apply(&self, cx: &ReadCx, out: &mut Reply) -> Result<()> {
         let o = &self.opts;
         let Some(col) = cx.db.get(&o.key) else {
-            write_results(out, o, &[], 0);
+            write_results(out, o, &Page::default());
             return Ok(());
         };
         if o.output == Output::Count && o.match_everything() && o.wheres.is_empty() {
@@ -131,10 +131,10 @@ impl ReadCommand<'_> for Search {
             item,
             dist: 0.0,
         });
-        let (found, cursor) = o.collect(cx, iter, |_, item| {
+        let page = o.collect(cx, iter, |_, item| {
             item.value.search_text().is_some_and(|v| o.matches(&v))
         })?;
-        write_results(out, o, &found, cursor);
+        write_results(out, o, &page);
         Ok(())
     }
 }

@@ -32,7 +32,7 @@ use crate::reply::Reply;
 use crate::search::areas::SearchArea;
 use crate::search::knn::{f32_down, f32_up, leaf_entries};
 use crate::search::opts::{Output, SearchOpts};
-use crate::search::results::{write_results, Hit};
+use crate::search::results::{write_results, Hit, Page};
 
 /// Tile38's R-tree node capacity: up to this many objects it is one sorted
 /// leaf.
@@ -241,7 +241,7 @@ impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
         let o = &self.opts;
         let area = self.area.resolve(cx)?;
         let Some(col) = cx.db.get(&o.key) else {
-            write_results(out, o, &[], 0);
+            write_results(out, o, &Page::default());
             return Ok(());
         };
         // The prepared area's box: a large polygon's is computed once.
@@ -257,25 +257,32 @@ impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
             item,
             dist: 0.0,
         });
-        let (found, cursor) = o.collect(cx, hits, |id, item| {
+        let page = o.collect(cx, hits, |id, item| {
             o.matches_id(id) && (o.sparse.is_some() || test(item))
         })?;
         if o.clip && matches!(o.output, Output::Form(_)) {
-            let clipped: Vec<Item> = found
+            let clipped: Vec<Item> = page
+                .hits
                 .iter()
                 .map(|h| Item {
                     value: area::clip(&h.item.value, rect),
                     ..h.item.clone()
                 })
                 .collect();
-            let hits: Vec<Hit> = found
+            let hits: Vec<Hit> = page
+                .hits
                 .iter()
                 .zip(&clipped)
                 .map(|(h, item)| Hit { item, ..*h })
                 .collect();
-            write_results(out, o, &hits, cursor);
+            let shown = Page {
+                hits,
+                count: page.count,
+                cursor: page.cursor,
+            };
+            write_results(out, o, &shown);
         } else {
-            write_results(out, o, &found, cursor);
+            write_results(out, o, &page);
         }
         Ok(())
     }

@@ -397,9 +397,10 @@ impl SearchOpts {
             Output::Count => self.limit.unwrap_or(u64::MAX),
             _ => self.limit.unwrap_or(100),
         };
+        // COUNT output keeps no results: a count needs none of them.
+        let keep = self.output != Output::Count;
         let mut step = self.cursor;
-        let mut found = Vec::new();
-        let mut cursor = 0;
+        let mut page = Page::default();
         for hit in candidates.skip(self.cursor as usize) {
             let (id, item) = (hit.id, hit.item);
             step += 1;
@@ -407,15 +408,18 @@ impl SearchOpts {
             if !matched(id, item) || !self.passes(id, item)? {
                 continue;
             }
-            found.push(hit);
-            if found.len() as u64 >= limit {
-                cursor = step;
+            if keep {
+                page.hits.push(hit);
+            }
+            page.count += 1;
+            if page.count as u64 >= limit {
+                page.cursor = step;
                 break;
             }
         }
-        if self.output == Output::Count {
-            cursor = 0;
+        if !keep {
+            page.cursor = 0;
         }
-        Ok((found, cursor))
+        Ok(page)
     }
 }

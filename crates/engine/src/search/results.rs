@@ -18,11 +18,18 @@ pub struct Hit<'a> {
 }
 
 /// One page of search results and the cursor to return.
-pub type Page<'a> = (Vec<Hit<'a>>, u64);
+#[derive(Default)]
+pub struct Page<'a> {
+    /// The results; none are kept for COUNT output, which only counts.
+    pub hits: Vec<Hit<'a>>,
+    /// How many matched (`hits.len()` unless COUNT output).
+    pub count: usize,
+    pub cursor: u64,
+}
 
 /// Writes `[cursor, [items]]` / `{"objects":[…],"count":n,"cursor":c}`.
-pub fn write_results(out: &mut Reply, opts: &SearchOpts, items: &[Hit], cursor: u64) {
-    let count = items.len();
+pub fn write_results(out: &mut Reply, opts: &SearchOpts, page: &Page) {
+    let (items, count, cursor) = (&page.hits[..], page.count, page.cursor);
     match opts.output {
         Output::Count => {
             opts.count_only(out, count as u64);
