@@ -160,6 +160,9 @@ pub struct Page {
     pub bbox: Bbox,
     /// `bbox` may be larger than the entries' union.
     pub loose: bool,
+    /// The page of one wide object (`SpatialIndex::insert`): it takes no
+    /// other entry.
+    pub solo: bool,
     pub prev: u32,
     pub next: u32,
     len: u32,
@@ -175,6 +178,7 @@ impl Page {
         let mut page = Page {
             bbox: entries[0].0,
             loose: false,
+            solo: false,
             prev: NO_PAGE,
             next: NO_PAGE,
             len: 0,

@@ -19,6 +19,14 @@
 //!   32 takes about 3 % off its margin: it is half of a moving SET's index
 //!   work, for a box that a page of random points would soon fill again
 //!   (searches only need a page box to hold its entries).
+//! * A wide object (more than [`WIDE`] degrees across either way: a
+//!   LineString across the antimeridian spans 360) gets a page of its own
+//!   that takes no other entry (`Page::solo`). In a shared page it would
+//!   make the page's box, and the tree nodes above it, as wide as itself,
+//!   and every search at its latitudes would test the page's 32 entries:
+//!   in `pair.py`'s `key:bench` (30k points, 30k 20 km squares, 30k 20 km
+//!   lines, some across the antimeridian) a 1 km box met 2.5 pages, 1.3 of
+//!   them wide (4.4 and 2.5 after every object moved once).
 //! * Moving within the page's box updates the entry in place.
 //! * Bulk ([`SpatialIndex::pack`], AOF load): all entries packed into full
 //!   pages in one go, the tree built with `RTree::bulk_load`.
@@ -42,6 +50,14 @@ use crate::tree::PageTree;
 /// A page with fewer entries than this (after a removal) is dissolved.
 pub const MIN: usize = CAP / 4;
 
+/// Objects wider or taller than this (degrees) get a page of their own.
+pub const WIDE: f32 = 20.0;
+
+/// Whether `b` is a wide object's box (an infinite side is wide).
+fn is_wide(b: &Bbox) -> bool {
+    !(b.max[0] - b.min[0] <= WIDE && b.max[1] - b.min[1] <= WIDE)
+}
+
 /// A page box is brought down to its entries when their union's margin
 /// (width + height) is at most this share of the box's.
 const SHRINK_BY: f32 = 7.0 / 8.0;
@@ -63,6 +79,26 @@ impl Packed {
             }
         }
         self.index
+    }
+}
+
+/// Sort-tile-recursive packing of `entries` (not empty) into full pages
+/// of `tree` (not linked), each slot's page recorded in `page_of`.
+fn pack_str(entries: &mut [(Bbox, u32)], tree: &mut PageTree, page_of: &mut [u32]) {
+    let pages = entries.len().div_ceil(CAP);
+    let slices = (pages as f64).sqrt().ceil() as usize;
+    let per_slice = pages.div_ceil(slices) * CAP;
+    let centre = |e: &(Bbox, u32), axis: usize| ordered(e.0.center()[axis]);
+    let mut scratch = Vec::new();
+    radix::sort_by_key(entries, &mut scratch, |e| centre(e, 0));
+    for slice in entries.chunks_mut(per_slice) {
+        radix::sort_by_key(slice, &mut scratch, |e| centre(e, 1));
+        for page in slice.chunks(CAP) {
+            let p = tree.pages.insert(Page::new(page));
+            for &(_, s) in page {
+                page_of[s as usize] = p;
+            }
+        }
     }
 }
 
@@ -122,7 +158,7 @@ impl SpatialIndex {
     /// as compact as the data allows, and a later insert splits one like
     /// any full page. The objects learn their pages in [`Packed::record`]
     /// (so that packing needs no access to them).
-    pub fn pack(mut entries: Vec<(Bbox, u32)>) -> Packed {
+    pub fn pack(entries: Vec<(Bbox, u32)>) -> Packed {
         let len = entries.len();
         if len == 0 {
             return Packed {
@@ -130,13 +166,6 @@ impl SpatialIndex {
                 page_of: Vec::new(),
             };
         }
-        let pages = len.div_ceil(CAP);
-        let slices = (pages as f64).sqrt().ceil() as usize;
-        let per_slice = pages.div_ceil(slices) * CAP;
-        let centre = |e: &(Bbox, u32), axis: usize| ordered(e.0.center()[axis]);
-        let mut scratch = Vec::new();
-        radix::sort_by_key(&mut entries, &mut scratch, |e| centre(e, 0));
-        let mut tree = PageTree::default();
         // Pages by slot, handed to the objects in slot order by
         // [`Packed::record`]: in box order the slots are scattered.
         let slots = entries
@@ -145,14 +174,16 @@ impl SpatialIndex {
             .max()
             .unwrap_or(0);
         let mut page_of = vec![NO_PAGE; slots];
-        for slice in entries.chunks_mut(per_slice) {
-            radix::sort_by_key(slice, &mut scratch, |e| centre(e, 1));
-            for page in slice.chunks(CAP) {
-                let p = tree.pages.insert(Page::new(page));
-                for &(_, s) in page {
-                    page_of[s as usize] = p;
-                }
-            }
+        let mut tree = PageTree::default();
+        let (wide, mut entries): (Vec<_>, Vec<_>) =
+            entries.into_iter().partition(|e| is_wide(&e.0));
+        for e in wide {
+            let mut page = Page::new(&[e]);
+            page.solo = true;
+            page_of[e.1 as usize] = tree.pages.insert(page);
+        }
+        if !entries.is_empty() {
+            pack_str(&mut entries, &mut tree, &mut page_of);
         }
         Packed {
             index: SpatialIndex {
@@ -166,11 +197,15 @@ impl SpatialIndex {
     /// Indexes `slot` under the box `b` (the slot must not be indexed).
     pub fn insert(&mut self, at: &mut impl PageOf, slot: u32, b: Bbox) {
         self.len += 1;
-        if self.tree.rtree.size() == 0 {
-            self.add_page(at, &[(b, slot)]);
+        if is_wide(&b) {
+            let p = self.add_page(at, &[(b, slot)]);
+            self.tree.pages.get_mut(p).solo = true;
             return;
         }
-        let p = self.tree.choose(&b);
+        let Some(p) = self.tree.choose(&b) else {
+            self.add_page(at, &[(b, slot)]);
+            return;
+        };
         let page = self.tree.pages.get_mut(p);
         if page.is_full() {
             if page.all_at(&b) {
@@ -278,7 +313,8 @@ impl SpatialIndex {
         if page.entry(i) == b {
             return;
         }
-        if page.bbox.contains(&b) {
+        // A wide object that is no longer wide leaves its page of its own.
+        if (!page.solo || is_wide(&b)) && page.bbox.contains(&b) {
             page.set(i, b);
             self.shrink(p);
             return;
@@ -309,6 +345,18 @@ impl SpatialIndex {
                 let e = page.entry(i);
                 e.meets(&q).then(|| (page.slot(i), e.inside(&q)))
             })
+        })
+    }
+
+    /// How many pages have a box meeting `q` (`[min x, min y, max x, max
+    /// y]`), and how many entries they hold: what a search there reads
+    /// (tests, statistics).
+    pub fn pages_meeting(&self, q: [f64; 4]) -> (usize, usize) {
+        let qb = Bbox::outward([q[0], q[1]], [q[2], q[3]]);
+        let heads = self.tree.rtree.locate_in_envelope_intersecting(qb.aabb());
+        let pages = heads.flat_map(|r| self.tree.group(r.page));
+        pages.fold((0, 0), |(n, e), p| {
+            (n + 1, e + self.tree.pages.get(p).len())
         })
     }
 
@@ -367,6 +415,7 @@ impl SpatialIndex {
         let pages = &self.tree.pages;
         for (p, page) in pages.iter() {
             assert!(!page.is_empty(), "page {p} empty");
+            assert!(!page.solo || page.len() == 1, "solo page {p}");
             let tight = page.tight_bbox().expect("not empty");
             if page.loose {
                 assert!(page.bbox.contains(&tight), "page {p} box");

@@ -165,27 +165,40 @@ impl PageTree {
 
     /// The page to put `b` in: a covering page with room (looking at the
     /// first three pages of each covering group), else a full covering page,
-    /// else the head of the nearest group. The tree must not be empty.
-    pub fn choose(&self, b: &Bbox) -> u32 {
+    /// else the head of the nearest group; never a wide object's page of its
+    /// own (`Page::solo`). `None`: no page can take it.
+    pub fn choose(&self, b: &Bbox) -> Option<u32> {
         let mut full = None;
         let covering = self
             .rtree
             .locate_with_selection_function(Covering(b.aabb()));
         for r in covering {
             for p in self.group(r.page).take(3) {
-                if !self.pages.get(p).is_full() {
-                    return p;
+                let page = self.pages.get(p);
+                if page.solo {
+                    continue;
+                }
+                if !page.is_full() {
+                    return Some(p);
                 }
                 full.get_or_insert(p);
             }
         }
-        if let Some(p) = full {
-            return p;
+        if full.is_some() {
+            return full;
         }
-        self.rtree
-            .nearest_neighbor(b.center())
-            .expect("tree not empty")
-            .page
+        let shared = |r: &&PageRef| !self.pages.get(r.page).solo;
+        let center = b.center();
+        match self.rtree.nearest_neighbor(center) {
+            Some(r) if shared(&r) => Some(r.page),
+            // Rare (wide objects are): the nearest groups in order.
+            Some(_) => self
+                .rtree
+                .nearest_neighbor_iter(center)
+                .find(shared)
+                .map(|r| r.page),
+            None => None,
+        }
     }
 
     /// A tree over `pages`, none of them linked yet (a bulk load): pages

@@ -79,8 +79,11 @@ fn apply(c: &mut Collection, op: &Op) {
             c.set(&name(i), v, vec![], None, SetCond::Always);
         }
         Op::Rect(i, x, y, w, h) => {
+            // A width of 3 is 25 degrees: a wide object, which gets a page
+            // of its own (`spatial::WIDE`).
+            let w = if w == 3 { 25.0 } else { f64::from(w) };
             let min = Position::new(f64::from(x), f64::from(y));
-            let max = Position::new(min.x + f64::from(w), min.y + f64::from(h));
+            let max = Position::new(min.x + w, min.y + f64::from(h));
             let v = Value::Rect(Rect::new(min, max));
             c.set(&name(i), v, vec![], None, SetCond::Always);
         }
