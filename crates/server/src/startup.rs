@@ -27,6 +27,7 @@ mod tls;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use clap::{ArgAction, Parser};
 
@@ -359,6 +360,27 @@ fn options(flags: &Flags) -> Result<Options, String> {
     })
 }
 
+/// Whether there is nothing to load (no AOF, or an empty one: a fresh
+/// server). Then loading is done before the listener accepts: Tile38 is
+/// through it in microseconds, and a client that writes as soon as PING
+/// answers must not get `LOADING` (our loading threads took 3 ms, and 19 of
+/// 20 such writes were refused). A real AOF loads while clients get
+/// `LOADING`, as in Tile38.
+fn nothing_to_load(server: &Server, aof_path: &std::path::Path) -> bool {
+    server.aof.is_none() || std::fs::metadata(aof_path).map_or(true, |m| m.len() == 0)
+}
+
+/// Loads the AOF and starts the hooks' delivery; then writes are served.
+async fn load(
+    server: &Arc<Server>,
+    aof_path: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    crate::load::load_at_startup(server, aof_path).await?;
+    crate::hooks::start(server)?;
+    server.loading.store(false, Ordering::Release);
+    Ok(())
+}
+
 async fn run(
     opts: Options,
     mut startup: Startup,
@@ -396,7 +418,12 @@ async fn run(
         std::fs::write(p, format!("{}\n", std::process::id()))?;
     }
 
-    server.loading.store(true, Ordering::Release);
+    let instant = nothing_to_load(&server, &aof_path);
+    if instant {
+        load(&server, &aof_path).await?;
+    } else {
+        server.loading.store(true, Ordering::Release);
+    }
     let conns = listen::Connections::default();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let tls_at = tls_port.as_ref().map(|t| t.port);
@@ -405,9 +432,9 @@ async fn run(
     if let Some(addr) = &startup.metrics_addr {
         crate::metrics::listen(server.clone(), addr, metrics_tls).await?;
     }
-    crate::load::load_at_startup(&server, &aof_path).await?;
-    crate::hooks::start(&server)?;
-    server.loading.store(false, Ordering::Release);
+    if !instant {
+        load(&server, &aof_path).await?;
+    }
     crate::background::spawn(server.clone());
     let plan = startup.elect.take().map(|mut p| {
         p.settings.advertise = elect::with_port(&p.settings.advertise, server.opts.port);
