@@ -155,10 +155,10 @@ impl Bbox {
 /// list (`prev`/`next`, [`NO_PAGE`] at the ends) of which only the first
 /// is in the R-tree: see [`crate::tree`].
 pub struct Page {
-    /// Holds every entry's box: their union, or larger after removals
-    /// (`loose`, see `SpatialIndex::relax`).
+    /// Holds every entry's box: their union, or larger after removals.
     pub bbox: Bbox,
-    /// `bbox` may be larger than the entries' union.
+    /// `bbox` may be larger than the entries' union (left so by a removal
+    /// that took little off it, `SpatialIndex::shrink`).
     pub loose: bool,
     /// The page of one wide object (`SpatialIndex::insert`): it takes no
     /// other entry.

@@ -113,11 +113,7 @@ fn indexed_bbox(kind: &Kind) -> Option<Rect> {
 }
 
 fn prepare_geometry(owner: &Arc<Geometry>) -> Option<Kind<'_>> {
-    let mut g: &Geometry = owner;
-    while let Shape::Feature(inner) = &g.shape {
-        g = inner;
-    }
-    match &g.shape {
+    match area_shape(owner) {
         Shape::Polygon(rings) => Some(Kind::Poly {
             rings,
             index: cached(&LAST_POLY, owner, rings, || PolyIndex::new(rings)),
@@ -132,21 +128,29 @@ fn prepare_geometry(owner: &Arc<Geometry>) -> Option<Kind<'_>> {
     }
 }
 
+/// The shape `g` stands for as an area: Features looked through.
+fn area_shape(mut g: &Geometry) -> &Shape {
+    while let Shape::Feature(inner) = &g.shape {
+        g = inner;
+    }
+    &g.shape
+}
+
 /// Areas with fewer positions are indexed afresh each time: cheaper than
 /// comparing them with the cached one.
 const CACHE_FROM: usize = 64;
 
-/// The last index built: the coordinates it was built for, the shared
-/// geometry they came from, and the index.
-type Cached<C, I> = RefCell<Option<(Vec<C>, Arc<Geometry>, Arc<I>)>>;
+/// The last index built and the shared geometry it was built for (held,
+/// so its coordinates are at hand to compare).
+type Cached<I> = RefCell<Option<(Arc<Geometry>, Arc<I>)>>;
 
 thread_local! {
     /// The last big Polygon area indexed on this thread, and its index: a
     /// stored area (`INTERSECTS … GET key id`, a state's outline) is
     /// searched with again and again, and Tile38 indexes it once, at SET.
-    static LAST_POLY: Cached<Vec<P>, PolyIndex> = const { RefCell::new(None) };
+    static LAST_POLY: Cached<PolyIndex> = const { RefCell::new(None) };
     /// The same for MultiPolygon areas.
-    static LAST_POLYS: Cached<Vec<Vec<P>>, Vec<PolyIndex>> = const { RefCell::new(None) };
+    static LAST_POLYS: Cached<Vec<PolyIndex>> = const { RefCell::new(None) };
 }
 
 /// The index `build` makes for `coords` (the positions of `owner`), reused
@@ -155,8 +159,8 @@ thread_local! {
 /// and while the cache holds it nobody can change it or free it, so the
 /// pointer cannot name other coordinates) or for the very same coordinates
 /// (compared bit for bit: an `OBJECT` area parsed again per request).
-fn cached<C: Positions + Clone + 'static, I: 'static>(
-    slot: &'static std::thread::LocalKey<Cached<C, I>>,
+fn cached<C: Positions, I: 'static>(
+    slot: &'static std::thread::LocalKey<Cached<I>>,
     owner: &Arc<Geometry>,
     coords: &[C],
     build: impl FnOnce() -> I,
@@ -165,28 +169,38 @@ fn cached<C: Positions + Clone + 'static, I: 'static>(
         return Arc::new(build());
     }
     slot.with_borrow_mut(|last| {
-        if let Some((seen, by, index)) = last {
+        if let Some((by, index)) = last {
             if Arc::ptr_eq(by, owner) {
                 return index.clone();
             }
+            let seen = C::of(area_shape(by)).unwrap_or_default();
             if seen.len() == coords.len() && seen.iter().zip(coords).all(|(a, b)| a.same(b)) {
                 *by = owner.clone();
                 return index.clone();
             }
         }
         let index = Arc::new(build());
-        *last = Some((coords.to_vec(), owner.clone(), index.clone()));
+        *last = Some((owner.clone(), index.clone()));
         index
     })
 }
 
 /// Nested position lists, compared bit for bit.
-trait Positions {
+trait Positions: Sized {
+    /// The lists of this kind a shape has (a Polygon's rings, a
+    /// MultiPolygon's polygons).
+    fn of(shape: &Shape) -> Option<&[Self]>;
     fn count(&self) -> usize;
     fn same(&self, other: &Self) -> bool;
 }
 
 impl Positions for Vec<P> {
+    fn of(shape: &Shape) -> Option<&[Self]> {
+        match shape {
+            Shape::Polygon(rings) => Some(rings),
+            _ => None,
+        }
+    }
     fn count(&self) -> usize {
         self.len()
     }
@@ -200,6 +214,12 @@ impl Positions for Vec<P> {
 }
 
 impl Positions for Vec<Vec<P>> {
+    fn of(shape: &Shape) -> Option<&[Self]> {
+        match shape {
+            Shape::MultiPolygon(polys) => Some(polys),
+            _ => None,
+        }
+    }
     fn count(&self) -> usize {
         self.iter().map(Vec::len).sum()
     }
