@@ -68,6 +68,15 @@ impl BatchLock {
         self.guard.get_or_insert_with(|| db.write_arc())
     }
 
+    /// Takes the lock if it is free (or keeps it if held): whether this
+    /// connection holds it now. Never blocks.
+    pub fn try_take(&mut self, db: &Arc<RwLock<Database>>) -> bool {
+        if self.guard.is_none() {
+            self.guard = db.try_write_arc();
+        }
+        self.guard.is_some()
+    }
+
     /// The database if this connection already holds the lock.
     pub fn held(&self) -> Option<&Database> {
         self.guard.as_deref()
@@ -106,6 +115,19 @@ impl Session {
             wait: None,
             subscription: None,
         }
+    }
+
+    /// Whether running `args` would take the write lock on this batch's
+    /// behalf (a write, small enough to parse under it, lock not held
+    /// yet): a caller that must not block on the lock can take it first
+    /// ([`BatchLock::try_take`]) or wait for it its own way.
+    pub fn takes_write_lock(&self, args: &Args) -> bool {
+        self.lock.guard.is_none()
+            && args.total_bytes() <= PARSE_UNLOCKED_BYTES
+            && matches!(
+                crate::cmd::lookup(args.get(0)).map(|s| s.run),
+                Some(Run::Write(_))
+            )
     }
 
     /// A session registered as a loopback client of `engine`, for driving

@@ -35,14 +35,16 @@ use tile38_proto::fmt::{write_duration, write_json_str, write_u64};
 use tile38_proto::request::{parse_resume, Progress};
 use tile38_proto::{http, resp, Args, Framing, Limits, ProtoError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::tls::ClientStream;
 
 use crate::server::Server;
 
 mod access;
+mod closing;
 mod live;
+mod lockwait;
+use closing::{has_input, linger};
 mod subscriber;
 mod wait;
 use tile38_engine::cmd;
@@ -105,7 +107,7 @@ pub async fn serve(server: Arc<Server>, mut stream: impl ClientStream, addr: Soc
         }
         step = conn.process(&mut inbuf, &limits);
         // Never held across an await.
-        conn.state.lock.release();
+        conn.release_lock();
         conn.finish_batch();
         if !conn.flush(&mut stream).await {
             break;
@@ -120,6 +122,10 @@ pub async fn serve(server: Arc<Server>, mut stream: impl ClientStream, addr: Soc
             }
             server.unregister_client(client.id);
             return;
+        }
+        if step == Step::LockWait {
+            conn.wait_write_lock().await;
+            step = Step::Paused;
         }
         if conn.state.subscription.is_some() {
             conn.serve_subscribed(&mut stream, &mut inbuf, &killed)
@@ -137,40 +143,13 @@ pub async fn serve(server: Arc<Server>, mut stream: impl ClientStream, addr: Soc
         if step == Step::Close {
             break;
         }
-        if inbuf.capacity() > KEEP_CAPACITY && inbuf.is_empty() {
-            // A big message went through: give its buffers back.
-            inbuf = BytesMut::with_capacity(16 * 1024);
-            conn.args = Args::new();
-            conn.progress = Progress::new();
-        }
+        conn.shrink_buffers(&mut inbuf);
     }
     let _ = stream.shutdown().await;
     if killed_busy {
         linger(&mut stream).await;
     }
     server.unregister_client(client.id);
-}
-
-/// How long a killed connection that still had input coming keeps reading
-/// it after its last reply.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Whether the client has sent bytes not read yet (the socket is
-/// non-blocking: no wait).
-fn has_input(stream: &TcpStream) -> bool {
-    let mut byte = [std::mem::MaybeUninit::uninit()];
-    matches!(socket2::SockRef::from(stream).peek(&mut byte), Ok(n) if n > 0)
-}
-
-/// Reads and drops input until the client closes or [`LINGER`] passes:
-/// closing a socket with unread input makes the kernel send a reset, and
-/// a client that gets it may lose the last replies it had not read yet.
-async fn linger(stream: &mut impl ClientStream) {
-    let mut sink = vec![0u8; 64 * 1024];
-    let _ = tokio::time::timeout(LINGER, async {
-        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
-    })
-    .await;
 }
 
 /// Unsent reply bytes past which a connection executes no more of its
@@ -198,6 +177,10 @@ enum Step {
     Paused,
     /// Write what is pending, then close.
     Close,
+    /// The next command is a write and another connection holds the write
+    /// lock: write what is pending, wait for the lock without blocking the
+    /// thread (`conn/lockwait.rs`), then run it.
+    LockWait,
 }
 
 pub(crate) struct Conn {
@@ -226,6 +209,8 @@ pub(crate) struct Conn {
     live: Option<live::Live>,
     /// A `WAIT` to finish before anything else runs (`conn/wait.rs`).
     waiting: Option<wait::Parked>,
+    /// A framed command left for after [`Step::LockWait`], with its framing.
+    pending: Option<Framing>,
 }
 
 impl Conn {
@@ -245,12 +230,18 @@ impl Conn {
             wake: None,
             live: None,
             waiting: None,
+            pending: None,
         }
     }
 
     /// Executes the complete messages in `inbuf` until it holds no more, the
     /// pending replies reach [`OUTPUT_PAUSE`], or the connection must close.
     fn process(&mut self, inbuf: &mut BytesMut, limits: &Limits) -> Step {
+        if let Some(framing) = self.pending.take() {
+            if let Some(step) = self.run_framed(framing) {
+                return step;
+            }
+        }
         loop {
             if self.out.len() >= OUTPUT_PAUSE {
                 return Step::Paused;
@@ -289,17 +280,26 @@ impl Conn {
             // Tile38 answers a protocol error only after a command of
             // these framings (empty messages do not count).
             self.last_was_resp = frame.framing != Framing::Native;
-            if self.run(frame.framing) {
-                return Step::Close;
+            if !self.write_lock_ready() {
+                self.pending = Some(frame.framing);
+                return Step::LockWait;
             }
-            if self.state.takeover.is_some()
-                || self.state.subscription.is_some()
-                || self.is_live()
-                || self.waiting.is_some()
-            {
-                return Step::NeedInput;
+            if let Some(step) = self.run_framed(frame.framing) {
+                return step;
             }
         }
+    }
+
+    /// Runs the framed command in `args`: the step to stop at, if any.
+    fn run_framed(&mut self, framing: Framing) -> Option<Step> {
+        if self.run(framing) {
+            return Some(Step::Close);
+        }
+        let leaves = self.state.takeover.is_some()
+            || self.state.subscription.is_some()
+            || self.is_live()
+            || self.waiting.is_some();
+        leaves.then_some(Step::NeedInput)
     }
 
     /// After an empty command name Tile38 stops executing the batch it
@@ -483,6 +483,15 @@ impl Conn {
             }
         }
         body
+    }
+
+    /// After a big message went through: its buffers go back.
+    fn shrink_buffers(&mut self, inbuf: &mut BytesMut) {
+        if inbuf.capacity() > KEEP_CAPACITY && inbuf.is_empty() {
+            *inbuf = BytesMut::with_capacity(16 * 1024);
+            self.args = Args::new();
+            self.progress = Progress::new();
+        }
     }
 
     /// Per-batch bookkeeping: counters are published once per batch.

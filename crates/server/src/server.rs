@@ -36,6 +36,9 @@ pub struct Server {
     pub follow_running: tokio::sync::Mutex<()>,
     /// `AOFSHRINK` asks the background rewrite task.
     pub shrink_request: Notify,
+    /// A connection released the write lock it held for a batch: wakes a
+    /// connection waiting for it (`conn/lockwait.rs`).
+    pub write_released: Notify,
     /// Command timings for `--metrics-addr`.
     pub metrics: crate::metrics::Metrics,
     /// Webhook delivery (opened at startup, after the AOF load).
@@ -71,6 +74,7 @@ impl Server {
             follow_wake: Notify::new(),
             follow_running: tokio::sync::Mutex::new(()),
             shrink_request: Notify::new(),
+            write_released: Notify::new(),
             metrics: Default::default(),
             webhooks: Default::default(),
             elector: Default::default(),
