@@ -39,6 +39,9 @@ pub struct Server {
     /// A connection released the write lock it held for a batch: wakes a
     /// connection waiting for it (`conn/lockwait.rs`).
     pub write_released: Notify,
+    /// Connections waiting for `write_released`: while any wait, others
+    /// queue behind them rather than take a free lock first.
+    pub write_waiters: std::sync::atomic::AtomicUsize,
     /// Command timings for `--metrics-addr`.
     pub metrics: crate::metrics::Metrics,
     /// Webhook delivery (opened at startup, after the AOF load).
@@ -75,6 +78,7 @@ impl Server {
             follow_running: tokio::sync::Mutex::new(()),
             shrink_request: Notify::new(),
             write_released: Notify::new(),
+            write_waiters: Default::default(),
             metrics: Default::default(),
             webhooks: Default::default(),
             elector: Default::default(),
