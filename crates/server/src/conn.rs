@@ -211,6 +211,8 @@ pub(crate) struct Conn {
     waiting: Option<wait::Parked>,
     /// A framed command left for after [`Step::LockWait`], with its framing.
     pending: Option<Framing>,
+    /// This connection took the write lock in `conn/lockwait.rs`.
+    signals_release: bool,
 }
 
 impl Conn {
@@ -231,6 +233,7 @@ impl Conn {
             live: None,
             waiting: None,
             pending: None,
+            signals_release: false,
         }
     }
 
@@ -292,7 +295,9 @@ impl Conn {
 
     /// Runs the framed command in `args`: the step to stop at, if any.
     fn run_framed(&mut self, framing: Framing) -> Option<Step> {
-        if self.run(framing) {
+        let closes = self.run(framing);
+        self.note_lock_held();
+        if closes {
             return Some(Step::Close);
         }
         let leaves = self.state.takeover.is_some()

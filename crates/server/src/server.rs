@@ -42,6 +42,8 @@ pub struct Server {
     /// Connections waiting for `write_released`: while any wait, others
     /// queue behind them rather than take a free lock first.
     pub write_waiters: std::sync::atomic::AtomicUsize,
+    /// The write lock is held by a connection that will signal its release.
+    pub write_lock_signals: std::sync::atomic::AtomicBool,
     /// Command timings for `--metrics-addr`.
     pub metrics: crate::metrics::Metrics,
     /// Webhook delivery (opened at startup, after the AOF load).
@@ -79,6 +81,7 @@ impl Server {
             shrink_request: Notify::new(),
             write_released: Notify::new(),
             write_waiters: Default::default(),
+            write_lock_signals: Default::default(),
             metrics: Default::default(),
             webhooks: Default::default(),
             elector: Default::default(),

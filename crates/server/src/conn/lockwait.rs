@@ -20,12 +20,13 @@
 //! releases the lock it held for a batch signals, waking the longest
 //! waiting. Queued connections go first: letting a newcomer take a lock
 //! that was just freed starved waiters (with 50 clients, 6 % of waits ran
-//! out of patience and blocked anyway). Locks held by anything else
-//! (readers, background tasks, a write too big to parse under the lock)
-//! are not signalled: readers are brief, so a write blocks on them as
-//! before, and a wait gives up after [`PATIENCE`], the command then
-//! blocking as before too. No command is reordered: the connection runs
-//! nothing else meanwhile.
+//! out of patience and blocked anyway). A lock held by anything else
+//! (readers, the expiry sweep, a rewrite's swap, a write that took it
+//! blocking) is not signalled (`Server::write_lock_signals` tells which):
+//! a write blocks on it as before, those holds being brief; a waiter also
+//! tries again every [`RETRY`] (the sweep may take the lock between a
+//! signal and its waiter), and after [`PATIENCE`] it blocks as before. No
+//! command is reordered: the connection runs nothing else meanwhile.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -36,28 +37,70 @@ use super::Conn;
 /// the lock as before (a holder that does not signal).
 const PATIENCE: Duration = Duration::from_millis(20);
 
+/// How often a waiting connection tries the lock without a signal.
+const RETRY: Duration = Duration::from_millis(1);
+
 impl Conn {
     /// Whether the framed command can run now without blocking on a lock
     /// a writer holds: true for anything but a write whose lock another
-    /// connection holds for writing (taking it when free).
+    /// connection holds for a batch (taking it when free).
     pub(super) fn write_lock_ready(&mut self) -> bool {
         if !self.state.takes_write_lock(&self.args) {
             return true;
         }
-        let db = &self.server.db;
         // Connections already waiting go first: one taking a free lock
         // past them could starve them.
         if self.server.write_waiters.load(Ordering::Acquire) > 0 {
             return false;
         }
-        self.state.lock.try_take(db) || !db.is_locked_exclusive()
+        if self.take_lock() {
+            return true;
+        }
+        // Worth waiting for only when a connection holds it for a batch
+        // (it signals its release); anything else (readers, the expiry
+        // sweep, a rewrite's swap) is brief, and the write blocks on it.
+        !self.server.write_lock_signals.load(Ordering::Acquire)
+    }
+
+    /// Takes the write lock if it is free, promising to signal its release.
+    fn take_lock(&mut self) -> bool {
+        if !self.state.lock.try_take(&self.server.db) {
+            return false;
+        }
+        self.signals_release = true;
+        self.server
+            .write_lock_signals
+            .store(true, Ordering::Release);
+        true
+    }
+
+    /// After a command: a write lock it took blocking (not through
+    /// [`Conn::write_lock_ready`]) is signalled too, or the writers behind
+    /// it would block on it, and on each other after it.
+    pub(super) fn note_lock_held(&mut self) {
+        if !self.signals_release && self.state.lock.held().is_some() {
+            self.signals_release = true;
+            self.server
+                .write_lock_signals
+                .store(true, Ordering::Release);
+        }
     }
 
     /// Releases the batch's write lock, if held, and wakes a connection
     /// waiting for it.
     pub(super) fn release_lock(&mut self) {
-        if self.state.lock.held().is_some() {
-            self.state.lock.release();
+        let held = self.state.lock.held().is_some();
+        // Cleared even if the engine gave the lock back mid-batch (a large
+        // command's parse, a connection command): the waiters it made
+        // wait are woken here.
+        let signals = std::mem::take(&mut self.signals_release);
+        if signals {
+            self.server
+                .write_lock_signals
+                .store(false, Ordering::Release);
+        }
+        self.state.lock.release();
+        if held || signals {
             self.server.write_released.notify_one();
         }
     }
@@ -73,12 +116,16 @@ impl Conn {
             tokio::pin!(released);
             // Registered before trying, so a release in between wakes it.
             released.as_mut().enable();
-            if self.state.lock.try_take(&server.db) {
+            if self.take_lock() {
                 break;
             }
-            if tokio::time::timeout_at(deadline, released).await.is_err() {
+            // Tried again now and then: a holder that took the lock after
+            // the last signal (the expiry sweep) does not signal.
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
                 break;
             }
+            let _ = tokio::time::timeout_at(deadline.min(now + RETRY), released).await;
         }
         server.write_waiters.fetch_sub(1, Ordering::AcqRel);
         if self.state.lock.held().is_some() {
