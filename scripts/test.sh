@@ -34,8 +34,11 @@ fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    # Another apt (a second clone's test run, unattended upgrades) may hold
+    # the lock for a while: wait for it rather than fail.
+    apt=(apt-get -o DPkg::Lock::Timeout=600)
+    $SUDO "${apt[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO "${apt[@]}" install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 export CARGO_TERM_COLOR=never
