@@ -45,12 +45,19 @@ impl Conn {
     /// a writer holds: true for anything but a write whose lock another
     /// connection holds for a batch (taking it when free).
     pub(super) fn write_lock_ready(&mut self) -> bool {
+        let server = &self.server;
+        let queued = server.write_waiters.load(Ordering::Acquire) > 0;
+        // Free or read-held, nobody queued: the command takes it as usual
+        // (no command lookup on the read path).
+        if !queued && !server.db.is_locked_exclusive() {
+            return true;
+        }
         if !self.state.takes_write_lock(&self.args) {
             return true;
         }
         // Connections already waiting go first: one taking a free lock
         // past them could starve them.
-        if self.server.write_waiters.load(Ordering::Acquire) > 0 {
+        if queued {
             return false;
         }
         if self.take_lock() {
@@ -64,14 +71,9 @@ impl Conn {
 
     /// Takes the write lock if it is free, promising to signal its release.
     fn take_lock(&mut self) -> bool {
-        if !self.state.lock.try_take(&self.server.db) {
-            return false;
-        }
-        self.signals_release = true;
-        self.server
-            .write_lock_signals
-            .store(true, Ordering::Release);
-        true
+        let took = self.state.lock.try_take(&self.server.db);
+        self.note_lock_held();
+        took
     }
 
     /// After a command: a write lock it took blocking (not through
