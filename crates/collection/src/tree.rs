@@ -10,7 +10,9 @@
 //! Pages of a group that gain room move to just behind the head, where
 //! [`PageTree::choose`] looks for room.
 
-use rstar::{Envelope, PointDistance, RTree, RTreeObject, SelectionFunction, AABB};
+use rstar::{
+    Envelope, ParentNode, PointDistance, RTree, RTreeNode, RTreeObject, SelectionFunction, AABB,
+};
 
 use crate::page::{Bbox, Page, NO_PAGE};
 use crate::slab::Slab;
@@ -64,6 +66,26 @@ impl SelectionFunction<PageRef> for Exactly {
     fn should_unpack_leaf(&self, leaf: &PageRef) -> bool {
         leaf.bbox == self.0
     }
+}
+
+/// What taking `b` costs a node or page of box `e`: how much its area
+/// grows (0 when it covers `b`), then its area. A box too large for `f32`
+/// areas costs the most.
+fn growth(e: &AABB<[f32; 2]>, b: &AABB<[f32; 2]>) -> [f32; 2] {
+    let area = e.area();
+    let grown = if e.contains_envelope(b) {
+        0.0
+    } else {
+        // Not 0 even where the area does not grow (a box of no width):
+        // 0 means covering.
+        (e.merged(b).area() - area).max(f32::MIN_POSITIVE)
+    };
+    [grown, area].map(|v| if v.is_nan() { f32::INFINITY } else { v })
+}
+
+/// Whether cost `a` is below cost `b` (growth first, then area).
+fn lower(a: [f32; 2], b: [f32; 2]) -> bool {
+    a[0] < b[0] || (a[0] == b[0] && a[1] < b[1])
 }
 
 /// 256 pages a chunk (about 110 KiB).
@@ -163,15 +185,22 @@ impl PageTree {
         })
     }
 
-    /// The page to put `b` in: a covering page with room (looking at the
-    /// first three pages of each covering group), else a full covering page,
-    /// else the head of the nearest group; never a wide object's page of its
-    /// own (`Page::solo`). `None`: no page can take it.
+    /// The page to put `b` in: a covering page with room, else a full
+    /// covering page, else the page whose box grows least; never a wide
+    /// object's page of its own (`Page::solo`). `None`: no page can take it.
+    ///
+    /// One descent first, as an R-tree insert chooses its subtree
+    /// ([`PageTree::descend`]): it finds a covering page with room for most
+    /// moves at the cost of one path. Only when it does not are all the
+    /// covering groups searched (looking at the first three pages of each).
     pub fn choose(&self, b: &Bbox) -> Option<u32> {
+        let ab = b.aabb();
+        let (room, least) = self.descend(&ab);
+        if room.is_some() {
+            return room;
+        }
         let mut full = None;
-        let covering = self
-            .rtree
-            .locate_with_selection_function(Covering(b.aabb()));
+        let covering = self.rtree.locate_with_selection_function(Covering(ab));
         for r in covering {
             for p in self.group(r.page).take(3) {
                 let page = self.pages.get(p);
@@ -187,17 +216,57 @@ impl PageTree {
         if full.is_some() {
             return full;
         }
-        let shared = |r: &&PageRef| !self.pages.get(r.page).solo;
-        let center = b.center();
-        match self.rtree.nearest_neighbor(center) {
-            Some(r) if shared(&r) => Some(r.page),
-            // Rare (wide objects are): the nearest groups in order.
-            Some(_) => self
-                .rtree
-                .nearest_neighbor_iter(center)
-                .find(shared)
-                .map(|r| r.page),
-            None => None,
+        if least.is_some() {
+            return least;
+        }
+        // Rare (wide objects are): the nearest shared group.
+        self.rtree
+            .nearest_neighbor_iter(b.center())
+            .find(|r| !self.pages.get(r.page).solo)
+            .map(|r| r.page)
+    }
+
+    /// Goes down one path to the leaf level: at each level into the child
+    /// that covers `b` with the least area, else the one whose box grows
+    /// least to take it. There, returns a covering page with room (of the
+    /// first three of each covering group), if any, and the shared group
+    /// head whose box grows least.
+    fn descend(&self, b: &AABB<[f32; 2]>) -> (Option<u32>, Option<u32>) {
+        let mut node = self.rtree.root();
+        loop {
+            let mut best: Option<(&ParentNode<PageRef>, [f32; 2])> = None;
+            let mut least: Option<(u32, [f32; 2])> = None;
+            for child in node.children() {
+                let cost = growth(&child.envelope(), b);
+                match child {
+                    RTreeNode::Parent(p) => {
+                        if best.is_none_or(|(_, c)| lower(cost, c)) {
+                            best = Some((p, cost));
+                        }
+                    }
+                    RTreeNode::Leaf(r) => {
+                        if self.pages.get(r.page).solo {
+                            continue;
+                        }
+                        if cost[0] == 0.0 {
+                            let room = self.group(r.page).take(3).find(|&p| {
+                                let page = self.pages.get(p);
+                                !page.solo && !page.is_full()
+                            });
+                            if room.is_some() {
+                                return (room, None);
+                            }
+                        }
+                        if least.is_none_or(|(_, c)| lower(cost, c)) {
+                            least = Some((r.page, cost));
+                        }
+                    }
+                }
+            }
+            match best {
+                Some((p, _)) if least.is_none() => node = p,
+                _ => return (None, least.map(|(p, _)| p)),
+            }
         }
     }
 
@@ -264,5 +333,67 @@ impl PageTree {
             boxes.windows(2).all(|w| key(&w[0]) != key(&w[1])),
             "one entry per box"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::page::CAP;
+
+    fn b(x0: f32, y0: f32, x1: f32, y1: f32) -> Bbox {
+        Bbox {
+            min: [x0, y0],
+            max: [x1, y1],
+        }
+    }
+
+    /// A linked page of `n` entries (slots from `first`) spanning `bx`.
+    fn page(t: &mut PageTree, bx: Bbox, n: usize, first: u32) -> u32 {
+        let low = b(bx.min[0], bx.min[1], bx.min[0], bx.min[1]);
+        let mut entries = vec![(low, first)];
+        entries.push((b(bx.max[0], bx.max[1], bx.max[0], bx.max[1]), first + 1));
+        entries.extend((2..n as u32).map(|i| (low, first + i)));
+        let p = t.pages.insert(Page::new(&entries));
+        t.link(p);
+        p
+    }
+
+    fn at(x: f32, y: f32) -> Bbox {
+        b(x, y, x, y)
+    }
+
+    #[test]
+    fn choose_takes_a_covering_page_with_room_else_the_least_growth() {
+        let mut t = PageTree::default();
+        let left = page(&mut t, b(0.0, 0.0, 10.0, 10.0), 4, 0);
+        let right = page(&mut t, b(20.0, 20.0, 30.0, 30.0), 4, 100);
+        // Enough pages elsewhere for a tree of several levels.
+        for i in 0..200u32 {
+            let x = 100.0 + (i % 20) as f32 * 5.0;
+            let y = (i / 20) as f32 * 5.0;
+            page(&mut t, b(x, y, x + 4.0, y + 4.0), 8, 1000 + i * 10);
+        }
+        t.check();
+        assert_eq!(t.choose(&at(5.0, 5.0)), Some(left));
+        assert_eq!(t.choose(&at(25.0, 21.0)), Some(right));
+        // Covered by neither: the box that grows least.
+        assert_eq!(t.choose(&at(12.0, 12.0)), Some(left));
+        assert_eq!(t.choose(&at(19.0, 19.0)), Some(right));
+    }
+
+    #[test]
+    fn choose_prefers_room_and_never_a_solo_page() {
+        let mut t = PageTree::default();
+        let full = page(&mut t, b(0.0, 0.0, 10.0, 10.0), CAP, 0);
+        let solo = page(&mut t, b(-50.0, -50.0, 50.0, 50.0), 2, 100);
+        t.pages.get_mut(solo).solo = true;
+        // Only a full page covers the point: it is the one to split.
+        assert_eq!(t.choose(&at(5.0, 5.0)), Some(full));
+        let roomy = page(&mut t, b(2.0, 2.0, 8.0, 8.0), 4, 200);
+        assert_eq!(t.choose(&at(5.0, 5.0)), Some(roomy));
+        // Outside every shared page, inside the solo one: the shared page
+        // that grows least (38² - 6² against 40² - 10²).
+        assert_eq!(t.choose(&at(40.0, 40.0)), Some(roomy));
     }
 }
