@@ -9,13 +9,15 @@
 //! * Insert: a page whose box already covers the object and has room, else
 //!   a full covering page (split at the median of its wider axis; a full
 //!   page of objects all at the new object's position gets a sibling page
-//!   instead), else the page whose box grows least (its box grows). One
-//!   descent of the tree, as an R-tree insert chooses its subtree, finds a
-//!   covering page with room for most moves; only when it does not are all
-//!   covering pages looked at ([`PageTree::choose`]). A covering search
-//!   plus a nearest-page search for every insert was a quarter of a moving
-//!   SET (in process, `cargo bench --bench command -- set_moving`: SET
-//!   point 2.42 → 1.80 µs).
+//!   instead), else the nearest page (its box grows). One descent of the
+//!   tree through covering nodes, as an R-tree insert chooses its subtree,
+//!   finds a covering page with room for most moves; only when it does not
+//!   are all covering pages looked at ([`PageTree::choose`]). A covering
+//!   search for every insert was a sixth of a moving SET (in process,
+//!   `cargo bench --bench command -- set_moving`: SET point 2.4–2.7 →
+//!   1.7–1.8 µs). Taking the page that grows least instead of the nearest
+//!   made long, overlapping pages: a 10° box search over 1M points read
+//!   1.7× as much (`cargo bench --bench index`).
 //! * Remove: by slot ([`PageOf`] says where); a page left with fewer than
 //!   [`MIN`] entries is dissolved and its entries inserted again, so pages
 //!   stay at least a quarter full. The page box shrinks to its entries only
