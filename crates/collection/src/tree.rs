@@ -68,6 +68,18 @@ impl SelectionFunction<PageRef> for Exactly {
     }
 }
 
+/// What a search for a page to put a box in found.
+enum Descent {
+    /// A covering page with room.
+    Room(u32),
+    /// Every covering group was seen, none with room: the first full
+    /// covering page, if any.
+    Whole { full: Option<u32> },
+    /// A descent that passed overlapping covering nodes and found no
+    /// room on its path: other paths may have some.
+    Branched,
+}
+
 /// 256 pages a chunk (about 110 KiB).
 pub type Pages = Slab<Page, 8>;
 
@@ -171,29 +183,18 @@ impl PageTree {
     ///
     /// One descent first ([`PageTree::descend`]): it finds a covering page
     /// with room for most moves at the cost of one path. Only when it does
-    /// not are all the covering groups searched (looking at the first three
-    /// pages of each).
+    /// not, and the covering nodes branched on the way (where nodes
+    /// overlap), are all the covering groups searched (looking at the first
+    /// three pages of each): a descent that met one covering node a level
+    /// has seen every covering group already.
     pub fn choose(&self, b: &Bbox) -> Option<u32> {
         let ab = b.aabb();
-        if let Some(p) = self.descend(&ab) {
+        let found = match self.descend(&ab) {
+            Descent::Branched => self.covering(ab),
+            seen => seen,
+        };
+        if let Descent::Room(p) | Descent::Whole { full: Some(p) } = found {
             return Some(p);
-        }
-        let mut full = None;
-        let covering = self.rtree.locate_with_selection_function(Covering(ab));
-        for r in covering {
-            for p in self.group(r.page).take(3) {
-                let page = self.pages.get(p);
-                if page.solo {
-                    continue;
-                }
-                if !page.is_full() {
-                    return Some(p);
-                }
-                full.get_or_insert(p);
-            }
-        }
-        if full.is_some() {
-            return full;
         }
         // The nearest group rather than the one whose box grows least:
         // least growth made long, overlapping pages (at 1M random points a
@@ -212,13 +213,47 @@ impl PageTree {
         }
     }
 
+    /// Every group whose box covers `b`, in tree order: the first covering
+    /// page with room, else the first full one.
+    fn covering(&self, b: AABB<[f32; 2]>) -> Descent {
+        let mut full = None;
+        for r in self.rtree.locate_with_selection_function(Covering(b)) {
+            match self.pick(r.page) {
+                Some((p, true)) => return Descent::Room(p),
+                Some((p, false)) => full = full.or(Some(p)),
+                None => {}
+            }
+        }
+        Descent::Whole { full }
+    }
+
+    /// Of the first three pages of the group headed by `head`, never a
+    /// solo one: the first with room (`true`), else the first full one.
+    fn pick(&self, head: u32) -> Option<(u32, bool)> {
+        let mut full = None;
+        for p in self.group(head).take(3) {
+            let page = self.pages.get(p);
+            if page.solo {
+                continue;
+            }
+            if !page.is_full() {
+                return Some((p, true));
+            }
+            full = full.or(Some((p, false)));
+        }
+        full
+    }
+
     /// Goes down one path of nodes covering `b`, into the child of least
     /// area at each level, as an R-tree insert chooses its subtree: at its
     /// end the smallest covering group with room (in one of its first three
     /// pages), if any. A node that does not cover `b` has no page that
-    /// does below it, so the descent stops where no child covers `b`.
-    fn descend(&self, b: &AABB<[f32; 2]>) -> Option<u32> {
+    /// does below it, so the descent stops where no child covers `b`; when
+    /// no level had two covering nodes, it has met every covering group
+    /// and says whether one was full.
+    fn descend(&self, b: &AABB<[f32; 2]>) -> Descent {
         let mut node = self.rtree.root();
+        let (mut branched, mut full) = (false, None);
         loop {
             let mut best: Option<(&ParentNode<PageRef>, f32)> = None;
             let mut room: Option<(u32, f32)> = None;
@@ -229,6 +264,7 @@ impl PageTree {
                         if !e.contains_envelope(b) {
                             continue;
                         }
+                        branched |= best.is_some();
                         let area = e.area();
                         if best.is_none_or(|(_, a)| area < a) {
                             best = Some((p, area));
@@ -239,20 +275,22 @@ impl PageTree {
                         if !r.bbox.contains_envelope(b) || room.is_some_and(|(_, a)| a <= area) {
                             continue;
                         }
-                        let free = self.group(r.page).take(3).find(|&p| {
-                            let page = self.pages.get(p);
-                            !page.solo && !page.is_full()
-                        });
-                        if let Some(p) = free {
-                            room = Some((p, area));
+                        match self.pick(r.page) {
+                            Some((p, true)) => room = Some((p, area)),
+                            Some((p, false)) => full = full.or(Some(p)),
+                            None => {}
                         }
                     }
                 }
             }
             if let Some((p, _)) = room {
-                return Some(p);
+                return Descent::Room(p);
             }
-            node = best?.0;
+            match best {
+                Some((next, _)) => node = next,
+                None if branched => return Descent::Branched,
+                None => return Descent::Whole { full },
+            }
         }
     }
 
@@ -370,6 +408,69 @@ mod tests {
         // Covered by neither: the nearest.
         assert_eq!(t.choose(&at(12.0, 12.0)), Some(left));
         assert_eq!(t.choose(&at(19.0, 19.0)), Some(right));
+    }
+
+    /// Overlapping pages of random sizes, some full, some solo, some
+    /// groups: whatever path the descent takes, `choose` gives a covering
+    /// page with room when one exists (in the first three pages of its
+    /// group), else a full covering page, else the nearest shared group.
+    #[test]
+    fn choose_finds_what_a_full_search_finds() {
+        let mut seed = 38u64;
+        let mut rnd = move |n: u32| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % u64::from(n)) as f32
+        };
+        let mut t = PageTree::default();
+        let mut all = Vec::new();
+        for i in 0..600u32 {
+            let (x, y) = (rnd(1000), rnd(1000));
+            let (w, h) = (1.0 + rnd(60), 1.0 + rnd(60));
+            let n = [2, 8, CAP][(i % 3) as usize];
+            let p = page(&mut t, b(x, y, x + w, y + h), n, i * 100);
+            t.pages.get_mut(p).solo = i % 17 == 0;
+            all.push(p);
+            if i % 29 == 0 {
+                all.push(page(&mut t, b(x, y, x + w, y + h), 4, i * 100 + 50));
+            }
+        }
+        t.check();
+        let heads: Vec<u32> = t.rtree.iter().map(|r| r.page).collect();
+        let pickable = |p: u32| heads.iter().any(|&h| t.group(h).take(3).any(|g| g == p));
+        let d = |p: u32, q: &Bbox| t.pages.get(p).bbox.aabb().distance_2(&q.center());
+        let (mut rooms, mut fulls, mut nearest) = (0, 0, 0);
+        for _ in 0..3000 {
+            let q = at(rnd(1100) - 50.0, rnd(1100) - 50.0);
+            let covers = |p: u32| t.pages.get(p).bbox.aabb().contains_envelope(&q.aabb());
+            let usable = |p: &&u32| pickable(**p) && !t.pages.get(**p).solo && covers(**p);
+            let room = all
+                .iter()
+                .filter(usable)
+                .any(|&p| !t.pages.get(p).is_full());
+            let full = all.iter().any(|p| usable(&p));
+            let got = t.choose(&q).expect("a page");
+            let page = t.pages.get(got);
+            assert!(!page.solo);
+            if room {
+                assert!(covers(got) && !page.is_full(), "{q:?}");
+                rooms += 1;
+            } else if full {
+                assert!(covers(got) && page.is_full(), "{q:?}");
+                fulls += 1;
+            } else {
+                let shared = heads.iter().filter(|&&h| !t.pages.get(h).solo);
+                let best = shared.map(|&h| d(h, &q)).fold(f32::MAX, f32::min);
+                assert_eq!(d(got, &q), best, "{q:?}");
+                nearest += 1;
+            }
+        }
+        // Each case met often enough to mean something.
+        assert!(
+            rooms > 300 && fulls > 300 && nearest > 300,
+            "{rooms} {fulls} {nearest}"
+        );
     }
 
     #[test]

@@ -82,6 +82,25 @@ fn trim_space(s: &[u8]) -> &[u8] {
     &s[..s.len() - trail]
 }
 
+/// A plain integer (`0`, `-12`, at most 15 digits, no leading zero): the
+/// common field value, which the general path would take through Go's
+/// float parser, a JSON check and a shortest-spelling comparison to the
+/// same end (its shortest spelling is itself, so no text is kept).
+fn plain_integer(s: &[u8]) -> Option<f64> {
+    let digits = s.strip_prefix(b"-").unwrap_or(s);
+    let plain = matches!(digits, [b'1'..=b'9', ..] | [b'0'])
+        && digits.len() <= 15
+        && digits.iter().all(u8::is_ascii_digit)
+        && !(digits == b"0" && digits.len() < s.len());
+    if !plain {
+        return None;
+    }
+    let n = digits
+        .iter()
+        .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+    Some(if digits.len() < s.len() { -n } else { n } as f64)
+}
+
 fn number(value: f64, text: &[u8]) -> FieldValue {
     let mut shortest = Vec::with_capacity(24);
     write_f64(&mut shortest, value);
@@ -138,6 +157,14 @@ impl FieldValue {
     /// digits as text when it has no `.`/exponent: gjson's `String()`);
     /// finally the words `nan`, `inf`, `infinity` (signed) are numbers.
     pub fn parse(raw: &[u8]) -> FieldValue {
+        match plain_integer(raw) {
+            Some(value) => FieldValue::Number { value, text: None },
+            None => FieldValue::parse_any(raw),
+        }
+    }
+
+    /// [`FieldValue::parse`] of any text, the plain integer included.
+    fn parse_any(raw: &[u8]) -> FieldValue {
         let s = trim_space(raw);
         let valid = || json::valid(s);
         let text = match number::parse_float_go(s) {
@@ -293,6 +320,47 @@ mod tests {
         let mut out = Vec::new();
         v.write_json(&mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn plain_integers_parse_as_the_general_path_does() {
+        let mut inputs: Vec<String> = [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "007",
+            "-007",
+            "10",
+            "-",
+            "",
+            "1-",
+            "+5",
+            " 5",
+            "5 ",
+            "123456789012345",
+            "-123456789012345",
+            "1234567890123456",
+            "999999999999999",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        inputs.extend((0..2000).map(|i: i64| (i * 7919 - 5000).to_string()));
+        inputs.extend((1..=16).map(|n| "9".repeat(n)));
+        for input in &inputs {
+            let any = FieldValue::parse_any(input.as_bytes());
+            assert_eq!(FieldValue::parse(input.as_bytes()), any, "{input:?}");
+            assert_eq!(
+                plain_integer(input.as_bytes()).is_some(),
+                matches!(any, FieldValue::Number { text: None, .. })
+                    && !input.starts_with("-0")
+                    && !input.starts_with(' ')
+                    && !input.ends_with(' ')
+                    && input.len() <= 15 + usize::from(input.starts_with('-')),
+                "{input:?}"
+            );
+        }
     }
 
     #[test]
