@@ -18,7 +18,12 @@
 //! others already wait), this connection writes its pending replies and
 //! queues on [`Server::write_released`], which every connection that
 //! releases the lock it held for a batch signals, waking the longest
-//! waiting. Queued connections go first: letting a newcomer take a lock
+//! waiting. The releasing connection then yields once before writing its
+//! replies: the woken waiter usually lands on the same worker, behind it,
+//! and would otherwise wait out a socket write and read while the lock
+//! idles (SET rows at P16: +15 % point, +3 % rect, −6 % line, +19 %
+//! string, medians of 16 alternating runs; `benches/README.md`, eighth
+//! session). Queued connections go first: letting a newcomer take a lock
 //! that was just freed starved waiters (with 50 clients, 6 % of waits ran
 //! out of patience and blocked anyway). A lock held by anything else
 //! (readers, the expiry sweep, a rewrite's swap, a write that took it
@@ -89,8 +94,8 @@ impl Conn {
     }
 
     /// Releases the batch's write lock, if held, and wakes a connection
-    /// waiting for it.
-    pub(super) fn release_lock(&mut self) {
+    /// waiting for it: whether one was waiting.
+    pub(super) fn release_lock(&mut self) -> bool {
         let held = self.state.lock.held().is_some();
         // Cleared even if the engine gave the lock back mid-batch (a large
         // command's parse, a connection command): the waiters it made
@@ -104,7 +109,9 @@ impl Conn {
         self.state.lock.release();
         if held || signals {
             self.server.write_released.notify_one();
+            return self.server.write_waiters.load(Ordering::Acquire) > 0;
         }
+        false
     }
 
     /// Waits until this connection holds the write lock, or [`PATIENCE`]
@@ -144,6 +151,6 @@ impl Conn {
 /// got it) hands it on like any other release.
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.release_lock();
+        let _ = self.release_lock();
     }
 }
