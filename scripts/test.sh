@@ -35,9 +35,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     # Another apt (a second clone's test run, unattended upgrades) may hold
-    # the lock for a while: wait for it rather than fail.
+    # the lock for a while: wait for it rather than fail. The timeout covers
+    # dpkg's lock only; `update` fails at once on the lists' lock, so it is
+    # tried again while that lock is what stops it (up to 10 minutes).
     apt=(apt-get -o DPkg::Lock::Timeout=600)
-    $SUDO "${apt[@]}" update -qq
+    for try in $(seq 120); do
+        out=$($SUDO "${apt[@]}" update -qq 2>&1) && break
+        if [ "$try" = 120 ] || ! grep -q "Could not get lock" <<<"$out"; then
+            echo "$out" >&2
+            exit 1
+        fi
+        sleep 5
+    done
     DEBIAN_FRONTEND=noninteractive $SUDO "${apt[@]}" install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
