@@ -107,12 +107,7 @@ pub async fn serve(server: Arc<Server>, mut stream: impl ClientStream, addr: Soc
         }
         step = conn.process(&mut inbuf, &limits);
         // Never held across an await.
-        if conn.release_lock() {
-            // The woken waiter may be queued behind this task on this
-            // worker: let it take the lock before this connection spends
-            // a write and a read on its socket, while the lock idles.
-            tokio::task::yield_now().await;
-        }
+        conn.end_batch_lock().await;
         conn.finish_batch();
         if !conn.flush(&mut stream).await {
             break;

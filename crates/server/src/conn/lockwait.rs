@@ -93,6 +93,17 @@ impl Conn {
         }
     }
 
+    /// At the end of a batch: releases the write lock, and when that woke
+    /// a waiter, yields once before the replies are written. The waiter
+    /// may be queued behind this task on this worker: it takes the lock
+    /// now instead of after this connection's socket write and read, while
+    /// the lock idles.
+    pub(super) async fn end_batch_lock(&mut self) {
+        if self.release_lock() {
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Releases the batch's write lock, if held, and wakes a connection
     /// waiting for it: whether one was waiting.
     pub(super) fn release_lock(&mut self) -> bool {
