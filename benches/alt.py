@@ -22,28 +22,9 @@ import socket
 import statistics
 import subprocess
 import tempfile
-import time
 
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def wait_port(port, timeout=60):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(64):
-                    return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"no server on {port}")
+# RESP encoding and waiting for a port, as the fence benchmark does them.
+from fence import resp, wait_port
 
 
 def load(port, n, batch=1000):
