@@ -314,3 +314,42 @@ fn set_moving_in_bench_key(b: Bencher, which: &str) {
         run_test(&mut s, test, &mut st, 1)
     });
 }
+
+/// `tile38-benchmark`'s Arizona query over a key whose candidates include
+/// a line just outside the state's south-western border (as a mixed
+/// `key:bench` left one, making the row run at a third of its speed): the
+/// line's segment spans several of the outline's y-bands, so its test
+/// walks the outline's segment hierarchy instead of scanning 2,800
+/// segments.
+#[divan::bench]
+fn intersects_arizona_near_its_border(b: Bencher) {
+    let mut s = Session::new();
+    let tests = tile38_bench::workloads::selected(Some("INTERSECTS"), false);
+    let az = tests
+        .iter()
+        .find(|t| t.name == "INTERSECTS (intersects-az limit 5)")
+        .expect("the Arizona test");
+    s.run_frame(&az.setup().expect("the Arizona set-up"));
+    let line =
+        br#"{"type":"LineString","coordinates":[[-114.48685,31.790866],[-114.275033,31.970731]]}"#;
+    s.run(&[b"SET", b"edge", b"line", b"OBJECT", line]);
+    s.run(&[
+        b"SET",
+        b"edge",
+        b"inside",
+        b"POINT",
+        b"32.55169",
+        b"-113.95912",
+    ]);
+    let query: [&[u8]; 8] = [
+        b"INTERSECTS",
+        b"edge",
+        b"LIMIT",
+        b"5",
+        b"COUNT",
+        b"GET",
+        b"key:bench:geo",
+        b"az",
+    ];
+    b.bench_local(|| black_box(s.run(&query)));
+}

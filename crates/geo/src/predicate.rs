@@ -45,6 +45,7 @@ mod index;
 mod object;
 mod prepared;
 mod ring;
+mod segtree;
 mod series;
 mod shapes;
 

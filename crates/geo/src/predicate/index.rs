@@ -1,7 +1,8 @@
 //! Prepared rings for areas that are tested many times (see
 //! `PreparedArea`): the bounding box and shape facts computed once, and for
 //! long rings a y-bucket index, so that a point-in-ring test visits only the
-//! segments crossing the point's latitude.
+//! segments crossing the point's latitude, and a box hierarchy
+//! ([`SegTree`]) for the searches whose box spans more than one band.
 //!
 //! Go indexes series of 64+ points with a quadtree. Both indexes hand the
 //! ring algorithms exactly the segments a full scan would (those whose box
@@ -9,6 +10,7 @@
 //! depends on it.
 
 use super::geom::Seg;
+use super::segtree::SegTree;
 use super::series::{PointSeries, Series, Shape};
 use crate::rect::{Position as P, Rect as R};
 
@@ -23,21 +25,47 @@ pub(super) struct RingIndex {
     pub rect: R,
     pub shape: Shape,
     buckets: Option<Buckets>,
+    /// Built with the buckets (same conditions: long, finite rings).
+    tree: Option<SegTree>,
+    segments: usize,
 }
 
 impl RingIndex {
     pub fn ring(points: &[P]) -> RingIndex {
         let s = PointSeries::ring(points);
+        let buckets = Buckets::build(&s);
+        let tree = buckets.as_ref().map(|_| SegTree::build(&s));
         RingIndex {
             rect: s.rect(),
             shape: s.shape(),
-            buckets: Buckets::build(&s),
+            buckets,
+            tree,
+            segments: s.num_segments(),
+        }
+    }
+
+    /// Calls `visit(i)`, in increasing order until it returns false, for a
+    /// superset of the segments whose box meets `target` (`visit` does the
+    /// exact test): one band's ids when the target's y-range falls in one
+    /// band, else the groups of the [`SegTree`] meeting it (and not clear
+    /// of `along`), else every segment.
+    pub fn visit(&self, target: &R, along: Option<&Seg>, visit: &mut dyn FnMut(usize) -> bool) {
+        if let Some(ids) = self.band(target) {
+            for &i in ids {
+                if !visit(i as usize) {
+                    return;
+                }
+            }
+        } else if let Some(tree) = &self.tree {
+            tree.walk(target, along, visit);
+        } else {
+            let _ = (0..self.segments).all(visit);
         }
     }
 
     /// The ids of the segments that may meet `target`, in increasing order,
-    /// when the target's y-range falls in one bucket; `None`: scan them all.
-    pub fn candidates(&self, target: &R) -> Option<&[u32]> {
+    /// when the target's y-range falls in one bucket.
+    fn band(&self, target: &R) -> Option<&[u32]> {
         let b = self.buckets.as_ref()?;
         // A NaN bound makes every segment "intersect" in Go's test.
         if target.min.y.is_nan() || target.max.y.is_nan() {

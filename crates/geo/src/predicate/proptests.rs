@@ -139,22 +139,27 @@ fn wild_area() -> impl Strategy<Value = Area> {
 /// A star-shaped ring with many vertices (so that prepared areas index it),
 /// on integer coordinates.
 fn star() -> impl Strategy<Value = Vec<Position>> {
-    (prop::collection::vec(2i32..=20, 32..80), -5i32..5, -5i32..5).prop_map(|(radii, cx, cy)| {
-        let n = radii.len() as f64;
-        let mut r: Vec<Position> = radii
-            .iter()
-            .enumerate()
-            .map(|(i, &rad)| {
-                let a = i as f64 / n * std::f64::consts::TAU;
-                Position::new(
-                    (f64::from(cx) + f64::from(rad) * a.cos()).round(),
-                    (f64::from(cy) + f64::from(rad) * a.sin()).round(),
-                )
-            })
-            .collect();
-        r.push(r[0]);
-        r
-    })
+    (
+        prop::collection::vec(2i32..=20, 32..160),
+        -5i32..5,
+        -5i32..5,
+    )
+        .prop_map(|(radii, cx, cy)| {
+            let n = radii.len() as f64;
+            let mut r: Vec<Position> = radii
+                .iter()
+                .enumerate()
+                .map(|(i, &rad)| {
+                    let a = i as f64 / n * std::f64::consts::TAU;
+                    Position::new(
+                        (f64::from(cx) + f64::from(rad) * a.cos()).round(),
+                        (f64::from(cy) + f64::from(rad) * a.sin()).round(),
+                    )
+                })
+                .collect();
+            r.push(r[0]);
+            r
+        })
 }
 
 proptest! {

@@ -54,7 +54,7 @@ pub(super) fn contains_point<S: Series>(ring: &S, point: P, allow_on_edge: bool)
 /// may touch (the three edge cases of `ringContainsSegment`).
 fn crosses_ring<S: Series>(ring: &S, seg: &Seg, skip: impl Fn(&Seg) -> bool) -> bool {
     let mut crosses = false;
-    ring.search(&seg.rect(), |seg2, _| {
+    ring.search_along(seg, |seg2, _| {
         if seg.intersects_segment(&seg2) && !skip(&seg2) {
             crosses = true;
             return false;
@@ -134,7 +134,8 @@ pub(super) fn intersects_segment<S: Series>(ring: &S, seg: &Seg, allow_on_edge: 
         return true;
     }
     let (mut count, mut a_on, mut b_on) = (0, false, false);
-    ring.search(&seg.rect(), |seg2, _| {
+    // A ring segment not touching `seg` changes nothing below.
+    ring.search_along(seg, |seg2, _| {
         if seg.intersects_segment(&seg2) {
             if allow_on_edge {
                 count += 1;

@@ -31,6 +31,14 @@ pub(super) trait Series {
             }
         }
     }
+
+    /// [`Series::search`] with `seg`'s box, for callers to which a segment
+    /// that does not touch `seg` is a no-op (`f` returns true and changes
+    /// nothing): an indexed ring then skips whole groups of segments lying
+    /// clear of `seg`'s line (see `segtree`).
+    fn search_along(&self, seg: &Seg, f: impl FnMut(Seg, usize) -> bool) {
+        self.search(&seg.rect(), f)
+    }
 }
 
 /// Shape facts Go computes once per series (`processPoints`).
@@ -221,26 +229,25 @@ impl Series for PointSeries<'_> {
         Seg::new(self.points[i], b)
     }
 
-    fn search(&self, target: &R, mut f: impl FnMut(Seg, usize) -> bool) {
-        let ids = self.index.and_then(|ix| ix.candidates(target));
+    fn search(&self, target: &R, f: impl FnMut(Seg, usize) -> bool) {
+        self.search_in(target, None, f)
+    }
+
+    fn search_along(&self, seg: &Seg, f: impl FnMut(Seg, usize) -> bool) {
+        self.search_in(&seg.rect(), Some(seg), f)
+    }
+}
+
+impl PointSeries<'_> {
+    fn search_in(&self, target: &R, along: Option<&Seg>, mut f: impl FnMut(Seg, usize) -> bool) {
         let mut visit = |i: usize| {
             let seg = self.segment_at(i);
             !rect_intersects_rect(&seg.rect(), target) || f(seg, i)
         };
-        match ids {
-            Some(ids) => {
-                for &i in ids {
-                    if !visit(i as usize) {
-                        return;
-                    }
-                }
-            }
+        match self.index {
+            Some(ix) => ix.visit(target, along, &mut visit),
             None => {
-                for i in 0..self.num_segments() {
-                    if !visit(i) {
-                        return;
-                    }
-                }
+                let _ = (0..self.num_segments()).all(visit);
             }
         }
     }

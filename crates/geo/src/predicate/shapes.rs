@@ -56,6 +56,9 @@ impl Series for Ring<'_> {
     fn search(&self, target: &R, f: impl FnMut(Seg, usize) -> bool) {
         delegate!(self, s => s.search(target, f))
     }
+    fn search_along(&self, seg: &Seg, f: impl FnMut(Seg, usize) -> bool) {
+        delegate!(self, s => s.search_along(seg, f))
+    }
 }
 
 /// A polygon: exterior plus holes (holes are always point rings, prepared
