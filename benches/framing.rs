@@ -53,6 +53,13 @@ fn format_f64(b: Bencher, v: f64) {
     });
 }
 
+/// Go's `ParseFloat` on argument texts: the plain decimals of coordinates
+/// (the fast path), and an exponent and an underscore (the full grammar).
+#[divan::bench(args = ["75.04814", "-112.268812", "33", "1.5e3", "1_000.5"])]
+fn parse_float_argument(b: Bencher, s: &str) {
+    b.bench_local(|| black_box(tile38_geo::number::parse_float(black_box(s.as_bytes()))));
+}
+
 #[divan::bench]
 fn parse_geojson_feature(b: Bencher) {
     let json = br#"{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,10],[0,0]]]},"properties":{"zone":"A"}}"#;
