@@ -25,7 +25,7 @@ pub(super) struct RingIndex {
     pub rect: R,
     pub shape: Shape,
     buckets: Option<Buckets>,
-    /// Built with the buckets (same conditions: long, finite rings).
+    /// For long rings of finite coordinates.
     tree: Option<SegTree>,
     segments: usize,
 }
@@ -34,7 +34,12 @@ impl RingIndex {
     pub fn ring(points: &[P]) -> RingIndex {
         let s = PointSeries::ring(points);
         let buckets = Buckets::build(&s);
-        let tree = buckets.as_ref().map(|_| SegTree::build(&s));
+        // Also where bands give up (tall segments, a flat ring): only NaN
+        // or infinite coordinates, which the boxes' unions would lose, and
+        // short rings go without.
+        let finite = points.iter().all(|p| p.x.is_finite() && p.y.is_finite());
+        let long = s.num_segments() >= MIN_SEGMENTS;
+        let tree = (finite && long).then(|| SegTree::build(&s));
         RingIndex {
             rect: s.rect(),
             shape: s.shape(),
@@ -183,6 +188,44 @@ impl PolyIndex {
 mod tests {
     use super::super::ring;
     use super::*;
+
+    /// A comb: every tooth's sides span the ring's whole height, so the
+    /// bands are few and most search boxes span several of them: the
+    /// segment hierarchy serves those searches, with a plain ring's answers.
+    #[test]
+    fn tall_segments_are_searched_through_the_hierarchy() {
+        let mut pts: Vec<P> = (0..=80)
+            .map(|i| P::new(i as f64 * 0.5, if i % 2 == 0 { 0.0 } else { 10.0 }))
+            .collect();
+        pts.extend([P::new(40.0, -2.0), P::new(0.0, -2.0), P::new(0.0, 0.0)]);
+        let ix = RingIndex::ring(&pts);
+        assert!(ix.tree.is_some());
+        let plain = PointSeries::ring(&pts);
+        let fast = PointSeries::indexed(&pts, &ix);
+        for k in 0..2000 {
+            let (i, j) = ((k % 50) as f64, (k / 50) as f64);
+            let p = P::new(i * 0.83 - 1.0, j * 0.37 - 3.0);
+            let hit = |s: &PointSeries| ring::contains_point(s, p, true);
+            assert_eq!(hit(&plain).hit, hit(&fast).hit, "{p:?}");
+            assert_eq!(hit(&plain).edge, hit(&fast).edge, "{p:?}");
+            let seg = Seg::new(
+                p,
+                P::new(p.x + (k % 7) as f64 - 3.0, p.y + (k % 5) as f64 * 0.9),
+            );
+            for on_edge in [true, false] {
+                assert_eq!(
+                    ring::intersects_segment(&plain, &seg, on_edge),
+                    ring::intersects_segment(&fast, &seg, on_edge),
+                    "{seg:?}"
+                );
+                assert_eq!(
+                    ring::contains_segment(&plain, &seg, on_edge),
+                    ring::contains_segment(&fast, &seg, on_edge),
+                    "{seg:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn bucket_search_matches_a_full_scan() {
