@@ -276,11 +276,6 @@ fn underscore_ok(s: &[u8]) -> bool {
     saw != b'_'
 }
 
-/// Go's `atof64exact` (Clinger's fast path): a mantissa of at most 53 bits
-/// and a power of ten that is itself exact give the correctly rounded value
-/// in one multiplication or division. Every coordinate as clients write it
-/// (`33.46152`) takes this path; it is the same value the full parse gives
-/// (both are correctly rounded), without reading the text a second time.
 /// The powers of ten an `f64` holds exactly.
 const POW10: [f64; 23] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
@@ -323,6 +318,12 @@ fn plain_decimal(s: &[u8]) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
+/// Go's `atof64exact` (Clinger's fast path): a mantissa of at most 53 bits
+/// and a power of ten that is itself exact give the correctly rounded value
+/// in one multiplication or division. Plainly written coordinates
+/// (`33.46152`) take [`plain_decimal`] before the grammar walk; this serves
+/// the other short decimals (`1.5e3`), with the same value the full parse
+/// gives (both are correctly rounded), without reading the text again.
 fn exact_decimal(r: &Read) -> Option<f64> {
     if r.trunc || r.underscores || r.mantissa >> 53 != 0 {
         return None;

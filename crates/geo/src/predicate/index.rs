@@ -33,13 +33,13 @@ pub(super) struct RingIndex {
 impl RingIndex {
     pub fn ring(points: &[P]) -> RingIndex {
         let s = PointSeries::ring(points);
-        let buckets = Buckets::build(&s);
-        // Also where bands give up (tall segments, a flat ring): only NaN
-        // or infinite coordinates, which the boxes' unions would lose, and
-        // short rings go without.
+        // Short rings are scanned; NaN or infinite coordinates are too
+        // (the boxes would lose them, while Go's box test never rejects a
+        // NaN). The hierarchy also serves where the bands give up.
         let finite = points.iter().all(|p| p.x.is_finite() && p.y.is_finite());
-        let long = s.num_segments() >= MIN_SEGMENTS;
-        let tree = (finite && long).then(|| SegTree::build(&s));
+        let indexed = finite && s.num_segments() >= MIN_SEGMENTS;
+        let buckets = indexed.then(|| Buckets::build(&s)).flatten();
+        let tree = indexed.then(|| SegTree::build(&s));
         RingIndex {
             rect: s.rect(),
             shape: s.shape(),
@@ -107,14 +107,12 @@ impl Buckets {
         self.bucket(r.min.y)..=self.bucket(r.max.y)
     }
 
+    /// Bands for a long ring of finite coordinates (the caller checks);
+    /// `None` for a flat ring or where segments would be listed too often.
     fn build(s: &PointSeries) -> Option<Buckets> {
         let n = s.num_segments();
         let r = s.rect();
-        let finite = s
-            .points()
-            .iter()
-            .all(|p| p.x.is_finite() && p.y.is_finite());
-        if n < MIN_SEGMENTS || !finite || r.max.y <= r.min.y || n > u32::MAX as usize {
+        if r.max.y <= r.min.y || n > u32::MAX as usize {
             return None;
         }
         // As many buckets as segments, fewer when segments are tall: a

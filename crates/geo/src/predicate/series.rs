@@ -90,10 +90,6 @@ impl<'a> PointSeries<'a> {
         }
     }
 
-    pub fn points(&self) -> &'a [P] {
-        self.points
-    }
-
     /// Too short to be processed: Go then leaves the box zero and the
     /// series non-convex and counter-clockwise.
     fn degenerate(&self) -> bool {
