@@ -8,13 +8,21 @@ existing ids, as in pair.py's run). Then `tile38-benchmark -t ROWS -P P`
 runs against A and B in turn, `--reps` times (the order flips each
 round), and the medians per row are printed with B/A. On a noisy shared
 machine this compares two builds of ours far better than two pair.py
-runs minutes apart: the drift hits both alike.
+runs minutes apart: the drift hits both alike. Each run also reads the
+server's CPU time (user + system, `/proc/PID/stat`) before and after: CPU
+microseconds per request, the server's own cost, moves far less with the
+machine's load than requests per second do.
 
     python3 benches/alt.py --a /tmp/before/tile38-server \\
         --b target/release/tile38-server \\
         --bench ../shared/oracle/tile38-benchmark --rows SET --reps 16
+
+With our `tile38-benchmark` a row may be named in full (`--rows
+"WITHIN (within-circle 1km),GET (point)"`), one run per row, which adds
+the CPU columns.
 """
 import argparse
+import os
 import random
 import re
 import shutil
@@ -54,6 +62,13 @@ def bench(tool, port, rows, pipeline, requests):
             for m in re.finditer(r"([A-Z]+ \([^)]*\)):\s*([\d.]+) requests per second", out)}
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--a", required=True, help="server binary A")
@@ -63,8 +78,13 @@ def main():
     ap.add_argument("--pipeline", type=int, default=16)
     ap.add_argument("--requests", type=int, default=30000)
     ap.add_argument("--points", type=int, default=200000)
+    # pair.py's state: its SET rows at P1 with its request count, whatever
+    # --requests the measured runs use.
+    ap.add_argument("--setup-requests", type=int, default=30000)
     ap.add_argument("--reps", type=int, default=16)
-    ap.add_argument("--port", type=int, default=49880)
+    # Below the ephemeral range (32768–60999 here): a port there may be
+    # held by a benchmark client's TIME_WAIT.
+    ap.add_argument("--port", type=int, default=29880)
     args = ap.parse_args()
     servers, dirs = [], []
     try:
@@ -75,17 +95,29 @@ def main():
                                              "-d", d]))
             wait_port(port)
             load(port, args.points)
-            bench(args.bench, port, "SET", 1, args.requests)
-        res = [{}, {}]
+            bench(args.bench, port, "SET", 1, args.setup_requests)
+        res, cpu = [{}, {}], [{}, {}]
+        rows = args.rows.split(",")
         for r in range(args.reps):
             for i in ((0, 1) if r % 2 == 0 else (1, 0)):
-                got = bench(args.bench, args.port + i, args.rows, args.pipeline, args.requests)
-                for k, v in got.items():
-                    res[i].setdefault(k, []).append(v)
-        print(f"{'row':36} {'A median':>10} {'B median':>10} {'B/A':>6}")
+                for row in rows:
+                    before = cpu_seconds(servers[i].pid)
+                    got = bench(args.bench, args.port + i, row, args.pipeline, args.requests)
+                    used = cpu_seconds(servers[i].pid) - before
+                    for k, v in got.items():
+                        res[i].setdefault(k, []).append(v)
+                        # One row per run: its CPU time is this row's.
+                        if len(got) == 1:
+                            cpu[i].setdefault(k, []).append(used * 1e6 / args.requests)
+        print(f"{'row':36} {'A median':>10} {'B median':>10} {'B/A':>6}"
+              f" {'A µs/req':>9} {'B µs/req':>9} {'B/A':>6}")
         for k in res[0]:
             a, b = statistics.median(res[0][k]), statistics.median(res[1].get(k, [0]))
-            print(f"{k:36} {a:10.0f} {b:10.0f} {b / a:6.3f}")
+            line = f"{k:36} {a:10.0f} {b:10.0f} {b / a:6.3f}"
+            if k in cpu[0] and k in cpu[1]:
+                ca, cb = statistics.median(cpu[0][k]), statistics.median(cpu[1][k])
+                line += f" {ca:9.2f} {cb:9.2f} {cb / ca:6.3f}"
+            print(line)
     finally:
         for p in servers:
             p.terminate()

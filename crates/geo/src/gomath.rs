@@ -327,69 +327,9 @@ mod tests {
     }
 }
 
-/// The point `meters` away from `lat, lon` along the initial bearing
-/// `bearing_degrees` on a sphere of radius 6,371 km (circle and sector
-/// outlines), as `(lat, lon)` with the longitude normalised to ±180°.
-pub fn destination_point(lat: f64, lon: f64, meters: f64, bearing_degrees: f64) -> (f64, f64) {
-    let delta = meters / EARTH_RADIUS;
-    let theta = bearing_degrees * (PI / 180.0);
-    let phi1 = lat * (PI / 180.0);
-    let lambda1 = lon * (PI / 180.0);
-    let phi2 = asin(sin(phi1) * cos(delta) + cos(phi1) * sin(delta) * cos(theta));
-    let lambda2 = lambda1
-        + atan2(
-            sin(theta) * sin(delta) * cos(phi1),
-            cos(delta) - sin(phi1) * sin(phi2),
-        );
-    let lambda2 = go_mod(lambda2 + 3.0 * PI, 2.0 * PI) - PI;
-    (phi2 * (180.0 / PI), lambda2 * (180.0 / PI))
-}
+mod destination;
 
-/// Half-axes `(lon°, lat°)` of the ellipse tidwall/geojson draws for a
-/// circle of `meters` (already normalised) around `lat, lon`: half the
-/// spans between the destination points due W–E and S–N. Circle areas and
-/// point buffers are polygons on this ellipse.
-pub fn circle_half_axes(lat: f64, lon: f64, meters: f64) -> (f64, f64) {
-    let (max_y, _) = destination_point(lat, lon, meters, 0.0);
-    let (_, max_x) = destination_point(lat, lon, meters, 90.0);
-    let (min_y, _) = destination_point(lat, lon, meters, 180.0);
-    let (_, min_x) = destination_point(lat, lon, meters, 270.0);
-    ((max_x - min_x) / 2.0, (max_y - min_y) / 2.0)
-}
-
-/// Initial bearing in degrees (0..360) from A to B.
-pub fn bearing_to(lat_a: f64, lon_a: f64, lat_b: f64, lon_b: f64) -> f64 {
-    let phi1 = lat_a * (PI / 180.0);
-    let phi2 = lat_b * (PI / 180.0);
-    let dl = (lon_b - lon_a) * (PI / 180.0);
-    let y = sin(dl) * cos(phi2);
-    let x = cos(phi1) * sin(phi2) - sin(phi1) * cos(phi2) * cos(dl);
-    go_mod(atan2(y, x) * (180.0 / PI) + 360.0, 360.0)
-}
-
-/// Go's `math.Mod`: the remainder takes the sign of `x` (Rust's `%` agrees).
-fn go_mod(x: f64, y: f64) -> f64 {
-    x % y
-}
-
-#[cfg(test)]
-mod destination_tests {
-    use super::*;
-
-    #[test]
-    fn destination_then_distance_round_trips() {
-        for bearing in [0.0, 45.0, 90.0, 180.0, 270.0, 359.0] {
-            let (lat, lon) = destination_point(33.5, -112.1, 1000.0, bearing);
-            let d = haversine(33.5, -112.1, lat, lon);
-            assert!((d - 1000.0).abs() < 1e-6, "bearing {bearing}: {d}");
-            let b = bearing_to(33.5, -112.1, lat, lon);
-            assert!(
-                (b - bearing).abs() < 1e-6 || (b - bearing).abs() > 359.9,
-                "{b}"
-            );
-        }
-    }
-}
+pub use destination::{bearing_to, circle_half_axes, destination_point};
 
 #[cfg(test)]
 mod distance_tests {

@@ -15,7 +15,10 @@
 //!
 //! Building the polygon costs about 70 sines and cosines, so the last one
 //! built is kept per thread: a search tests many objects against the same
-//! circle.
+//! circle. A search needs only the polygon's box to find candidates, and
+//! most candidates are points (tested by haversine), so the box is worked
+//! out from the half-axes alone ([`Circle::rect`]) and the polygon is
+//! built only when a candidate needs it.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::f64::consts::PI;
@@ -57,6 +60,45 @@ fn unit_steps() -> &'static [(f64, f64)] {
     })
 }
 
+/// The extreme cosines and sines of [`unit_steps`]: `(min cos, max cos,
+/// min sin, max sin)`.
+fn unit_extremes() -> (f64, f64, f64, f64) {
+    static EXTREMES: std::sync::OnceLock<(f64, f64, f64, f64)> = std::sync::OnceLock::new();
+    *EXTREMES.get_or_init(|| {
+        unit_steps().iter().fold(
+            (
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+            ),
+            |(c0, c1, s0, s1), &(c, s)| (c0.min(c), c1.max(c), s0.min(s), s1.max(s)),
+        )
+    })
+}
+
+/// The box of the ring [`Outline::build`] draws on half-axes `(lons,
+/// lats)` around `center`, without drawing it: each vertex is `center +
+/// axis × t` for `t` among the table's cosines (sines), and `center + axis
+/// × t` rounds monotonically in `t`, so each side of the box is reached at
+/// an extreme `t`. `None` when a value is not finite (Go's box skips NaN
+/// vertices, which only the drawn ring shows).
+fn outline_rect(center: P, (lons, lats): (f64, f64)) -> Option<R> {
+    if ![center.x, center.y, lons, lats]
+        .iter()
+        .all(|v| v.is_finite())
+    {
+        return None;
+    }
+    let (c0, c1, s0, s1) = unit_extremes();
+    let (xa, xb) = (center.x + lons * c0, center.x + lons * c1);
+    let (ya, yb) = (center.y + lats * s0, center.y + lats * s1);
+    Some(R::new(
+        P::new(xa.min(xb), ya.min(yb)),
+        P::new(xa.max(xb), ya.max(yb)),
+    ))
+}
+
 /// The polygon standing in for a circle.
 pub(super) enum Outline {
     Ring {
@@ -68,11 +110,11 @@ pub(super) enum Outline {
 }
 
 impl Outline {
-    fn build(center: P, meters: f64) -> Outline {
-        if meters <= 0.0 {
+    /// The polygon on half-axes `axes` (`None`: a radius of zero or less).
+    fn build(center: P, axes: Option<(f64, f64)>) -> Outline {
+        let Some((lons, lats)) = axes else {
             return Outline::Dot(center);
-        }
-        let (lons, lats) = circle_half_axes(center.y, center.x, normalize_distance(meters));
+        };
         let mut points = Vec::with_capacity(STEPS as usize + 2);
         for &(c, s) in unit_steps() {
             points.push(P::new(center.x + lons * c, center.y + lats * s));
@@ -117,6 +159,9 @@ pub(super) struct Circle {
     haversine: f64,
     /// Cosine of the centre's latitude, once needed.
     cos_lat: Cell<Option<f64>>,
+    /// The outline's half-axes (`None` for a radius of zero or less), once
+    /// needed.
+    axes: OnceCell<Option<(f64, f64)>>,
     outline: OnceCell<Arc<Outline>>,
 }
 
@@ -133,8 +178,20 @@ impl Circle {
             meters,
             haversine,
             cos_lat: Cell::new(None),
+            axes: OnceCell::new(),
             outline: OnceCell::new(),
         }
+    }
+
+    fn axes(&self) -> Option<(f64, f64)> {
+        // A NaN radius draws a ring of NaN vertices (not `<= 0`).
+        *self.axes.get_or_init(|| {
+            if self.meters <= 0.0 {
+                return None;
+            }
+            let c = self.center;
+            Some(circle_half_axes(c.y, c.x, normalize_distance(self.meters)))
+        })
     }
 
     /// `containsPoint`: haversine distance to the centre within the radius
@@ -164,15 +221,23 @@ impl Circle {
                         return Arc::clone(o);
                     }
                 }
-                let o = Arc::new(Outline::build(self.center, self.meters));
+                let o = Arc::new(Outline::build(self.center, self.axes()));
                 *last.borrow_mut() = Some((key, Arc::clone(&o)));
                 o
             })
         })
     }
 
+    /// The outline's box, the polygon drawn only if it already is or the
+    /// box needs it ([`outline_rect`]).
     pub fn rect(&self) -> R {
-        self.outline().rect()
+        if let Some(o) = self.outline.get() {
+            return o.rect();
+        }
+        match self.axes() {
+            None => R::point(self.center),
+            Some(axes) => outline_rect(self.center, axes).unwrap_or_else(|| self.outline().rect()),
+        }
     }
 
     /// The 64-step polygon as a ring of positions (a radius ≤ 0 gives the
@@ -258,6 +323,40 @@ mod tests {
             let h = haversine(y, x, 37.7335, -122.4412);
             assert_eq!(c.contains_point(P::new(x, y)), h <= c.haversine);
             assert_eq!(c.contains_point(P::new(x, y)), h <= c.haversine, "cached");
+        }
+    }
+
+    #[test]
+    fn box_without_the_polygon_is_the_polygons_box() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut unit = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut cases = vec![
+            (0.0, 179.999, 5000.0),
+            (89.99, 10.0, 3000.0),
+            (-90.0, 0.0, 1.0),
+        ];
+        cases.extend([(1e-300, 0.0, 1e-300), (0.0, -180.0, 2e7), (45.0, 45.0, 1e9)]);
+        cases.extend([(0.0, 0.0, f64::NAN), (0.0, 0.0, 0.0), (f64::NAN, 1.0, 10.0)]);
+        for _ in 0..20_000 {
+            let m = 10f64.powf(unit() * 9.0 - 2.0);
+            cases.push((unit() * 180.0 - 90.0, unit() * 360.0 - 180.0, m));
+        }
+        for (lat, lon, meters) in cases {
+            let c = Circle::new(P::new(lon, lat), meters);
+            let fast = c.rect();
+            let finite = [lat, lon, meters].iter().all(|v| v.is_finite());
+            assert!(
+                !finite || c.outline.get().is_none(),
+                "drawn: {lat} {lon} {meters}"
+            );
+            let drawn = Circle::new(P::new(lon, lat), meters).outline().rect();
+            let bits = |r: R| [r.min.x, r.min.y, r.max.x, r.max.y].map(f64::to_bits);
+            assert_eq!(bits(fast), bits(drawn), "{lat} {lon} {meters}");
         }
     }
 
