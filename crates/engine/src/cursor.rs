@@ -155,6 +155,35 @@ impl<'a> Cursor<'a> {
 
 /// Go's `strconv.ParseFloat(arg, 64)` (coordinates, radii, seconds):
 /// a syntax or range error is `invalid argument 'arg'`.
+/// A word in lower case, on the stack: what keyword `match`es compare
+/// (an area type, a subcommand) without allocating per request. Words
+/// longer than any keyword read as `"\0"`, which matches none.
+pub struct Lowered {
+    buf: [u8; Lowered::MAX],
+    len: usize,
+}
+
+impl Lowered {
+    const MAX: usize = 16;
+
+    pub fn of(word: &[u8]) -> Lowered {
+        let mut buf = [0; Lowered::MAX];
+        if word.len() > Lowered::MAX {
+            return Lowered { buf, len: 1 };
+        }
+        buf[..word.len()].copy_from_slice(word);
+        buf[..word.len()].make_ascii_lowercase();
+        Lowered {
+            buf,
+            len: word.len(),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 pub fn float(arg: &[u8]) -> Result<f64> {
     number::parse_float(arg).ok_or_else(|| Error::invalid_arg(arg))
 }
@@ -190,6 +219,17 @@ mod tests {
 
     fn err(r: Result<impl std::fmt::Debug>) -> String {
         r.expect_err("an error").message()
+    }
+
+    #[test]
+    fn lowered_words_match_keywords_only() {
+        assert_eq!(Lowered::of(b"BoUnDs").as_slice(), b"bounds");
+        assert_eq!(Lowered::of(b"").as_slice(), b"");
+        let longest = b"ABCDEFGHIJKLMNOP";
+        assert_eq!(Lowered::of(longest).as_slice(), b"abcdefghijklmnop");
+        // One byte more than fits: no keyword, not a prefix of one.
+        assert_eq!(Lowered::of(b"boundsboundsbounds").as_slice(), b"\0");
+        assert_eq!(Lowered::of("Ünï".as_bytes()).as_slice(), "Ünï".as_bytes());
     }
 
     #[test]

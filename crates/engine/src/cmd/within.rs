@@ -230,7 +230,7 @@ impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
             c.back();
         }
         let typ = c.peek().unwrap_or_default();
-        if !AREA_TYPES.contains(&typ.to_ascii_lowercase().as_slice()) {
+        if !AREA_TYPES.iter().any(|t| typ.eq_ignore_ascii_case(t)) {
             return Err(Error::invalid_arg(typ));
         }
         let area = SearchArea::parse(&mut c, opts.clip, opts.buffer)?;

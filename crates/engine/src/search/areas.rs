@@ -20,7 +20,7 @@ use tile38_geo::predicate::Area;
 use tile38_geo::{area, geohash, Geometry, Position, Rect, Value};
 
 use crate::cmd::ReadCx;
-use crate::cursor::{float, int, not_negative, uint, Cursor};
+use crate::cursor::{float, int, not_negative, uint, Cursor, Lowered};
 use crate::error::{Error, Result};
 
 /// How `CLIP` restricts the area types.
@@ -80,7 +80,7 @@ fn check_tile(mut c: Cursor<'_>) -> Result<()> {
 /// already read; `Ok(None)` when `typ` is not a rectangle type. `strict`:
 /// the search commands' TILE range checks ([`check_tile`]); TEST has none.
 pub fn parse_rect(c: &mut Cursor<'_>, typ: &[u8], strict: bool) -> Result<Option<Rect>> {
-    let lower = typ.to_ascii_lowercase();
+    let lower = Lowered::of(typ);
     let rect = match lower.as_slice() {
         b"bounds" => {
             // All four must be there before any is read as a number.
@@ -137,7 +137,7 @@ fn sector(c: &mut Cursor<'_>) -> Result<Value> {
 /// Parses an area, from its type word on.
 pub fn parse(c: &mut Cursor<'_>, clip: ClipMode, strict: bool) -> Result<Spec> {
     let typ = c.token()?;
-    let lower = typ.to_ascii_lowercase();
+    let lower = Lowered::of(typ);
     let refuse_clip = |name: &str| match clip {
         ClipMode::None => Ok(()),
         ClipMode::Search => Err(Error::InvalidArg(

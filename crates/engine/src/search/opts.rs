@@ -231,19 +231,22 @@ impl SearchOpts {
     /// in Tile38's order once all are read.
     fn check_conflicts(&self, cmd: &str, p: &Pending) -> Result<()> {
         let spatial = !matches!(cmd, "SCAN" | "SEARCH");
-        let upper = cmd.to_ascii_uppercase();
         let refuse = |what: &str| Err(Error::Message(what.to_string()));
+        let not_for = |what: &str| {
+            let upper = cmd.to_ascii_uppercase();
+            refuse(&format!("{what} is not allowed for {upper}"))
+        };
         if !spatial {
             if p.sparse.is_some() {
-                return refuse(&format!("SPARSE is not allowed for {upper}"));
+                return not_for("SPARSE");
             }
             if self.fence {
-                return refuse(&format!("FENCE is not allowed for {upper}"));
+                return not_for("FENCE");
             }
         } else if self.desc.is_some() {
-            return refuse(&format!("DESC is not allowed for {upper}"));
+            return not_for("DESC");
         } else if p.asc {
-            return refuse(&format!("ASC is not allowed for {upper}"));
+            return not_for("ASC");
         }
         if p.sparse.is_some() && p.limit.is_some() {
             return refuse("LIMIT is not allowed when SPARSE is specified");
