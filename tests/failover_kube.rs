@@ -111,17 +111,23 @@ fn ranking(m: &TestServer, from: usize) -> Option<((u64, u64), String)> {
 }
 
 /// The new path ran against the API server after the kill (each member's
-/// logs from `marks`): the winner ranked itself best of two candidates,
-/// and the other either deferred to it, not ahead of it, or saw the lock
-/// taken before its own ranking ended (no decision logged).
+/// logs from `marks`): the winner ranked itself best, and is not behind
+/// the other. When the winner saw both candidates, the other either
+/// deferred to it or saw the lock taken before its own ranking ended (no
+/// decision logged). On a starved machine (two test suites sharing 2
+/// cores) the other can announce only after the winner's settle time:
+/// the winner is then best of one, which the design allows (the settle
+/// time is a timing bound), and the other's late ranking says nothing.
 fn ranked_ahead(winner: (&TestServer, usize), other: (&TestServer, usize)) {
     let (w, o) = (ranking(winner.0, winner.1), ranking(other.0, other.1));
     let Some((wp, ws)) = &w else {
         panic!("the winner logged no ranking: {o:?}");
     };
-    assert!(ws.starts_with("best of 2"), "{ws}");
+    assert!(ws.starts_with("best of "), "{ws}");
     if let Some((op, os)) = &o {
-        assert!(os.starts_with("deferring to"), "{os}");
+        if ws.starts_with("best of 2") {
+            assert!(os.starts_with("deferring to"), "{os}");
+        }
         assert!(wp >= op, "the winner {wp:?} is behind {op:?}");
     }
 }
