@@ -153,8 +153,6 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Go's `strconv.ParseFloat(arg, 64)` (coordinates, radii, seconds):
-/// a syntax or range error is `invalid argument 'arg'`.
 /// A word in lower case, on the stack: what keyword `match`es compare
 /// (an area type, a subcommand) without allocating per request. Words
 /// longer than any keyword read as `"\0"`, which matches none.
@@ -184,6 +182,8 @@ impl Lowered {
     }
 }
 
+/// Go's `strconv.ParseFloat(arg, 64)` (coordinates, radii, seconds):
+/// a syntax or range error is `invalid argument 'arg'`.
 pub fn float(arg: &[u8]) -> Result<f64> {
     number::parse_float(arg).ok_or_else(|| Error::invalid_arg(arg))
 }
@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(Lowered::of(b"").as_slice(), b"");
         let longest = b"ABCDEFGHIJKLMNOP";
         assert_eq!(Lowered::of(longest).as_slice(), b"abcdefghijklmnop");
-        // One byte more than fits: no keyword, not a prefix of one.
+        // Longer than fits: no keyword, not a prefix of one.
         assert_eq!(Lowered::of(b"boundsboundsbounds").as_slice(), b"\0");
         assert_eq!(Lowered::of("Ünï".as_bytes()).as_slice(), "Ünï".as_bytes());
     }

@@ -37,3 +37,15 @@ pub(crate) fn on_quarter_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send +
         .join()
         .expect("no stack overflow")
 }
+
+/// Uniform numbers in `[0, 1)` from a xorshift generator seeded with
+/// `seed` (not zero): the random inputs of bit-exactness tests.
+#[cfg(test)]
+pub(crate) fn units(mut seed: u64) -> impl FnMut() -> f64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

@@ -136,13 +136,7 @@ mod destination_tests {
 
     #[test]
     fn shared_terms_give_the_one_shot_bits() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut unit = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut unit = crate::units(0x9e37_79b9_7f4a_7c15u64);
         for _ in 0..20_000 {
             let (lat, lon) = (unit() * 180.0 - 90.0, unit() * 360.0 - 180.0);
             let meters = 10f64.powf(unit() * 8.0);

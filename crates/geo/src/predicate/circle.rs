@@ -328,13 +328,7 @@ mod tests {
 
     #[test]
     fn box_without_the_polygon_is_the_polygons_box() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut unit = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut unit = crate::units(0x2545_f491_4f6c_dd1du64);
         let mut cases = vec![
             (0.0, 179.999, 5000.0),
             (89.99, 10.0, 3000.0),
