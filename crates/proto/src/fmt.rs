@@ -10,6 +10,9 @@
 
 use std::io::Write as _;
 
+mod tie;
+use tie::even_on_tie;
+
 /// Appends `v` the way Go's `FormatFloat(v, 'f', -1, 64)` spells it:
 /// `33`, `-112.5`, `0.0000001`, `1000000000000000000000`, `-0`, `NaN`, `+Inf`.
 pub fn write_f64(out: &mut Vec<u8>, v: f64) {
@@ -37,54 +40,6 @@ pub fn write_f64(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(b"+Inf");
     } else {
         out.extend_from_slice(b"-Inf");
-    }
-}
-
-/// Rewrites the digits Display wrote at `out[start..]` for `v` when `v`
-/// lies exactly halfway between them and a neighbour of the same length
-/// (`-112.045440673828125`, a geohash cell edge): Go's shortest formatting
-/// then keeps the even last digit (`…812`), Display the upper one (`…813`).
-/// A tie needs `v`'s exact decimal expansion to end one digit further, so
-/// only long digit strings are checked.
-fn even_on_tie(out: &mut [u8], start: usize, v: f64) {
-    let text = &out[start..];
-    let digits = text.iter().filter(|c| c.is_ascii_digit()).count();
-    let Some(&last) = text.last() else { return };
-    if digits < 16 || !last.is_ascii_digit() || !text.contains(&b'.') || v.abs() < 1e-10 {
-        return;
-    }
-    let d = last - b'0';
-    // Display rounds a tie up, so an odd last digit may have an even
-    // neighbour one step down at the same distance.
-    if d.is_multiple_of(2) {
-        return;
-    }
-    let (alt, mid_base) = (d - 1, d - 1);
-    let decimals = text.len() - text.iter().position(|&c| c == b'.').unwrap_or(0) - 1;
-    // `v` is the midpoint of `…alt` and `…d` when its exact expansion is
-    // `…alt5`; Display with more decimals prints the exact expansion when
-    // it ends within them.
-    let exact = format!("{:.*}", decimals + 1, v.abs());
-    // Doubles above 1e-10 have at most 86 fractional binary digits, so
-    // their decimal expansion ends within 120 places.
-    let exact_more = format!("{:.*}", (decimals + 2).max(120), v.abs());
-    let mut mid = text[usize::from(v < 0.0)..].to_vec();
-    *mid.last_mut().expect("digits") = b'0' + mid_base;
-    mid.push(b'5');
-    let tie = exact.as_bytes() == &mid[..]
-        && exact_more.as_bytes()[..mid.len()] == mid[..]
-        && exact_more.as_bytes()[mid.len()..]
-            .iter()
-            .all(|&c| c == b'0');
-    if tie {
-        let end = out.len() - 1;
-        out[end] = b'0' + alt;
-        debug_assert_eq!(
-            std::str::from_utf8(&out[start..])
-                .ok()
-                .and_then(|t| t.parse::<f64>().ok()),
-            Some(v)
-        );
     }
 }
 
