@@ -13,7 +13,7 @@ use tile38_collection::Database;
 use tile38_proto::Args;
 
 use crate::clients::ClientInfo;
-use crate::cmd::{gate, ConnCx, ReadGate, Run, Spec, Via, WriteDb, WriteGate};
+use crate::cmd::{gate, ConnCx, ReadDb, ReadGate, Run, Spec, Via, WriteDb, WriteGate};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::journal::Origin;
@@ -46,44 +46,78 @@ pub struct Session {
     pub subscription: Option<crate::pubsub::Subscription>,
 }
 
-/// A database write lock that a connection keeps across the consecutive
-/// writes of one pipelined batch: one lock round-trip per batch instead of
-/// per command. Released at the end of every batch (never held across an
-/// `.await`) and after a bounded number of commands so others get their turn.
+/// The database lock a connection keeps across one pipelined batch: the
+/// write lock across its consecutive writes, or the shared lock across its
+/// consecutive reads, so one lock round-trip serves a batch instead of
+/// each command (the lock word is shared by every core: taking and
+/// dropping it per command moved its cache line between the cores twice
+/// a command, `benches/README.md`, eleventh session). Released at the end
+/// of every batch (never held across an `.await`), before a connection
+/// command, and after a bounded number of commands so others get their
+/// turn. A read takes the shared lock only once it has parsed
+/// ([`crate::cmd::ReadGate::run`]); a later read of the batch parses under
+/// it, as a small write parses under the write lock.
 #[derive(Default)]
 pub struct BatchLock {
     guard: Option<parking_lot::ArcRwLockWriteGuard<parking_lot::RawRwLock, Database>>,
+    /// Set through `&self` by the read that first needs it.
+    shared: std::cell::OnceCell<parking_lot::ArcRwLockReadGuard<parking_lot::RawRwLock, Database>>,
     uses: u32,
 }
 
 impl BatchLock {
     const MAX_USES: u32 = 64;
 
-    /// The database for a write, taking the lock if not held.
-    pub fn write(&mut self, db: &Arc<RwLock<Database>>) -> &mut Database {
+    /// Counts one more command under the lock, giving it back first when
+    /// the batch has used it [`Self::MAX_USES`] times.
+    fn count_use(&mut self) {
         if self.uses >= Self::MAX_USES {
             self.release();
         }
         self.uses += 1;
+    }
+
+    /// The database for a write, taking the lock if not held (a shared
+    /// hold of this batch is given up first).
+    pub fn write(&mut self, db: &Arc<RwLock<Database>>) -> &mut Database {
+        self.count_use();
+        self.shared.take();
         self.guard.get_or_insert_with(|| db.write_arc())
     }
 
-    /// Takes the lock if it is free (or keeps it if held): whether this
-    /// connection holds it now. Never blocks.
+    /// The database for a read: the write lock if this batch holds it,
+    /// else the shared lock, taken now if not held.
+    pub fn read(&self, db: &Arc<RwLock<Database>>) -> &Database {
+        match &self.guard {
+            Some(g) => g,
+            None => self.shared.get_or_init(|| db.read_arc()),
+        }
+    }
+
+    /// Takes the write lock if it is free (or keeps it if held): whether
+    /// this connection holds it now. Never blocks.
     pub fn try_take(&mut self, db: &Arc<RwLock<Database>>) -> bool {
         if self.guard.is_none() {
+            // Our own shared hold would make the lock look taken.
+            self.shared.take();
             self.guard = db.try_write_arc();
         }
         self.guard.is_some()
     }
 
-    /// The database if this connection already holds the lock.
+    /// The database if this connection already holds the write lock.
     pub fn held(&self) -> Option<&Database> {
         self.guard.as_deref()
     }
 
+    /// Whether this connection holds the shared lock for its reads.
+    pub fn holds_shared(&self) -> bool {
+        self.shared.get().is_some()
+    }
+
     pub fn release(&mut self) {
         self.guard = None;
+        self.shared.take();
         self.uses = 0;
     }
 }
@@ -187,12 +221,20 @@ impl Session {
         if bytes > PARSE_UNLOCKED_BYTES {
             self.lock.release();
         }
+        // A read that runs off the worker takes its own shared lock.
+        let batched = bytes <= OFFLOAD_BYTES;
+        if batched && matches!(spec.run, Run::Read(_)) {
+            self.lock.count_use();
+        }
         let mut run = || match spec.run {
             Run::Read(f) => {
                 let gate = ReadGate {
                     engine,
                     deadline,
-                    held: self.lock.held(),
+                    db: match batched {
+                        true => ReadDb::Batch(&self.lock),
+                        false => ReadDb::Own,
+                    },
                 };
                 f(args, &gate, out)
             }

@@ -121,3 +121,59 @@ fn sessions_share_one_engine() {
     );
     assert_eq!(engine.clients.lock().len(), 2);
 }
+
+/// A session keeps the shared lock across its pipelined reads (others may
+/// read, nobody may write), gives it up for a write of its own or a
+/// connection command, and after 64 commands at most.
+#[test]
+fn pipelined_reads_share_one_hold() {
+    let engine = Engine::in_process();
+    let mut session = Session::local(&engine, 1);
+    let mut out = Reply::new(false);
+    let mut exec = |session: &mut Session, words: &[&str]| {
+        out.reset(false);
+        session
+            .execute(&engine, &mut Args::from_slices(words), &mut out)
+            .unwrap();
+        text(&out.buf)
+    };
+    exec(&mut session, &["SET", "fleet", "a", "POINT", "1", "2"]);
+    session.lock.release();
+    let get = ["GET", "fleet", "a", "POINT"];
+    assert_eq!(exec(&mut session, &get), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assert!(session.lock.holds_shared());
+    assert!(engine.db.try_write().is_none() && engine.db.try_read().is_some());
+    // A write of the same batch trades the shared hold for the write lock.
+    exec(&mut session, &["SET", "fleet", "b", "POINT", "3", "4"]);
+    assert!(!session.lock.holds_shared() && session.lock.held().is_some());
+    assert!(engine.db.try_read().is_none());
+    // A read after it reads under that write lock.
+    exec(&mut session, &get);
+    assert!(!session.lock.holds_shared() && session.lock.held().is_some());
+    session.lock.release();
+    exec(&mut session, &get);
+    assert_eq!(exec(&mut session, &["PING"]), "+PONG\r\n");
+    assert!(!session.lock.holds_shared() && engine.db.try_write().is_some());
+    // The 65th read of a batch takes the lock afresh: a writer waiting
+    // for the hold gets in between.
+    for _ in 0..64 {
+        exec(&mut session, &get);
+    }
+    let wrote = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _db = engine.db.write();
+            wrote.store(true, Ordering::SeqCst);
+        });
+        // The writer has claimed the lock (new readers wait) and waits
+        // for the shared hold to go.
+        while engine.db.try_read().is_some() {
+            std::hint::spin_loop();
+        }
+        assert!(!wrote.load(Ordering::SeqCst));
+        exec(&mut session, &get);
+        let let_in = wrote.load(Ordering::SeqCst);
+        session.lock.release();
+        assert!(let_in, "the hold was given up");
+    });
+}

@@ -14,7 +14,7 @@
 use tile38_collection::Database;
 use tile38_proto::Args;
 
-use super::{lookup, ConnCommand, ConnCx, ReadGate, Run, Spec, WriteDb, WriteGate};
+use super::{lookup, ConnCommand, ConnCx, ReadDb, ReadGate, Run, Spec, WriteDb, WriteGate};
 use crate::cursor::{uint, Cursor};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -202,15 +202,15 @@ impl Host<'_> {
                 self.wrote |= f(args, &mut gate, &mut out)?;
             }
             (Run::Read(f), db) => {
-                let held = match db {
-                    HostDb::Write(db) => Some(&**db),
-                    HostDb::Read(db) => Some(*db),
-                    HostDb::None => None,
+                let db = match db {
+                    HostDb::Write(db) => ReadDb::Held(db),
+                    HostDb::Read(db) => ReadDb::Held(db),
+                    HostDb::None => ReadDb::Own,
                 };
                 let gate = ReadGate {
                     engine,
                     deadline: None,
-                    held,
+                    db,
                 };
                 f(args, &gate, &mut out)?;
             }

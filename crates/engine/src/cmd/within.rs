@@ -33,6 +33,7 @@ use crate::search::areas::SearchArea;
 use crate::search::knn::{f32_down, f32_up, leaf_entries};
 use crate::search::opts::{Output, SearchOpts};
 use crate::search::results::{write_results, Hit, Page};
+use crate::search::Either;
 
 /// Tile38's R-tree node capacity: up to this many objects it is one sorted
 /// leaf.
@@ -99,7 +100,7 @@ fn grown(q: &Rect) -> Rect {
 pub fn candidates<'a>(
     col: &'a Collection,
     rect: Rect,
-) -> Box<dyn Iterator<Item = (&'a Id, &'a Item)> + 'a> {
+) -> impl Iterator<Item = (&'a Id, &'a Item)> + 'a {
     // Observed of Tile38 1.37 (not derived): a box NaN on every side (a
     // CIRCLE of NaN radius or latitude, `BOUNDS nan nan nan nan`) meets
     // nothing, while one finite side is enough for Go's half test.
@@ -107,22 +108,22 @@ pub fn candidates<'a>(
         .iter()
         .all(|v| v.is_nan())
     {
-        return Box::new(std::iter::empty());
+        return Either::Left(Either::Left(std::iter::empty()));
     }
     if col.spatial_len() + col.unindexed_len() > LEAF_CAPACITY {
         let found = col
             .intersecting(grown(&rect))
             .filter(move |(_, item)| rtree_meets(&item.value, &rect));
-        return Box::new(found);
+        return Either::Left(Either::Right(found));
     }
     // Tile38's `Search` tests its root box first ([`tile38_collection::leaf`]).
     if let Some((leaf, _)) = col.leaf() {
         if !GoRect::of(&rect).intersects(&leaf.rect) {
-            return Box::new(std::iter::empty());
+            return Either::Left(Either::Left(std::iter::empty()));
         }
     }
     let all = leaf_entries(col).into_iter();
-    Box::new(all.filter(move |(_, item)| rtree_meets(&item.value, &rect)))
+    Either::Right(all.filter(move |(_, item)| rtree_meets(&item.value, &rect)))
 }
 
 /// SPARSE: the area's box split `depth` times into quadrants (top-left,
@@ -248,9 +249,9 @@ impl<const INTERSECTS: bool> ReadCommand<'_> for SpatialSearch<INTERSECTS> {
         let prepared = area.prepare();
         let rect = prepared.bbox();
         let test = |item: &Item| self.test(&prepared, item);
-        let hits: Box<dyn Iterator<Item = (&Id, &Item)>> = match o.sparse {
-            Some(depth) => Box::new(sparse(cx, col, rect, depth, &test)?.into_iter()),
-            None => candidates(col, rect),
+        let hits = match o.sparse {
+            Some(depth) => Either::Left(sparse(cx, col, rect, depth, &test)?.into_iter()),
+            None => Either::Right(candidates(col, rect)),
         };
         let hits = hits.map(|(id, item)| Hit {
             id: id.as_bytes(),

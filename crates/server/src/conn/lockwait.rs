@@ -104,8 +104,8 @@ impl Conn {
         }
     }
 
-    /// Releases the batch's write lock, if held, and wakes a connection
-    /// waiting for it: whether one was waiting.
+    /// Releases the batch's lock, if held, and wakes a connection waiting
+    /// for the write lock: whether one was waiting after a write hold.
     pub(super) fn release_lock(&mut self) -> bool {
         let held = self.state.lock.held().is_some();
         // Cleared even if the engine gave the lock back mid-batch (a large
@@ -117,10 +117,15 @@ impl Conn {
                 .write_lock_signals
                 .store(false, Ordering::Release);
         }
+        let shared = self.state.lock.holds_shared();
         self.state.lock.release();
         if held || signals {
             self.server.write_released.notify_one();
             return self.server.write_waiters.load(Ordering::Acquire) > 0;
+        }
+        // A batch of reads may have been what a waiter's last try met.
+        if shared && self.server.write_waiters.load(Ordering::Acquire) > 0 {
+            self.server.write_released.notify_one();
         }
         false
     }
