@@ -36,7 +36,8 @@ pub fn step_up(f: f32) -> f32 {
     (-next_down(-f)).min(f32::MAX)
 }
 
-fn next_down(f: f32) -> f32 {
+/// One `f32` step down (NaN and −∞ stay; +∞ gives `f32::MAX`).
+pub(crate) fn next_down(f: f32) -> f32 {
     if f.is_nan() || f == f32::NEG_INFINITY {
         f
     } else if f == 0.0 {

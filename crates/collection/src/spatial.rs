@@ -36,6 +36,8 @@
 //!   lines, some across the antimeridian) a 1 km box met 2.5 pages, 1.3 of
 //!   them wide (4.4 and 2.5 after every object moved once).
 //! * Moving within the page's box updates the entry in place.
+//! * Search: the pages meeting the query box, their entries tested in
+//!   `f32` against the query rounded once ([`query`]).
 //! * Bulk ([`SpatialIndex::pack`], AOF load): all entries packed into full
 //!   pages in one go, the tree built with `RTree::bulk_load`.
 //!
@@ -54,6 +56,8 @@
 use crate::page::{step_up, Bbox, Page, CAP, NO_PAGE};
 use crate::radix;
 use crate::tree::PageTree;
+
+pub mod query;
 
 /// A page with fewer entries than this (after a removal) is dissolved.
 pub const MIN: usize = CAP / 4;
@@ -334,26 +338,12 @@ impl SpatialIndex {
     /// Indexed slots whose box meets the `f64` box `q` (`[min x, min y,
     /// max x, max y]`), with whether that is certain (`false`: the `f32` box
     /// meets `q` but lies across its border, so the exact box may not).
-    pub fn search(&self, q: [f64; 4]) -> impl Iterator<Item = (u32, bool)> + '_ {
+    pub fn search(&self, q: [f64; 4]) -> query::Search<'_> {
         let qb = Bbox::outward([q[0], q[1]], [q[2], q[3]]);
         // A NaN query meets nothing (and would upset `AABB`).
         let valid = q.iter().all(|v| !v.is_nan()) && q[0] <= q[2] && q[1] <= q[3];
-        let heads = valid
-            .then(|| self.tree.rtree.locate_in_envelope_intersecting(qb.aabb()))
-            .into_iter()
-            .flatten();
-        let pages = heads.flat_map(|r| self.tree.group(r.page));
-        pages.flat_map(move |p| {
-            let page = self.tree.pages.get(p);
-            let all_inside = page.bbox.inside(&q);
-            (0..page.len()).filter_map(move |i| {
-                if all_inside {
-                    return Some((page.slot(i), true));
-                }
-                let e = page.entry(i);
-                e.meets(&q).then(|| (page.slot(i), e.inside(&q)))
-            })
-        })
+        let heads = valid.then(|| self.tree.rtree.locate_in_envelope_intersecting(qb.aabb()));
+        query::Search::new(&self.tree, heads, query::QueryF32::new(&q))
     }
 
     /// How many pages have a box meeting `q` (`[min x, min y, max x, max

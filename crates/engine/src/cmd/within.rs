@@ -58,15 +58,30 @@ pub type Intersects = SpatialSearch<true>;
 /// float32, searches with the query box rounded the same way, and does
 /// not check the exact box: an object a float32 step outside the query
 /// (or a SPARSE cell) is still a candidate there.
-fn rtree_meets(value: &Value, q: &Rect) -> bool {
-    let r = value.bbox();
-    !(f32_down(q.min.x) > f32_up(r.max.x)
-        || f32_up(q.max.x) < f32_down(r.min.x)
-        || f32_down(q.min.y) > f32_up(r.max.y)
-        || f32_up(q.max.y) < f32_down(r.min.y))
+/// The query's side of the test is rounded once per search.
+#[derive(Clone, Copy)]
+struct RtreeQuery([f32; 4]);
+
+impl RtreeQuery {
+    fn new(q: &Rect) -> RtreeQuery {
+        RtreeQuery([
+            f32_down(q.min.x),
+            f32_up(q.max.x),
+            f32_down(q.min.y),
+            f32_up(q.max.y),
+        ])
+    }
+
+    fn meets(&self, value: &Value) -> bool {
+        let (r, [x0, x1, y0, y1]) = (value.bbox(), self.0);
+        !(x0 > f32_up(r.max.x)
+            || x1 < f32_down(r.min.x)
+            || y0 > f32_up(r.max.y)
+            || y1 < f32_down(r.min.y))
+    }
 }
 
-/// `q` made ready for our index walk, a superset of what [`rtree_meets`]
+/// `q` made ready for our index walk, a superset of what [`RtreeQuery`]
 /// accepts: a NaN side drops out of Go's test (its comparisons are false),
 /// so it walks as unbounded; then normalised and grown by more than the
 /// float32 rounding of both boxes (an infinite side stays as it is).
@@ -92,7 +107,7 @@ fn grown(q: &Rect) -> Rect {
 /// The objects whose box meets `rect`, in the order Tile38 visits them.
 ///
 /// Up to [`LEAF_CAPACITY`] objects every object is put to Go's box test
-/// ([`rtree_meets`]), as Tile38's one leaf does: an object with a NaN side
+/// ([`RtreeQuery`]), as Tile38's one leaf does: an object with a NaN side
 /// is indexed here by its other sides only, and passes Go's test where
 /// that box may not (`BOUNDS 33 -112 nan -111` meets any area above 33).
 /// Bigger collections walk our index (where such an object keeps its
@@ -110,10 +125,11 @@ pub fn candidates<'a>(
     {
         return Either::Left(Either::Left(std::iter::empty()));
     }
+    let go = RtreeQuery::new(&rect);
     if col.spatial_len() + col.unindexed_len() > LEAF_CAPACITY {
         let found = col
             .intersecting(grown(&rect))
-            .filter(move |(_, item)| rtree_meets(&item.value, &rect));
+            .filter(move |(_, item)| go.meets(&item.value));
         return Either::Left(Either::Right(found));
     }
     // Tile38's `Search` tests its root box first ([`tile38_collection::leaf`]).
@@ -123,7 +139,7 @@ pub fn candidates<'a>(
         }
     }
     let all = leaf_entries(col).into_iter();
-    Either::Right(all.filter(move |(_, item)| rtree_meets(&item.value, &rect)))
+    Either::Right(all.filter(move |(_, item)| go.meets(&item.value)))
 }
 
 /// SPARSE: the area's box split `depth` times into quadrants (top-left,
