@@ -112,6 +112,9 @@ pub struct Engine {
     pub opts: Options,
     pub config: Config,
     pub db: Arc<RwLock<Database>>,
+    /// Connections blocked on `db`'s write lock ([`crate::session::BatchLock`]):
+    /// a batch of reads holding the shared lock gives it up at its next read.
+    pub write_pending: std::sync::atomic::AtomicU32,
     /// Webhook and channel definitions (`cmd::hooks`); taken after the
     /// database lock, never before it.
     pub hooks: Mutex<crate::cmd::hooks::Hooks>,
@@ -166,6 +169,7 @@ impl Engine {
             opts,
             config,
             db: Arc::new(RwLock::new(Database::new())),
+            write_pending: Default::default(),
             hooks: Mutex::new(Default::default()),
             pubsub: Default::default(),
             fences: Default::default(),

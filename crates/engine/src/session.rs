@@ -5,6 +5,7 @@
 //! owns one; tests, benches and fuzz targets drive one directly.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -54,7 +55,10 @@ pub struct Session {
 /// a command, `benches/README.md`, eleventh session). Released at the end
 /// of every batch (never held across an `.await`), before a connection
 /// command, and after a bounded number of commands so others get their
-/// turn. A read takes the shared lock only once it has parsed
+/// turn; a batch of reads also gives the shared lock up at its next read
+/// when a write is blocked on it ([`Engine::write_pending`]), so a writer
+/// waits one read at most, as before. A read takes the shared lock only
+/// once it has parsed
 /// ([`crate::cmd::ReadGate::run`]); a later read of the batch parses under
 /// it, as a small write parses under the write lock.
 #[derive(Default)]
@@ -77,12 +81,30 @@ impl BatchLock {
         self.uses += 1;
     }
 
+    /// Counts one more read; a shared hold is given up first when a writer
+    /// waits for the lock ([`Engine::write_pending`]): it then waits one
+    /// read at most, as it did when each read took the lock for itself.
+    fn count_read(&mut self, engine: &Engine) {
+        if self.holds_shared() && engine.write_pending.load(Ordering::Relaxed) > 0 {
+            self.release();
+        }
+        self.count_use();
+    }
+
     /// The database for a write, taking the lock if not held (a shared
-    /// hold of this batch is given up first).
-    pub fn write(&mut self, db: &Arc<RwLock<Database>>) -> &mut Database {
+    /// hold of this batch is given up first). A write that has to wait
+    /// for it says so ([`Engine::write_pending`]).
+    pub fn write(&mut self, engine: &Engine) -> &mut Database {
         self.count_use();
         self.shared.take();
-        self.guard.get_or_insert_with(|| db.write_arc())
+        self.guard.get_or_insert_with(|| {
+            engine.db.try_write_arc().unwrap_or_else(|| {
+                engine.write_pending.fetch_add(1, Ordering::Relaxed);
+                let guard = engine.db.write_arc();
+                engine.write_pending.fetch_sub(1, Ordering::Relaxed);
+                guard
+            })
+        })
     }
 
     /// The database for a read: the write lock if this batch holds it,
@@ -224,7 +246,7 @@ impl Session {
         // A read that runs off the worker takes its own shared lock.
         let batched = bytes <= OFFLOAD_BYTES;
         if batched && matches!(spec.run, Run::Read(_)) {
-            self.lock.count_use();
+            self.lock.count_read(engine);
         }
         let mut run = || match spec.run {
             Run::Read(f) => {

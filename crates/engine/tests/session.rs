@@ -177,3 +177,40 @@ fn pipelined_reads_share_one_hold() {
         assert!(let_in, "the hold was given up");
     });
 }
+
+/// A writer blocked on the lock a batch of reads holds gets in before the
+/// batch's next read, as it did when each read took the lock for itself.
+#[test]
+fn a_waiting_writer_gets_in_before_the_next_read() {
+    let engine = Engine::in_process();
+    let mut a = Session::local(&engine, 1);
+    let get = ["GET", "fleet", "a", "POINT"];
+    assert_eq!(
+        run(&engine, &mut a, &["SET", "fleet", "a", "POINT", "1", "2"]),
+        "+OK\r\n"
+    );
+    let mut out = Reply::new(false);
+    a.execute(&engine, &mut Args::from_slices(&get), &mut out)
+        .unwrap();
+    assert!(a.lock.holds_shared());
+    let seen = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut b = Session::local(&engine, 2);
+            let set = ["SET", "fleet", "a", "POINT", "3", "4"];
+            let mut out = Reply::new(false);
+            b.execute(&engine, &mut Args::from_slices(&set), &mut out)
+                .unwrap();
+            b.lock.release();
+        });
+        while engine.write_pending.load(Ordering::SeqCst) == 0 {
+            std::hint::spin_loop();
+        }
+        out.reset(false);
+        a.execute(&engine, &mut Args::from_slices(&get), &mut out)
+            .unwrap();
+        a.lock.release();
+        writer.join().unwrap();
+        text(&out.buf)
+    });
+    assert_eq!(seen, "*2\r\n$1\r\n3\r\n$1\r\n4\r\n");
+}

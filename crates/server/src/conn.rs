@@ -145,6 +145,8 @@ pub async fn serve(server: Arc<Server>, mut stream: impl ClientStream, addr: Soc
         }
         conn.shrink_buffers(&mut inbuf);
     }
+    // Killed right after the write lock it waited for: not kept below.
+    conn.release_lock();
     let _ = stream.shutdown().await;
     if killed_busy {
         linger(&mut stream).await;

@@ -244,7 +244,7 @@ impl WriteGate<'_> {
     pub fn cx<'s>(&'s mut self, record: &'s Args) -> WriteCx<'s> {
         let db = match &mut self.db {
             WriteDb::Locked(db) => &mut **db,
-            WriteDb::Batch(lock) => lock.write(&self.engine.db),
+            WriteDb::Batch(lock) => lock.write(self.engine),
         };
         WriteCx::new(self.engine, db, record, self.command, self.origin)
     }
