@@ -21,10 +21,26 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-/// An HTTP receiver on `port` answering 200 to every POST and keeping its
-/// JSON body.
-fn receiver(port: u16) -> Bodies {
-    let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the receiver");
+/// The port of a receiver that is not up yet, kept: bound but not
+/// listening, so a connection to it is refused as to a closed port, while
+/// no other socket can take the port meanwhile (a port only looked up
+/// and bound seconds later was taken by a concurrent test's connection).
+struct Reserved(socket2::Socket, u16);
+
+fn reserve() -> Reserved {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    let port = s.local_addr().unwrap().as_socket().unwrap().port();
+    Reserved(s, port)
+}
+
+/// An HTTP receiver on the reserved port answering 200 to every POST and
+/// keeping its JSON body.
+fn receiver(port: Reserved) -> Bodies {
+    port.0.listen(128).expect("listen");
+    let listener: TcpListener = port.0.into();
     let bodies = Bodies::default();
     let kept = bodies.clone();
     std::thread::spawn(move || {
@@ -98,7 +114,8 @@ fn enter(c: &mut Resp, id: &str) {
 
 #[test]
 fn events_wait_for_a_down_endpoint_across_a_restart() {
-    let port = free_port();
+    let reserved = reserve();
+    let port = reserved.1;
     let dir = temp_dir("webhooks");
     let srv = TestServer::start_in(&dir, &[]);
     let mut c = srv.resp();
@@ -118,7 +135,7 @@ fn events_wait_for_a_down_endpoint_across_a_restart() {
     enter(&mut c, "c");
     assert!(wait_until(Duration::from_secs(5), || pending(&mut c) == 6));
 
-    let bodies = receiver(port);
+    let bodies = receiver(reserved);
     let all = || {
         let b = bodies.lock().unwrap();
         let mut seen: Vec<(String, String)> = Vec::new();
@@ -168,7 +185,8 @@ fn events_wait_for_a_down_endpoint_across_a_restart() {
 /// a new SETHOOK of the same name takes the queue back and delivers it.
 #[test]
 fn delhook_stops_delivery_and_keeps_the_queue() {
-    let port = free_port();
+    let reserved = reserve();
+    let port = reserved.1;
     let mport = free_port();
     let srv = TestServer::start(&["--metrics-addr", &format!("127.0.0.1:{mport}")]);
     let mut c = srv.resp();
@@ -185,7 +203,7 @@ fn delhook_stops_delivery_and_keeps_the_queue() {
     assert!(text.contains("\ntile38_pending_events 2\n"), "{text}");
     assert_eq!(pending(&mut c), 2);
 
-    let bodies = receiver(port);
+    let bodies = receiver(reserved);
     assert_eq!(c.cmd(&words), b":1\r\n");
     enter(&mut c, "b");
     let ids = || -> Vec<String> {
@@ -208,7 +226,7 @@ fn delhook_stops_delivery_and_keeps_the_queue() {
 /// ones, with no new event needed.
 #[test]
 fn a_replaced_hook_delivers_its_queue_to_the_new_endpoint() {
-    let (down, up) = (free_port(), free_port());
+    let (down, up) = (free_port(), reserve());
     let srv = TestServer::start(&[]);
     let mut c = srv.resp();
     let hook = |port: u16| {
@@ -218,8 +236,9 @@ fn a_replaced_hook_delivers_its_queue_to_the_new_endpoint() {
     assert_eq!(sethook(&mut c, &hook(down)), b":1\r\n");
     enter(&mut c, "a");
     assert!(wait_until(Duration::from_secs(5), || pending(&mut c) == 2));
+    let up_port = up.1;
     let bodies = receiver(up);
-    assert_eq!(sethook(&mut c, &hook(up)), b":1\r\n");
+    assert_eq!(sethook(&mut c, &hook(up_port)), b":1\r\n");
     let count = || bodies.lock().unwrap().len();
     assert!(wait_until(Duration::from_secs(30), || count() >= 2));
     assert!(wait_until(Duration::from_secs(5), || pending(&mut c) == 0));
