@@ -52,9 +52,18 @@ impl Conn {
     pub(super) fn write_lock_ready(&mut self) -> bool {
         let server = &self.server;
         let queued = server.write_waiters.load(Ordering::Acquire) > 0;
-        // Free or read-held, nobody queued: the command takes it as usual
-        // (no command lookup on the read path).
+        // Free or read-held, nobody queued: the command runs now. A write
+        // takes a free lock here rather than in the engine, so that it is
+        // signalled from its first command on: a write on the other worker
+        // meanwhile waits for the signal instead of blocking its thread on
+        // the lock (at P1, where each batch is one SET, parking_lot's spin
+        // gave the core away: 0.4 `sched_yield` a SET and 20 µs of server
+        // CPU a SET against 8 a GET; `benches/README.md`, twelfth session).
         if !queued && !server.db.is_locked_exclusive() {
+            if self.state.takes_write_lock(&self.args) {
+                // Read-held: the write blocks on the readers as before.
+                self.take_lock();
+            }
             return true;
         }
         if !self.state.takes_write_lock(&self.args) {
