@@ -3,7 +3,7 @@
 //! writes: 50k mixed records (moves, crowds at one spot, fields, TTLs,
 //! strings, areas, FSET, DEL, PDEL, EXPIRE, PERSIST, JSET, RENAME, DROP,
 //! a channel) sent to a live server, then a restart from its AOF. SCAN,
-//! STATS, BOUNDS, CHANS and NEARBY must answer byte for byte as before;
+//! SEARCH, STATS, BOUNDS, CHANS and NEARBY must answer byte for byte as before;
 //! WITHIN and INTERSECTS must find the same objects (above 64 objects they
 //! come in R-tree order, which depends on how the tree was built), and TTLs
 //! count from the load.
@@ -165,6 +165,9 @@ fn state(c: &mut Resp) -> Vec<(String, Vec<u8>)> {
     ];
     for key in ["fleet", "zones", "zones-old", "misc"] {
         queries.push((vec!["SCAN", key, "LIMIT", "100000"], false));
+        // String values in value order, built in bulk at the end of a load.
+        queries.push((vec!["SEARCH", key, "LIMIT", "100000"], false));
+        queries.push((vec!["SEARCH", key, "DESC", "LIMIT", "100000"], false));
         queries.push((vec!["STATS", key], false));
         queries.push((vec!["BOUNDS", key], false));
         for w in &windows {

@@ -70,8 +70,8 @@ pub struct Collection {
     order: OnceLock<Order>,
     spatial: SpatialIndex,
     /// Non-spatial objects (strings, top-level Circles) by (text, id):
-    /// SEARCH order.
-    strings: BTreeSet<(Box<[u8]>, Id)>,
+    /// SEARCH order. Empty while deferred ([`bulk`]).
+    strings: Strings,
     expires: BTreeSet<(i64, u32)>,
     num_points: usize,
     num_strings: usize,
@@ -97,6 +97,7 @@ mod small;
 
 use crate::leaf::LeafMirror;
 use boxes::{bbox, envelope, is_empty, is_inverted, rect};
+use bulk::Strings;
 
 use prior::merge_fields;
 pub use prior::{Prior, SetOutcome};
@@ -233,11 +234,13 @@ impl Collection {
                 self.expires.insert((at.get(), slot));
             }
         }
-        if let Some(v) = entry.item.value.search_text() {
-            self.strings.remove(&(v.into(), entry.id.clone()));
-        }
-        if let Some(v) = value.search_text() {
-            self.strings.insert((v.into(), entry.id.clone()));
+        if let Some(strings) = bulk::strings_mut(&mut self.strings, self.deferred) {
+            if let Some(v) = entry.item.value.search_text() {
+                strings.remove(&(v.into(), entry.id.clone()));
+            }
+            if let Some(v) = value.search_text() {
+                strings.insert((v.into(), entry.id.clone()));
+            }
         }
         // Moved out, not dropped here: the journal hands the old value to
         // whoever watches the write, then drops it.
@@ -266,8 +269,9 @@ impl Collection {
         self.seq += 1;
         let mut list = FieldList::new();
         list.set_all(fields);
-        if let Some(v) = value.search_text() {
-            self.strings.insert((v.into(), Id::new(id)));
+        let strings = bulk::strings_mut(&mut self.strings, self.deferred);
+        if let (Some(v), Some(strings)) = (value.search_text(), strings) {
+            strings.insert((v.into(), Id::new(id)));
         }
         let item = Item {
             value,
@@ -306,8 +310,9 @@ impl Collection {
         self.spatial.remove(&mut self.store, slot);
         self.leaf.remove(slot, &self.store.get(slot).item.value);
         let entry = self.store.remove(slot);
-        if let Some(v) = entry.item.value.search_text() {
-            self.strings.remove(&(v.into(), entry.id));
+        let strings = bulk::strings_mut(&mut self.strings, self.deferred);
+        if let (Some(v), Some(strings)) = (entry.item.value.search_text(), strings) {
+            strings.remove(&(v.into(), entry.id));
         }
         if let Some(at) = entry.item.expires {
             self.expires.remove(&(at.get(), slot));

@@ -88,7 +88,8 @@ fn apply(c: &mut Collection, op: &Op) {
             c.set(&name(i), v, vec![], None, SetCond::Always);
         }
         Op::Str(i) => {
-            let v = Value::String(format!("s{i}").into_bytes().into());
+            // Few texts: ties in SEARCH order, broken by id.
+            let v = Value::String(format!("s{}", i % 7).into_bytes().into());
             c.set(&name(i), v, vec![], None, SetCond::Always);
         }
         Op::Cluster(from, n, x, y) => {
@@ -270,8 +271,14 @@ fn crowds_at_one_position_move_cheaply() {
 }
 
 /// What searches see of a collection: hits of a few windows (sorted),
-/// nearest neighbours as (distance, id) with ties sorted, the bounds.
-type Seen = (Vec<Vec<Vec<u8>>>, Vec<(f64, Vec<u8>)>, Option<Rect>);
+/// nearest neighbours as (distance, id) with ties sorted, the bounds,
+/// and the string objects in SEARCH order both ways.
+type Seen = (
+    Vec<Vec<Vec<u8>>>,
+    Vec<(f64, Vec<u8>)>,
+    Option<Rect>,
+    [Vec<Vec<u8>>; 2],
+);
 
 fn searches(c: &Collection) -> Seen {
     let windows = [
@@ -291,7 +298,8 @@ fn searches(c: &Collection) -> Seen {
         .map(|(d, id, _)| (d, id.to_vec()))
         .collect();
     near.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-    (hits, near, c.bounds())
+    let strings = [false, true].map(|desc| c.by_value(desc).map(|(id, _)| id.to_vec()).collect());
+    (hits, near, c.bounds(), strings)
 }
 
 proptest! {
