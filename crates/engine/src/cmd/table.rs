@@ -182,13 +182,57 @@ static TABLE: &[Spec] = &[
     spec("script flush", conn!(eval::ScriptCmd)),
 ];
 
-/// Finds a command by name, case-insensitively.
+/// Finds a command by name, case-insensitively: one probe of [`INDEX`]
+/// for most names (a scan of the table, hot rows first, took 13
+/// comparisons for INTERSECTS, and a connection looks a command up twice:
+/// whether it takes the write lock, then to run it).
 pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
     if name.len() > 15 {
         return None;
     }
     let key = pack(name);
-    TABLE.iter().find(|s| s.key == key)
+    let index = INDEX.get_or_init(index);
+    let mut slot = slot_of(key);
+    loop {
+        let row = index[slot];
+        if row == 0 {
+            return None;
+        }
+        let spec = &TABLE[usize::from(row - 1)];
+        if spec.key == key {
+            return Some(spec);
+        }
+        slot = (slot + 1) % SLOTS;
+    }
+}
+
+/// Slots of [`INDEX`]: over twice the rows, so probes stay short.
+const SLOTS: usize = 256;
+
+/// Open addressing over the table: each slot holds a row number + 1, or 0
+/// (empty); a row sits at [`slot_of`] its key or the first empty slot
+/// after it.
+static INDEX: std::sync::OnceLock<[u8; SLOTS]> = std::sync::OnceLock::new();
+
+fn slot_of(key: u128) -> usize {
+    let folded = (key as u64) ^ ((key >> 64) as u64);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
+}
+
+fn index() -> [u8; SLOTS] {
+    assert!(
+        TABLE.len() < SLOTS / 2,
+        "the command index is sized for the table"
+    );
+    let mut index = [0u8; SLOTS];
+    for (row, spec) in TABLE.iter().enumerate() {
+        let mut slot = slot_of(spec.key);
+        while index[slot] != 0 {
+            slot = (slot + 1) % SLOTS;
+        }
+        index[slot] = (row + 1) as u8;
+    }
+    index
 }
 
 /// Commands whose subcommand is a second word: `CONFIG GET …` is the
