@@ -141,7 +141,11 @@ mod tests {
     #[test]
     fn fence_keyword_is_optional() {
         assert_eq!(
-            fence("NEARBY fleet POINT 1 2 3").unwrap().opts.key,
+            fence("NEARBY fleet POINT 1 2 3")
+                .unwrap()
+                .opts
+                .key
+                .as_bytes(),
             b"fleet"
         );
         assert!(fence("nearby fleet FENCE POINT 1 2").is_ok());

@@ -14,7 +14,7 @@
 //! CURSOR only bound the paging loop. Also the paging loop every search
 //! runs its candidates through.
 
-use tile38_collection::{glob, Item};
+use tile38_collection::{glob, Id, Item};
 use tile38_geofence::{CommandSet, DetectSet};
 use tile38_proto::Args;
 
@@ -37,7 +37,9 @@ pub enum Output {
 /// Options shared by SCAN, SEARCH, NEARBY, WITHIN and INTERSECTS.
 #[derive(Debug)]
 pub struct SearchOpts {
-    pub key: Vec<u8>,
+    /// Inline up to 19 bytes ([`Id`]): no allocation per search for the
+    /// usual key.
+    pub key: Id,
     pub cursor: u64,
     pub limit: Option<u64>,
     pub matches: Vec<Vec<u8>>,
@@ -109,7 +111,7 @@ impl SearchOpts {
     /// keyword (for the spatial commands the area follows).
     pub fn parse(c: &mut Cursor<'_>, cmd: &str) -> Result<SearchOpts> {
         let mut o = SearchOpts {
-            key: c.token()?.to_vec(),
+            key: Id::new(c.token()?),
             cursor: 0,
             limit: None,
             matches: Vec::new(),
