@@ -191,10 +191,9 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
         return None;
     }
     let key = pack(name);
-    let index = INDEX.get_or_init(index);
     let mut slot = slot_of(key);
     loop {
-        let row = index[slot];
+        let row = INDEX[slot];
         if row == 0 {
             return None;
         }
@@ -209,28 +208,30 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
 /// Slots of [`INDEX`]: over twice the rows, so probes stay short.
 const SLOTS: usize = 256;
 
-/// Open addressing over the table: each slot holds a row number + 1, or 0
-/// (empty); a row sits at [`slot_of`] its key or the first empty slot
-/// after it.
-static INDEX: std::sync::OnceLock<[u8; SLOTS]> = std::sync::OnceLock::new();
+/// Open addressing over the table, built at compile time: each slot holds
+/// a row number + 1, or 0 (empty); a row sits at [`slot_of`] its key or
+/// the first empty slot after it.
+static INDEX: [u8; SLOTS] = index();
 
-fn slot_of(key: u128) -> usize {
+const fn slot_of(key: u128) -> usize {
     let folded = (key as u64) ^ ((key >> 64) as u64);
     (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
 }
 
-fn index() -> [u8; SLOTS] {
+const fn index() -> [u8; SLOTS] {
     assert!(
         TABLE.len() < SLOTS / 2,
         "the command index is sized for the table"
     );
     let mut index = [0u8; SLOTS];
-    for (row, spec) in TABLE.iter().enumerate() {
-        let mut slot = slot_of(spec.key);
+    let mut row = 0;
+    while row < TABLE.len() {
+        let mut slot = slot_of(TABLE[row].key);
         while index[slot] != 0 {
             slot = (slot + 1) % SLOTS;
         }
         index[slot] = (row + 1) as u8;
+        row += 1;
     }
     index
 }
