@@ -19,7 +19,11 @@ machine's load than requests per second do.
 
 With our `tile38-benchmark` a row may be named in full (`--rows
 "WITHIN (within-circle 1km),GET (point)"`), one run per row, which adds
-the CPU columns.
+the CPU columns, and `--vary-seed` gives each round its own coordinates
+(so that a SET row moves its objects every time). A and B need not be
+builds of ours: `--b ../shared/oracle/tile38-server` puts the server CPU
+per request of Tile38 beside ours (the table at the top of
+`benches/README.md`).
 """
 import argparse
 import os
@@ -54,9 +58,10 @@ def load(port, n, batch=1000):
                 raise RuntimeError(f"load: {got[:80]!r}")
 
 
-def bench(tool, port, rows, pipeline, requests):
+def bench(tool, port, rows, pipeline, requests, seed=None):
+    extra = [] if seed is None else ["--seed", str(seed)]
     out = subprocess.run([tool, "-p", str(port), "-q", "-n", str(requests), "-c", "50",
-                          "-P", str(pipeline), "-t", rows],
+                          "-P", str(pipeline), "-t", rows] + extra,
                          capture_output=True, text=True, timeout=600).stdout
     return {m.group(1): float(m.group(2))
             for m in re.finditer(r"([A-Z]+ \([^)]*\)):\s*([\d.]+) requests per second", out)}
@@ -82,6 +87,11 @@ def main():
     # --requests the measured runs use.
     ap.add_argument("--setup-requests", type=int, default=30000)
     ap.add_argument("--reps", type=int, default=16)
+    # Our benchmark's coordinates repeat with its seed: a SET row run twice
+    # with one seed puts every id where it already is (no index move).
+    # With this flag each round passes `--seed <round + 2>` (our benchmark
+    # only), so that every SET moves its object, as pair.py's P16 rows do.
+    ap.add_argument("--vary-seed", action="store_true")
     # Below the ephemeral range (32768–60999 here): a port there may be
     # held by a benchmark client's TIME_WAIT.
     ap.add_argument("--port", type=int, default=29880)
@@ -102,7 +112,8 @@ def main():
             for i in ((0, 1) if r % 2 == 0 else (1, 0)):
                 for row in rows:
                     before = cpu_seconds(servers[i].pid)
-                    got = bench(args.bench, args.port + i, row, args.pipeline, args.requests)
+                    seed = r + 2 if args.vary_seed else None
+                    got = bench(args.bench, args.port + i, row, args.pipeline, args.requests, seed)
                     used = cpu_seconds(servers[i].pid) - before
                     for k, v in got.items():
                         res[i].setdefault(k, []).append(v)
