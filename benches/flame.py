@@ -9,6 +9,7 @@ drives that one row; `inferno` folds the stacks and draws the SVG.
 
     cargo install inferno --root /tmp/inferno        # once
     python3 benches/flame.py --name nearby-limit-100 --row "NEARBY (limit 100)"
+    python3 benches/flame.py --name set-point-move --row "SET (point)" --requests 30000 --repeat 10
 
 Needs `perf` (Debian's linux-perf) and the shared tools' `pair.py` and the
 reference benchmark (`--shared`, default `../shared`).
@@ -29,6 +30,11 @@ def main():
     ap.add_argument("--row", required=True, help='one benchmark row, e.g. "SET (point)"')
     ap.add_argument("--pipeline", default="16")
     ap.add_argument("--requests", default="300000")
+    # A SET row over more ids than the set-up's 30 000 inserts new ids
+    # (those past 30 000 for SET point); `pair.py`'s P16 SET rows move
+    # existing ones. `--requests 30000 --repeat 10` moves the same ids ten
+    # times, each run with its own coordinates (`--seed 2`, `3`, …).
+    ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--shared", default="../shared")
     ap.add_argument("--inferno", default="/tmp/inferno/bin")
     ap.add_argument("--port", type=int, default=9880)
@@ -52,8 +58,10 @@ def main():
          "-p", str(pair.server_pid(p))],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
-    subprocess.run(["target/release/tile38-benchmark", "-p", str(a.port), "-q",
-                    "-n", a.requests, "-P", a.pipeline, "-t", a.row], check=True)
+    for i in range(a.repeat):
+        seed = ["--seed", str(i + 2)] if a.repeat > 1 else []
+        subprocess.run(["target/release/tile38-benchmark", "-p", str(a.port), "-q",
+                        "-n", a.requests, "-P", a.pipeline, "-t", a.row] + seed, check=True)
     perf.send_signal(2)
     perf.wait()
     pair.stop(p)

@@ -144,11 +144,12 @@ where
             quarters,
             cutoff: f64::INFINITY,
         };
-        if !index.is_empty() {
-            let root = index.tree.rtree.root();
+        // Both trees' roots open the walk: shared pages and wide ones.
+        for tree in index.tree.trees().into_iter().filter(|t| t.size() > 0) {
+            let root = tree.root();
             walk.add(&Bbox::from_aabb(&root.envelope()), Node::Parent(root));
-            walk.close_run();
         }
+        walk.close_run();
         walk
     }
 

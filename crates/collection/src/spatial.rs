@@ -34,7 +34,9 @@
 //!   and every search at its latitudes would test the page's 32 entries:
 //!   in `pair.py`'s `key:bench` (30k points, 30k 20 km squares, 30k 20 km
 //!   lines, some across the antimeridian) a 1 km box met 2.5 pages, 1.3 of
-//!   them wide (4.4 and 2.5 after every object moved once).
+//!   them wide (4.4 and 2.5 after every object moved once). These pages
+//!   are in a tree of their own ([`PageTree::wide`]), so that the shared
+//!   pages' tree keeps nodes the size of the data under them.
 //! * Moving within the page's box updates the entry in place.
 //! * Search: the pages meeting the query box, their entries tested in
 //!   `f32` against the query rounded once ([`query`]).
@@ -155,7 +157,15 @@ impl SpatialIndex {
 
     /// A new page of `entries`, in the tree.
     fn add_page(&mut self, at: &mut impl PageOf, entries: &[(Bbox, u32)]) -> u32 {
-        let p = self.tree.pages.insert(Page::new(entries));
+        self.add_page_as(at, entries, false)
+    }
+
+    /// [`SpatialIndex::add_page`], a wide object's own (`solo`) or not.
+    fn add_page_as(&mut self, at: &mut impl PageOf, entries: &[(Bbox, u32)], solo: bool) -> u32 {
+        let mut page = Page::new(entries);
+        // Before linking: it says which tree the page goes in.
+        page.solo = solo;
+        let p = self.tree.pages.insert(page);
         for &(_, s) in entries {
             at.set_page_of(s, Some(p));
         }
@@ -210,8 +220,7 @@ impl SpatialIndex {
     pub fn insert(&mut self, at: &mut impl PageOf, slot: u32, b: Bbox) {
         self.len += 1;
         if is_wide(&b) {
-            let p = self.add_page(at, &[(b, slot)]);
-            self.tree.pages.get_mut(p).solo = true;
+            self.add_page_as(at, &[(b, slot)], true);
             return;
         }
         let Some(p) = self.tree.choose(&b) else {
@@ -342,7 +351,12 @@ impl SpatialIndex {
         let qb = Bbox::outward([q[0], q[1]], [q[2], q[3]]);
         // A NaN query meets nothing (and would upset `AABB`).
         let valid = q.iter().all(|v| !v.is_nan()) && q[0] <= q[2] && q[1] <= q[3];
-        let heads = valid.then(|| self.tree.rtree.locate_in_envelope_intersecting(qb.aabb()));
+        let heads = valid.then(|| {
+            let [shared, wide] = self.tree.trees();
+            let q = qb.aabb();
+            (shared.locate_in_envelope_intersecting(q))
+                .chain(wide.locate_in_envelope_intersecting(q))
+        });
         query::Search::new(&self.tree, heads, query::QueryF32::new(&q))
     }
 
@@ -351,7 +365,8 @@ impl SpatialIndex {
     /// (tests, statistics).
     pub fn pages_meeting(&self, q: [f64; 4]) -> (usize, usize) {
         let qb = Bbox::outward([q[0], q[1]], [q[2], q[3]]);
-        let heads = self.tree.rtree.locate_in_envelope_intersecting(qb.aabb());
+        let heads = (self.tree.trees().into_iter())
+            .flat_map(|t| t.locate_in_envelope_intersecting(qb.aabb()));
         let pages = heads.flat_map(|r| self.tree.group(r.page));
         pages.fold((0, 0), |(n, e), p| {
             (n + 1, e + self.tree.pages.get(p).len())

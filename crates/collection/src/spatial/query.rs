@@ -10,6 +10,13 @@
 
 use rstar::iterators::LocateInEnvelopeIntersecting;
 
+/// The groups meeting the query: the shared pages' tree, then the wide
+/// pages' ([`PageTree::wide`]).
+pub type Heads<'a> = std::iter::Chain<
+    LocateInEnvelopeIntersecting<'a, PageRef>,
+    LocateInEnvelopeIntersecting<'a, PageRef>,
+>;
+
 use crate::page::{next_down, Bbox, Page, NO_PAGE};
 use crate::tree::{PageRef, PageTree};
 
@@ -74,7 +81,7 @@ impl QueryF32 {
 pub struct Search<'a> {
     tree: &'a PageTree,
     /// `None`: the query meets nothing.
-    heads: Option<LocateInEnvelopeIntersecting<'a, PageRef>>,
+    heads: Option<Heads<'a>>,
     page: Option<&'a Page>,
     /// The current page's next in its group ([`NO_PAGE`]: the next head).
     next: u32,
@@ -86,11 +93,7 @@ pub struct Search<'a> {
 }
 
 impl<'a> Search<'a> {
-    pub(super) fn new(
-        tree: &'a PageTree,
-        heads: Option<LocateInEnvelopeIntersecting<'a, PageRef>>,
-        q: QueryF32,
-    ) -> Search<'a> {
+    pub(super) fn new(tree: &'a PageTree, heads: Option<Heads<'a>>, q: QueryF32) -> Search<'a> {
         Search {
             tree,
             heads,
