@@ -1,7 +1,11 @@
 //! Spatial index benchmarks at 1M points: insert, move, delete, and the
 //! core of NEARBY (best-first kNN with Tile38's haversine), WITHIN (circle
 //! of 1 km) and INTERSECTS (1 km box): the R-tree walk plus the exact test,
-//! without the network. Run with `cargo bench --bench index`.
+//! without the network. Run with `cargo bench --bench index`. The
+//! `…_with_wide` benches run on a key shaped as `pair.py`'s `key:bench`
+//! (150 000 objects, 757 of them 360° wide, as a LineString across the
+//! antimeridian is): what the wide objects' own tree of pages is for
+//! (`tile38_collection::tree`).
 
 use std::sync::OnceLock;
 
@@ -75,9 +79,14 @@ fn move_one_of_1m(b: Bencher) {
         let (lat, lon) = random_point(&mut rng);
         c.set(&id(i), point(lat, lon), vec![], None, SetCond::Always);
     }
+    moves(b, c, N, rng);
+}
+
+/// Moves point `id(k)` (`k` < `n`, in a stride) to a random position.
+fn moves(b: Bencher, mut c: Collection, n: usize, mut rng: Lcg) {
     let mut k = 0;
     b.bench_local(|| {
-        k = (k + 7919) % N;
+        k = (k + 7919) % n;
         let (lat, lon) = random_point(&mut rng);
         c.set(&id(k), point(lat, lon), vec![], None, SetCond::Always)
     });
@@ -113,7 +122,11 @@ fn nearby(c: &Collection, lat: f64, lon: f64, limit: usize) -> usize {
 
 #[divan::bench(args = [1, 10])]
 fn nearby_limit_in_1m(b: Bencher, limit: usize) {
-    let c = loaded();
+    nearby_at_centres(b, loaded(), limit);
+}
+
+/// NEARBY … LIMIT `limit` at each query centre in turn.
+fn nearby_at_centres(b: Bencher, c: &Collection, limit: usize) {
     let qs = centres();
     let mut k = 0;
     b.bench_local(|| {
@@ -151,7 +164,11 @@ fn within_circle_1km_in_1m(b: Bencher) {
 
 #[divan::bench]
 fn intersects_bounds_1km_in_1m(b: Bencher) {
-    let c = loaded();
+    bounds_1km(b, loaded());
+}
+
+/// INTERSECTS boxes of about 1 km around the query centres.
+fn bounds_1km(b: Bencher, c: &Collection) {
     let qs = centres();
     let mut k = 0;
     // About 1 km of latitude; the box is square in degrees.
@@ -174,4 +191,59 @@ fn within_bounds_10deg_in_1m(b: Bencher) {
     let r = Rect::new(Position::new(0.0, 0.0), Position::new(10.0, 10.0));
     let area = Area::Value(Value::Rect(r));
     b.bench_local(|| search(c, &area, true));
+}
+
+const WIDE_N: usize = 50_000;
+
+/// Shaped as `pair.py`'s `key:bench`: 50 000 points, 50 000 squares of
+/// 20 km and 50 000 short lines (as their boxes), one line in 66 across
+/// the antimeridian, so 360° wide (753 of the generator's 50 000 were).
+fn fill_with_wide(c: &mut Collection, rng: &mut Lcg) {
+    for i in 0..WIDE_N {
+        let (lat, lon) = random_point(rng);
+        c.set(&id(i), point(lat, lon), vec![], None, SetCond::Always);
+    }
+    for i in 0..2 * WIDE_N {
+        let (lat, lon) = random_point(rng);
+        let (w, h) = if i < WIDE_N { (0.18, 0.18) } else { (0.3, 0.1) };
+        let (x0, x1) = match i % 66 == 0 && i >= WIDE_N {
+            true => (-179.9, 179.8),
+            false => (lon.min(179.0), lon.min(179.0) + w),
+        };
+        let r = Rect::new(Position::new(x0, lat), Position::new(x1, lat + h));
+        c.set(
+            &id(WIDE_N + i),
+            Value::Rect(r),
+            vec![],
+            None,
+            SetCond::Always,
+        );
+    }
+}
+
+fn with_wide() -> &'static Collection {
+    static COL: OnceLock<Collection> = OnceLock::new();
+    COL.get_or_init(|| {
+        let mut c = Collection::new();
+        fill_with_wide(&mut c, &mut Lcg(7));
+        c
+    })
+}
+
+#[divan::bench]
+fn move_one_of_150k_with_wide(b: Bencher) {
+    let mut c = Collection::new();
+    let mut rng = Lcg(7);
+    fill_with_wide(&mut c, &mut rng);
+    moves(b, c, WIDE_N, rng);
+}
+
+#[divan::bench]
+fn nearby_limit_1_in_150k_with_wide(b: Bencher) {
+    nearby_at_centres(b, with_wide(), 1);
+}
+
+#[divan::bench]
+fn intersects_bounds_1km_in_150k_with_wide(b: Bencher) {
+    bounds_1km(b, with_wide());
 }
