@@ -253,7 +253,12 @@ pub async fn run(
                 log_ranked(&ranked, core.announced_position(), &mut last_ranked);
             }
             Step::Withdraw => {
-                let _ = tokio::time::timeout(request, store.withdraw()).await;
+                // A leader withdraws its candidacy too: as with a renewal,
+                // never wait past the moment it must step down (it would
+                // go on leading after its lease, found by `core_props`).
+                let left = core.valid_until().map(|v| v.saturating_sub(out.now()));
+                let limit = left.map_or(request, |ms| request.min(Duration::from_millis(ms)));
+                let _ = tokio::time::timeout(limit, store.withdraw()).await;
                 core.withdrawn();
             }
         }

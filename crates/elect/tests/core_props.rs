@@ -124,6 +124,12 @@ fn exchange(
             .unwrap()
             .saturating_sub(sent)
             .min(t.renew_ms),
+        // A leader's withdrawal is bounded by its lease too.
+        Step::Withdraw if core.valid_until().is_some() => core
+            .valid_until()
+            .unwrap()
+            .saturating_sub(sent)
+            .min(t.renew_ms.max(1000)),
         _ => t.renew_ms.max(1000),
     };
     let answered = o.reaches && o.out_ms + o.back_ms <= limit;
