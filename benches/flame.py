@@ -38,6 +38,7 @@ def main():
     ap.add_argument("--shared", default="../shared")
     ap.add_argument("--inferno", default="/tmp/inferno/bin")
     ap.add_argument("--port", type=int, default=9880)
+    ap.add_argument("--folded", help="also keep the folded stacks here (self-time tables)")
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(a.shared, "tools/perf"))
     import pair
@@ -68,6 +69,9 @@ def main():
     script = subprocess.run(["perf", "script", "-i", data], capture_output=True, text=True).stdout
     folded = subprocess.run([os.path.join(a.inferno, "inferno-collapse-perf")], input=script,
                             capture_output=True, text=True).stdout
+    if a.folded:
+        with open(a.folded, "w") as f:
+            f.write(folded)
     svg = subprocess.run([os.path.join(a.inferno, "inferno-flamegraph"), "--minwidth", "0.5",
                           "--title", f"tile38-server: {a.row} -P {a.pipeline}"],
                          input=folded, capture_output=True, text=True).stdout

@@ -118,6 +118,11 @@ fn ranking(m: &TestServer, from: usize) -> Option<((u64, u64), String)> {
 /// cores) the other can announce only after the winner's settle time:
 /// the winner is then best of one, which the design allows (the settle
 /// time is a timing bound), and the other's late ranking says nothing.
+/// The converse holds as well: the winner's announcement can reach the
+/// other only after the other's settle time, which then ranks itself best
+/// of one and loses the race for the lease (the lease decides). What it
+/// may never do is rank itself best of two: it saw the winner and put
+/// itself first.
 fn ranked_ahead(winner: (&TestServer, usize), other: (&TestServer, usize)) {
     let (w, o) = (ranking(winner.0, winner.1), ranking(other.0, other.1));
     let Some((wp, ws)) = &w else {
@@ -126,7 +131,8 @@ fn ranked_ahead(winner: (&TestServer, usize), other: (&TestServer, usize)) {
     assert!(ws.starts_with("best of "), "{ws}");
     if let Some((op, os)) = &o {
         if ws.starts_with("best of 2") {
-            assert!(os.starts_with("deferring to"), "{os}");
+            let late = os.starts_with("best of 1");
+            assert!(os.starts_with("deferring to") || late, "{os}");
         }
         assert!(wp >= op, "the winner {wp:?} is behind {op:?}");
     }
