@@ -125,11 +125,9 @@ fn exchange(
             .saturating_sub(sent)
             .min(t.renew_ms),
         // A leader's withdrawal is bounded by its lease too.
-        Step::Withdraw if core.valid_until().is_some() => core
-            .valid_until()
-            .unwrap()
-            .saturating_sub(sent)
-            .min(t.renew_ms.max(1000)),
+        Step::Withdraw => core.valid_until().map_or(t.renew_ms.max(1000), |until| {
+            until.saturating_sub(sent).min(t.renew_ms.max(1000))
+        }),
         _ => t.renew_ms.max(1000),
     };
     let answered = o.reaches && o.out_ms + o.back_ms <= limit;

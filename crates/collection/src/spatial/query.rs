@@ -10,15 +10,15 @@
 
 use rstar::iterators::LocateInEnvelopeIntersecting;
 
+use crate::page::{next_down, Bbox, Page, NO_PAGE};
+use crate::tree::{PageRef, PageTree};
+
 /// The groups meeting the query: the shared pages' tree, then the wide
 /// pages' ([`PageTree::wide`]).
 pub type Heads<'a> = std::iter::Chain<
     LocateInEnvelopeIntersecting<'a, PageRef>,
     LocateInEnvelopeIntersecting<'a, PageRef>,
 >;
-
-use crate::page::{next_down, Bbox, Page, NO_PAGE};
-use crate::tree::{PageRef, PageTree};
 
 /// An `f64` query box as `f32` bounds: for an `f32` side `a` and an `f64`
 /// bound `x`, `a as f64 <= x` exactly when `a <= down(x)` (the largest
