@@ -213,15 +213,11 @@ impl Collection {
         // common update.
         let new_env = envelope(&value);
         let old_env = envelope(&self.store.get(slot).item.value);
-        if old_env != new_env && !self.deferred {
-            match (old_env, new_env) {
-                (Some(_), Some(e)) => self.spatial.update(&mut self.store, slot, bbox(&e)),
-                (Some(_), None) => {
-                    self.spatial.remove(&mut self.store, slot);
-                }
-                (None, Some(e)) => self.spatial.insert(&mut self.store, slot, bbox(&e)),
-                (None, None) => {}
-            }
+        let moves = old_env != new_env && !self.deferred;
+        // The index is updated last: its page is on its way to the cache
+        // meanwhile (a miss of its own at every moving SET).
+        if let Some(p) = self.store.page_of(slot).filter(|_| moves) {
+            self.spatial.prefetch_page(p);
         }
         self.leaf.remove(slot, &self.store.get(slot).item.value);
         small::leaf_insert(&mut self.leaf, &self.store, slot, &value);
@@ -251,6 +247,9 @@ impl Collection {
         };
         entry.item.expires = deadline;
         entry.item.seq = self.seq;
+        if moves {
+            self.move_in_index(slot, old_env.is_some(), new_env);
+        }
         self.account(slot, true);
         SetOutcome::Replaced(prior)
     }

@@ -81,19 +81,31 @@ impl<T, const BITS: u32> Slab<T, BITS> {
     /// it: a walk that will read it soon overlaps the miss with other work.
     #[inline]
     pub fn prefetch(&self, slot: u32) {
+        self.prefetch_lines(slot, 1);
+    }
+
+    /// [`Slab::prefetch`] of the first `lines` cache lines of the cell
+    /// (at most the cell's size).
+    #[inline]
+    pub fn prefetch_lines(&self, slot: u32, lines: usize) {
         let chunk = self.chunks.get((slot >> BITS) as usize);
         let Some(cell) = chunk.and_then(|c| c.get((slot & Self::MASK) as usize)) else {
             return;
         };
+        let lines = lines.min(std::mem::size_of_val(cell).div_ceil(64));
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint; it neither faults nor reads memory
-        // as far as the program can tell, and `cell` is a live reference.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(cell).cast());
+        for line in 0..lines {
+            // SAFETY: a prefetch is a hint; it neither faults nor reads
+            // memory as far as the program can tell, and the address is
+            // inside the live `cell`.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                let at = std::ptr::from_ref(cell).cast::<i8>().add(line * 64);
+                _mm_prefetch::<_MM_HINT_T0>(at);
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = cell;
+        let _ = (cell, lines);
     }
 
     /// The value at `slot` (which must hold one).

@@ -344,6 +344,13 @@ impl SpatialIndex {
         self.insert(at, slot, b);
     }
 
+    /// Brings the header and slot list of page `p` towards the cache: an
+    /// update that will look its object up there soon overlaps that miss
+    /// with other work.
+    pub fn prefetch_page(&self, p: u32) {
+        self.tree.pages.prefetch_lines(p, 3);
+    }
+
     /// Indexed slots whose box meets the `f64` box `q` (`[min x, min y,
     /// max x, max y]`), with whether that is certain (`false`: the `f32` box
     /// meets `q` but lies across its border, so the exact box may not).

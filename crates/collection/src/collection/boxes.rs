@@ -6,6 +6,8 @@ use tile38_geo::{Position, Rect, Value};
 
 use crate::page::Bbox;
 
+use super::Collection;
+
 /// The exact box of a value as `[min x, min y, max x, max y]`; strings and
 /// boxes with a NaN side are not indexed (no search can match them). An
 /// infinite side is indexed as Tile38 indexes it (`SET … POINT inf …` is
@@ -39,4 +41,19 @@ pub(super) fn bbox(e: &[f64; 4]) -> Bbox {
 
 pub(super) fn rect(e: &[f64; 4]) -> Rect {
     Rect::new(Position::new(e[0], e[1]), Position::new(e[2], e[3]))
+}
+
+impl Collection {
+    /// Gives `slot` the index entry of its new envelope `to` (`was`: it had
+    /// one before).
+    pub(super) fn move_in_index(&mut self, slot: u32, was: bool, to: Option<[f64; 4]>) {
+        match (was, to) {
+            (true, Some(e)) => self.spatial.update(&mut self.store, slot, bbox(&e)),
+            (true, None) => {
+                self.spatial.remove(&mut self.store, slot);
+            }
+            (false, Some(e)) => self.spatial.insert(&mut self.store, slot, bbox(&e)),
+            (false, None) => {}
+        }
+    }
 }
