@@ -52,11 +52,25 @@ fn list(name: &str) -> Vec<String> {
         .collect()
 }
 
-fn skipped() -> BTreeSet<String> {
-    list("skip.txt")
+/// The case names (`<group>/<case>`, first word of each line) of a list.
+fn case_list(name: &str) -> BTreeSet<String> {
+    list(name)
         .iter()
         .map(|l| l.split_whitespace().next().unwrap().to_string())
         .collect()
+}
+
+fn skipped() -> BTreeSet<String> {
+    case_list("skip.txt")
+}
+
+/// Whether `case` (`<group>/<case>`) is in its group's corpus.
+fn in_corpus(case: &str) -> bool {
+    let group = case.split('/').next().unwrap();
+    corpus(group)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .any(|l| case_name(l) == case)
 }
 
 fn case_name(line: &str) -> String {
@@ -140,10 +154,7 @@ fn retried_timing_cases(report: &str, kept: &[&str], dir: &std::path::Path) -> b
 }
 
 fn timing_cases() -> BTreeSet<String> {
-    list("timing.txt")
-        .iter()
-        .map(|l| l.split_whitespace().next().unwrap().to_string())
-        .collect()
+    case_list("timing.txt")
 }
 
 macro_rules! groups {
@@ -199,11 +210,7 @@ fn regressions() {
 #[test]
 fn timing_list_names_existing_cases() {
     for case in timing_cases() {
-        let group = case.split('/').next().unwrap();
-        let found = corpus(group)
-            .lines()
-            .any(|l| !l.trim().is_empty() && case_name(l) == case);
-        assert!(found, "{case} is not in the corpus");
+        assert!(in_corpus(&case), "{case} is not in the corpus");
     }
 }
 
@@ -223,12 +230,6 @@ fn skip_list_names_existing_cases_and_their_issue() {
             groups.iter().any(|g| g == group),
             "{case}: group not replayed"
         );
-        assert!(
-            corpus(group)
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .any(|l| case_name(l) == case),
-            "{case} is not in the corpus"
-        );
+        assert!(in_corpus(case), "{case} is not in the corpus");
     }
 }
