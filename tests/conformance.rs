@@ -109,11 +109,11 @@ fn replay(group: &str) {
     std::fs::write(&file, kept.join("\n") + "\n").unwrap();
     let out = replay_file(&sources().1, &file);
     let report = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() && retried_timing_cases(&report, &kept, &dir) {
-        let _ = std::fs::remove_dir_all(&dir);
+    let retried = !out.status.success() && retried_timing_cases(&report, &kept, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    if retried {
         return;
     }
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),
         "conformance group {group} failed:\n{report}\n{}",

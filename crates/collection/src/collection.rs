@@ -216,7 +216,7 @@ impl Collection {
         let moves = old_env != new_env && !self.deferred;
         // The index is updated last: its page is on its way to the cache
         // meanwhile (a miss of its own at every moving SET).
-        if let Some(p) = self.store.page_of(slot).filter(|_| moves) {
+        if let Some(p) = moves.then(|| self.store.page_of(slot)).flatten() {
             self.spatial.prefetch_page(p);
         }
         self.leaf.remove(slot, &self.store.get(slot).item.value);
