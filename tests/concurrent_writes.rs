@@ -110,3 +110,96 @@ fn pipelined_writers_keep_order_and_lose_nothing() {
     assert!(server.terminate().success());
     check(&TestServer::start_in(&dir, &[]));
 }
+
+/// One pipelined batch of updates, looked up ahead once the write lock is
+/// held (`crates/server/src/conn/ahead.rs`): moves of existing ids across
+/// the index, new ids, FSET and DEL of present and missing ids, another
+/// key, reads in between, a command larger than the look-ahead's window and
+/// a last command arriving in two pieces. Every reply and the state after
+/// are those of the commands run one by one.
+#[test]
+fn a_batch_looked_up_ahead_runs_as_sent() {
+    let dir = temp_dir("look-ahead");
+    let server = TestServer::start_in(&dir, &[]);
+    let mut c = server.resp();
+    // Enough objects for many index pages.
+    for i in 0..2000 {
+        let (lat, lon) = (format!("{}", i % 80), format!("{}", i / 80));
+        assert_eq!(
+            c.cmd(&["SET", "fleet", &format!("t{i}"), "POINT", &lat, &lon]),
+            b"+OK\r\n"
+        );
+    }
+    let (mut send, mut read) = connect(&server.addr());
+    let big = "x".repeat(10_000);
+    let mut batch = Vec::new();
+    let mut want: Vec<Vec<u8>> = Vec::new();
+    let mut push = |cmd: &[&str], reply: &[u8]| {
+        batch.extend(resp_cmd(cmd));
+        want.push(reply.to_vec());
+    };
+    for i in 0..40 {
+        let id = format!("t{}", i * 37);
+        push(
+            &["SET", "fleet", &id, "POINT", "-45.5", &format!("{}", -i)],
+            b"+OK\r\n",
+        );
+    }
+    push(&["SET", "fleet", "new1", "POINT", "1", "2"], b"+OK\r\n");
+    push(&["FSET", "fleet", "t1", "speed", "9"], b":1\r\n");
+    push(
+        &["FSET", "fleet", "nobody", "speed", "9"],
+        b"-ERR id not found\r\n",
+    );
+    push(
+        &["GET", "fleet", "t37", "POINT"],
+        b"*2\r\n$5\r\n-45.5\r\n$2\r\n-1\r\n",
+    );
+    push(&["DEL", "fleet", "t2"], b":1\r\n");
+    push(&["DEL", "fleet", "t2"], b":0\r\n");
+    push(&["SET", "other", "t3", "POINT", "3", "4"], b"+OK\r\n");
+    push(&["SET", "fleet", "t4", "STRING", &big], b"+OK\r\n");
+    push(&["SET", "fleet", "t5", "POINT", "5", "6"], b"+OK\r\n");
+    let last = resp_cmd(&["SET", "fleet", "t6", "POINT", "7", "8"]);
+    batch.extend_from_slice(&last[..10]);
+    send.write_all(&batch).expect("send");
+    for (i, w) in want.iter().enumerate() {
+        let got = read_resp(&mut read).expect("reply");
+        assert_eq!(got, *w, "reply {i}: {}", String::from_utf8_lossy(&got));
+    }
+    send.write_all(&last[10..]).expect("send the rest");
+    assert_eq!(read_resp(&mut read).expect("last reply"), b"+OK\r\n");
+    let check = |server: &TestServer| {
+        let mut c = server.resp();
+        for i in 0..40 {
+            let got = resp_strings(&c.cmd(&["GET", "fleet", &format!("t{}", i * 37), "POINT"]));
+            assert_eq!(
+                got,
+                vec!["-45.5".to_string(), format!("{}", -i)],
+                "t{}",
+                i * 37
+            );
+        }
+        assert_eq!(c.cmd(&["SCAN", "fleet", "COUNT"]), b":2000\r\n");
+        assert_eq!(c.cmd(&["GET", "fleet", "t2"]), b"$-1\r\n");
+        let t4 = c.cmd(&["GET", "fleet", "t4"]);
+        assert_eq!(t4, format!("${}\r\n{big}\r\n", big.len()).into_bytes());
+        let t6 = resp_strings(&c.cmd(&["GET", "fleet", "t6", "POINT"]));
+        assert_eq!(t6, ["7", "8"]);
+        // The moved points are found where they went, and only there.
+        let near = c.cmd(&[
+            "INTERSECTS",
+            "fleet",
+            "COUNT",
+            "BOUNDS",
+            "-46",
+            "-40",
+            "-45",
+            "0",
+        ]);
+        assert_eq!(near, b":40\r\n");
+    };
+    check(&server);
+    assert!(server.terminate().success());
+    check(&TestServer::start_in(&dir, &[]));
+}

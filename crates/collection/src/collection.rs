@@ -90,6 +90,8 @@ pub struct Collection {
     deferred: bool,
 }
 
+mod ahead;
+pub use ahead::AHEAD;
 mod boxes;
 mod bulk;
 mod prior;

@@ -25,7 +25,7 @@ pub mod spatial;
 pub mod store;
 pub mod tree;
 
-pub use collection::{Collection, Item, Prior, SetCond, SetOutcome};
+pub use collection::{Collection, Item, Prior, SetCond, SetOutcome, AHEAD};
 pub use database::Database;
 pub use id::Id;
 pub use nearest::Walk;

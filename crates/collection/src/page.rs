@@ -155,23 +155,37 @@ impl Bbox {
 /// every change (the R-tree holds it too). Pages with the same box form a
 /// list (`prev`/`next`, [`NO_PAGE`] at the ends) of which only the first
 /// is in the R-tree: see [`crate::tree`].
+///
+/// Laid out by hand, header first and aligned to a cache line: the slab
+/// holds `Option<Page>`, whose `None` lives in a niche of one of the
+/// `bool`s, so every access reads them. Left to the compiler they came
+/// after the arrays, and a page's use read one line more than its header
+/// and slots (the last of seven), a miss of its own at every moving SET
+/// (`perf annotate`, `benches/README.md`, sixteenth session). Here the
+/// header and the slots take the first three lines, the boxes the next
+/// four.
+#[repr(C, align(64))]
 pub struct Page {
-    /// Holds every entry's box: their union, or larger after removals.
-    pub bbox: Bbox,
     /// `bbox` may be larger than the entries' union (left so by a removal
     /// that took little off it, `SpatialIndex::shrink`).
     pub loose: bool,
     /// The page of one wide object (`SpatialIndex::insert`): it takes no
     /// other entry.
     pub solo: bool,
+    len: u32,
     pub prev: u32,
     pub next: u32,
-    len: u32,
-    slots: [u32; CAP],
-    lo: [[f32; 2]; CAP],
+    /// Holds every entry's box: their union, or larger after removals.
+    pub bbox: Bbox,
     /// Upper corners; `None` while every entry is a point.
     hi: Option<Box<[[f32; 2]; CAP]>>,
+    slots: [u32; CAP],
+    lo: [[f32; 2]; CAP],
 }
+
+/// Bytes of a page before its boxes: the header and the slots, which
+/// every use of a page reads.
+pub const HEAD_BYTES: usize = std::mem::offset_of!(Page, lo);
 
 impl Page {
     /// A page of the given entries (at most [`CAP`], at least one).
@@ -284,6 +298,16 @@ impl Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The header, its niches (the `bool`s, the only fields with one) and
+    /// the slots in the first three cache lines; seven lines a page.
+    #[test]
+    fn page_layout_keeps_the_header_together() {
+        use std::mem::{align_of, offset_of, size_of};
+        assert_eq!((offset_of!(Page, loose), offset_of!(Page, solo)), (0, 1));
+        const { assert!(HEAD_BYTES <= 3 * 64) };
+        assert_eq!((size_of::<Option<Page>>(), align_of::<Page>()), (448, 64));
+    }
 
     #[test]
     fn rounding_is_outward() {

@@ -344,11 +344,12 @@ impl SpatialIndex {
         self.insert(at, slot, b);
     }
 
-    /// Brings the header and slot list of page `p` towards the cache: an
-    /// update that will look its object up there soon overlaps that miss
-    /// with other work.
+    /// Brings page `p` towards the cache, all of it: a removal reads its
+    /// header and slots, and its boxes for the page's new union. An update
+    /// that will look its object up there soon overlaps that miss with
+    /// other work.
     pub fn prefetch_page(&self, p: u32) {
-        self.tree.pages.prefetch_lines(p, 3);
+        self.tree.pages.prefetch_lines(p, 7);
     }
 
     /// Indexed slots whose box meets the `f64` box `q` (`[min x, min y,

@@ -4,6 +4,7 @@
 //!   hooks, counters, replication state) and the journal seam
 //!   ([`Engine::journal`]); [`journal`]: what a write did ([`journal::Change`])
 //!   and who subscribes to it ([`journal::ChangeSink`]).
+//! * [`ahead`]: a batch's updates looked up before the first is applied.
 //! * [`session`]: one client's state and the one path that runs a command
 //!   (gates, parse with no lock, apply under the lock, journal).
 //! * [`cmd`]: the command table; one struct per command.
@@ -19,6 +20,7 @@
 //! * [`elect`]: the elected role (`--elect`) as the gates and ROLE/INFO see it.
 //! * [`runtime`]: what commands ask of the runtime around the engine.
 
+pub mod ahead;
 pub mod alloc;
 pub mod clients;
 pub mod cmd;

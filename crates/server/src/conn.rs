@@ -41,6 +41,9 @@ use crate::tls::ClientStream;
 use crate::server::Server;
 
 mod access;
+mod protected;
+use protected::{is_protected, DENIED};
+mod ahead;
 mod closing;
 mod live;
 mod lockwait;
@@ -54,20 +57,6 @@ pub(crate) use wait::Via as WaitVia;
 
 /// Per-connection state visible to commands: the engine's session.
 pub type ConnState = tile38_engine::Session;
-
-const DENIED: &[u8] = b"-DENIED Tile38 is running in protected mode because protected mode is enabled, no bind address was specified, no authentication password is requested to clients. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Tile38 you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Tile38 from the same host the server is running, however MAKE SURE Tile38 is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Tile38 configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a bind address or an authentication password. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
-
-fn is_protected(server: &Server, addr: &SocketAddr) -> bool {
-    let host = server.opts.host.as_str();
-    let bound_loopback =
-        host.is_empty() || host == "127.0.0.1" || host == "localhost" || host == "::1";
-    let props = server.config.props();
-    server.opts.protected_mode
-        && bound_loopback
-        && props.protected_mode
-        && props.requirepass.is_empty()
-        && !addr.ip().is_loopback()
-}
 
 /// Serves one accepted connection until it closes.
 pub async fn serve(server: Arc<Server>, mut stream: impl ClientStream, addr: SocketAddr) {
@@ -215,6 +204,10 @@ pub(crate) struct Conn {
     pending: Option<Framing>,
     /// This connection took the write lock in `conn/lockwait.rs`.
     signals_release: bool,
+    /// This batch's updates were looked up ahead (`conn/ahead.rs`).
+    looked_ahead: bool,
+    ahead: tile38_engine::ahead::Ahead,
+    ahead_args: Args,
 }
 
 impl Conn {
@@ -236,6 +229,9 @@ impl Conn {
             waiting: None,
             pending: None,
             signals_release: false,
+            looked_ahead: false,
+            ahead: Default::default(),
+            ahead_args: Args::new(),
         }
     }
 
@@ -289,6 +285,7 @@ impl Conn {
                 self.pending = Some(frame.framing);
                 return Step::LockWait;
             }
+            self.look_ahead(inbuf, limits);
             if let Some(step) = self.run_framed(frame.framing) {
                 return step;
             }

@@ -117,6 +117,7 @@ impl Conn {
     /// for the write lock: whether one was waiting after a write hold.
     pub(super) fn release_lock(&mut self) -> bool {
         let held = self.state.lock.held().is_some();
+        self.looked_ahead = false;
         // Cleared even if the engine gave the lock back mid-batch (a large
         // command's parse, a connection command): the waiters it made
         // wait are woken here.
