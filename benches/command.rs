@@ -316,6 +316,54 @@ fn set_moving_in_bench_key(b: Bencher, which: &str) {
     });
 }
 
+/// A pipelined batch of 16 moving `SET (point)` requests under one hold
+/// of the write lock, as a connection runs it, with the batch's ids
+/// looked up ahead first (`tile38_engine::ahead`, `true`) or not. Each
+/// batch moves the next 16 ids of the mixed `key:bench`
+/// (`benches/README.md`, sixteenth session).
+#[divan::bench(args = [false, true], sample_size = 16)]
+fn set_moving_batch_of_16(b: Bencher, ahead: bool) {
+    let mut s = mixed().lock().unwrap();
+    let s = &mut *s;
+    let tests = tile38_bench::workloads::selected(Some("SET"), false);
+    let test = (tests.iter().find(|t| t.name == "SET (point)")).expect("test name");
+    let first = test.id_block * MIXED_PER_KIND;
+    let mut st = state(first);
+    st.rng = tile38_bench::workloads::Rng::new(98);
+    let limits = tile38_proto::Limits::default();
+    let mut frames = vec![Vec::new(); 16];
+    let mut look = tile38_engine::ahead::Ahead::default();
+    b.bench_local(|| {
+        for f in &mut frames {
+            if st.next_id >= first + MIXED_PER_KIND {
+                st.next_id = first;
+            }
+            f.clear();
+            test.write(&mut st, f);
+        }
+        s.conn.lock.try_take(&s.server.db);
+        let frame = |f: &[u8], args: &mut Args| {
+            let parsed = tile38_proto::parse_next(f, args, &limits);
+            assert!(matches!(parsed, Ok(Some(_))));
+        };
+        if ahead {
+            look.clear();
+            for f in &frames {
+                frame(f, &mut s.args);
+                look.note(&s.args);
+            }
+            look.prefetch(s.conn.lock.held().expect("held"));
+        }
+        for f in &frames {
+            frame(f, &mut s.args);
+            s.reply.reset(false);
+            let res = s.conn.execute(&s.server, &mut s.args, &mut s.reply);
+            assert!(res.is_ok());
+        }
+        s.conn.lock.release();
+    });
+}
+
 /// `tile38-benchmark`'s Arizona query over a key whose candidates include
 /// a line just outside the state's south-western border (as a mixed
 /// `key:bench` left one, making the row run at a third of its speed): the
