@@ -349,7 +349,7 @@ impl SpatialIndex {
     /// that will look its object up there soon overlaps that miss with
     /// other work.
     pub fn prefetch_page(&self, p: u32) {
-        self.tree.pages.prefetch_lines(p, 7);
+        self.tree.pages.prefetch_lines(p, usize::MAX);
     }
 
     /// Indexed slots whose box meets the `f64` box `q` (`[min x, min y,

@@ -19,68 +19,43 @@ use std::ops::Range;
 use tile38_collection::{Database, AHEAD};
 use tile38_proto::Args;
 
-/// The ids of a batch's updates, in runs of one key each.
+/// The keys and ids of a batch's updates, in the order noted.
 #[derive(Default)]
 pub struct Ahead {
-    /// The ids, one after another.
-    ids: Vec<u8>,
-    /// Where each id ends in `ids`.
-    ends: Vec<usize>,
-    /// The runs' keys, one after another.
-    keys: Vec<u8>,
-    runs: Vec<Run>,
-}
-
-/// Consecutive updates of one key: its bytes in `Ahead::keys`, and the
-/// end of its ids in `Ahead::ends`.
-struct Run {
-    key: Range<usize>,
-    ids_end: usize,
+    /// The noted keys and ids, one after another.
+    bytes: Vec<u8>,
+    /// Per noted command: where its key and its id are in `bytes`.
+    noted: Vec<(Range<usize>, Range<usize>)>,
 }
 
 impl Ahead {
     /// Starts a new batch.
     pub fn clear(&mut self) {
-        self.ids.clear();
-        self.ends.clear();
-        self.keys.clear();
-        self.runs.clear();
+        self.bytes.clear();
+        self.noted.clear();
     }
 
     /// Notes a framed command; `false` when it is not an update of one id
     /// or enough are noted (the caller stops looking).
     pub fn note(&mut self, args: &Args) -> bool {
-        if self.ends.len() >= AHEAD || args.len() < 3 || !is_update(args.get(0)) {
+        if self.noted.len() >= AHEAD || args.len() < 3 || !is_update(args.get(0)) {
             return false;
         }
-        let key = args.get(1);
-        if (self.runs.last()).is_none_or(|r| &self.keys[r.key.clone()] != key) {
-            let from = self.keys.len();
-            self.keys.extend_from_slice(key);
-            let (key, ids_end) = (from..self.keys.len(), self.ends.len());
-            self.runs.push(Run { key, ids_end });
-        }
-        self.ids.extend_from_slice(args.get(2));
-        self.ends.push(self.ids.len());
-        if let Some(run) = self.runs.last_mut() {
-            run.ids_end = self.ends.len();
-        }
+        let mut push = |b: &[u8]| {
+            let from = self.bytes.len();
+            self.bytes.extend_from_slice(b);
+            from..self.bytes.len()
+        };
+        let (key, id) = (push(args.get(1)), push(args.get(2)));
+        self.noted.push((key, id));
         true
     }
 
-    /// The `i`th noted id.
-    fn id(&self, i: usize) -> &[u8] {
-        let from = i.checked_sub(1).map_or(0, |j| self.ends[j]);
-        &self.ids[from..self.ends[i]]
-    }
-
-    /// Each run's key and ids.
+    /// Each run of consecutive updates of one key: the key and the ids.
     fn runs(&self) -> impl Iterator<Item = (&[u8], impl Iterator<Item = &[u8]>)> {
-        let starts = std::iter::once(0).chain(self.runs.iter().map(|r| r.ids_end));
-        self.runs.iter().zip(starts).map(|(r, from)| {
-            let ids = (from..r.ids_end).map(|i| self.id(i));
-            (&self.keys[r.key.clone()], ids)
-        })
+        let at = |r: &Range<usize>| &self.bytes[r.clone()];
+        (self.noted.chunk_by(move |a, b| at(&a.0) == at(&b.0)))
+            .map(move |run| (at(&run[0].0), run.iter().map(move |(_, id)| at(id))))
     }
 
     /// Looks every noted id up in its key's collection, if there is one,
