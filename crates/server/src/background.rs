@@ -82,6 +82,7 @@ pub fn release_memory() {
 /// Spawns the periodic tasks on the current runtime.
 pub fn spawn(server: Arc<Server>) {
     tokio::spawn(crate::shrink::task(server.clone()));
+    tokio::spawn(crate::hugepages::task(server.clone()));
     let s = server.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(100));

@@ -20,6 +20,7 @@ pub mod conn;
 pub mod elect;
 pub mod hooks;
 mod http;
+pub mod hugepages;
 pub mod load;
 pub mod metrics;
 pub mod repl;
