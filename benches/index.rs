@@ -247,3 +247,38 @@ fn nearby_limit_1_in_150k_with_wide(b: Bencher) {
 fn intersects_bounds_1km_in_150k_with_wide(b: Bencher) {
     bounds_1km(b, with_wide());
 }
+
+/// Where a moving object lands outside every page (7 % of `pair.py`'s
+/// moves): `PageTree::choose` falls back to the nearest group of pages,
+/// here among 8 000 full pages of random boxes up to 2° across.
+#[divan::bench(sample_count = 200, sample_size = 500)]
+fn choose_where_no_page_has_room(b: Bencher) {
+    use tile38_collection::page::{Bbox, Page, CAP};
+    use tile38_collection::tree::PageTree;
+    let mut t = PageTree::default();
+    let mut rng = Lcg(5);
+    for i in 0..8000u32 {
+        let (lat, lon) = random_point(&mut rng);
+        let (w, h) = (rng.range(0.0, 2.0), rng.range(0.0, 2.0));
+        let at = |x: f64, y: f64| Bbox {
+            min: [x as f32, y as f32],
+            max: [x as f32, y as f32],
+        };
+        let mut entries = vec![(at(lon, lat), i * 64), (at(lon + w, lat + h), i * 64 + 1)];
+        entries.extend((2..CAP as u32).map(|k| (at(lon, lat), i * 64 + k)));
+        let p = t.pages.insert(Page::new(&entries));
+        t.link(p);
+    }
+    let points: Vec<Bbox> = centres()
+        .into_iter()
+        .map(|(lat, lon)| Bbox {
+            min: [lon as f32, lat as f32],
+            max: [lon as f32, lat as f32],
+        })
+        .collect();
+    let mut k = 0;
+    b.bench_local(|| {
+        k = (k + 1) % points.len();
+        black_box(t.choose(&points[k]))
+    });
+}

@@ -150,3 +150,39 @@ fn solo_pages_live_in_the_wide_tree() {
     assert_eq!((t.rtree.size(), t.wide.size()), (0, 2));
     assert_eq!(t.choose(&at(0.0, 0.5)), None, "no shared page to take it");
 }
+
+/// The group [`PageTree::choose`] grows is a nearest one: as near as
+/// `rstar`'s own nearest neighbour, over pseudo-random boxes and points
+/// (a tree of many levels, boxes overlapping and apart).
+#[test]
+fn the_nearest_group_is_as_near_as_rstar_finds() {
+    let mut t = PageTree::default();
+    let mut seed = 7u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as f32 / (1u64 << 31) as f32
+    };
+    for i in 0..3000u32 {
+        let (x, y) = (next() * 340.0 - 170.0, next() * 160.0 - 80.0);
+        let (w, h) = (next() * 3.0, next() * 3.0);
+        page(&mut t, b(x, y, x + w, y + h), CAP, i * 100);
+    }
+    t.check();
+    for _ in 0..2000 {
+        let p = [next() * 360.0 - 180.0, next() * 180.0 - 90.0];
+        let want = t.rtree.nearest_neighbor(p).map(|r| r.bbox.distance_2(&p));
+        let mut best = (f32::INFINITY, None);
+        nearest_head(t.rtree.root(), &p, &mut best);
+        let got = best.1.map(|h| t.pages.get(h).bbox.aabb().distance_2(&p));
+        assert_eq!(got, want, "at {p:?}");
+        // Full pages everywhere: nothing covers with room, so `choose`
+        // falls back to the nearest group (or a full covering page).
+        let chosen = t.choose(&at(p[0], p[1])).expect("a page");
+        let bx = t.pages.get(chosen).bbox.aabb();
+        assert!(bx.contains_point(&p) || bx.distance_2(&p) == want.unwrap());
+    }
+    let empty = PageTree::default();
+    assert_eq!(empty.choose(&at(1.0, 1.0)), None);
+}
