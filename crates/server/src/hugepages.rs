@@ -8,7 +8,9 @@
 //! structures of a few hundred MB need a few hundred TLB entries.
 //! Measured with `benches/alt.py` (the same build with and without the
 //! heap collapsed, 200k points, 6 rounds): moving SET point +9 % a second
-//! (server CPU −8 %), NEARBY limit 1 +25 %, WITHIN circle 1 km +14 %.
+//! (server CPU −8 %), NEARBY limit 1 +25 %, WITHIN circle 1 km +14 %;
+//! with this task against the build before, +7–15 %, +1–7 % and +5–11 %
+//! (`benches/README.md`, seventeenth session).
 //!
 //! How: the allocator grows the heap a little at a time, so its faults
 //! never get huge pages even where THP is `always`; and advising the
