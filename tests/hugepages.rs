@@ -4,7 +4,6 @@
 //! memory (before Linux 6.1, THP `never`), the server must still serve the
 //! same data, and that is what is checked there.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use tile38::{resp_cmd, wait_until, TestServer};
@@ -42,14 +41,6 @@ fn fill(srv: &TestServer) {
     }
 }
 
-/// Whether this kernel collapses a resident stretch of our own memory.
-fn kernel_collapses() -> bool {
-    let block = vec![1u8; 8 << 20];
-    let pass = tile38_server::hugepages::collapse(&mut HashSet::new(), Duration::MAX);
-    drop(block);
-    !pass.unsupported && pass.collapsed > 0
-}
-
 #[test]
 fn the_heap_is_collapsed_and_the_data_kept() {
     let off = TestServer::start_with_env(&[("TILE38_HUGEPAGES", "no")], &[]);
@@ -57,7 +48,7 @@ fn the_heap_is_collapsed_and_the_data_kept() {
     let on = TestServer::start(&[]);
     fill(&on);
     let mut c = on.resp();
-    if kernel_collapses() {
+    if tile38_server::hugepages::supported() {
         let got = wait_until(Duration::from_secs(60), || huge_kib(on.pid()) >= 16 << 10);
         assert!(got, "{} KiB on huge pages", huge_kib(on.pid()));
         let (with, without) = (huge_kib(on.pid()), huge_kib(off.pid()));
