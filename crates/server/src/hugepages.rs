@@ -47,7 +47,7 @@ const RESIDENT: usize = 480;
 const BUDGET: Duration = Duration::from_millis(100);
 
 /// What one pass did.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct Pass {
     /// Stretches collapsed.
     pub collapsed: usize,
@@ -69,23 +69,24 @@ pub async fn task(server: Arc<Server>) {
     if !enabled() {
         return;
     }
-    let mut done = HashSet::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut probed = false;
+    let loading = || server.loading.load(Ordering::Acquire);
+    // Nothing while the AOF loads (the restart's faults stay 4 KiB ones).
+    while loading() {
+        tick.tick().await;
+    }
+    if !tokio::task::spawn_blocking(supported)
+        .await
+        .unwrap_or(false)
+    {
+        tracing::debug!("huge pages: the kernel cannot collapse memory");
+        return;
+    }
+    let mut done = HashSet::new();
     loop {
         tick.tick().await;
-        if server.loading.load(Ordering::Acquire) {
+        if loading() {
             continue;
-        }
-        if !probed {
-            probed = true;
-            if !tokio::task::spawn_blocking(supported)
-                .await
-                .unwrap_or(false)
-            {
-                tracing::debug!("huge pages: the kernel cannot collapse memory");
-                return;
-            }
         }
         let (pass, kept) = match tokio::task::spawn_blocking(move || {
             let pass = collapse(&mut done, BUDGET);
