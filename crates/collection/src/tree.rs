@@ -28,6 +28,8 @@ use rstar::{
 use crate::page::{Bbox, Page, NO_PAGE};
 use crate::slab::Slab;
 
+mod hint;
+
 /// The R-tree's entry: the head page of a group and the group's box.
 #[derive(Clone, Copy, Debug)]
 pub struct PageRef {
@@ -150,6 +152,8 @@ pub struct PageTree {
     /// The groups of solo pages (wide objects).
     pub wide: RTree<PageRef>,
     pub pages: Pages,
+    /// Where the last descents found room ([`hint`]).
+    hint: Option<hint::Hint>,
 }
 
 impl PageTree {
@@ -273,14 +277,32 @@ impl PageTree {
     /// overlap), are all the covering groups searched (looking at the first
     /// three pages of each): a descent that met one covering node a level
     /// has seen every covering group already.
-    pub fn choose(&self, b: &Bbox) -> Option<u32> {
+    ///
+    /// Before the descent, the page a descent last found for the same place
+    /// ([`hint`]), if it still covers `b` and has room.
+    pub fn choose(&mut self, b: &Bbox) -> Option<u32> {
+        if let Some(p) = self.hinted(b) {
+            return Some(p);
+        }
+        let (p, room) = self.search(b);
+        if let (Some(p), true, Some(h)) = (p, room, &mut self.hint) {
+            h.set(b, p);
+        }
+        p
+    }
+
+    /// [`PageTree::choose`] without the hint: the page, and whether it is
+    /// a covering one with room.
+    fn search(&self, b: &Bbox) -> (Option<u32>, bool) {
         let ab = b.aabb();
         let found = match self.descend(&ab) {
             Descent::Branched => self.covering(ab),
             seen => seen,
         };
-        if let Descent::Room(p) | Descent::Whole { full: Some(p) } = found {
-            return Some(p);
+        match found {
+            Descent::Room(p) => return (Some(p), true),
+            Descent::Whole { full: Some(p) } => return (Some(p), false),
+            _ => {}
         }
         // The nearest group rather than the one whose box grows least:
         // least growth made long, overlapping pages (at 1M random points a
@@ -288,7 +310,20 @@ impl PageTree {
         // this tree.
         let mut best = (f32::INFINITY, None);
         nearest_head(self.rtree.root(), &b.center(), &mut best);
-        best.1
+        (best.1, false)
+    }
+
+    /// The hinted page for `b` if it is shared, has room and covers `b`;
+    /// first (re)sizes the hint's grid to the page count if needed.
+    fn hinted(&mut self, b: &Bbox) -> Option<u32> {
+        let pages = self.pages.len();
+        if self.hint.as_ref().is_none_or(|h| h.stale(pages)) {
+            self.hint = (pages >= hint::MIN_PAGES)
+                .then(|| hint::Hint::new(&Bbox::from_aabb(&self.rtree.root().envelope()), pages));
+        }
+        let p = self.hint.as_ref()?.get(b);
+        let page = self.pages.try_get(p)?;
+        (!page.solo && !page.is_full() && page.bbox.contains(b)).then_some(p)
     }
 
     /// Every group whose box covers `b`, in tree order: the first covering
@@ -414,6 +449,7 @@ impl PageTree {
             rtree: RTree::bulk_load(refs),
             wide: RTree::bulk_load(wide),
             pages,
+            hint: None,
         }
     }
 

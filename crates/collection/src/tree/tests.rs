@@ -43,15 +43,48 @@ fn choose_takes_a_covering_page_with_room_else_the_nearest() {
         page(&mut t, b(x, y, x + 4.0, y + 4.0), 8, 1000 + i * 10);
     }
     t.check();
-    assert_eq!(t.choose(&at(5.0, 5.0)), Some(left));
-    assert_eq!(t.choose(&at(25.0, 21.0)), Some(right));
+    let search = |t: &PageTree, q: Bbox| t.search(&q).0;
+    assert_eq!(search(&t, at(5.0, 5.0)), Some(left));
+    assert_eq!(search(&t, at(25.0, 21.0)), Some(right));
     // Nested covering pages with room: the smaller.
     let inner = page(&mut t, b(2.0, 2.0, 6.0, 6.0), 4, 300);
-    assert_eq!(t.choose(&at(5.0, 5.0)), Some(inner));
-    assert_eq!(t.choose(&at(9.0, 9.0)), Some(left));
+    assert_eq!(search(&t, at(5.0, 5.0)), Some(inner));
+    assert_eq!(search(&t, at(9.0, 9.0)), Some(left));
     // Covered by neither: the nearest.
-    assert_eq!(t.choose(&at(12.0, 12.0)), Some(left));
-    assert_eq!(t.choose(&at(19.0, 19.0)), Some(right));
+    assert_eq!(search(&t, at(12.0, 12.0)), Some(left));
+    assert_eq!(search(&t, at(19.0, 19.0)), Some(right));
+}
+
+/// The hint answers with the page a descent found for the same place
+/// while that page still covers the box and has room, and never
+/// otherwise: not once it is full, moved elsewhere or gone.
+#[test]
+fn a_hinted_page_is_taken_only_while_it_still_fits() {
+    let mut t = PageTree::default();
+    for i in 0..400u32 {
+        let (x, y) = ((i % 20) as f32 * 5.0, (i / 20) as f32 * 5.0);
+        page(&mut t, b(x, y, x + 4.0, y + 4.0), 8, 1000 + i * 10);
+    }
+    let q = at(51.0, 51.0);
+    let first = t.choose(&q).expect("a page");
+    assert!(t.hint.as_ref().is_some_and(|h| h.get(&q) == first));
+    // A nested page with room: the hint keeps the first (both fit).
+    let inner = page(&mut t, b(50.5, 50.5, 51.5, 51.5), 4, 300);
+    assert_eq!(t.choose(&q), Some(first));
+    // The first fills up: the descent again, and the hint follows it.
+    while !t.pages.get(first).is_full() {
+        let n = t.pages.get(first).len() as u32;
+        t.pages.get_mut(first).push(50_000 + n, q);
+    }
+    assert_eq!(t.choose(&q), Some(inner));
+    assert!(t.hint.as_ref().is_some_and(|h| h.get(&q) == inner));
+    // The hinted page moves away, then is gone: never taken.
+    t.rebox(inner, b(80.0, 80.0, 81.0, 81.0));
+    assert_eq!(t.choose(&q), Some(first), "full covering page");
+    t.unlink(inner);
+    t.pages.remove(inner);
+    assert_eq!(t.choose(&q), Some(first));
+    t.check();
 }
 
 /// Overlapping pages of random sizes, some full, some solo, some
@@ -81,31 +114,30 @@ fn choose_finds_what_a_full_search_finds() {
     }
     t.check();
     let heads: Vec<u32> = t.rtree.iter().map(|r| r.page).collect();
-    let pickable = |p: u32| heads.iter().any(|&h| t.group(h).take(3).any(|g| g == p));
-    let d = |p: u32, q: &Bbox| t.pages.get(p).bbox.aabb().distance_2(&q.center());
+    let pickable = |t: &PageTree, p: u32| heads.iter().any(|&h| t.group(h).take(3).any(|g| g == p));
+    let d = |t: &PageTree, p: u32, q: &Bbox| t.pages.get(p).bbox.aabb().distance_2(&q.center());
     let (mut rooms, mut fulls, mut nearest) = (0, 0, 0);
     for _ in 0..3000 {
         let q = at(rnd(1100) - 50.0, rnd(1100) - 50.0);
-        let covers = |p: u32| t.pages.get(p).bbox.aabb().contains_envelope(&q.aabb());
-        let usable = |p: &&u32| pickable(**p) && !t.pages.get(**p).solo && covers(**p);
+        let covers = |t: &PageTree, p: u32| t.pages.get(p).bbox.aabb().contains_envelope(&q.aabb());
+        let usable = |t: &PageTree, p: u32| pickable(t, p) && !t.pages.get(p).solo && covers(t, p);
         let room = all
             .iter()
-            .filter(usable)
-            .any(|&p| !t.pages.get(p).is_full());
-        let full = all.iter().any(|p| usable(&p));
+            .any(|&p| usable(&t, p) && !t.pages.get(p).is_full());
+        let full = all.iter().any(|&p| usable(&t, p));
         let got = t.choose(&q).expect("a page");
         let page = t.pages.get(got);
         assert!(!page.solo);
         if room {
-            assert!(covers(got) && !page.is_full(), "{q:?}");
+            assert!(covers(&t, got) && !page.is_full(), "{q:?}");
             rooms += 1;
         } else if full {
-            assert!(covers(got) && page.is_full(), "{q:?}");
+            assert!(covers(&t, got) && page.is_full(), "{q:?}");
             fulls += 1;
         } else {
             // `heads` are the shared tree's: solo pages are not there.
-            let best = heads.iter().map(|&h| d(h, &q)).fold(f32::MAX, f32::min);
-            assert_eq!(d(got, &q), best, "{q:?}");
+            let best = heads.iter().map(|&h| d(&t, h, &q)).fold(f32::MAX, f32::min);
+            assert_eq!(d(&t, got, &q), best, "{q:?}");
             nearest += 1;
         }
     }
@@ -183,6 +215,6 @@ fn the_nearest_group_is_as_near_as_rstar_finds() {
         let bx = t.pages.get(chosen).bbox.aabb();
         assert!(bx.contains_point(&p) || bx.distance_2(&p) == want.unwrap());
     }
-    let empty = PageTree::default();
+    let mut empty = PageTree::default();
     assert_eq!(empty.choose(&at(1.0, 1.0)), None);
 }
